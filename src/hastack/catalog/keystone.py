@@ -1,0 +1,132 @@
+"""Keystone: identity, active/active on every member behind the keystone VIP (guide: Keystone).
+
+Every member serves the same fernet and credential keys, generated once as secrets and
+written identically everywhere, so a token issued by one member validates on all: a VIP
+move never logs anyone out. Tokens are cached in every memcached member. In a collapsed
+cluster keystone starts after HAProxy, a promoted Galera, RabbitMQ and memcached.
+"""
+
+from __future__ import annotations
+
+from hastack.catalog import openstack as os_
+from hastack.catalog.base import (
+    Action,
+    ApiCall,
+    Check,
+    CibSetting,
+    Command,
+    ConfigFile,
+    Constraint,
+    HAMode,
+    Listener,
+    Order,
+    Resource,
+    SecretRef,
+    Service,
+    ServiceContext,
+    clone,
+    clone_id,
+    compose,
+    ini_file,
+    resource_id,
+    systemd,
+    text_file,
+)
+
+SERVICE = Service(
+    name="keystone",
+    ha_mode=HAMode.ACTIVE_ACTIVE,
+    packages=("keystone", "openstack-client"),
+    requires=("galera", "rabbitmq", "memcached", "loadbalancer"),
+    vips=("keystone",),
+    summary="identity API (A/A clone behind vip-keystone)",
+)
+
+PORT = 5000  # keystone's single API port since Queens (the guide's 35357 admin port is gone)
+FERNET_KEYS = 2  # primary + staged: enough for a fixed key set that is never rotated live
+KEY_DIRS = {"fernet": "/etc/keystone/fernet-keys", "credential": "/etc/keystone/credential-keys"}
+
+
+def _keys(node: str) -> list[ConfigFile]:
+    files = []
+    for kind, directory in KEY_DIRS.items():
+        for index in range(FERNET_KEYS):
+            files.append(text_file(node, f"{directory}/{index}",
+                                   SecretRef(f"keystone-{kind}-{index}", kind="fernet"),
+                                   owner="keystone", group="keystone", mode=0o600))
+    return files
+
+
+def config(ctx: ServiceContext) -> list[ConfigFile]:
+    files: list[ConfigFile] = []
+    for node in ctx.members:
+        sections = os_.merge(
+            {"DEFAULT": {"debug": ctx.site.openstack.debug,
+                         "public_endpoint": os_.keystone_public_url(ctx)}},
+            {"database": os_.database_section(ctx, "keystone")},
+            {"cache": os_.cache_section(ctx)},
+            {"token": {"provider": "fernet", "expiration": 3600}},
+            {"fernet_tokens": {"key_repository": KEY_DIRS["fernet"],
+                               "max_active_keys": FERNET_KEYS + 1}},
+            {"credential": {"key_repository": KEY_DIRS["credential"]}},
+            os_.messaging_sections(ctx, uwsgi=True),
+            {"oslo_messaging_notifications": {"driver": "noop"}},
+        )
+        files.append(ini_file(node.name, "/etc/keystone/keystone.conf", sections,
+                              group="keystone"))
+        files.extend(os_.uwsgi_files(ctx, node, component="keystone",
+                                     wsgi_file="/usr/bin/keystone-wsgi-public", port=PORT,
+                                     user="keystone"))
+        files.extend(_keys(node.name))
+    return files
+
+
+def resources(ctx: ServiceContext) -> list[Resource | CibSetting]:
+    return [clone(systemd(resource_id("keystone"), ctx.unit("keystone")))]
+
+
+def constraints(ctx: ServiceContext) -> list[Constraint]:
+    this = clone_id("keystone")
+    return [
+        Order(clone_id("haproxy"), this),
+        Order(clone_id("galera"), this, first_action="promote"),
+        Order(clone_id("rabbitmq"), this),
+        Order(clone_id("memcached"), this),
+    ]
+
+
+def listeners(ctx: ServiceContext) -> list[Listener]:
+    return [Listener(name="keystone", vip="keystone", port=PORT, mode="http")]
+
+
+def bootstrap(ctx: ServiceContext) -> list[Action]:
+    public = os_.keystone_public_url(ctx)
+    bootstrap_env = (("OS_BOOTSTRAP_PASSWORD", compose(os_.admin_password())),)
+    return [
+        *os_.database_actions(ctx, "keystone"),
+        os_.db_sync_action("keystone-db-sync", ("keystone-manage", "db_sync"),
+                           user="keystone", what="create or upgrade keystone's schema"),
+        Action(name="keystone-bootstrap",
+               what="create the admin user, project and role and keystone's own endpoints",
+               run=Command(argv=("keystone-manage", "bootstrap",
+                                 "--bootstrap-username", os_.ADMIN_USER,
+                                 "--bootstrap-project-name", os_.ADMIN_PROJECT,
+                                 "--bootstrap-admin-url", public,
+                                 "--bootstrap-internal-url", public,
+                                 "--bootstrap-public-url", public,
+                                 "--bootstrap-region-id", ctx.site.openstack.region),
+                           env=bootstrap_env, user="keystone")),
+        Action(name="keystone-service-project", what="create the 'service' project",
+               run=ApiCall("project.ensure", (("name", os_.SERVICE_PROJECT),))),
+    ]
+
+
+def checks(ctx: ServiceContext) -> list[Check]:
+    return [
+        Check(name="keystone-token", what="keystone issues a token through its VIP",
+              probe=ApiCall("token.issue"), expect="a token", on="vip",
+              drills=("power-loss", "partition", "service-kill")),
+        Check(name="keystone-token-member", what="every member issues a token",
+              probe=ApiCall("token.issue.member"), expect="a token from each member",
+              on="all"),
+    ]

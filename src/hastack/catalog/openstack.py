@@ -1,0 +1,209 @@
+"""Settings every OpenStack service shares: database, message bus, keystone, memcached.
+
+Service modules call these instead of spelling the same sections again (kolla's shared roles):
+each helper bakes in one HA lesson, cited where it is set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from hastack.catalog.base import (
+    Action,
+    Command,
+    ConfigFile,
+    SecretRef,
+    ServiceContext,
+    Sql,
+    Text,
+    Value,
+    compose,
+    ini_file,
+    text_file,
+)
+from hastack.site.model import Node
+
+RABBIT_PORT = 5672
+MEMCACHED_PORT = 11211
+KEYSTONE_PORT = 5000
+# keystonemiddleware/oslo.cache: retry a dead memcached after 30 s instead of 300 s, and give
+# up on a silent one after 1 s, so a fenced node costs each request at most a second.
+MEMCACHE_DEAD_RETRY = 30
+MEMCACHE_SOCKET_TIMEOUT = 1
+SERVICE_PROJECT = "service"
+ADMIN_USER = "admin"
+ADMIN_PROJECT = "admin"
+RABBIT_USER = "openstack"
+
+Sections = dict[str, dict[str, Value]]
+
+
+def db_password(service: str) -> SecretRef:
+    return SecretRef(f"{service}-db")
+
+
+def keystone_password(user: str) -> SecretRef:
+    return SecretRef(f"{user}-keystone")
+
+
+def rabbit_password() -> SecretRef:
+    return SecretRef("rabbitmq-openstack")
+
+
+def admin_password() -> SecretRef:
+    return keystone_password(ADMIN_USER)
+
+
+def database_url(ctx: ServiceContext, database: str, *, user: str | None = None) -> Text:
+    """Through the DB VIP: HAProxy sends every connection to one synced Galera member."""
+    user = user or database
+    return compose(f"mysql+pymysql://{user}:", db_password(database),
+                   f"@{ctx.vip('db')}/{database}?charset=utf8")
+
+
+def database_section(ctx: ServiceContext, database: str) -> dict[str, Value]:
+    # max_retries -1: retry forever while Galera fails over (the guide sets it everywhere).
+    return {"connection": database_url(ctx, database), "max_retries": -1,
+            "connection_recycle_time": 280}
+
+
+def rabbit_nodes(ctx: ServiceContext) -> tuple[Node, ...]:
+    return ctx.members_of("rabbitmq")
+
+
+def transport_url(ctx: ServiceContext) -> Text:
+    """Every RabbitMQ member listed: clients fail over themselves, never through a VIP."""
+    parts: list[str | SecretRef | Text] = ["rabbit://"]
+    for i, node in enumerate(rabbit_nodes(ctx)):
+        if i:
+            parts.append(",")
+        parts.extend([f"{RABBIT_USER}:", rabbit_password(), f"@{node.address}:{RABBIT_PORT}"])
+    parts.append("/")
+    return compose(*parts)
+
+
+def messaging_sections(ctx: ServiceContext, *, uwsgi: bool = False) -> Sections:
+    """oslo.messaging: quorum queues (RabbitMQ 4 removed mirrored-queue policies), heartbeats.
+
+    Under uwsgi the heartbeat must run in a pthread, or RPC calls stall 60 s (lab-notes).
+    """
+    return {
+        "DEFAULT": {"transport_url": transport_url(ctx)},
+        "oslo_messaging_rabbit": {
+            "rabbit_quorum_queue": True,
+            "heartbeat_timeout_threshold": 60,
+            "heartbeat_in_pthread": uwsgi,
+            "kombu_failover_strategy": "round-robin",
+        },
+    }
+
+
+def memcached_servers(ctx: ServiceContext) -> str:
+    return ",".join(f"{n.address}:{MEMCACHED_PORT}" for n in ctx.members_of("memcached"))
+
+
+def keystone_public_url(ctx: ServiceContext) -> str:
+    return f"http://{ctx.vip('keystone')}:{KEYSTONE_PORT}"
+
+
+def authtoken_section(ctx: ServiceContext, user: str) -> dict[str, Value]:
+    """keystonemiddleware for an API service; tokens cached in every memcached member."""
+    return {
+        "www_authenticate_uri": keystone_public_url(ctx),
+        "auth_url": keystone_public_url(ctx),
+        "auth_type": "password",
+        "project_domain_name": "Default",
+        "user_domain_name": "Default",
+        "project_name": SERVICE_PROJECT,
+        "username": user,
+        "password": keystone_password(user),
+        "memcached_servers": memcached_servers(ctx),
+        "memcache_pool_dead_retry": MEMCACHE_DEAD_RETRY,
+        "memcache_pool_socket_timeout": MEMCACHE_SOCKET_TIMEOUT,
+        "service_token_roles_required": True,
+    }
+
+
+def service_credentials(ctx: ServiceContext, user: str, **extra: Value) -> dict[str, Value]:
+    """A keystone password auth section (nova's [neutron], [placement], [service_user] ...)."""
+    return {
+        "auth_type": "password",
+        "auth_url": keystone_public_url(ctx),
+        "project_domain_name": "Default",
+        "user_domain_name": "Default",
+        "project_name": SERVICE_PROJECT,
+        "username": user,
+        "password": keystone_password(user),
+        "region_name": ctx.site.openstack.region,
+        **extra,
+    }
+
+
+def cache_section(ctx: ServiceContext) -> dict[str, Value]:
+    """oslo.cache through every memcached member (not proxied: the guide gives clients a list)."""
+    return {
+        "enabled": True,
+        "backend": "oslo_cache.memcache_pool",
+        "memcache_servers": memcached_servers(ctx),
+        "memcache_dead_retry": MEMCACHE_DEAD_RETRY,
+        "memcache_socket_timeout": MEMCACHE_SOCKET_TIMEOUT,
+    }
+
+
+def workers(ctx: ServiceContext) -> int | None:
+    return ctx.site.openstack.workers
+
+
+def merge(*sections: Mapping[str, Mapping[str, Value]]) -> Sections:
+    """Merge section maps in order; later keys win, sections keep first-seen order."""
+    out: Sections = {}
+    for part in sections:
+        for name, options in part.items():
+            out.setdefault(name, {}).update(options)
+    return out
+
+
+def database_actions(ctx: ServiceContext, database: str) -> list[Action]:
+    """Create a service's database and its user once, on a Galera member."""
+    password = db_password(database)
+    create = Sql(statements=(
+        compose(f"CREATE DATABASE IF NOT EXISTS `{database}`"),
+        compose(f"CREATE USER IF NOT EXISTS '{database}'@'%' IDENTIFIED BY '", password, "'"),
+        compose(f"ALTER USER '{database}'@'%' IDENTIFIED BY '", password, "'"),
+        compose(f"GRANT ALL PRIVILEGES ON `{database}`.* TO '{database}'@'%'"),
+    ))
+    done = Sql(statements=(compose(
+        f"SELECT 1 FROM mysql.user WHERE user = '{database}' AND host = '%'"),))
+    return [Action(name=f"{database}-database", what=f"create database and user {database}",
+                   run=create, done=done, where="galera")]
+
+
+def db_sync_action(name: str, argv: tuple[str, ...], *, user: str, what: str) -> Action:
+    """A schema migration, run once on one member (each tool is itself idempotent)."""
+    return Action(name=name, what=what, run=Command(argv=argv, user=user))
+
+
+def uwsgi_files(ctx: ServiceContext, node: Node, *, component: str, wsgi_file: str,
+                port: int, user: str, extra: dict[str, str] | None = None) -> list[ConfigFile]:
+    """hastack's own uwsgi ini and a unit drop-in that runs it.
+
+    Debian's inis load the apparmor plugin (uwsgi dies without AppArmor), bind every
+    interface (HAProxy needs the VIP's port), run 8 processes x 32 threads and lack need-app,
+    so a broken app answers 500 forever (lab-notes). Ours bind the node's own address.
+    """
+    unit = ctx.unit(component)
+    ini_path = f"/etc/hastack/uwsgi/{component}.ini"
+    processes = workers(ctx) or 4
+    options = {
+        "master": "true", "need-app": "true", "die-on-term": "true", "no-orphans": "true",
+        "lazy-apps": "true", "enable-threads": "true", "thunder-lock": "true",
+        "http-socket": f"{node.address}:{port}", "processes": str(processes), "threads": "1",
+        "buffer-size": "65535", "listen": "100", "uid": user, "gid": user,
+        "wsgi-file": wsgi_file, "name": component,
+        "logto": f"/var/log/{user}/{component}-uwsgi.log", **(extra or {}),
+    }
+    ini = ini_file(node.name, ini_path, {"uwsgi": options}, mode=0o644)
+    dropin = text_file(node.name, f"/etc/systemd/system/{unit}.service.d/hastack.conf",
+                       "[Service]\nExecStart=\n",
+                       f"ExecStart=/usr/bin/uwsgi_python3 --ini {ini_path}\n")
+    return [ini, dropin]

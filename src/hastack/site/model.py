@@ -1,0 +1,146 @@
+"""The site file's models: what a user writes, typed and frozen (pydantic v2).
+
+Shape checks live here (types, unknown keys, enums); rules that look across the site
+(quorum, uniqueness, placement) live in ``rules.py`` so that every problem is reported at once.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from ipaddress import IPv4Address, IPv4Network
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+NAME_PATTERN = r"^[a-z][a-z0-9-]{0,62}$"
+Name = Annotated[str, Field(pattern=NAME_PATTERN)]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Role(str, Enum):
+    CONTROLLER = "controller"
+    COMPUTE = "compute"
+    GATEWAY = "gateway"
+
+
+class FenceType(str, Enum):
+    IPMILAN = "ipmilan"
+    REDFISH = "redfish"
+    LAB = "lab"  # the lab's virtual BMCs: IPMI lanplus, like a real ipmilan device
+
+
+class Topology(str, Enum):
+    COLLAPSED = "collapsed"
+    SEGREGATED = "segregated"
+    MIXED = "mixed"
+
+
+class HAChoice(str, Enum):
+    ACTIVE_ACTIVE = "active-active"
+    ACTIVE_PASSIVE = "active-passive"
+
+
+class Platform(str, Enum):
+    DEBIAN_12 = "debian-12"
+
+
+class Fencing(Model):
+    """A node's power-fencing device (its BMC)."""
+
+    type: FenceType
+    address: IPv4Address | None = Field(None, description="BMC address (required for ipmilan, "
+                                        "redfish and lab)")
+    port: int | None = Field(None, ge=1, le=65535, description="BMC port (623 for IPMI, "
+                             "443 for Redfish when omitted)")
+    username: str = Field("admin", min_length=1)
+    credentials: Name | None = Field(None, description="name of the secret holding the BMC "
+                                     "password (default: bmc-<node>)")
+    system_id: str | None = Field(None, description="Redfish system path, e.g. "
+                                  "/redfish/v1/Systems/1")
+
+
+class Node(Model):
+    name: Name
+    address: IPv4Address = Field(description="address on the internal network")
+    role: Role
+    fencing: Fencing | None = None
+
+
+class Networks(Model):
+    internal: IPv4Network = Field(description="the internal network every node is on")
+    external: IPv4Network | None = Field(None, description="the external network the neutron "
+                                         "agents and the gateway reach")
+    vip_range: str | None = Field(None, pattern=r"^\d+\.\d+\.\d+\.\d+-\d+\.\d+\.\d+\.\d+$",
+                                  description="first-last address to allocate VIPs from")
+    vips: dict[Name, IPv4Address] = Field(default_factory=dict,
+                                          description="explicit VIPs by name (db, keystone, ...)")
+
+
+class Cluster(Model):
+    nodes: tuple[Name, ...] = Field(description="full members (controllers)")
+    services: tuple[str, ...] = Field(("*",), description="services placed on this cluster; "
+                                      "'*' = every service not placed elsewhere")
+
+
+class NeutronHA(Model):
+    server: HAChoice
+    agents: HAChoice
+
+
+class Services(Model):
+    """Optional services on/off, and the HA choices the guide leaves open."""
+
+    cinder: bool = True
+    swift: bool = True
+    heat: bool = True
+    ceilometer: bool = False
+    horizon: bool = True
+    neutron_ha: HAChoice | NeutronHA = HAChoice.ACTIVE_ACTIVE
+    mongodb: bool = Field(False, description="refused: not packaged for Debian 12")
+    qpid: bool = Field(False, description="refused: not packaged for Debian 12")
+
+
+class ClusterOptions(Model):
+    token_ms: int = Field(3000, ge=200, le=60000, description="corosync token timeout")
+    allow_large: bool = Field(False, description="allow 17-32 full members (untested by the "
+                              "guide; warns)")
+    fence_power_wait: int | None = Field(None, ge=0, le=60, description="seconds fence_ipmilan "
+                                         "waits after off/on (agent default when omitted)")
+
+
+class OpenStack(Model):
+    region: str = "RegionOne"
+    workers: int | None = Field(None, ge=1, le=64, description="API/conductor worker count "
+                                "(packaged defaults when omitted)")
+    debug: bool = False
+
+
+class Site(Model):
+    """A whole site: the one input of every hastack command."""
+
+    name: Name
+    platform: Platform = Platform.DEBIAN_12
+    topology: Topology = Topology.COLLAPSED
+    nodes: tuple[Node, ...]
+    networks: Networks
+    clusters: dict[Name, Cluster] = Field(default_factory=dict, description="collapsed: "
+                                          "optional (one cluster of every controller)")
+    services: Services = Services()
+    cluster: ClusterOptions = ClusterOptions()
+    openstack: OpenStack = OpenStack()
+    secrets_file: str | None = Field(None, description="default: <site file>.secrets.yaml")
+
+    def node(self, name: str) -> Node:
+        for node in self.nodes:
+            if node.name == name:
+                return node
+        raise KeyError(name)
+
+    def nodes_with(self, role: Role) -> tuple[Node, ...]:
+        return tuple(n for n in self.nodes if n.role is role)
+
+
+COLLAPSED_CLUSTER = "openstack"

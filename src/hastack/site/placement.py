@@ -1,0 +1,146 @@
+"""Placement: which cluster runs which service, who its members are, and every VIP's address.
+
+Collapsed puts every service on one cluster of all controllers; segregated and mixed follow
+the site's ``clusters`` map, where ``'*'`` stands for every service not placed elsewhere.
+The site layer never imports the catalog: the catalog's services come in as ``ServiceSpec``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from ipaddress import IPv4Address
+from typing import Protocol
+
+from hastack.site.model import COLLAPSED_CLUSTER, Cluster, Role, Site, Topology
+
+WILDCARD = "*"
+
+
+class ServiceSpec(Protocol):
+    """What placement and validation need to know of a catalog service."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def toggle(self) -> str | None: ...
+    @property
+    def requires(self) -> tuple[str, ...]: ...
+    @property
+    def vips(self) -> tuple[str, ...]: ...
+
+
+@dataclass(frozen=True)
+class ClusterPlacement:
+    name: str
+    members: tuple[str, ...]
+    services: tuple[str, ...]
+    remotes: tuple[str, ...] = ()  # compute nodes joining as pacemaker_remote nodes
+
+
+@dataclass(frozen=True)
+class Placement:
+    clusters: tuple[ClusterPlacement, ...]
+    service_cluster: Mapping[str, str]
+    vips: Mapping[str, IPv4Address]
+
+    def cluster(self, name: str) -> ClusterPlacement:
+        for cluster in self.clusters:
+            if cluster.name == name:
+                return cluster
+        raise KeyError(name)
+
+    def cluster_of(self, service: str) -> ClusterPlacement:
+        return self.cluster(self.service_cluster[service])
+
+    def has(self, service: str) -> bool:
+        return service in self.service_cluster
+
+
+def is_enabled(spec: ServiceSpec, site: Site) -> bool:
+    """Core services always run; optional ones follow their toggle; compute needs computes."""
+    if spec.toggle is None:
+        return True
+    if spec.toggle == "compute":
+        return bool(site.nodes_with(Role.COMPUTE))
+    return bool(getattr(site.services, spec.toggle))
+
+
+def effective_clusters(site: Site) -> dict[str, Cluster]:
+    """The clusters map with collapsed's implicit single cluster filled in."""
+    if site.clusters or site.topology is not Topology.COLLAPSED:
+        return dict(site.clusters)
+    controllers = tuple(n.name for n in site.nodes_with(Role.CONTROLLER))
+    return {COLLAPSED_CLUSTER: Cluster(nodes=controllers, services=(WILDCARD,))}
+
+
+def assign_services(site: Site, services: Sequence[ServiceSpec]) -> dict[str, str]:
+    """service name -> cluster name, for enabled services that a cluster claims."""
+    clusters = effective_clusters(site)
+    enabled = [s.name for s in services if is_enabled(s, site)]
+    assigned: dict[str, str] = {}
+    for cluster_name, cluster in clusters.items():
+        for name in cluster.services:
+            if name != WILDCARD and name in enabled:
+                assigned.setdefault(name, cluster_name)
+    wildcard = [n for n, c in clusters.items() if WILDCARD in c.services]
+    if wildcard:
+        for name in enabled:
+            assigned.setdefault(name, wildcard[0])
+    return assigned
+
+
+def vip_names(site: Site, services: Sequence[ServiceSpec],
+              assigned: Mapping[str, str]) -> list[str]:
+    """VIP names needed by the placed services, in catalog order."""
+    names: list[str] = []
+    for spec in services:
+        if spec.name in assigned:
+            names.extend(v for v in spec.vips if v not in names)
+    return names
+
+
+def vip_pool(site: Site) -> list[IPv4Address]:
+    if not site.networks.vip_range:
+        return []
+    first, last = (IPv4Address(p) for p in site.networks.vip_range.split("-"))
+    return [IPv4Address(i) for i in range(int(first), int(last) + 1)]
+
+
+def used_addresses(site: Site) -> set[IPv4Address]:
+    used = {n.address for n in site.nodes}
+    used |= {n.fencing.address for n in site.nodes if n.fencing and n.fencing.address}
+    used |= set(site.networks.vips.values())
+    return used
+
+
+def allocate_vips(site: Site, names: Sequence[str]) -> dict[str, IPv4Address]:
+    """Explicit VIPs first; the rest from the range in order, skipping addresses in use."""
+    vips = {n: site.networks.vips[n] for n in names if n in site.networks.vips}
+    used = used_addresses(site)
+    free = iter(a for a in vip_pool(site) if a not in used)
+    for name in names:
+        if name not in vips:
+            address = next(free, None)
+            if address is not None:
+                vips[name] = address
+    return vips
+
+
+def place(site: Site, services: Sequence[ServiceSpec]) -> Placement:
+    """Place a validated site's services on its clusters (see ``rules.validate``)."""
+    clusters = effective_clusters(site)
+    assigned = assign_services(site, services)
+    compute_cluster = assigned.get("compute")
+    remotes = tuple(n.name for n in site.nodes_with(Role.COMPUTE))
+    placed = tuple(
+        ClusterPlacement(
+            name=name,
+            members=cluster.nodes,
+            services=tuple(s.name for s in services if assigned.get(s.name) == name),
+            remotes=remotes if name == compute_cluster else (),
+        )
+        for name, cluster in clusters.items()
+    )
+    return Placement(clusters=placed, service_cluster=assigned,
+                     vips=allocate_vips(site, vip_names(site, services, assigned)))

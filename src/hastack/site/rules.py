@@ -1,0 +1,279 @@
+"""The guide's rules for a site, as validators that return every problem and never raise.
+
+Sources: the guide's "Cluster Manager" section (quorum needs >= 3 nodes, odd counts preferred,
+16 corosync members tested, more through pacemaker_remote) and its per-service sections
+(cinder-volume active/passive, MongoDB and Qpid optional).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from ipaddress import IPv4Address, IPv4Network
+
+from hastack.errors import Problem, Severity
+from hastack.site.model import FenceType, HAChoice, NeutronHA, Role, Site, Topology
+from hastack.site.placement import (
+    WILDCARD,
+    ServiceSpec,
+    assign_services,
+    effective_clusters,
+    is_enabled,
+    vip_names,
+    vip_pool,
+)
+
+MIN_MEMBERS = 3
+MAX_MEMBERS = 16  # the guide: corosync is tested to 16 members
+MAX_MEMBERS_FORCED = 32  # possible but untested; only with cluster.allow_large
+LAB_NETWORK = IPv4Network("198.18.0.0/15")  # the lab never addresses anything else
+
+Rule = Callable[[Site, Sequence[ServiceSpec]], Iterator[Problem]]
+
+
+def _error(code: str, key: str, what: str, fix: str) -> Problem:
+    return Problem(code=code, key=key, what=what, fix=fix)
+
+
+def _warning(code: str, key: str, what: str, fix: str) -> Problem:
+    return Problem(code=code, key=key, what=what, fix=fix, severity=Severity.WARNING)
+
+
+def _node_index(site: Site) -> dict[str, int]:
+    return {n.name: i for i, n in enumerate(site.nodes)}
+
+
+def unique_nodes(site: Site, services: Sequence[ServiceSpec]) -> Iterator[Problem]:
+    seen_names: set[str] = set()
+    for i, node in enumerate(site.nodes):
+        if node.name in seen_names:
+            yield _error("site-duplicate-node", f"nodes.{i}.name",
+                         f"node name '{node.name}' is used twice",
+                         "give every node its own name")
+        seen_names.add(node.name)
+        if node.address not in site.networks.internal:
+            yield _error("site-address-outside-network", f"nodes.{i}.address",
+                         f"{node.name}'s address {node.address} is not in the internal network "
+                         f"{site.networks.internal}",
+                         "use an address inside networks.internal, or widen that network")
+
+
+def unique_addresses(site: Site, services: Sequence[ServiceSpec]) -> Iterator[Problem]:
+    """Node, BMC and VIP addresses are all distinct."""
+    owners: dict[IPv4Address, str] = {}
+    places: list[tuple[IPv4Address, str, str]] = []
+    for i, node in enumerate(site.nodes):
+        places.append((node.address, f"nodes.{i}.address", f"node {node.name}"))
+        if node.fencing and node.fencing.address:
+            places.append((node.fencing.address, f"nodes.{i}.fencing.address",
+                           f"the BMC of {node.name}"))
+    for name, address in site.networks.vips.items():
+        places.append((address, f"networks.vips.{name}", f"VIP {name}"))
+    for address, key, owner in places:
+        if address in owners:
+            yield _error("site-duplicate-address", key,
+                         f"{address} is used by {owner} and by {owners[address]}",
+                         "every node, BMC and VIP needs its own address")
+        else:
+            owners[address] = owner
+
+
+def fencing(site: Site, services: Sequence[ServiceSpec]) -> Iterator[Problem]:
+    """Every controller and compute node can be fenced; the guide never runs without it."""
+    for i, node in enumerate(site.nodes):
+        if node.role is Role.GATEWAY:
+            continue
+        if node.fencing is None:
+            yield _error("site-missing-fencing", f"nodes.{i}",
+                         f"{node.role.value} {node.name} has no fencing device",
+                         "add 'fencing: {type: ipmilan, address: <BMC>}' (or redfish, or lab "
+                         "in the lab): a cluster without fencing cannot recover safely")
+        elif node.fencing.address is None:
+            yield _error("site-fencing-no-address", f"nodes.{i}.fencing",
+                         f"{node.name}'s {node.fencing.type.value} fencing device has no "
+                         "address", "add 'address: <BMC address>' under fencing")
+
+
+def lab_addresses(site: Site, services: Sequence[ServiceSpec]) -> Iterator[Problem]:
+    """A lab site stays inside 198.18.0.0/15: lab traffic never leaves its namespaces."""
+    if not any(n.fencing and n.fencing.type is FenceType.LAB for n in site.nodes):
+        return
+    for network_key, network in (("networks.internal", site.networks.internal),
+                                 ("networks.external", site.networks.external)):
+        if network is not None and not network.subnet_of(LAB_NETWORK):
+            yield _error("site-lab-outside-range", network_key,
+                         f"{network} is outside {LAB_NETWORK}, the only range the lab uses",
+                         f"use a network inside {LAB_NETWORK} (for example 198.18.0.0/24)")
+    for i, node in enumerate(site.nodes):
+        if node.fencing and node.fencing.address and node.fencing.address not in LAB_NETWORK:
+            yield _error("site-lab-outside-range", f"nodes.{i}.fencing.address",
+                         f"BMC address {node.fencing.address} is outside {LAB_NETWORK}",
+                         f"use an address inside {LAB_NETWORK}")
+
+
+def cluster_members(site: Site, services: Sequence[ServiceSpec]) -> Iterator[Problem]:
+    """Quorum needs >= 3 full members; computes join as pacemaker_remote nodes, never full."""
+    if site.topology is Topology.COLLAPSED and len(site.clusters) > 1:
+        yield _error("site-collapsed-many-clusters", "clusters",
+                     f"a collapsed site has one cluster, this one names {len(site.clusters)}",
+                     "use topology: mixed or segregated, or keep one cluster")
+    if site.topology is not Topology.COLLAPSED and not site.clusters:
+        yield _error("site-clusters-required", "topology",
+                     f"a {site.topology.value} site needs a 'clusters' map",
+                     "add clusters: {<name>: {nodes: [...], services: [...]}}")
+    index = _node_index(site)
+    member_of: dict[str, str] = {}
+    clusters = effective_clusters(site)
+    for name, cluster in clusters.items():
+        key = f"clusters.{name}.nodes" if site.clusters else "nodes"
+        for j, member in enumerate(cluster.nodes):
+            member_key = f"{key}.{j}" if site.clusters else key
+            if member not in index:
+                yield _error("site-unknown-node", member_key,
+                             f"cluster {name} names node '{member}', which is not in 'nodes'",
+                             "declare the node under 'nodes' or fix the name")
+                continue
+            role = site.nodes[index[member]].role
+            if role is not Role.CONTROLLER:
+                yield _error("site-not-a-full-member", member_key,
+                             f"{member} is a {role.value} node; only controllers are full "
+                             "cluster members",
+                             "compute nodes join as pacemaker_remote nodes on their own: "
+                             "remove it from the cluster's nodes")
+            if member in member_of and member_of[member] != name:
+                yield _error("site-node-in-two-clusters", member_key,
+                             f"{member} is a member of {member_of[member]} and {name}",
+                             "a node belongs to one cluster")
+            member_of[member] = name
+        count = len(cluster.nodes)
+        if count < MIN_MEMBERS:
+            yield _error("site-cluster-too-small", key,
+                         f"cluster {name} has {count} full member(s); quorum needs at least "
+                         f"{MIN_MEMBERS}",
+                         "add controllers: a two-node cluster cannot tell a failed peer from a "
+                         "split, so the guide refuses it")
+        elif count % 2 == 0:
+            yield _warning("site-even-node-count", key,
+                           f"cluster {name} has an even number of members ({count}): an N:N "
+                           "split leaves neither half quorate",
+                           "add or remove one controller")
+        if count > MAX_MEMBERS_FORCED or (count > MAX_MEMBERS and not site.cluster.allow_large):
+            yield _error("site-cluster-too-large", key,
+                         f"cluster {name} has {count} full members; corosync is tested to "
+                         f"{MAX_MEMBERS}",
+                         f"set cluster.allow_large: true to go up to {MAX_MEMBERS_FORCED}, or "
+                         "split the cluster (compute nodes are pacemaker_remote, not members)"
+                         if count <= MAX_MEMBERS_FORCED else
+                         f"{MAX_MEMBERS_FORCED} is the hard limit: split the cluster")
+        elif count > MAX_MEMBERS:
+            yield _warning("site-large-cluster", key,
+                           f"cluster {name} has {count} full members, beyond the {MAX_MEMBERS} "
+                           "the guide has tested", "prefer smaller clusters")
+
+
+def refused_services(site: Site, services: Sequence[ServiceSpec]) -> Iterator[Problem]:
+    for name in ("mongodb", "qpid"):
+        if getattr(site.services, name):
+            yield _error("site-service-not-packaged", f"services.{name}",
+                         f"{name} is optional in the guide and not packaged for Debian 12",
+                         f"remove services.{name}: ceilometer runs without MongoDB and "
+                         "RabbitMQ is the message bus")
+
+
+def neutron_mode(site: Site, services: Sequence[ServiceSpec]) -> Iterator[Problem]:
+    mode = site.services.neutron_ha
+    if isinstance(mode, NeutronHA) and mode.server is not mode.agents:
+        yield _error("site-neutron-ha-mismatch", "services.neutron_ha",
+                     f"neutron server is {mode.server.value} but its agents are "
+                     f"{mode.agents.value}",
+                     "the guide runs server and agents in one mode: pick one value, e.g. "
+                     f"neutron_ha: {HAChoice.ACTIVE_ACTIVE.value}")
+
+
+def service_placement(site: Site, services: Sequence[ServiceSpec]) -> Iterator[Problem]:
+    """Every enabled service is on exactly one cluster, with everything it needs."""
+    known = {s.name for s in services}
+    enabled = {s.name for s in services if is_enabled(s, site)}
+    claimed: dict[str, str] = {}
+    for cname, cluster in site.clusters.items():
+        for j, name in enumerate(cluster.services):
+            key = f"clusters.{cname}.services.{j}"
+            if name == WILDCARD:
+                if site.topology is Topology.SEGREGATED:
+                    yield _error("site-wildcard-segregated", key,
+                                 "a segregated site names every service; '*' is for mixed "
+                                 "sites", "list the services of this cluster")
+                continue
+            if name not in known:
+                yield _error("site-unknown-service", key, f"unknown service '{name}'",
+                             f"known services: {', '.join(sorted(known))}")
+            elif name not in enabled:
+                yield _error("site-service-disabled", key,
+                             f"service {name} is placed on cluster {cname} but is not enabled",
+                             "enable it under 'services' or remove it from this cluster")
+            elif name in claimed:
+                yield _error("site-service-placed-twice", key,
+                             f"service {name} is on cluster {claimed[name]} and {cname}",
+                             "place each service on one cluster")
+            else:
+                claimed[name] = cname
+    assigned = assign_services(site, services)
+    for spec in services:
+        if spec.name not in enabled:
+            continue
+        if spec.name not in assigned:
+            yield _error("site-service-unplaced", "clusters",
+                         f"service {spec.name} is enabled but no cluster runs it",
+                         f"add {spec.name} to a cluster's services (or '*' on a mixed site)")
+            continue
+        for need in spec.requires:
+            if need not in assigned:
+                yield _error("site-missing-dependency", "clusters" if site.clusters else
+                             "services", f"{spec.name} needs {need}, which no cluster runs",
+                             f"enable and place {need}, or disable {spec.name}")
+
+
+def vips(site: Site, services: Sequence[ServiceSpec]) -> Iterator[Problem]:
+    internal = site.networks.internal
+    needed = vip_names(site, services, assign_services(site, services))
+    for name, address in site.networks.vips.items():
+        key = f"networks.vips.{name}"
+        if name not in needed:
+            yield _error("site-unknown-vip", key, f"no placed service uses a VIP named '{name}'",
+                         f"VIP names of this site: {', '.join(needed) or 'none'}")
+        if address not in internal:
+            yield _error("site-vip-outside-network", key,
+                         f"VIP {name} ({address}) is not in the internal network {internal}",
+                         "VIPs live on the internal network; pick an address inside it")
+    pool = vip_pool(site)
+    if pool:
+        if pool[0] > pool[-1]:
+            yield _error("site-vip-range-empty", "networks.vip_range",
+                         "the VIP range's first address is after its last",
+                         "write it as first-last")
+        elif pool[0] not in internal or pool[-1] not in internal:
+            yield _error("site-vip-outside-network", "networks.vip_range",
+                         f"the VIP range {site.networks.vip_range} is not inside {internal}",
+                         "allocate VIPs from the internal network")
+    missing = [n for n in needed if n not in site.networks.vips]
+    if missing:
+        taken = {n.address for n in site.nodes} | set(site.networks.vips.values())
+        taken |= {n.fencing.address for n in site.nodes if n.fencing and n.fencing.address}
+        free = [a for a in pool if a not in taken]
+        if len(free) < len(missing):
+            yield _error("site-vip-missing", "networks", f"{len(missing)} VIP(s) need an "
+                         f"address ({', '.join(missing)}) and the range has {len(free)} free",
+                         "set networks.vip_range to a range with enough free addresses, or "
+                         "give them under networks.vips")
+
+
+RULES: tuple[Rule, ...] = (unique_nodes, unique_addresses, fencing, lab_addresses,
+                           cluster_members, refused_services, neutron_mode, service_placement,
+                           vips)
+
+
+def validate(site: Site, services: Sequence[ServiceSpec]) -> list[Problem]:
+    """Every problem of the site, errors and warnings; empty when all rules hold."""
+    duplicates = [n for n, c in Counter(s.name for s in services).items() if c > 1]
+    assert not duplicates, f"catalog names services twice: {duplicates}"
+    return [problem for rule in RULES for problem in rule(site, services)]
