@@ -6,6 +6,7 @@ checks); render, deploy and verify do *how*. Nothing here runs anything.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
@@ -310,7 +311,7 @@ Constraint = Order | Colocation | Location | FencingLevel
 def chain(*refs: str, colocate: bool = True) -> list[Constraint]:
     """The guide's idiom: start each after the previous, and run it where the previous runs."""
     out: list[Constraint] = []
-    for first, then in zip(refs, refs[1:], strict=False):
+    for first, then in itertools.pairwise(refs):
         out.append(Order(first, then))
         if colocate:
             out.append(Colocation(then, first))

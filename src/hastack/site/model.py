@@ -6,7 +6,7 @@ Shape checks live here (types, unknown keys, enums); rules that look across the 
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from ipaddress import IPv4Address, IPv4Network
 from typing import Annotated
 
@@ -20,30 +20,30 @@ class Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class Role(str, Enum):
+class Role(StrEnum):
     CONTROLLER = "controller"
     COMPUTE = "compute"
     GATEWAY = "gateway"
 
 
-class FenceType(str, Enum):
+class FenceType(StrEnum):
     IPMILAN = "ipmilan"
     REDFISH = "redfish"
     LAB = "lab"  # the lab's virtual BMCs: IPMI lanplus, like a real ipmilan device
 
 
-class Topology(str, Enum):
+class Topology(StrEnum):
     COLLAPSED = "collapsed"
     SEGREGATED = "segregated"
     MIXED = "mixed"
 
 
-class HAChoice(str, Enum):
+class HAChoice(StrEnum):
     ACTIVE_ACTIVE = "active-active"
     ACTIVE_PASSIVE = "active-passive"
 
 
-class Platform(str, Enum):
+class Platform(StrEnum):
     DEBIAN_12 = "debian-12"
 
 
