@@ -1,13 +1,18 @@
 """The service catalog: an explicit registry of one module per service of the guide.
 
 Order matters: it is the guide's order of deployment, and the order VIPs are allocated in.
-``cluster`` is the base every cluster gets; the others are placed by the site.
+``BASE`` (the cluster module) is what every cluster gets; ``SERVICES`` are placed by the site.
 """
 
 from __future__ import annotations
 
-from hastack.catalog import keystone
+from pathlib import Path
+
+from hastack.catalog import cluster, keystone
 from hastack.catalog.base import CatalogEntry
+from hastack.site.load import LoadedSite, load_site
+
+BASE = CatalogEntry(cluster)
 
 SERVICES: tuple[CatalogEntry, ...] = tuple(
     CatalogEntry(module)
@@ -22,3 +27,8 @@ def entry(name: str) -> CatalogEntry:
         if service.name == name:
             return service
     raise KeyError(name)
+
+
+def load(path: str | Path) -> LoadedSite:
+    """Load and validate a site file against this catalog (raises SiteError)."""
+    return load_site(path, SERVICES)

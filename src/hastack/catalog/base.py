@@ -106,6 +106,7 @@ class Service:
     vips: tuple[str, ...] = ()
     toggle: str | None = None
     summary: str = ""
+    remote_packages: tuple[str, ...] = ()  # components installed on pacemaker_remote nodes
 
 
 # --- pacemaker ids ------------------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""Deployment: the plan (pure) and, later, applying it through a transport."""

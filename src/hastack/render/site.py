@@ -1,0 +1,199 @@
+"""Render a whole placed site: per cluster a CIB, corosync.conf and haproxy.cfg; per node files.
+
+Cross-service constraints whose resources live on another cluster are dropped here (and
+reported), which is how a segregated site loses the collapsed cluster's cross-service
+ordering, exactly as in the guide.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from hastack.catalog.base import (
+    CatalogEntry,
+    CibSetting,
+    Clone,
+    ClusterProperty,
+    ConfigFile,
+    Constraint,
+    Listener,
+    Location,
+    NodeAttribute,
+    Primitive,
+    Resource,
+    ResourceDefault,
+    ServiceContext,
+    Text,
+    text_file,
+)
+from hastack.catalog.platform import platform_info
+from hastack.errors import PlanError
+from hastack.render.cib import ClusterModel, cib_text, resource_refs
+from hastack.render.corosync import node_ids, render_corosync
+from hastack.render.haproxy import render_haproxy
+from hastack.render.ini import render_ini
+from hastack.site.model import Site
+from hastack.site.placement import ClusterPlacement, Placement
+
+LOADBALANCER = "loadbalancer"
+REMOTE_AGENT = "ocf:pacemaker:remote"
+CONTROLLER_RULE = (("osprole", "eq", "controller"),)
+
+
+@dataclass(frozen=True)
+class RenderedFile:
+    """A file for one node; ``text`` keeps secrets as references until a writer resolves them."""
+
+    node: str
+    path: str
+    owner: str
+    group: str
+    mode: int
+    text: Text
+    service: str
+
+
+@dataclass(frozen=True)
+class ClusterRendering:
+    model: ClusterModel
+    cib: str
+    corosync: str
+    haproxy: str | None
+    dropped: tuple[Constraint, ...]  # cross-cluster constraints left out
+
+    @property
+    def name(self) -> str:
+        return self.model.name
+
+
+@dataclass(frozen=True)
+class SiteRendering:
+    clusters: tuple[ClusterRendering, ...]
+    files: tuple[RenderedFile, ...]
+
+    def cluster(self, name: str) -> ClusterRendering:
+        return next(c for c in self.clusters if c.name == name)
+
+    def files_for(self, node: str) -> tuple[RenderedFile, ...]:
+        return tuple(f for f in self.files if f.node == node)
+
+
+def _file(cfg: ConfigFile) -> RenderedFile:
+    if cfg.ini is not None:
+        text = render_ini(cfg.ini)
+    elif cfg.text is not None:
+        text = cfg.text
+    else:
+        text = Text(())
+    return RenderedFile(node=cfg.node, path=cfg.path, owner=cfg.owner, group=cfg.group,
+                        mode=cfg.mode, text=text, service=cfg.service)
+
+
+def _controller_locations(resources: Sequence[Resource]) -> list[Location]:
+    """With compute nodes in the cluster, pin every control-plane resource to controllers
+    and probe it only there (guide, controller-managed.scenario step 6)."""
+    return [Location(r.id, score="0", rule=CONTROLLER_RULE, resource_discovery="exclusive")
+            for r in resources
+            if r.runs_on == "controller"
+            and not (isinstance(r, Primitive) and (r.is_stonith or r.agent == REMOTE_AGENT))]
+
+
+def _split(items: Sequence[Resource | CibSetting]) -> tuple[list[Resource], list[CibSetting]]:
+    resources = [i for i in items if isinstance(i, Primitive | Clone)]
+    settings = [i for i in items if not isinstance(i, Primitive | Clone)]
+    return resources, settings
+
+
+def _check_unique(resources: Sequence[Resource], cluster: str) -> None:
+    seen: set[str] = set()
+    for rid in [r.id for r in resources] + [r.primitive.id for r in resources
+                                             if isinstance(r, Clone)]:
+        if rid in seen:
+            raise PlanError("render-duplicate-resource-id",
+                            f"two resources of cluster {cluster} are both called '{rid}'",
+                            fix="ids come from catalog.base.resource_id: give one a role")
+        seen.add(rid)
+
+
+def _cluster_model(site: Site, placement: Placement, cluster: ClusterPlacement,
+                   base: CatalogEntry, catalog: Sequence[CatalogEntry],
+                   ) -> tuple[ClusterModel, list[ConfigFile], tuple[Constraint, ...]]:
+    platform = platform_info(site.platform.value)
+    contexts = [(base, ServiceContext(site=site, placement=placement, service=base.name,
+                                      platform=platform, cluster_name=cluster.name))]
+    contexts += [(e, ServiceContext(site=site, placement=placement, service=e.name,
+                                    platform=platform))
+                 for e in catalog if e.name in cluster.services]
+    items: list[Resource | CibSetting] = []
+    constraints: list[Constraint] = []
+    files: list[ConfigFile] = []
+    for entry, ctx in contexts:
+        items.extend(entry.resources(ctx))
+        constraints.extend(entry.constraints(ctx))
+        files.extend(entry.config(ctx))
+    resources, settings = _split(items)
+    _check_unique(resources, cluster.name)
+    if cluster.remotes:
+        constraints.extend(_controller_locations(resources))
+    refs = resource_refs(resources)
+    kept = tuple(c for c in constraints if all(r in refs for r in c.refs))
+    dropped = tuple(c for c in constraints if c not in kept)
+    model = ClusterModel(
+        name=cluster.name,
+        node_ids=node_ids(cluster),
+        remotes=cluster.remotes,
+        properties=tuple(dict.fromkeys(s for s in settings if isinstance(s, ClusterProperty))),
+        defaults=tuple(dict.fromkeys(s for s in settings if isinstance(s, ResourceDefault))),
+        attributes=tuple(dict.fromkeys(s for s in settings if isinstance(s, NodeAttribute))),
+        resources=tuple(resources),
+        constraints=kept,
+    )
+    return model, files, dropped
+
+
+def site_listeners(site: Site, placement: Placement,
+                   catalog: Sequence[CatalogEntry]) -> list[Listener]:
+    platform = platform_info(site.platform.value)
+    listeners: list[Listener] = []
+    for entry in catalog:
+        if placement.has(entry.name):
+            ctx = ServiceContext(site=site, placement=placement, service=entry.name,
+                                 platform=platform)
+            listeners.extend(entry.listeners(ctx))
+    return listeners
+
+
+def render_site(site: Site, placement: Placement, base: CatalogEntry,
+                catalog: Sequence[CatalogEntry]) -> SiteRendering:
+    """Every cluster's configuration and every node's files.
+
+    Raises:
+        PlanError: when the catalog breaks an invariant (duplicate ids or files).
+    """
+    clusters: list[ClusterRendering] = []
+    files: list[RenderedFile] = []
+    listeners = site_listeners(site, placement, catalog)
+    for cluster in placement.clusters:
+        model, cluster_files, dropped = _cluster_model(site, placement, cluster, base, catalog)
+        corosync = render_corosync(site, cluster)
+        cluster_files += [text_file(n, "/etc/corosync/corosync.conf", corosync)
+                          for n in cluster.members]
+        haproxy = None
+        if LOADBALANCER in cluster.services:
+            haproxy = render_haproxy(site, placement, listeners)
+            cluster_files += [text_file(n, "/etc/haproxy/haproxy.cfg", haproxy)
+                              for n in cluster.members]
+        clusters.append(ClusterRendering(model=model, cib=cib_text(model), corosync=corosync,
+                                         haproxy=haproxy, dropped=dropped))
+        files.extend(_file(f) for f in cluster_files)
+    seen: dict[tuple[str, str], str] = {}
+    for f in files:
+        key = (f.node, f.path)
+        if key in seen:
+            raise PlanError("render-duplicate-file",
+                            f"{f.path} on {f.node} is written by {seen[key] or 'cluster'} and "
+                            f"{f.service or 'cluster'}", fix="one file has one owner")
+        seen[key] = f.service
+    return SiteRendering(clusters=tuple(clusters), files=tuple(files))
+
