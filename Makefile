@@ -1,0 +1,42 @@
+# hastack: `make test` installs what it needs (Debian 12, as root) and runs every test tier.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+APT_PACKAGES := pacemaker-cli-utils corosync haproxy
+PYTHON ?= python3
+
+.PHONY: test unit deps apt venv lint golden-update clean
+
+test: deps lint
+	$(PY) -m pytest -o addopts="" -q tests
+
+unit: venv
+	$(PY) -m pytest -q tests/unit tests/golden
+
+deps: apt venv
+
+# The real tools that read what hastack renders: crm_verify, corosync, haproxy.
+apt:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip 2>/dev/null || true
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+lint: venv
+	$(VENV)/bin/ruff check src tests
+	$(VENV)/bin/mypy
+
+golden-update: venv
+	HASTACK_GOLDEN_UPDATE=1 $(PY) -m pytest -q tests/golden
+
+clean:
+	rm -rf $(VENV) out .pytest_cache .ruff_cache .mypy_cache

@@ -1,0 +1,63 @@
+"""Golden files: each example's whole rendering, compared with a reviewed copy.
+
+`make golden-update` rewrites tests/golden/<example>/ from the current code; review the diff.
+XML is compared after C14N (attribute order and whitespace do not matter), text exactly.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from hastack import catalog
+from hastack.render.pcs import render_pcs
+from hastack.render.site import SiteRendering, render_site
+
+ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+EXAMPLES = sorted(p.stem for p in (ROOT / "examples").glob("*.yaml"))
+UPDATE = os.environ.get("HASTACK_GOLDEN_UPDATE") == "1"
+
+
+def outputs(rendering: SiteRendering) -> dict[str, str]:
+    files: dict[str, str] = {}
+    for cluster in rendering.clusters:
+        base = f"clusters/{cluster.name}"
+        files[f"{base}/cib.xml"] = cluster.cib
+        files[f"{base}/corosync.conf"] = cluster.corosync
+        files[f"{base}/pcs.sh"] = render_pcs(cluster.model)
+        if cluster.haproxy is not None:
+            files[f"{base}/haproxy.cfg"] = cluster.haproxy
+    for f in rendering.files:
+        files[f"nodes/{f.node}{f.path}"] = f.text.masked()
+    return files
+
+
+def canonical(path: str, text: str) -> str:
+    if path.endswith(".xml"):
+        parser = etree.XMLParser(remove_blank_text=True)
+        return etree.tostring(etree.fromstring(text.encode(), parser), method="c14n").decode()
+    return text
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_rendering_matches_golden(name: str) -> None:
+    loaded = catalog.load(ROOT / "examples" / f"{name}.yaml")
+    got = outputs(render_site(loaded.site, loaded.placement, catalog.BASE, catalog.SERVICES))
+    expected_dir = HERE / name
+    if UPDATE:
+        shutil.rmtree(expected_dir, ignore_errors=True)
+        for rel, text in got.items():
+            target = expected_dir / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+    assert expected_dir.is_dir(), f"no golden files for {name}: run `make golden-update`"
+    expected = {str(p.relative_to(expected_dir)): p.read_text(encoding="utf-8")
+                for p in expected_dir.rglob("*") if p.is_file()}
+    assert sorted(got) == sorted(expected), "files added or removed: run make golden-update"
+    for rel, text in got.items():
+        assert canonical(rel, text) == canonical(rel, expected[rel]), f"{name}: {rel} differs"

@@ -1,0 +1,66 @@
+"""The direction of imports (STYLE §6.1): pure layers never reach hosts or tools."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[2] / "src" / "hastack"
+PURE = ("site", "catalog", "render")
+FORBIDDEN_IN_PURE = ("hastack.transport", "hastack.deploy", "hastack.pacemaker", "hastack.lab",
+                     "hastack.verify", "subprocess", "asyncio", "asyncssh", "socket")
+SHARED_CATALOG = {"hastack.catalog", "hastack.catalog.base", "hastack.catalog.platform"}
+
+
+def imports_of(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def modules(package: str) -> list[Path]:
+    return sorted((SRC / package).rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", [p for pkg in PURE for p in modules(pkg)],
+                         ids=lambda p: str(p.relative_to(SRC)))
+def test_pure_layers_touch_no_host(path: Path) -> None:
+    bad = {i for i in imports_of(path)
+           if any(i == f or i.startswith(f + ".") for f in FORBIDDEN_IN_PURE)}
+    assert not bad, f"{path.relative_to(SRC)} imports {sorted(bad)}"
+
+
+def test_site_never_imports_catalog_or_render() -> None:
+    for path in modules("site"):
+        bad = {i for i in imports_of(path)
+               if i.startswith(("hastack.catalog", "hastack.render"))}
+        assert not bad, f"{path.relative_to(SRC)} imports {sorted(bad)}"
+
+
+def test_deploy_names_no_catalog_module() -> None:
+    for path in modules("deploy"):
+        bad = {i for i in imports_of(path) if i.startswith("hastack.catalog.")
+               and i.rsplit(".", 1)[0] not in SHARED_CATALOG and i not in SHARED_CATALOG}
+        assert not bad, f"{path.relative_to(SRC)} imports catalog modules {sorted(bad)}"
+
+
+def test_errors_module_is_a_leaf() -> None:
+    assert not {i for i in imports_of(SRC / "errors.py") if i.startswith("hastack")}
+
+
+def test_only_the_cli_prints() -> None:
+    for path in SRC.rglob("*.py"):
+        if path.name == "cli.py":
+            continue
+        calls = [n for n in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+                 if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+                 and n.func.id == "print"]
+        assert not calls, f"{path.relative_to(SRC)} calls print()"
