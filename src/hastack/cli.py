@@ -167,7 +167,7 @@ def _verify_cibs(rendering: object) -> None:
         return
     failed = False
     for cluster in rendering.clusters:
-        verdict = verify_cib(cluster.cib)
+        verdict = verify_cib(cluster.cib_online)
         status = "[green]ok[/green]" if verdict.ok else "[red]FAILED[/red]"
         out.print(f"crm_verify {cluster.name}: {status}")
         if not verdict.ok:

@@ -158,8 +158,24 @@ def nodes_element(parent: etree._Element, model: ClusterModel, ids: IdProvider) 
         _nvpairs(el, "instance_attributes", f"nodes-{name}", by_node.get(name, ()), ids)
 
 
-def render_cib(model: ClusterModel) -> etree._Element:
-    """The whole <cib> of one cluster, ready for crm_verify and cibadmin --replace."""
+def online_status(cib: etree._Element, model: ClusterModel) -> None:
+    """A status section in which every full member is online and the cluster quorate.
+
+    crm_verify and crm_simulate judge a configuration against a status; with none, every node
+    is unclean and nothing can run, which says nothing about the configuration.
+    """
+    cib.set("have-quorum", "1")
+    cib.set("dc-uuid", str(next(iter(model.node_ids.values()))))
+    status = cib.find("status")
+    assert status is not None
+    for name, nodeid in model.node_ids.items():
+        etree.SubElement(status, "node_state", id=str(nodeid), uname=name, in_ccm="true",
+                         crmd="online", join="member", expected="member")
+
+
+def render_cib(model: ClusterModel, *, online: bool = False) -> etree._Element:
+    """The whole <cib> of one cluster: configuration only (for cibadmin), or with every
+    member online (``online``: for crm_verify and crm_simulate)."""
     ids = IdProvider()
     cib = etree.Element("cib", {"validate-with": SCHEMA, "admin_epoch": "0", "epoch": "1",
                                 "num_updates": "0"})
@@ -191,11 +207,14 @@ def render_cib(model: ClusterModel) -> etree._Element:
     _nvpairs(defaults, "meta_attributes", "rsc-options",
              ((d.name, d.value) for d in model.defaults), ids)
     etree.SubElement(cib, "status")
+    if online:
+        online_status(cib, model)
     return cib
 
 
-def cib_text(model: ClusterModel) -> str:
-    return etree.tostring(render_cib(model), pretty_print=True, encoding="unicode")
+def cib_text(model: ClusterModel, *, online: bool = False) -> str:
+    return etree.tostring(render_cib(model, online=online), pretty_print=True,
+                          encoding="unicode")
 
 
 def resource_refs(resources: Sequence[Resource]) -> set[str]:

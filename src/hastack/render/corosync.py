@@ -8,6 +8,7 @@ from hastack.site.placement import ClusterPlacement
 # knet with aes256/sha256: the only transport corosync 3 encrypts (lab-notes: quorate at once).
 CRYPTO_CIPHER = "aes256"
 CRYPTO_HASH = "sha256"
+KEYFILE = "/etc/corosync/authkey"
 
 
 def node_ids(cluster: ClusterPlacement) -> dict[str, int]:
@@ -24,6 +25,7 @@ def render_corosync(site: Site, cluster: ClusterPlacement) -> str:
         "    transport: knet",
         f"    crypto_cipher: {CRYPTO_CIPHER}",
         f"    crypto_hash: {CRYPTO_HASH}",
+        f"    keyfile: {KEYFILE}",
         "    ip_version: ipv4",
         # token: the failure-detection time; the lab runs 1000 ms (VIP back in ~4 s).
         f"    token: {site.cluster.token_ms}",

@@ -66,6 +66,11 @@ class ClusterRendering:
     def name(self) -> str:
         return self.model.name
 
+    @property
+    def cib_online(self) -> str:
+        """The CIB with every member online: what crm_verify and crm_simulate should judge."""
+        return cib_text(self.model, online=True)
+
 
 @dataclass(frozen=True)
 class SiteRendering:
