@@ -104,7 +104,7 @@ def build_plan(site: Site, placement: Placement, rendering: SiteRendering,
     for entry in service_order(catalog, placement):
         ctx = ServiceContext(site=site, placement=placement, service=entry.name,
                              platform=platform)
-        cluster = placement.cluster_of(entry.name)
+        placed = placement.cluster_of(entry.name)
         resources = [r.id for r in entry.resources(ctx) if hasattr(r, "id")]
         does = [f"write {len({f.path for f in entry.config(ctx)})} config file(s) on each node"]
         does += [_action_line(a) for a in entry.bootstrap(ctx)]
@@ -112,9 +112,9 @@ def build_plan(site: Site, placement: Placement, rendering: SiteRendering,
             does.append(f"add to the CIB and wait until started: {', '.join(resources)}")
         checks = entry.checks(ctx)
         stages.append(Stage(
-            name=f"service:{entry.name}", cluster=cluster.name, service=entry.name,
-            targets=cluster.members + (cluster.remotes if entry.service.remote_packages
-                                       else ()),
+            name=f"service:{entry.name}", cluster=placed.name, service=entry.name,
+            targets=placed.members + (placed.remotes if entry.service.remote_packages
+                                      else ()),
             does=tuple(does),
             proof="; ".join(c.what for c in checks) or "resources started"))
     stages.append(Stage(name="verify", targets=all_nodes,

@@ -132,8 +132,8 @@ def location_element(parent: etree._Element, loc: Location, ids: IdProvider) -> 
         attrs.update(node=loc.node, score=loc.score)
     el = etree.SubElement(parent, "rsc_location", attrs)
     if loc.rule:
-        rule = etree.SubElement(el, "rule", id=ids.book(f"{base}-rule"), score=loc.score,
-                                **{"boolean-op": "and"})
+        rule = etree.SubElement(el, "rule", {"id": ids.book(f"{base}-rule"),
+                                             "score": loc.score, "boolean-op": "and"})
         for attribute, operation, value in loc.rule:
             etree.SubElement(rule, "expression", id=ids.book(f"{base}-rule-expr"),
                              attribute=attribute, operation=operation, value=value)
