@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from hastack.errors import HastackError, Problem
+from hastack.site.load import LoadedSite
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Highly available OpenStack control planes under Pacemaker.")
@@ -228,6 +229,149 @@ def secrets(site: SiteArg) -> None:
     for name in sorted({r.name for r in refs}):
         table.add_row(name, "generated now" if name in store.generated else "present")
     out.print(table)
+
+
+lab_app = typer.Typer(no_args_is_help=True,
+                      help="The lab: several machines on this computer (systemd-nspawn + netns).")
+app.add_typer(lab_app, name="lab")
+DEFAULT_LAB_SITE = Path("examples/lab.yaml")
+NodeArg = Annotated[str, typer.Argument(help="a lab machine", show_default=False)]
+SiteOpt = Annotated[Path | None, typer.Option("--site", help="the lab's site file (default: "
+                                              "the running lab's, else examples/lab.yaml)")]
+
+
+def _lab_site(site: Path | None) -> LoadedSite:
+    from hastack import catalog
+    from hastack.lab.control import running_site
+
+    path = site or running_site() or DEFAULT_LAB_SITE
+    return run(lambda: catalog.load(path))
+
+
+def _print_lab_status(loaded: LoadedSite) -> None:
+    from hastack.lab import control
+
+    table = Table(title=f"lab {loaded.site.name}")
+    for column in ("machine", "role", "power", "link", "address", "BMC", "BMC server",
+                   "systemd"):
+        table.add_column(column)
+    for row in run(lambda: control.status(loaded)):
+        table.add_row(row.name, row.role, row.power, row.link, row.address, row.bmc,
+                      "running" if row.bmc_running else "-", row.systemd)
+    out.print(table)
+
+
+@lab_app.command("up")
+def lab_up(
+    site: Annotated[Path, typer.Argument(help="lab site file")] = DEFAULT_LAB_SITE,
+    packages: Annotated[str, typer.Option(help="site: install every package the site needs "
+                                          "on the host (the image); lab: only the lab's own "
+                                          "tools")] = "site",
+) -> None:
+    """Bring up the lab's machines, network and BMCs (no change on a running lab)."""
+    from hastack import catalog
+    from hastack.lab import control
+
+    if packages not in ("site", "lab"):
+        err.print("error[usage] --packages is site or lab")
+        raise typer.Exit(2)
+    loaded = run(lambda: catalog.load(site))
+    run(lambda: control.up(loaded, packages="lab" if packages == "lab" else "site"))
+    _print_lab_status(loaded)
+
+
+@lab_app.command("status")
+def lab_status(site: SiteOpt = None) -> None:
+    """Machines, power, links, addresses and BMCs."""
+    _print_lab_status(_lab_site(site))
+
+
+@lab_app.command("down")
+def lab_down(keep_disks: Annotated[bool, typer.Option(help="keep the machines' disks")]
+             = False) -> None:
+    """Remove everything the lab created: processes, mounts, namespaces, dirs."""
+    from hastack.lab import control
+
+    removed = run(lambda: control.down(keep_disks=keep_disks))
+    out.print(f"lab down: removed {', '.join(removed) or 'nothing'}")
+
+
+@lab_app.command("power")
+def lab_power(action: Annotated[str, typer.Argument(help="on, off, cycle or status")],
+              node: NodeArg, site: SiteOpt = None) -> None:
+    """Power a machine through its BMC (IPMI, as fence_ipmilan does)."""
+    from hastack.lab import control
+
+    if action not in ("on", "off", "cycle", "status"):
+        err.print("error[usage] power takes on, off, cycle or status")
+        raise typer.Exit(2)
+    loaded = _lab_site(site)
+    out.print(run(lambda: control.power(loaded, node, action)), markup=False)
+
+
+@lab_app.command("link")
+def lab_link(state: Annotated[str, typer.Argument(help="up or down")], node: NodeArg,
+             site: SiteOpt = None) -> None:
+    """Plug a machine's network cable out (down) or in (up)."""
+    from hastack.lab import control
+
+    if state not in ("up", "down"):
+        err.print("error[usage] link takes up or down")
+        raise typer.Exit(2)
+    loaded = _lab_site(site)
+    run(lambda: control.link(loaded, node, state == "up"))
+    out.print(f"{node}: link {state}")
+
+
+@lab_app.command("partition")
+def lab_partition(groups: Annotated[list[str], typer.Argument(help="e.g. ctl1,ctl2 / ctl3")],
+                  site: SiteOpt = None) -> None:
+    """Drop all traffic between groups of machines (both ways)."""
+    from hastack.lab import control
+
+    spec = " ".join(groups)
+    parsed = [[n.strip() for n in g.split(",") if n.strip()] for g in spec.split("/")]
+    loaded = _lab_site(site)
+    run(lambda: control.partition(loaded, parsed))
+    out.print("partitioned: " + " | ".join(",".join(g) for g in parsed))
+
+
+@lab_app.command("heal")
+def lab_heal() -> None:
+    """Remove every partition."""
+    from hastack.lab import control
+
+    run(control.heal)
+    out.print("healed")
+
+
+def _enter(node: str, command: list[str], site: Path | None) -> None:
+    from hastack.lab import control
+
+    loaded = _lab_site(site)
+    argv = run(lambda: control.enter_argv(loaded, node, command))
+    os.execvp(argv[0], argv)
+
+
+@lab_app.command("exec", context_settings={"allow_extra_args": True,
+                                           "ignore_unknown_options": True})
+def lab_exec(node: NodeArg, command: Annotated[list[str], typer.Argument(help="CMD ...")],
+             site: SiteOpt = None) -> None:
+    """Run a command inside a machine: hastack lab exec NODE -- CMD ..."""
+    _enter(node, command, site)
+
+
+@lab_app.command("shell")
+def lab_shell(node: NodeArg, site: SiteOpt = None) -> None:
+    """An interactive shell inside a machine."""
+    _enter(node, ["/bin/bash", "-l"], site)
+
+
+@lab_app.command("logs")
+def lab_logs(node: NodeArg, unit: Annotated[str | None, typer.Argument()] = None,
+             site: SiteOpt = None) -> None:
+    """The machine's journal since boot (of one unit when given)."""
+    _enter(node, ["journalctl", "-b", "--no-pager", *(["-u", unit] if unit else [])], site)
 
 
 def main() -> None:

@@ -1,0 +1,277 @@
+"""The lab's verbs: up, status, down, power, link, partition, heal.
+
+``up`` is idempotent: on a running lab it changes nothing. Everything the lab creates is
+recorded under the state directory (PIDs, disks) or named ``hs-*`` (namespaces), and ``down``
+removes exactly that, by PID and by name: never by process name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from hastack.catalog.base import SecretRef
+from hastack.catalog.cluster import TCP_SYSCTLS, fence_secret
+from hastack.errors import Problem, SiteError, UsageError
+from hastack.lab import machine as machines
+from hastack.lab import net
+from hastack.lab.image import Scope, ensure_image
+from hastack.lab.layout import STATE_ROOT, LabLayout, MachineSpec, lab_layout
+from hastack.process import run
+from hastack.secrets import ensure_secrets
+from hastack.site.load import LoadedSite
+
+log = logging.getLogger(__name__)
+# HAProxy binds VIPs it does not hold; the TCP settings shorten stuck connections after a
+# VIP moves (catalog.cluster). Per-netns values are set from the host (lab-notes).
+MACHINE_SYSCTLS = {"net.ipv4.ip_nonlocal_bind": "1",
+                   **{k: str(v) for k, v in TCP_SYSCTLS.items()}}
+
+
+@dataclass(frozen=True)
+class MachineStatus:
+    name: str
+    role: str
+    power: str
+    link: str
+    address: str
+    bmc: str
+    bmc_running: bool
+    systemd: str
+
+
+def bmc_refs(loaded: LoadedSite) -> list[SecretRef]:
+    return [fence_secret(n) for n in loaded.site.nodes if n.fencing is not None]
+
+
+def bmc_credentials(loaded: LoadedSite, node: str) -> tuple[str, str]:
+    spec = loaded.site.node(node)
+    assert spec.fencing is not None
+    store = ensure_secrets(loaded.secrets_path, bmc_refs(loaded))
+    return spec.fencing.username, store.lookup(fence_secret(spec))
+
+
+def check_host() -> None:
+    """Root, systemd-nspawn and overlayfs: exit 2 with the fix when one is missing."""
+    problems = []
+    if os.geteuid() != 0:
+        problems.append(Problem(code="lab-not-root", what="the lab needs root (namespaces, "
+                                "mounts, machines)", fix="run it as root"))
+    if "overlay" not in Path("/proc/filesystems").read_text():
+        problems.append(Problem(code="lab-no-overlayfs", what="the kernel has no overlayfs",
+                                fix="modprobe overlay, or use a kernel with overlayfs"))
+    if problems:
+        raise SiteError(problems)
+
+
+def _site_marker(layout: LabLayout) -> Path:
+    return layout.state_dir / "site.json"
+
+
+def running_site(state_root: Path = STATE_ROOT) -> Path | None:
+    try:
+        return Path(json.loads((state_root / "site.json").read_text())["site"])
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def _check_not_half_there(loaded: LoadedSite, layout: LabLayout) -> None:
+    current = running_site(layout.state_dir)
+    if current is not None and current != loaded.path.resolve():
+        raise UsageError("lab-other-site", f"a lab of {current} is up",
+                         fix="run `hastack lab down` first")
+    if current is None and (net.netns_exists(net.SWITCH_NETNS)
+                            or any(net.netns_exists(m.netns) for m in layout.machines)):
+        raise UsageError("lab-half-there", "lab namespaces exist but no lab is recorded: a "
+                         "previous lab was left half there", fix="run `hastack lab down`")
+
+
+def _bmc_pid_file(machine: MachineSpec) -> Path:
+    return machine.dir / "bmc.pid"
+
+
+def bmc_running(machine: MachineSpec) -> bool:
+    try:
+        pid = int(_bmc_pid_file(machine).read_text())
+    except (OSError, ValueError):
+        return False
+    return Path(f"/proc/{pid}").exists()
+
+
+def start_bmc(layout: LabLayout, loaded: LoadedSite, machine: MachineSpec) -> None:
+    if machine.bmc_address is None or bmc_running(machine):
+        return
+    log_file = (machine.dir / "bmc.out").open("ab")
+    proc = subprocess.Popen(
+        [*net.in_switch(sys.executable, "-m", "hastack.lab.bmc", str(layout.state_dir),
+                        str(loaded.path.resolve()), machine.name)],
+        stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file, start_new_session=True)
+    log_file.close()
+    _bmc_pid_file(machine).write_text(f"{proc.pid}\n")
+
+
+def stop_bmc(machine: MachineSpec) -> None:
+    try:
+        pid = int(_bmc_pid_file(machine).read_text())
+    except (OSError, ValueError):
+        return
+    # `ip netns exec` execs python in place: the recorded PID is the BMC server itself.
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    _bmc_pid_file(machine).unlink(missing_ok=True)
+
+
+def up(loaded: LoadedSite, *, packages: Scope = "site", state_root: Path = STATE_ROOT,
+       boot_timeout: float = 300) -> LabLayout:
+    """Bring up every machine of the site, its network and its BMC; wait until booted.
+
+    Raises:
+        SiteError: not a lab site, not root, no overlayfs.
+        UsageError: another lab, or a half-removed one, is there.
+        ToolError, TransportError: a step failed (the message names it).
+    """
+    layout = lab_layout(loaded.site, state_root)
+    check_host()
+    _check_not_half_there(loaded, layout)
+    ensure_image(loaded, packages)
+    ensure_secrets(loaded.secrets_path, bmc_refs(loaded))
+    layout.state_dir.mkdir(parents=True, exist_ok=True)
+    _site_marker(layout).write_text(json.dumps({"site": str(loaded.path.resolve())}))
+    net.create_switch(layout)
+    for machine in layout.machines:
+        machine.dir.mkdir(parents=True, exist_ok=True)
+        machines.prepare_disk(layout, machine)
+        net.attach_machine(layout, machine, MACHINE_SYSCTLS)
+        machines.mount_root(machine)
+        if not machines.is_on(machine):
+            net.set_link(machine, up=True)
+            machines.boot(machine)
+        start_bmc(layout, loaded, machine)
+    deadline = time.monotonic() + boot_timeout
+    for machine in layout.machines:
+        machines.wait_booted(machine, timeout=max(10.0, deadline - time.monotonic()))
+    return layout
+
+
+def status(loaded: LoadedSite, state_root: Path = STATE_ROOT) -> list[MachineStatus]:
+    layout = lab_layout(loaded.site, state_root)
+    rows = []
+    for m in layout.machines:
+        on = machines.is_on(m)
+        state = "-"
+        if on:
+            pid = machines.pid1(m)
+            state = run(["nsenter", "-t", str(pid), "-a", "systemctl", "is-system-running"],
+                        check=False, timeout=20).stdout.strip() or "unknown"
+        rows.append(MachineStatus(
+            name=m.name, role=m.role.value, power="on" if on else "off",
+            link="up" if net.netns_exists(m.netns) and net.link_is_up(m) else "down",
+            address=str(m.address), bmc=str(m.bmc_address or "-"),
+            bmc_running=bmc_running(m), systemd=state))
+    return rows
+
+
+def down(state_root: Path = STATE_ROOT, *, keep_disks: bool = False) -> list[str]:
+    """Remove everything a lab created; works from the state directory alone."""
+    removed: list[str] = []
+    machines_dir = state_root / "machines"
+    for dir in sorted(machines_dir.iterdir()) if machines_dir.is_dir() else []:
+        spec = _spec_from_dir(dir)
+        stop_bmc(spec)
+        machines.power_off(spec)
+        machines.unmount_root(spec)
+        net.delete_machine_net(spec)
+        removed.append(spec.name)
+        if not keep_disks:
+            shutil.rmtree(dir)
+        else:
+            for item in dir.iterdir():
+                if item.name != "upper":
+                    shutil.rmtree(item) if item.is_dir() else item.unlink()
+    for name in _leftover_namespaces():
+        run(["ip", "netns", "delete", name])
+    net.delete_switch()
+    (state_root / "site.json").unlink(missing_ok=True)
+    return removed
+
+
+def _leftover_namespaces() -> list[str]:
+    out = run(["ip", "netns", "list"]).stdout
+    return [line.split()[0] for line in out.splitlines()
+            if line.strip() and line.split()[0].startswith("hs-")
+            and line.split()[0] != net.SWITCH_NETNS]
+
+
+def _spec_from_dir(dir: Path) -> MachineSpec:
+    """Enough of a machine to take it down, from its directory (no site file needed)."""
+    from ipaddress import IPv4Address
+
+    from hastack.site.model import Role
+
+    return MachineSpec(name=dir.name, role=Role.CONTROLLER, address=IPv4Address("198.18.0.1"),
+                       bmc_address=None, netns=f"hs-{dir.name}", switch_port="", dir=dir)
+
+
+def power(loaded: LoadedSite, node: str, action: str, *,
+          state_root: Path = STATE_ROOT) -> str:
+    """Power a machine through its BMC, with the real ipmitool (the path fencing takes)."""
+    layout = lab_layout(loaded.site, state_root)
+    machine = layout.machine(node)
+    if machine.bmc_address is None:
+        raise UsageError("lab-no-bmc", f"{node} has no BMC", fix="gateways cannot be powered")
+    user, password = bmc_credentials(loaded, node)
+    # -E: ipmitool reads the password from IPMI_PASSWORD, never from argv.
+    argv = ["ipmitool", "-I", "lanplus", "-H", str(machine.bmc_address), "-U", user, "-E",
+            "chassis", "power", action]
+    done = _run_in_switch_env(argv, {"IPMI_PASSWORD": password})
+    return done.strip()
+
+
+def _run_in_switch_env(argv: Sequence[str], env: dict[str, str]) -> str:
+    proc = subprocess.run(net.in_switch(*argv), capture_output=True, text=True, timeout=60,
+                          env={**os.environ, **env}, check=False)
+    if proc.returncode != 0:
+        from hastack.errors import ToolError
+
+        raise ToolError("ipmitool", tuple(argv), proc.returncode, proc.stderr)
+    return proc.stdout
+
+
+def link(loaded: LoadedSite, node: str, up_: bool, *, state_root: Path = STATE_ROOT) -> None:
+    net.set_link(lab_layout(loaded.site, state_root).machine(node), up=up_)
+
+
+def partition(loaded: LoadedSite, groups: Sequence[Sequence[str]], *,
+              state_root: Path = STATE_ROOT) -> None:
+    layout = lab_layout(loaded.site, state_root)
+    named = [n for g in groups for n in g]
+    if len(groups) < 2 or len(set(named)) != len(named):
+        raise UsageError("lab-bad-partition", "a partition needs two or more disjoint groups",
+                         fix="write it as A,B / C")
+    net.partition([[layout.machine(n) for n in g] for g in groups])
+
+
+def heal() -> None:
+    net.heal()
+
+
+def enter_argv(loaded: LoadedSite, node: str, command: Sequence[str], *,
+               state_root: Path = STATE_ROOT) -> list[str]:
+    """argv that runs ``command`` inside a machine (for exec, shell and logs)."""
+    machine = lab_layout(loaded.site, state_root).machine(node)
+    pid = machines.pid1(machine)
+    if pid is None:
+        raise UsageError("lab-machine-off", f"{node} is powered off",
+                         fix=f"hastack lab power on {node}")
+    return ["nsenter", "-t", str(pid), "-a", *command]
+

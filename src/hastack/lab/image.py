@@ -1,0 +1,86 @@
+"""The lab's image: the host root, with the Debian packages the site needs installed once.
+
+Machines see the host root as their lower layer, so a package installed here appears in
+every machine. Installing must not start daemons on the host: a policy-rc.d refusing every
+start is in place while apt runs (the host has no systemd, so invoke-rc.d would use init
+scripts). pacemaker-remote conflicts with pacemaker on Debian 12 and is never installed here:
+compute machines get it inside their own disk (lab-notes).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Literal
+
+from hastack.catalog.platform import platform_info
+from hastack.process import run
+from hastack.site.load import LoadedSite
+
+log = logging.getLogger(__name__)
+
+# What the lab itself uses: machines, the switch's partitions, BMC clients and fencing.
+LAB_TOOLS = ("systemd-container", "nftables", "ipmitool", "fence-agents", "iproute2",
+             "dbus", "util-linux")
+NEVER_ON_HOST = frozenset({"pacemaker-remote"})
+POLICY_RC_D = Path("/usr/sbin/policy-rc.d")
+APT_TIMEOUT = 3600
+
+Scope = Literal["lab", "site"]
+
+
+def site_packages(loaded: LoadedSite) -> list[str]:
+    """Every package of every service the site places, on this platform."""
+    from hastack import catalog
+
+    platform = platform_info(loaded.site.platform.value)
+    components: list[str] = list(catalog.BASE.service.packages)
+    for entry in catalog.SERVICES:
+        if loaded.placement.has(entry.name):
+            components += entry.service.packages
+            components += entry.service.remote_packages
+    packages = platform.packages_for(*dict.fromkeys(components))
+    return [p for p in packages if p not in NEVER_ON_HOST]
+
+
+def missing(packages: Iterable[str]) -> list[str]:
+    wanted = list(dict.fromkeys(packages))
+    if not wanted:
+        return []
+    out = run(["dpkg-query", "-W", "-f", "${Package} ${db:Status-Status}\n", *wanted],
+              check=False).stdout
+    installed = {line.split()[0] for line in out.splitlines() if line.endswith(" installed")}
+    return [p for p in wanted if p not in installed]
+
+
+@contextmanager
+def no_daemon_starts() -> Iterator[None]:
+    """policy-rc.d exit 101: Debian's maintainer scripts then start nothing."""
+    existed = POLICY_RC_D.exists()
+    if not existed:
+        fd = os.open(POLICY_RC_D, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o755)
+        with os.fdopen(fd, "w") as out:
+            out.write("#!/bin/sh\n# hastack lab: no daemon starts on the host\nexit 101\n")
+    try:
+        yield
+    finally:
+        if not existed:
+            POLICY_RC_D.unlink(missing_ok=True)
+
+
+def ensure_image(loaded: LoadedSite, scope: Scope = "site") -> list[str]:
+    """Install what is missing; returns the packages installed (none on a second run)."""
+    wanted = list(LAB_TOOLS) + (site_packages(loaded) if scope == "site" else [])
+    todo = missing(wanted)
+    if not todo:
+        return []
+    log.info("image install packages=%s", " ".join(todo))
+    env = {"DEBIAN_FRONTEND": "noninteractive"}
+    with no_daemon_starts():
+        run(["apt-get", "update", "-qq"], timeout=APT_TIMEOUT)
+        run(["env", *(f"{k}={v}" for k, v in env.items()), "apt-get", "install", "-y", "-qq",
+             "--no-install-recommends", *todo], timeout=APT_TIMEOUT)
+    return todo

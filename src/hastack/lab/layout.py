@@ -1,0 +1,95 @@
+"""The lab's layout, derived from a site (pure): machines, namespaces, links, BMCs, dirs.
+
+One lab runs on a computer at a time. Every name the lab creates starts with ``hs-`` (network
+namespaces) or lives under the state directory, so ``lab down`` removes exactly what it made.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv4Network
+from pathlib import Path
+
+from hastack.errors import Problem, SiteError
+from hastack.site.model import FenceType, Role, Site
+
+STATE_ROOT = Path("/var/lib/hastack/lab")
+SWITCH_NETNS = "hs-switch"
+BRIDGE = "br0"
+MACHINE_IF = "eth0"
+BMC_PORT = 623
+
+
+@dataclass(frozen=True)
+class MachineSpec:
+    name: str
+    role: Role
+    address: IPv4Address
+    bmc_address: IPv4Address | None  # gateways have no BMC
+    netns: str
+    switch_port: str  # the veth end on the bridge, inside the switch namespace
+    dir: Path
+
+    @property
+    def upper(self) -> Path:
+        return self.dir / "upper"
+
+    @property
+    def work(self) -> Path:
+        return self.dir / "work"
+
+    @property
+    def root(self) -> Path:
+        return self.dir / "root"
+
+    @property
+    def console(self) -> Path:
+        return self.dir / "console.log"
+
+
+@dataclass(frozen=True)
+class LabLayout:
+    site_name: str
+    network: IPv4Network
+    state_dir: Path
+    machines: tuple[MachineSpec, ...]
+
+    def machine(self, name: str) -> MachineSpec:
+        for machine in self.machines:
+            if machine.name == name:
+                return machine
+        known = ", ".join(m.name for m in self.machines)
+        raise SiteError([Problem(code="lab-unknown-machine", where=name,
+                                 what=f"the lab has no machine '{name}'",
+                                 fix=f"machines of this lab: {known}")])
+
+    @property
+    def state_file(self) -> Path:
+        return self.state_dir / "state.json"
+
+
+def lab_layout(site: Site, state_root: Path = STATE_ROOT) -> LabLayout:
+    """The lab for ``site``: every non-gateway node must use lab fencing.
+
+    Raises:
+        SiteError: when a node is not fenced by a lab BMC (real hardware is not a lab).
+    """
+    problems = [Problem(code="lab-not-a-lab-site", where=node.name,
+                        what=f"{node.name} is not fenced by a lab BMC (fencing type "
+                             f"{node.fencing.type.value if node.fencing else 'none'})",
+                        fix="lab sites use 'fencing: {type: lab, address: <BMC address>}' for "
+                            "every node; see examples/lab.yaml")
+                for node in site.nodes
+                if node.role is not Role.GATEWAY
+                and (node.fencing is None or node.fencing.type is not FenceType.LAB)]
+    if problems:
+        raise SiteError(problems)
+    machines = []
+    for index, node in enumerate(site.nodes, start=1):
+        bmc = node.fencing.address if node.fencing else None
+        machines.append(MachineSpec(
+            name=node.name, role=node.role, address=node.address, bmc_address=bmc,
+            netns=f"hs-{node.name}", switch_port=f"hs-p{index}",
+            dir=state_root / "machines" / node.name))
+    return LabLayout(site_name=site.name, network=site.networks.internal,
+                     state_dir=state_root, machines=tuple(machines))

@@ -1,0 +1,103 @@
+"""The lab network: a bridge inside a switch namespace, one veth per machine, BMC addresses.
+
+The root namespace never gets an interface on the lab network, so lab traffic cannot leave
+the namespaces hastack creates. Partitions are nftables bridge rules in the switch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from hastack.lab.layout import BRIDGE, MACHINE_IF, SWITCH_NETNS, LabLayout, MachineSpec
+from hastack.process import run
+
+NFT_TABLE = "hastack"
+
+
+def netns_exists(name: str) -> bool:
+    out = run(["ip", "netns", "list"]).stdout
+    return any(line.split()[0] == name for line in out.splitlines() if line.strip())
+
+
+def in_switch(*argv: str) -> list[str]:
+    return ["ip", "netns", "exec", SWITCH_NETNS, *argv]
+
+
+def create_switch(layout: LabLayout) -> None:
+    """The switch namespace, its bridge, and every BMC address on the bridge."""
+    if not netns_exists(SWITCH_NETNS):
+        run(["ip", "netns", "add", SWITCH_NETNS])
+    run(["ip", "-n", SWITCH_NETNS, "link", "set", "lo", "up"])
+    links = run(["ip", "-n", SWITCH_NETNS, "-o", "link", "show"]).stdout
+    if f" {BRIDGE}:" not in links:
+        run(["ip", "-n", SWITCH_NETNS, "link", "add", BRIDGE, "type", "bridge"])
+    run(["ip", "-n", SWITCH_NETNS, "link", "set", BRIDGE, "up"])
+    have = run(["ip", "-n", SWITCH_NETNS, "-o", "addr", "show", "dev", BRIDGE]).stdout
+    prefix = layout.network.prefixlen
+    for machine in layout.machines:
+        if machine.bmc_address is not None and f" {machine.bmc_address}/" not in have:
+            run(["ip", "-n", SWITCH_NETNS, "addr", "add", f"{machine.bmc_address}/{prefix}",
+                 "dev", BRIDGE])
+
+
+def attach_machine(layout: LabLayout, machine: MachineSpec, sysctls: dict[str, str]) -> None:
+    """The machine's namespace, its veth to the bridge, its address and kernel settings."""
+    if not netns_exists(machine.netns):
+        run(["ip", "netns", "add", machine.netns])
+    run(["ip", "-n", machine.netns, "link", "set", "lo", "up"])
+    ports = run(["ip", "-n", SWITCH_NETNS, "-o", "link", "show"]).stdout
+    if f" {machine.switch_port}@" not in ports:
+        run(["ip", "-n", SWITCH_NETNS, "link", "add", machine.switch_port, "type", "veth",
+             "peer", "name", MACHINE_IF, "netns", machine.netns])
+        run(["ip", "-n", SWITCH_NETNS, "link", "set", machine.switch_port, "master", BRIDGE])
+    have = run(["ip", "-n", machine.netns, "-o", "addr", "show", "dev", MACHINE_IF]).stdout
+    if f" {machine.address}/" not in have:
+        run(["ip", "-n", machine.netns, "addr", "add",
+             f"{machine.address}/{layout.network.prefixlen}", "dev", MACHINE_IF])
+    run(["ip", "-n", machine.netns, "link", "set", MACHINE_IF, "up"])
+    run(["ip", "-n", SWITCH_NETNS, "link", "set", machine.switch_port, "up"])
+    # The machine's /proc/sys is read-only inside nspawn: per-netns sysctls are set from here.
+    for key, value in sysctls.items():
+        run(["ip", "netns", "exec", machine.netns, "sysctl", "-q", "-w", f"{key}={value}"])
+
+
+def set_link(machine: MachineSpec, up: bool) -> None:
+    """Cable in or out: the switch port goes down, the machine sees no carrier."""
+    run(["ip", "-n", SWITCH_NETNS, "link", "set", machine.switch_port, "up" if up else "down"])
+
+
+def link_is_up(machine: MachineSpec) -> bool:
+    out = run(["ip", "-n", SWITCH_NETNS, "-o", "link", "show", machine.switch_port],
+              check=False).stdout
+    return "state UP" in out or ",UP," in out.split(">")[0]
+
+
+def partition(groups: Sequence[Sequence[MachineSpec]]) -> None:
+    """Drop every frame between machines of different groups (both ways), in the switch."""
+    heal()
+    lines = [f"table bridge {NFT_TABLE} {{", "  chain forward {",
+             "    type filter hook forward priority 0; policy accept;"]
+    for i, group in enumerate(groups):
+        for other in groups[i + 1:]:
+            for a in group:
+                for b in other:
+                    lines.append(f'    iifname "{a.switch_port}" oifname "{b.switch_port}" drop')
+                    lines.append(f'    iifname "{b.switch_port}" oifname "{a.switch_port}" drop')
+    lines += ["  }", "}"]
+    run(in_switch("nft", "-f", "-"), stdin="\n".join(lines) + "\n")
+
+
+def heal() -> None:
+    tables = run(in_switch("nft", "list", "tables"), check=False).stdout
+    if f"table bridge {NFT_TABLE}" in tables:
+        run(in_switch("nft", "delete", "table", "bridge", NFT_TABLE))
+
+
+def delete_machine_net(machine: MachineSpec) -> None:
+    if netns_exists(machine.netns):
+        run(["ip", "netns", "delete", machine.netns])
+
+
+def delete_switch() -> None:
+    if netns_exists(SWITCH_NETNS):
+        run(["ip", "netns", "delete", SWITCH_NETNS])

@@ -1,0 +1,64 @@
+"""Lab machines: nsenter into every namespace of the machine's PID 1.
+
+The environment is handed to nsenter's process (never argv), so secrets passed through ``env``
+do not show in any process list.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping, Sequence
+
+from hastack.errors import TransportError
+from hastack.transport.base import Result
+from hastack.transport.shell import put_argv
+
+BASE_ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "LANG": "C.UTF-8", "HOME": "/root"}
+
+
+class LabTransport:
+    """``pid_of`` is asked for the machine's PID 1 at every call: machines reboot."""
+
+    def __init__(self, host: str, pid_of: Callable[[], int | None]) -> None:
+        self.host = host
+        self._pid_of = pid_of
+
+    def _enter(self, argv: Sequence[str]) -> list[str]:
+        pid = self._pid_of()
+        if pid is None:
+            raise TransportError(self.host, f"{self.host} is powered off",
+                                 fix=f"hastack lab power on {self.host}")
+        return ["nsenter", "-t", str(pid), "-a", *argv]
+
+    async def run(self, argv: Sequence[str], *, stdin: bytes | None = None,
+                  env: Mapping[str, str] | None = None, timeout: float = 600) -> Result:
+        proc = await asyncio.create_subprocess_exec(
+            *self._enter(argv), stdin=asyncio.subprocess.PIPE if stdin is not None
+            else asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE, env={**BASE_ENV, **(env or {})})
+        try:
+            out, err = await asyncio.wait_for(proc.communicate(stdin), timeout)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+            raise TransportError(self.host, f"`{' '.join(argv)}` did not finish within "
+                                 f"{timeout:.0f} s") from None
+        return Result(self.host, tuple(argv), proc.returncode or 0,
+                      out.decode(errors="replace"), err.decode(errors="replace"))
+
+    async def put(self, path: str, data: bytes, *, owner: str = "root", group: str = "root",
+                  mode: int = 0o644) -> None:
+        (await self.run(put_argv(path, owner, group, mode), stdin=data)).check()
+
+    async def get(self, path: str) -> bytes:
+        proc = await asyncio.create_subprocess_exec(
+            *self._enter(["cat", "--", path]), stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE, env=BASE_ENV)
+        out, err = await asyncio.wait_for(proc.communicate(), 120)
+        if proc.returncode:
+            raise TransportError(self.host, f"cannot read {path}", fix=err.decode()[-500:])
+        return out
+
+    async def close(self) -> None:
+        return None
