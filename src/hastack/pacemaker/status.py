@@ -1,0 +1,106 @@
+"""``crm_mon --output-as=xml`` parsed into an immutable snapshot (pure: text in, data out).
+
+Decisions (is the cluster settled? where does the VIP run?) read this snapshot, never the
+live cluster, so they are testable with canned output.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lxml import etree
+
+from hastack.errors import ToolError
+
+
+@dataclass(frozen=True)
+class NodeState:
+    name: str
+    online: bool
+    standby: bool
+    unclean: bool
+    remote: bool
+    is_dc: bool
+
+
+@dataclass(frozen=True)
+class ResourceState:
+    id: str
+    agent: str
+    role: str
+    active: bool
+    failed: bool
+    blocked: bool
+    nodes: tuple[str, ...]
+    clone: str | None = None  # the clone this instance belongs to
+
+
+@dataclass(frozen=True)
+class ClusterStatus:
+    dc: str | None
+    quorate: bool
+    nodes: tuple[NodeState, ...]
+    resources: tuple[ResourceState, ...]
+
+    def node(self, name: str) -> NodeState | None:
+        return next((n for n in self.nodes if n.name == name), None)
+
+    def instances(self, rid: str) -> tuple[ResourceState, ...]:
+        """A primitive's states, or every instance of a clone (by clone or primitive id)."""
+        return tuple(r for r in self.resources if r.id == rid or r.clone == rid)
+
+    def running_on(self, rid: str) -> tuple[str, ...]:
+        return tuple(sorted({n for r in self.instances(rid) if r.active for n in r.nodes}))
+
+    def promoted_on(self, rid: str) -> tuple[str, ...]:
+        return tuple(sorted({n for r in self.instances(rid)
+                             if r.active and r.role in ("Promoted", "Master") for n in r.nodes}))
+
+    @property
+    def failed(self) -> tuple[ResourceState, ...]:
+        return tuple(r for r in self.resources if r.failed)
+
+    @property
+    def online_members(self) -> tuple[str, ...]:
+        return tuple(n.name for n in self.nodes if n.online and not n.remote)
+
+
+def _flag(el: etree._Element, name: str) -> bool:
+    return el.get(name) == "true"
+
+
+def _resource(el: etree._Element, clone: str | None) -> ResourceState:
+    return ResourceState(
+        id=el.get("id", ""), agent=el.get("resource_agent", ""), role=el.get("role", ""),
+        active=_flag(el, "active"), failed=_flag(el, "failed"), blocked=_flag(el, "blocked"),
+        nodes=tuple(n.get("name", "") for n in el.findall("node")), clone=clone)
+
+
+def parse_crm_mon(xml: str) -> ClusterStatus:
+    """Parse crm_mon's XML (API 2.x).
+
+    Raises:
+        ToolError: the text is not crm_mon XML.
+    """
+    try:
+        root = etree.fromstring(xml.encode())
+    except etree.XMLSyntaxError as exc:
+        raise ToolError("crm_mon", ("crm_mon", "--output-as=xml"), 0, str(exc),
+                        what="crm_mon printed something that is not XML") from None
+    dc_el = root.find("summary/current_dc")
+    present = dc_el is not None and dc_el.get("present") == "true"
+    dc = dc_el.get("name") if present and dc_el is not None else None
+    quorate = bool(present and dc_el is not None and dc_el.get("with_quorum") == "true")
+    nodes = tuple(NodeState(name=n.get("name", ""), online=_flag(n, "online"),
+                            standby=_flag(n, "standby"), unclean=_flag(n, "unclean"),
+                            remote=n.get("type") == "remote", is_dc=_flag(n, "is_dc"))
+                  for n in root.findall("nodes/node"))
+    resources: list[ResourceState] = []
+    for el in root.find("resources") if root.find("resources") is not None else ():
+        if el.tag == "resource":
+            resources.append(_resource(el, None))
+        elif el.tag == "clone":
+            resources.extend(_resource(r, el.get("id")) for r in el.findall("resource"))
+        elif el.tag == "group":
+            resources.extend(_resource(r, None) for r in el.findall("resource"))
+    return ClusterStatus(dc=dc, quorate=quorate, nodes=nodes, resources=tuple(resources))
