@@ -31,7 +31,8 @@ except OSError: print("unreachable")
 """
 
 
-def hastack(*args: str, check: bool = True, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+def hastack(*args: str, check: bool = True,
+            timeout: float = 900) -> subprocess.CompletedProcess[str]:
     proc = subprocess.run([HASTACK, *args], capture_output=True, text=True, timeout=timeout,
                           cwd=ROOT, check=False)
     if check:

@@ -1,0 +1,127 @@
+"""Merging hastack's desired configuration into a live CIB (pure XML work).
+
+hastack owns resources, constraints, fencing topology, resource defaults, the cluster
+properties it sets and the node attributes it sets; Pacemaker owns everything else (its own
+properties such as dc-version, the status section). The merge replaces what hastack owns,
+keeps the rest, and says whether anything changed, so a re-run pushes nothing.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+from lxml import etree
+
+OWNED_SECTIONS = ("resources", "constraints", "fencing-topology", "rsc_defaults")
+BOOTSTRAP_SET = "cib-bootstrap-options"
+
+
+@dataclass(frozen=True)
+class Merge:
+    xml: str
+    changed: bool
+
+
+def _c14n(el: etree._Element | None) -> bytes:
+    if el is None:
+        return b""
+    clean = copy.deepcopy(el)
+    for node in clean.iter():
+        node.tail = None
+        if node.text is not None and not node.text.strip():
+            node.text = None
+    return etree.tostring(clean, method="c14n")
+
+
+def _section(config: etree._Element, tag: str) -> etree._Element | None:
+    return config.find(tag)
+
+
+def _replace_section(live_config: etree._Element, desired_config: etree._Element,
+                     tag: str) -> bool:
+    live = _section(live_config, tag)
+    wanted = _section(desired_config, tag)
+    if _c14n(live) == _c14n(wanted):
+        return False
+    if live is not None:
+        live_config.remove(live)
+    if wanted is not None:
+        # Keep Pacemaker's schema order: sections after crm_config/nodes in desired order.
+        live_config.append(copy.deepcopy(wanted))
+    return True
+
+
+def _merge_properties(live_config: etree._Element, desired_config: etree._Element) -> bool:
+    crm_config = live_config.find("crm_config")
+    if crm_config is None:
+        crm_config = etree.SubElement(live_config, "crm_config")
+    live_set = crm_config.find(f"cluster_property_set[@id='{BOOTSTRAP_SET}']")
+    if live_set is None:
+        live_set = etree.SubElement(crm_config, "cluster_property_set", id=BOOTSTRAP_SET)
+    changed = False
+    for nv in desired_config.iterfind(f"crm_config/cluster_property_set[@id='{BOOTSTRAP_SET}']"
+                                      "/nvpair"):
+        name, value = nv.get("name"), nv.get("value")
+        current = next((x for x in live_set.iterfind("nvpair") if x.get("name") == name), None)
+        if current is None:
+            live_set.append(copy.deepcopy(nv))
+            changed = True
+        elif current.get("value") != value:
+            current.set("value", value or "")
+            changed = True
+    return changed
+
+
+def _merge_nodes(live_config: etree._Element, desired_config: etree._Element) -> bool:
+    live_nodes = live_config.find("nodes")
+    if live_nodes is None:
+        live_nodes = etree.SubElement(live_config, "nodes")
+    changed = False
+    for wanted in desired_config.iterfind("nodes/node"):
+        uname = wanted.get("uname")
+        live = next((n for n in live_nodes.iterfind("node") if n.get("uname") == uname), None)
+        if live is None:
+            live_nodes.append(copy.deepcopy(wanted))
+            changed = True
+            continue
+        for nv in wanted.iterfind("instance_attributes/nvpair"):
+            attrs = live.find("instance_attributes")
+            if attrs is None:
+                attrs = etree.SubElement(live, "instance_attributes",
+                                         id=f"nodes-{live.get('id')}")
+            current = next((x for x in attrs.iterfind("nvpair")
+                            if x.get("name") == nv.get("name")), None)
+            if current is None:
+                attrs.append(copy.deepcopy(nv))
+                changed = True
+            elif current.get("value") != nv.get("value"):
+                current.set("value", nv.get("value") or "")
+                changed = True
+    return changed
+
+
+def merge_configuration(live_xml: str, desired_xml: str) -> Merge:
+    """The live <configuration> with hastack's sections replaced.
+
+    Only the configuration is pushed (``cibadmin --replace --scope configuration``): one
+    transaction, Pacemaker bumps the epoch, and the status section is left alone.
+    """
+    live = etree.fromstring(live_xml.encode())
+    desired = etree.fromstring(desired_xml.encode())
+    live_config = live.find("configuration")
+    desired_config = desired.find("configuration")
+    assert live_config is not None and desired_config is not None
+    changed = _merge_properties(live_config, desired_config)
+    changed |= _merge_nodes(live_config, desired_config)
+    for tag in OWNED_SECTIONS:
+        changed |= _replace_section(live_config, desired_config, tag)
+    # Pacemaker's schema wants configuration children in order.
+    order = ("crm_config", "nodes", "resources", "constraints", "fencing-topology",
+             "op_defaults", "rsc_defaults", "alerts", "tags")
+    children = sorted(live_config, key=lambda el: order.index(el.tag)
+                      if el.tag in order else len(order))
+    for child in list(live_config):
+        live_config.remove(child)
+    live_config.extend(children)
+    return Merge(xml=etree.tostring(live_config, encoding="unicode"), changed=changed)

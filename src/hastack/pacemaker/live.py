@@ -1,0 +1,98 @@
+"""Pacemaker's tools on a live cluster node, through a transport (the only such caller).
+
+Each call states the tool's exit-code contract next to it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from hastack.errors import ToolError, TransportError
+from hastack.pacemaker.status import ClusterStatus, parse_crm_mon
+from hastack.transport.base import Transport
+
+PUSH_FILE = "/run/hastack-configuration.xml"
+
+
+async def crm_mon(node: Transport) -> ClusterStatus:
+    """crm_mon --one-shot --output-as=xml: 0 with XML; non-zero when the cluster is not up."""
+    done = await node.run(["crm_mon", "--one-shot", "--output-as=xml", "--inactive"],
+                          timeout=60)
+    if not done.ok:
+        raise ToolError("crm_mon", done.argv, done.returncode, done.stderr or done.stdout)
+    return parse_crm_mon(done.stdout)
+
+
+async def query_cib(node: Transport) -> str:
+    """cibadmin --query: 0 with the whole CIB on stdout."""
+    done = await node.run(["cibadmin", "--query"], timeout=60)
+    if not done.ok:
+        raise ToolError("cibadmin", done.argv, done.returncode, done.stderr)
+    return done.stdout
+
+
+async def verify_on(node: Transport, cib_xml: str) -> None:
+    """crm_verify --xml-file on the node itself: 0 valid, non-zero with errors on stderr.
+
+    Raises:
+        ToolError: the configuration is invalid; nothing is pushed.
+    """
+    path = "/run/hastack-verify.xml"
+    await node.put(path, cib_xml.encode(), mode=0o600)
+    done = await node.run(["crm_verify", "--xml-file", path], timeout=120)
+    await node.run(["rm", "-f", path])
+    if not done.ok:
+        raise ToolError("crm_verify", done.argv, done.returncode, done.stderr or done.stdout,
+                        what="crm_verify refused the configuration: nothing was pushed")
+
+
+async def push_configuration(node: Transport, configuration_xml: str) -> None:
+    """cibadmin --replace --scope configuration: one transaction; 0 on success.
+
+    The file is 0600: the CIB's configuration is not for other users of the node.
+    """
+    await node.put(PUSH_FILE, configuration_xml.encode(), mode=0o600)
+    done = await node.run(["cibadmin", "--replace", "--scope", "configuration",
+                           "--xml-file", PUSH_FILE], timeout=180)
+    await node.run(["rm", "-f", PUSH_FILE])
+    if not done.ok:
+        raise ToolError("cibadmin", done.argv, done.returncode, done.stderr)
+
+
+async def wait_settled(node: Transport, *, timeout: float = 900) -> None:
+    """crm_resource --wait: 0 once no actions are pending; 124 (timeout) otherwise.
+
+    Raises:
+        TransportError: the cluster did not settle; names the pending state.
+    """
+    done = await node.run(["crm_resource", "--wait", f"--timeout={int(timeout)}s"],
+                          timeout=timeout + 60)
+    if not done.ok:
+        raise TransportError(node.host, f"the cluster did not settle within {timeout:.0f} s",
+                             fix=(done.stderr or done.stdout).strip()[-1000:])
+
+
+async def wait_quorate(node: Transport, members: tuple[str, ...], *,
+                       timeout: float = 300) -> ClusterStatus:
+    """Poll crm_mon until a DC is elected with quorum and every member is online.
+
+    Raises:
+        TransportError: naming what was still missing at the deadline.
+    """
+    deadline = time.monotonic() + timeout
+    missing = "no answer from crm_mon"
+    while time.monotonic() < deadline:
+        try:
+            status = await crm_mon(node)
+        except ToolError as exc:
+            missing = exc.what
+        else:
+            offline = [m for m in members if m not in status.online_members]
+            if status.dc and status.quorate and not offline:
+                return status
+            missing = (f"DC={status.dc or 'none'}, quorate={status.quorate}, offline="
+                       f"{','.join(offline) or 'none'}")
+        await asyncio.sleep(2)
+    raise TransportError(node.host, f"the cluster did not form within {timeout:.0f} s "
+                         f"({missing})", fix="see `hastack lab logs NODE corosync`")
