@@ -446,6 +446,9 @@ class Action:
     done: Step | None = None
     on: Literal["first", "all"] = "first"
     where: str | None = None  # run on the cluster of this service (e.g. 'galera' for SQL)
+    # before-start: prepares what the service needs to start (schema); after-start: needs
+    # the service itself running (e.g. users inside the database it is).
+    phase: Literal["before-start", "after-start"] = "before-start"
 
 
 @dataclass(frozen=True)
