@@ -102,12 +102,13 @@ def serve(machine: MachineSpec, user: str, password: str) -> None:
 
 def main(argv: list[str]) -> None:
     """``python -m hastack.lab.bmc STATE_ROOT SITE NODE``: serve NODE's BMC until killed."""
-    from hastack import catalog
     from hastack.lab.control import bmc_credentials
     from hastack.lab.layout import lab_layout
+    from hastack.site.load import load_site
 
     state_root, site_path, node = Path(argv[1]), Path(argv[2]), argv[3]
-    loaded = catalog.load(site_path)
+    # The BMC needs the machines and their credentials, not the services: no catalog here.
+    loaded = load_site(site_path, ())
     machine = lab_layout(loaded.site, state_root).machine(node)
     logging.basicConfig(filename=str(machine.dir / "bmc.log"), level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(message)s")

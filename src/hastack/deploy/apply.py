@@ -1,0 +1,268 @@
+"""Applying a site through transports: the deploy engine (knows no service by name).
+
+Stages, each idempotent (a finished deploy re-run changes nothing) and resumable (a run
+killed anywhere completes when run again): prepare every node (packages present, files
+written only where they differ, managed units left to Pacemaker), form each cluster and wait
+for quorum, push each cluster's base configuration and prove its fencing, then each service
+in dependency order: one-time actions, its resources added to the CIB (crm_verify first, one
+transaction), the cluster settled, its resources running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from hastack.catalog.base import (
+    Action,
+    CatalogEntry,
+    Clone,
+    Command,
+    Primitive,
+    ServiceContext,
+    Sql,
+)
+from hastack.catalog.platform import platform_info
+from hastack.deploy import files as file_ops
+from hastack.deploy.cib import merge_configuration
+from hastack.deploy.plan import service_order
+from hastack.errors import PlanError, TransportError
+from hastack.pacemaker import live
+from hastack.render.site import SiteRendering, render_site
+from hastack.secrets import Secrets
+from hastack.site.load import LoadedSite
+from hastack.site.model import Role
+from hastack.transport.base import Transport
+
+log = logging.getLogger(__name__)
+
+Outcome = Literal["changed", "unchanged", "failed", "would change"]
+
+
+@dataclass(frozen=True)
+class Event:
+    stage: str
+    node: str | None
+    outcome: Outcome
+    detail: str
+    seconds: float = 0.0
+
+
+@dataclass
+class Deployment:
+    """Everything a run needs; ``emit`` receives one event per step (the CLI shows them)."""
+
+    loaded: LoadedSite
+    base: CatalogEntry
+    catalog: Sequence[CatalogEntry]
+    rendering: SiteRendering
+    secrets: Secrets
+    transports: Mapping[str, Transport]
+    dry_run: bool = False
+    emit: Callable[[Event], None] = lambda event: None
+    events: list[Event] = field(default_factory=list)
+    diffs: list[str] = field(default_factory=list)
+
+    def record(self, stage: str, node: str | None, outcome: Outcome, detail: str,
+               started: float) -> None:
+        event = Event(stage, node, outcome, detail, time.monotonic() - started)
+        self.events.append(event)
+        log.info("step stage=%s node=%s outcome=%s detail=%s seconds=%.1f", stage, node,
+                 outcome, detail, event.seconds)
+        self.emit(event)
+
+    @property
+    def changed(self) -> bool:
+        return any(e.outcome in ("changed", "would change") for e in self.events)
+
+
+def _managed_units(resources: Sequence[Primitive | Clone]) -> list[str]:
+    units = []
+    for rsc in resources:
+        primitive = rsc.primitive if isinstance(rsc, Clone) else rsc
+        if primitive.standard == "systemd":
+            units.append(primitive.agent.split(":", 1)[1])
+    return units
+
+
+async def _prepare_node(d: Deployment, name: str) -> None:
+    node = d.transports[name]
+    started = time.monotonic()
+    wanted = d.rendering.files_for(name)
+    changes = await file_ops.changes(node, wanted, d.secrets)
+    if d.dry_run:
+        for change in changes:
+            d.diffs.append(await file_ops.diff(node, change, d.secrets))
+        d.record("prepare", name, "would change" if changes else "unchanged",
+                 f"{len(changes)} of {len(wanted)} files differ", started)
+        return
+    for change in changes:
+        await file_ops.write(node, change, d.secrets)
+    if any(c.file.path.startswith("/etc/sysctl.d/") for c in changes):
+        # Inside lab machines /proc/sys is read-only: the lab sets these per namespace.
+        await node.run(["sysctl", "--system"])
+    if any(c.file.path.startswith("/etc/systemd/system/") for c in changes):
+        (await node.run(["systemctl", "daemon-reload"])).check()
+    d.record("prepare", name, "changed" if changes else "unchanged",
+             f"wrote {len(changes)} of {len(wanted)} files", started)
+
+
+async def _stop_managed_units(d: Deployment, members: Sequence[str],
+                              resources: Sequence[Primitive | Clone]) -> None:
+    """Units Pacemaker drives must not be enabled or running on their own (packages start
+    some of them on install); only done while Pacemaker is not yet running."""
+    units = _managed_units(resources)
+    if not units:
+        return
+    for name in members:
+        node = d.transports[name]
+        if (await node.run(["systemctl", "is-active", "--quiet", "pacemaker"])).ok:
+            continue
+        await node.run(["systemctl", "disable", "--now", *units])
+
+
+async def _form_cluster(d: Deployment, cluster: str, members: tuple[str, ...]) -> None:
+    started = time.monotonic()
+    first = d.transports[members[0]]
+    states = await asyncio.gather(*(d.transports[m].run(
+        ["systemctl", "is-active", "--quiet", "pacemaker"]) for m in members))
+    down = [m for m, s in zip(members, states, strict=True) if not s.ok]
+    if d.dry_run:
+        d.record(f"cluster:{cluster}", None, "would change" if down else "unchanged",
+                 f"would start pacemaker on {', '.join(down)}" if down else "running", started)
+        return
+    if down:
+        await asyncio.gather(*(d.transports[m].run(
+            ["systemctl", "enable", "corosync", "pacemaker"]) for m in down))
+        results = await asyncio.gather(*(d.transports[m].run(
+            ["systemctl", "start", "corosync", "pacemaker"], timeout=300) for m in down))
+        for result in results:
+            result.check()
+    await live.wait_quorate(first, members)
+    d.record(f"cluster:{cluster}", None, "changed" if down else "unchanged",
+             f"started on {', '.join(down)}" if down else "quorate, all members online",
+             started)
+
+
+async def _push(d: Deployment, stage: str, cluster: str, members: tuple[str, ...],
+                catalog: Sequence[CatalogEntry]) -> bool:
+    """Push the cluster's configuration for ``catalog`` (a prefix of the services)."""
+    started = time.monotonic()
+    partial = render_site(d.loaded.site, d.loaded.placement, d.base, catalog)
+    desired = partial.cluster(cluster)
+    first = d.transports[members[0]]
+    merge = merge_configuration(await live.query_cib(first), desired.cib)
+    if not merge.changed:
+        d.record(stage, None, "unchanged", "CIB already holds this configuration", started)
+        return False
+    if d.dry_run:
+        d.record(stage, None, "would change", "CIB differs", started)
+        return True
+    await live.verify_on(first, desired.cib_online)
+    await live.push_configuration(first, merge.xml)
+    await live.wait_settled(first)
+    d.record(stage, None, "changed", "configuration pushed, cluster settled", started)
+    return True
+
+
+async def _check_running(d: Deployment, stage: str, cluster: str, members: tuple[str, ...],
+                         resources: Sequence[Primitive | Clone]) -> None:
+    status = await live.crm_mon(d.transports[members[0]])
+    for rsc in resources:
+        if not status.running_on(rsc.id):
+            failed = [f"{r.id} on {','.join(r.nodes)}" for r in status.failed]
+            raise TransportError(cluster, f"{stage}: {rsc.id} is not running after the "
+                                 "cluster settled", fix=f"failed: {'; '.join(failed) or 'none'}"
+                                 f" — see `crm_mon -1` on {members[0]}")
+
+
+async def _run_action(d: Deployment, action: Action, target: str) -> None:
+    node = d.transports[target]
+    started = time.monotonic()
+    stage = f"action:{action.name}"
+    if action.done is not None and await _probe(node, action.done, d.secrets):
+        d.record(stage, target, "unchanged", action.what, started)
+        return
+    if d.dry_run:
+        d.record(stage, target, "would change", action.what, started)
+        return
+    await _execute(node, action.run, d.secrets)
+    d.record(stage, target, "changed", action.what, started)
+
+
+async def _execute(node: Transport, step: object, secrets: Secrets) -> str:
+    if isinstance(step, Command):
+        argv = list(step.argv)
+        if step.user:
+            argv = ["runuser", "-u", step.user, "--", *argv]
+        env = {k: v.resolve(secrets.lookup) for k, v in step.env}
+        stdin = step.stdin.resolve(secrets.lookup).encode() if step.stdin else None
+        return (await node.run(argv, stdin=stdin, env=env)).check().stdout
+    if isinstance(step, Sql):
+        script = "".join(s.resolve(secrets.lookup) + ";\n" for s in step.statements)
+        return (await node.run(["mysql", "--batch", "--skip-column-names"],
+                               stdin=script.encode())).check().stdout
+    raise PlanError("deploy-step-unsupported", f"the deploy engine cannot run {step!r} yet",
+                    fix="this step kind arrives with the OpenStack services (issue 6)")
+
+
+async def _probe(node: Transport, step: object, secrets: Secrets) -> bool:
+    """A done-probe holds when its command succeeds (SQL: returns at least one row)."""
+    try:
+        out = await _execute(node, step, secrets)
+    except TransportError:
+        return False
+    return bool(out.strip()) if isinstance(step, Sql) else True
+
+
+def _action_targets(d: Deployment, entry: CatalogEntry, action: Action) -> list[str]:
+    placement = d.loaded.placement
+    cluster = placement.cluster_of(action.where or entry.name)
+    return list(cluster.members) if action.on == "all" else [cluster.members[0]]
+
+
+async def deploy(d: Deployment) -> Deployment:
+    """Run every stage. Raises TransportError, ToolError or PlanError naming the failed step;
+    what was done stays done, and a re-run picks up from there."""
+    site = d.loaded.site
+    nodes = [n.name for n in site.nodes if n.role is not Role.GATEWAY
+             and n.name in d.transports]
+    await asyncio.gather(*(_prepare_node(d, n) for n in nodes))
+    platform = platform_info(site.platform.value)
+    ordered = service_order(d.catalog, d.loaded.placement)
+    for cluster in d.rendering.clusters:
+        members = tuple(cluster.model.node_ids)
+        all_rsc = [r for r in cluster.model.resources]
+        if not d.dry_run:
+            await _stop_managed_units(d, members, all_rsc)
+        await _form_cluster(d, cluster.name, members)
+        if d.dry_run and d.changed:
+            continue
+        await _push(d, f"fencing:{cluster.name}", cluster.name, members, [])
+    done: list[CatalogEntry] = []
+    for entry in ordered:
+        cluster = d.loaded.placement.cluster_of(entry.name)
+        ctx = ServiceContext(site=site, placement=d.loaded.placement, service=entry.name,
+                             platform=platform)
+        actions = list(entry.bootstrap(ctx))
+        for action in (a for a in actions if a.phase == "before-start"):
+            for target in _action_targets(d, entry, action):
+                await _run_action(d, action, target)
+        done.append(entry)
+        if d.dry_run and d.changed:
+            d.record(f"service:{entry.name}", None, "would change", "after earlier changes",
+                     time.monotonic())
+            continue
+        await _push(d, f"service:{entry.name}", cluster.name, cluster.members, done)
+        resources = [r for r in entry.resources(ctx) if isinstance(r, Primitive | Clone)]
+        if not d.dry_run:
+            await _check_running(d, f"service:{entry.name}", cluster.name, cluster.members,
+                                 resources)
+        for action in (a for a in actions if a.phase == "after-start"):
+            for target in _action_targets(d, entry, action):
+                await _run_action(d, action, target)
+    return d
