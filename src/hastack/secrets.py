@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 PASSWORD_ALPHABET = string.ascii_letters + string.digits  # safe in URLs, SQL and INI files
 PASSWORD_LENGTH = 32
+IPMI_PASSWORD_LENGTH = 20  # the most IPMI 2.0 (lanplus) accepts
 KEY_BYTES = 256  # corosync and pacemaker authkeys: raw random bytes, kept base64 here
 
 
@@ -33,7 +34,8 @@ def generate(ref: SecretRef) -> str:
         return base64.urlsafe_b64encode(os.urandom(32)).decode()
     if ref.kind == "key":
         return base64.b64encode(os.urandom(KEY_BYTES)).decode()
-    return "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(PASSWORD_LENGTH))
+    length = IPMI_PASSWORD_LENGTH if ref.kind == "ipmi" else PASSWORD_LENGTH
+    return "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(length))
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,8 @@ class SecretRef:
     """A secret by name; its value is only ever resolved by the writer that puts a file."""
 
     name: str
-    kind: Literal["password", "fernet", "key"] = "password"  # how a missing one is generated
+    # How a missing one is generated; "ipmi": IPMI 2.0 caps passwords at 20 bytes.
+    kind: Literal["password", "fernet", "key", "ipmi"] = "password"
     user_supplied: bool = False  # e.g. a real BMC password: never generated, must be given
 
     def __str__(self) -> str:

@@ -60,7 +60,7 @@ TCP_SYSCTLS = {
 def fence_secret(node: Node) -> SecretRef:
     assert node.fencing is not None
     name = node.fencing.credentials or f"bmc-{node.name}"
-    return SecretRef(name, user_supplied=node.fencing.type is not FenceType.LAB)
+    return SecretRef(name, kind="ipmi", user_supplied=node.fencing.type is not FenceType.LAB)
 
 
 def _all_nodes(ctx: ServiceContext) -> tuple[Node, ...]:

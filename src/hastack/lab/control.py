@@ -112,9 +112,11 @@ def start_bmc(layout: LabLayout, loaded: LoadedSite, machine: MachineSpec) -> No
     if machine.bmc_address is None or bmc_running(machine):
         return
     log_file = (machine.dir / "bmc.out").open("ab")
+    # nsenter --net, not `ip netns exec`: the latter remounts /sys without the cgroup
+    # hierarchy, and the BMC must be able to boot machines with systemd-nspawn.
     proc = subprocess.Popen(
-        [*net.in_switch(sys.executable, "-m", "hastack.lab.bmc", str(layout.state_dir),
-                        str(loaded.path.resolve()), machine.name)],
+        ["nsenter", f"--net=/run/netns/{net.SWITCH_NETNS}", sys.executable, "-m",
+         "hastack.lab.bmc", str(layout.state_dir), str(loaded.path.resolve()), machine.name],
         stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file, start_new_session=True)
     log_file.close()
     _bmc_pid_file(machine).write_text(f"{proc.pid}\n")
@@ -125,7 +127,7 @@ def stop_bmc(machine: MachineSpec) -> None:
         pid = int(_bmc_pid_file(machine).read_text())
     except (OSError, ValueError):
         return
-    # `ip netns exec` execs python in place: the recorded PID is the BMC server itself.
+    # nsenter execs python in place: the recorded PID is the BMC server itself.
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
     _bmc_pid_file(machine).unlink(missing_ok=True)
