@@ -231,6 +231,57 @@ def secrets(site: SiteArg) -> None:
     out.print(table)
 
 
+@app.command()
+def deploy(
+    site: SiteArg,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="show per node the file diffs "
+                                          "and whether the CIB would change; touch nothing")]
+    = False,
+    verbose: Annotated[bool, typer.Option("--verbose", help="show unchanged steps too")]
+    = False,
+    via: Annotated[str, typer.Option(help="auto (lab sites through the lab), lab or ssh")]
+    = "auto",
+) -> None:
+    """Deploy the site: idempotent (a re-run changes nothing) and resumable."""
+    import asyncio
+
+    from hastack import catalog
+    from hastack.deploy.apply import Deployment, Event
+    from hastack.deploy.apply import deploy as run_deploy
+    from hastack.deploy.targets import transports
+    from hastack.render.site import render_site
+    from hastack.secrets import ensure_secrets
+
+    loaded = run(lambda: catalog.load(site))
+    rendering = run(lambda: render_site(loaded.site, loaded.placement, catalog.BASE,
+                                        catalog.SERVICES))
+    refs = [ref for f in rendering.files for ref in f.text.secrets()]
+    store = run(lambda: ensure_secrets(loaded.secrets_path, refs))
+    styles = {"changed": "yellow", "would change": "yellow", "unchanged": "dim",
+              "failed": "red"}
+
+    def show(event: Event) -> None:
+        if event.outcome == "unchanged" and not verbose:
+            return
+        style = styles[event.outcome]
+        where = f" {event.node}" if event.node else ""
+        out.print(f"[{style}]{event.outcome:>12}[/{style}] {event.stage}{where}: "
+                  f"{event.detail} [dim]({event.seconds:.1f}s)[/dim]", highlight=False)
+
+    targets = run(lambda: transports(loaded, via=via))
+    d = Deployment(loaded=loaded, base=catalog.BASE, catalog=catalog.SERVICES,
+                   rendering=rendering, secrets=store, transports=targets, dry_run=dry_run,
+                   emit=show)
+    run(lambda: asyncio.run(run_deploy(d)))
+    for text in d.diffs:
+        out.print(text, markup=False, highlight=False)
+    if d.changed:
+        out.print("dry run: changes shown above, nothing touched" if dry_run else
+                  "[green]deployed[/green]")
+    else:
+        out.print("[green]unchanged[/green]: the site already matches")
+
+
 lab_app = typer.Typer(no_args_is_help=True,
                       help="The lab: several machines on this computer (systemd-nspawn + netns).")
 app.add_typer(lab_app, name="lab")

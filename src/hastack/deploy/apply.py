@@ -245,7 +245,7 @@ async def deploy(d: Deployment) -> Deployment:
         await _push(d, f"fencing:{cluster.name}", cluster.name, members, [])
     done: list[CatalogEntry] = []
     for entry in ordered:
-        cluster = d.loaded.placement.cluster_of(entry.name)
+        placed = d.loaded.placement.cluster_of(entry.name)
         ctx = ServiceContext(site=site, placement=d.loaded.placement, service=entry.name,
                              platform=platform)
         actions = list(entry.bootstrap(ctx))
@@ -257,10 +257,10 @@ async def deploy(d: Deployment) -> Deployment:
             d.record(f"service:{entry.name}", None, "would change", "after earlier changes",
                      time.monotonic())
             continue
-        await _push(d, f"service:{entry.name}", cluster.name, cluster.members, done)
+        await _push(d, f"service:{entry.name}", placed.name, placed.members, done)
         resources = [r for r in entry.resources(ctx) if isinstance(r, Primitive | Clone)]
         if not d.dry_run:
-            await _check_running(d, f"service:{entry.name}", cluster.name, cluster.members,
+            await _check_running(d, f"service:{entry.name}", placed.name, placed.members,
                                  resources)
         for action in (a for a in actions if a.phase == "after-start"):
             for target in _action_targets(d, entry, action):

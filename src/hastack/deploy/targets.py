@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 from hastack.lab import machine as machines
@@ -27,7 +28,7 @@ def transports(loaded: LoadedSite, *, via: str = "auto", state_root: Path = STAT
     if use_lab:
         layout = lab_layout(loaded.site, state_root)
         for spec in layout.machines:
-            out[spec.name] = LabTransport(spec.name, lambda s=spec: machines.pid1(s))
+            out[spec.name] = LabTransport(spec.name, partial(machines.pid1, spec))
         return out
     for node in loaded.site.nodes:
         out[node.name] = SshTransport(node.name, str(node.address), user=ssh_user,

@@ -70,7 +70,7 @@ class LabBmc:
 
 def serve(machine: MachineSpec, user: str, password: str) -> None:
     """Serve IPMI for ``machine`` until killed."""
-    from pyghmi.ipmi import bmc as pyghmi_bmc
+    from pyghmi.ipmi import bmc as pyghmi_bmc  # type: ignore[import-untyped]
 
     control = LabBmc(machine)
 

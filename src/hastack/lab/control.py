@@ -26,7 +26,7 @@ from hastack.errors import Problem, SiteError, UsageError
 from hastack.lab import machine as machines
 from hastack.lab import net
 from hastack.lab.image import Scope, ensure_image
-from hastack.lab.layout import STATE_ROOT, LabLayout, MachineSpec, lab_layout
+from hastack.lab.layout import STATE_ROOT, SWITCH_NETNS, LabLayout, MachineSpec, lab_layout
 from hastack.process import run
 from hastack.secrets import ensure_secrets
 from hastack.site.load import LoadedSite
@@ -90,7 +90,7 @@ def _check_not_half_there(loaded: LoadedSite, layout: LabLayout) -> None:
     if current is not None and current != loaded.path.resolve():
         raise UsageError("lab-other-site", f"a lab of {current} is up",
                          fix="run `hastack lab down` first")
-    if current is None and (net.netns_exists(net.SWITCH_NETNS)
+    if current is None and (net.netns_exists(SWITCH_NETNS)
                             or any(net.netns_exists(m.netns) for m in layout.machines)):
         raise UsageError("lab-half-there", "lab namespaces exist but no lab is recorded: a "
                          "previous lab was left half there", fix="run `hastack lab down`")
@@ -115,7 +115,7 @@ def start_bmc(layout: LabLayout, loaded: LoadedSite, machine: MachineSpec) -> No
     # nsenter --net, not `ip netns exec`: the latter remounts /sys without the cgroup
     # hierarchy, and the BMC must be able to boot machines with systemd-nspawn.
     proc = subprocess.Popen(
-        ["nsenter", f"--net=/run/netns/{net.SWITCH_NETNS}", sys.executable, "-m",
+        ["nsenter", f"--net=/run/netns/{SWITCH_NETNS}", sys.executable, "-m",
          "hastack.lab.bmc", str(layout.state_dir), str(loaded.path.resolve()), machine.name],
         stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file, start_new_session=True)
     log_file.close()
@@ -211,7 +211,7 @@ def _leftover_namespaces() -> list[str]:
     out = run(["ip", "netns", "list"]).stdout
     return [line.split()[0] for line in out.splitlines()
             if line.strip() and line.split()[0].startswith("hs-")
-            and line.split()[0] != net.SWITCH_NETNS]
+            and line.split()[0] != SWITCH_NETNS]
 
 
 def _spec_from_dir(dir: Path) -> MachineSpec:

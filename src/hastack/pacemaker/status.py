@@ -96,7 +96,8 @@ def parse_crm_mon(xml: str) -> ClusterStatus:
                             remote=n.get("type") == "remote", is_dc=_flag(n, "is_dc"))
                   for n in root.findall("nodes/node"))
     resources: list[ResourceState] = []
-    for el in root.find("resources") if root.find("resources") is not None else ():
+    section = root.find("resources")
+    for el in section if section is not None else []:
         if el.tag == "resource":
             resources.append(_resource(el, None))
         elif el.tag == "clone":
