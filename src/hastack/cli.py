@@ -19,6 +19,7 @@ from typing import Annotated, TypeVar
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from hastack.errors import HastackError, Problem
 from hastack.site.load import LoadedSite
@@ -65,10 +66,12 @@ def print_problem(problem: Problem) -> None:
     kind = "error" if problem.is_error else "warning"
     style = "bold red" if problem.is_error else "bold yellow"
     place = " ".join(p for p in (problem.where, problem.key) if p)
-    err.print(f"[{style}]{kind}[{problem.code}][/{style}] {place}", highlight=False)
-    err.print(f"  {problem.what}", highlight=False, markup=False)
+    head = Text(f"{kind}[{problem.code}]", style=style)
+    head.append(f" {place}", style="")
+    err.print(head, soft_wrap=True)
+    err.print(Text(f"  {problem.what}"), soft_wrap=True)
     if problem.fix:
-        err.print(f"  hint: {problem.fix}", highlight=False, markup=False)
+        err.print(Text(f"  hint: {problem.fix}"), soft_wrap=True)
 
 
 def run(action: Callable[[], T]) -> T:

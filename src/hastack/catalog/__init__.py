@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hastack.catalog import cluster, keystone
+from hastack.catalog import cluster, galera, keystone, loadbalancer, memcached, rabbitmq
 from hastack.catalog.base import CatalogEntry
 from hastack.site.load import LoadedSite, load_site
 
@@ -17,9 +17,18 @@ BASE = CatalogEntry(cluster)
 SERVICES: tuple[CatalogEntry, ...] = tuple(
     CatalogEntry(module)
     for module in (
+        loadbalancer,
+        galera,
+        memcached,
+        rabbitmq,
         keystone,
     )
 )
+
+
+# The guide's "core non-OpenStack services": what `make lab` deploys before the OpenStack
+# services arrive.
+CORE: tuple[str, ...] = ("loadbalancer", "galera", "memcached", "rabbitmq")
 
 
 def entry(name: str) -> CatalogEntry:

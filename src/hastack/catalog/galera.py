@@ -1,0 +1,183 @@
+"""Galera: the replicated database, a promotable clone promoted on every member.
+
+Guide: Replicated Database. ocf:heartbeat:galera finds the member with the newest seqno,
+bootstraps it and joins the others (also after a cold start of every member). All members
+are promoted (multi-master), but HAProxy sends every connection through the DB VIP to one
+synced member at a time (single writer: no certification conflicts or deadlocks), judged by
+an HTTP health check on port 9200 that passes only on a synced node (the guide's
+clustercheck, here a socket-activated unit: Debian 12 ships no clustercheck).
+"""
+
+from __future__ import annotations
+
+from hastack.catalog.base import (
+    Action,
+    Check,
+    CibSetting,
+    Clone,
+    Command,
+    ConfigFile,
+    Constraint,
+    HAMode,
+    Listener,
+    Op,
+    Primitive,
+    Resource,
+    Service,
+    ServiceContext,
+    Sql,
+    compose,
+    ini_file,
+    pairs,
+    resource_id,
+    text_file,
+)
+
+SERVICE = Service(
+    name="galera",
+    ha_mode=HAMode.PROMOTABLE,
+    packages=("galera",),
+    vips=("db",),
+    summary="MariaDB Galera, promotable clone; one writer at a time through vip-db",
+)
+
+PORT = 3306
+CHECK_PORT = 9200  # the guide's clustercheck port
+SOCKET = "/run/mysqld/mysqld.sock"
+DATADIR = "/var/lib/mysql"
+# Promotion may include a full state transfer: the guide gives it 300 s and blocks on failure
+# rather than fencing a node that is merely slow to sync.
+PROMOTE_TIMEOUT = "300s"
+CONNECTION_TIMEOUT = "90m"  # the guide's client/server timeouts on the DB listener
+CHECK_SCRIPT = "/usr/local/libexec/hastack-galera-check"
+SYNCED = "4"  # wsrep_local_state 4 = Synced
+
+CHECK_SCRIPT_TEXT = f"""#!/bin/sh
+# hastack: HTTP 200 only when this Galera member is synced (HAProxy's DB health check).
+read -r _request
+state=$(mysql --socket={SOCKET} -N -B -e "SHOW STATUS LIKE 'wsrep_local_state'" 2>/dev/null \\
+        | cut -f2)
+if [ "$state" = "{SYNCED}" ]; then status="200 OK"; body=synced
+else status="503 Service Unavailable"; body="not synced"; fi
+printf 'HTTP/1.1 %s\\r\\nContent-Type: text/plain\\r\\nConnection: close\\r\\n\\r\\n%s\\r\\n' \\
+    "$status" "$body"
+"""
+
+
+def cluster_address(ctx: ServiceContext) -> str:
+    # Pacemaker node names: the agent maps members to nodes by name.
+    return "gcomm://" + ",".join(n.name for n in ctx.members)
+
+
+def config(ctx: ServiceContext) -> list[ConfigFile]:
+    files: list[ConfigFile] = []
+    for node in ctx.members:
+        files.append(ini_file(node.name, "/etc/mysql/mariadb.conf.d/60-galera.cnf", {
+            "mysqld": {
+                "bind-address": str(node.address),
+                "port": PORT,
+                "datadir": DATADIR,
+                "socket": SOCKET,
+                "binlog_format": "ROW",
+                "default_storage_engine": "InnoDB",
+                "innodb_autoinc_lock_mode": 2,
+                "innodb_flush_log_at_trx_commit": 2,
+                "skip-name-resolve": 1,
+                "max_connections": 4096,
+                "wsrep_on": "ON",
+                "wsrep_provider": ctx.platform.galera_provider,
+                # In the file too: mysqld --wsrep-recover aborts without it (lab-notes).
+                "wsrep_cluster_address": cluster_address(ctx),
+                "wsrep_cluster_name": f"hastack_{ctx.cluster.name}",
+                "wsrep_node_name": node.name,
+                "wsrep_node_address": str(node.address),
+                "wsrep_sst_method": "rsync",
+                "wsrep_slave_threads": 2,
+            },
+            # The agent calls mysql without --socket (lab-notes).
+            "client": {"socket": SOCKET},
+        }, mode=0o644))
+        files.append(text_file(node.name, "/etc/tmpfiles.d/hastack-mysqld.conf",
+                               "d /run/mysqld 0755 mysql mysql -\n"))
+        files.append(text_file(node.name, CHECK_SCRIPT, CHECK_SCRIPT_TEXT, mode=0o755))
+        files.append(text_file(
+            node.name, "/etc/systemd/system/galera-check.socket",
+            "[Unit]\nDescription=Galera health check for HAProxy (hastack)\n\n[Socket]\n",
+            f"ListenStream={node.address}:{CHECK_PORT}\nAccept=yes\n\n",
+            "[Install]\nWantedBy=sockets.target\n"))
+        files.append(text_file(
+            node.name, "/etc/systemd/system/galera-check@.service",
+            "[Unit]\nDescription=Galera health check (hastack)\n\n[Service]\n",
+            f"ExecStart={CHECK_SCRIPT}\nStandardInput=socket\nStandardOutput=socket\n"))
+    return files
+
+
+def resources(ctx: ServiceContext) -> list[Resource | CibSetting]:
+    primitive = Primitive(
+        id=resource_id("galera"), agent="ocf:heartbeat:galera",
+        params=pairs({
+            "wsrep_cluster_address": cluster_address(ctx),
+            "enable_creation": True,
+            "config": "/etc/mysql/my.cnf",
+            "datadir": DATADIR,
+            "socket": SOCKET,
+            "pid": "/run/mysqld/mysqld.pid",
+            "log": "/var/log/mysql/error.log",
+            "additional_parameters": "--open-files-limit=16384",
+        }),
+        ops=(Op("start", timeout="120s"), Op("stop", timeout="120s"),
+             Op("promote", timeout=PROMOTE_TIMEOUT, on_fail="block"),
+             Op("demote", timeout="120s"),
+             Op("monitor", interval="20s", timeout="30s"),
+             Op("monitor", interval="10s", timeout="30s", role="Promoted"),
+             Op("monitor", interval="30s", timeout="30s", role="Unpromoted")))
+    # Created with its promotable clone in one step (lab-notes).
+    return [Clone(primitive=primitive, promotable=True, meta=pairs({
+        "promoted-max": len(ctx.members), "ordered": True, "interleave": True,
+        "notify": True}))]
+
+
+def constraints(ctx: ServiceContext) -> list[Constraint]:
+    return []
+
+
+def listeners(ctx: ServiceContext) -> list[Listener]:
+    return [Listener(name="galera", vip="db", port=PORT, mode="tcp", single_writer=True,
+                     check_port=CHECK_PORT, check_path="/", timeout_client=CONNECTION_TIMEOUT,
+                     timeout_server=CONNECTION_TIMEOUT, tcp_keepalive=True)]
+
+
+def bootstrap(ctx: ServiceContext) -> list[Action]:
+    member_names = [n.name for n in ctx.members]
+    enabled = "systemctl is-enabled -q galera-check.socket && systemctl is-active -q " \
+              "galera-check.socket"
+    return [
+        Action(name="galera-runtime-dir", what="create /run/mysqld for the agent",
+               run=Command(argv=("systemd-tmpfiles", "--create",
+                                 "/etc/tmpfiles.d/hastack-mysqld.conf")),
+               done=Command(argv=("test", "-d", "/run/mysqld")), on="all"),
+        Action(name="galera-check-socket",
+               what="listen for HAProxy's health check on port 9200",
+               run=Command(argv=("systemctl", "enable", "--now", "galera-check.socket")),
+               done=Command(argv=("sh", "-c", enabled)), on="all"),
+        Action(name="galera-anonymous-users", what="remove anonymous database users",
+               run=Sql(statements=tuple(compose(f"DROP USER IF EXISTS ''@'{host}'")
+                                        for host in ("localhost", *member_names))),
+               done=Sql(statements=(compose(
+                   "SELECT 1 FROM DUAL WHERE NOT EXISTS "
+                   "(SELECT 1 FROM mysql.user WHERE User = '')"),)),
+               phase="after-start"),
+    ]
+
+
+def checks(ctx: ServiceContext) -> list[Check]:
+    return [
+        Check(name="galera-cluster-size", what="every member is in the Galera cluster, synced",
+              probe=Sql(statements=(compose("SHOW STATUS LIKE 'wsrep_cluster_size'"),)),
+              expect=f"wsrep_cluster_size = {len(ctx.members)}", on="all",
+              drills=("power-loss", "partition", "galera-cold-start")),
+        Check(name="galera-write-through-vip",
+              what="a row written through the DB VIP reads back on every member",
+              probe=Command(argv=("galera.write-readback",)), expect="the row on every member",
+              on="vip", drills=("power-loss", "partition", "galera-cold-start")),
+    ]

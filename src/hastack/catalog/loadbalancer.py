@@ -1,0 +1,85 @@
+"""Load balancer: HAProxy on every member (A/A clone) and one IPaddr2 VIP per API.
+
+Guide: Proxy server. HAProxy runs everywhere and binds every VIP (ip_nonlocal_bind), so a VIP
+move is only an address move: each VIP is colocated with a running HAProxy and ordered after
+it optionally (a restart of HAProxy does not bounce the VIPs). The listeners themselves come
+from the services that answer on them; render.haproxy writes haproxy.cfg from all of them.
+"""
+
+from __future__ import annotations
+
+from hastack.catalog.base import (
+    Action,
+    Check,
+    CibSetting,
+    Colocation,
+    ConfigFile,
+    Constraint,
+    HAMode,
+    HttpProbe,
+    Listener,
+    Op,
+    Order,
+    Primitive,
+    Resource,
+    Service,
+    ServiceContext,
+    clone,
+    clone_id,
+    monitor,
+    pairs,
+    resource_id,
+    systemd,
+    text_file,
+    vip_id,
+)
+
+SERVICE = Service(
+    name="loadbalancer",
+    ha_mode=HAMode.ACTIVE_ACTIVE,
+    packages=("haproxy",),
+    summary="HAProxy clone and the VIPs (IPaddr2)",
+)
+
+VIP_MONITOR = "10s"  # a lost VIP is noticed within 10 s even without a node failure
+
+
+def config(ctx: ServiceContext) -> list[ConfigFile]:
+    return [text_file(n.name, "/etc/sysctl.d/60-hastack-haproxy.conf",
+                      "net.ipv4.ip_nonlocal_bind = 1\n") for n in ctx.members]
+
+
+def resources(ctx: ServiceContext) -> list[Resource | CibSetting]:
+    items: list[Resource | CibSetting] = [
+        clone(systemd(resource_id("haproxy"), ctx.unit("haproxy"), start="60s", interval="5s"))]
+    prefix = ctx.site.networks.internal.prefixlen
+    for name, address in ctx.placement.vips.items():
+        items.append(Primitive(
+            id=vip_id(name), agent="ocf:heartbeat:IPaddr2",
+            params=pairs({"ip": address, "cidr_netmask": prefix}),
+            ops=(Op("start", timeout="20s"), Op("stop", timeout="20s"),
+                 monitor(VIP_MONITOR, "20s"))))
+    return items
+
+
+def constraints(ctx: ServiceContext) -> list[Constraint]:
+    haproxy = clone_id("haproxy")
+    out: list[Constraint] = []
+    for name in ctx.placement.vips:
+        out.append(Order(vip_id(name), haproxy, kind="Optional"))
+        out.append(Colocation(vip_id(name), haproxy))
+    return out
+
+
+def listeners(ctx: ServiceContext) -> list[Listener]:
+    return []
+
+
+def bootstrap(ctx: ServiceContext) -> list[Action]:
+    return []
+
+
+def checks(ctx: ServiceContext) -> list[Check]:
+    return [Check(name="haproxy-backends", what="every HAProxy backend server is up",
+                  probe=HttpProbe(url="haproxy-stats:/"), expect="no server DOWN", on="all",
+                  drills=("power-loss", "partition"))]
