@@ -244,22 +244,28 @@ def deploy(
     = False,
     via: Annotated[str, typer.Option(help="auto (lab sites through the lab), lab or ssh")]
     = "auto",
+    scope: Annotated[str, typer.Option(help="all, or core: the cluster, HAProxy and VIPs, "
+                                       "Galera, memcached, RabbitMQ")] = "all",
 ) -> None:
     """Deploy the site: idempotent (a re-run changes nothing) and resumable."""
     import asyncio
 
     from hastack import catalog
-    from hastack.deploy.apply import Deployment, Event
+    from hastack.deploy.apply import Deployment, Event, secret_refs
     from hastack.deploy.apply import deploy as run_deploy
     from hastack.deploy.targets import transports
     from hastack.render.site import render_site
     from hastack.secrets import ensure_secrets
 
+    if scope not in ("all", "core"):
+        err.print("error[usage] --scope is all or core")
+        raise typer.Exit(2)
+    services = tuple(e for e in catalog.SERVICES if scope == "all" or e.name in catalog.CORE)
     loaded = run(lambda: catalog.load(site))
     rendering = run(lambda: render_site(loaded.site, loaded.placement, catalog.BASE,
-                                        catalog.SERVICES))
-    refs = [ref for f in rendering.files for ref in f.text.secrets()]
-    store = run(lambda: ensure_secrets(loaded.secrets_path, refs))
+                                        services))
+    store = run(lambda: ensure_secrets(loaded.secrets_path,
+                                       secret_refs(loaded, rendering, services)))
     styles = {"changed": "yellow", "would change": "yellow", "unchanged": "dim",
               "failed": "red"}
 
@@ -272,7 +278,7 @@ def deploy(
                   f"{event.detail} [dim]({event.seconds:.1f}s)[/dim]", highlight=False)
 
     targets = run(lambda: transports(loaded, via=via))
-    d = Deployment(loaded=loaded, base=catalog.BASE, catalog=catalog.SERVICES,
+    d = Deployment(loaded=loaded, base=catalog.BASE, catalog=services,
                    rendering=rendering, secrets=store, transports=targets, dry_run=dry_run,
                    emit=show)
     run(lambda: asyncio.run(run_deploy(d)))

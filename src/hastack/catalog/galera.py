@@ -98,7 +98,8 @@ def config(ctx: ServiceContext) -> list[ConfigFile]:
             "client": {"socket": SOCKET},
         }, mode=0o644))
         files.append(text_file(node.name, "/etc/tmpfiles.d/hastack-mysqld.conf",
-                               "d /run/mysqld 0755 mysql mysql -\n"))
+                               "d /run/mysqld 0755 mysql mysql -\n",
+                               "d /var/log/mysql 0750 mysql adm -\n"))
         files.append(text_file(node.name, CHECK_SCRIPT, CHECK_SCRIPT_TEXT, mode=0o755))
         files.append(text_file(
             node.name, "/etc/systemd/system/galera-check.socket",
@@ -108,7 +109,9 @@ def config(ctx: ServiceContext) -> list[ConfigFile]:
         files.append(text_file(
             node.name, "/etc/systemd/system/galera-check@.service",
             "[Unit]\nDescription=Galera health check (hastack)\n\n[Service]\n",
-            f"ExecStart={CHECK_SCRIPT}\nStandardInput=socket\nStandardOutput=socket\n"))
+            f"ExecStart={CHECK_SCRIPT}\nStandardInput=socket\nStandardOutput=socket\n",
+            # One instance per check, every second from every HAProxy: keep it quiet.
+            "LogLevelMax=warning\n"))
     return files
 
 
@@ -152,10 +155,10 @@ def bootstrap(ctx: ServiceContext) -> list[Action]:
     enabled = "systemctl is-enabled -q galera-check.socket && systemctl is-active -q " \
               "galera-check.socket"
     return [
-        Action(name="galera-runtime-dir", what="create /run/mysqld for the agent",
+        Action(name="galera-runtime-dir", what="create /run/mysqld and /var/log/mysql",
                run=Command(argv=("systemd-tmpfiles", "--create",
                                  "/etc/tmpfiles.d/hastack-mysqld.conf")),
-               done=Command(argv=("test", "-d", "/run/mysqld")), on="all"),
+               done=Command(argv=("test", "-d", "/var/log/mysql")), on="all"),
         Action(name="galera-check-socket",
                what="listen for HAProxy's health check on port 9200",
                run=Command(argv=("systemctl", "enable", "--now", "galera-check.socket")),

@@ -41,12 +41,19 @@ SERVICE = Service(
     summary="HAProxy clone and the VIPs (IPaddr2)",
 )
 
+OPEN_FILES = 65536
 VIP_MONITOR = "10s"  # a lost VIP is noticed within 10 s even without a node failure
 
 
 def config(ctx: ServiceContext) -> list[ConfigFile]:
-    return [text_file(n.name, "/etc/sysctl.d/60-hastack-haproxy.conf",
-                      "net.ipv4.ip_nonlocal_bind = 1\n") for n in ctx.members]
+    files = []
+    for node in ctx.members:
+        files.append(text_file(node.name, "/etc/sysctl.d/60-hastack-haproxy.conf",
+                               "net.ipv4.ip_nonlocal_bind = 1\n"))
+        # haproxy needs two descriptors per connection: its maxconn must fit the limit.
+        files.append(text_file(node.name, "/etc/systemd/system/haproxy.service.d/hastack.conf",
+                               f"[Service]\nLimitNOFILE={OPEN_FILES}\n"))
+    return files
 
 
 def resources(ctx: ServiceContext) -> list[Resource | CibSetting]:

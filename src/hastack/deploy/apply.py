@@ -23,6 +23,7 @@ from hastack.catalog.base import (
     Clone,
     Command,
     Primitive,
+    SecretRef,
     ServiceContext,
     Sql,
 )
@@ -148,14 +149,31 @@ async def _form_cluster(d: Deployment, cluster: str, members: tuple[str, ...]) -
              started)
 
 
+def _resource_ids(d: Deployment, entry: CatalogEntry) -> set[str]:
+    ctx = ServiceContext(site=d.loaded.site, placement=d.loaded.placement, service=entry.name,
+                         platform=platform_info(d.loaded.site.platform.value))
+    ids: set[str] = set()
+    for rsc in entry.resources(ctx):
+        if isinstance(rsc, Clone):
+            ids |= {rsc.id, rsc.primitive.id}
+        elif isinstance(rsc, Primitive):
+            ids.add(rsc.id)
+    return ids
+
+
 async def _push(d: Deployment, stage: str, cluster: str, members: tuple[str, ...],
                 catalog: Sequence[CatalogEntry]) -> bool:
-    """Push the cluster's configuration for ``catalog`` (a prefix of the services)."""
+    """Push the cluster's configuration for ``catalog`` (the services deployed so far) plus
+    every service already in the live CIB: a re-run never takes a later service away."""
     started = time.monotonic()
-    partial = render_site(d.loaded.site, d.loaded.placement, d.base, catalog)
-    desired = partial.cluster(cluster)
     first = d.transports[members[0]]
-    merge = merge_configuration(await live.query_cib(first), desired.cib)
+    live_cib = await live.query_cib(first)
+    present = [e for e in d.catalog if e not in catalog
+               and any(f'id="{rid}"' in live_cib for rid in _resource_ids(d, e))]
+    wanted = [e for e in d.catalog if e in catalog or e in present]
+    partial = render_site(d.loaded.site, d.loaded.placement, d.base, wanted)
+    desired = partial.cluster(cluster)
+    merge = merge_configuration(live_cib, desired.cib)
     if not merge.changed:
         d.record(stage, None, "unchanged", "CIB already holds this configuration", started)
         return False
@@ -171,10 +189,20 @@ async def _push(d: Deployment, stage: str, cluster: str, members: tuple[str, ...
 
 async def _check_running(d: Deployment, stage: str, cluster: str, members: tuple[str, ...],
                          resources: Sequence[Primitive | Clone]) -> None:
-    status = await live.crm_mon(d.transports[members[0]])
+    first = d.transports[members[0]]
+    status = await live.crm_mon(first)
+    ids = {r.id for r in resources} | {r.primitive.id for r in resources if isinstance(r, Clone)}
+    stale = sorted({f.resource for f in status.failures if f.resource in ids})
+    if stale:
+        # Failures left by an earlier, interrupted run: clear them and let the cluster retry.
+        for rid in stale:
+            await first.run(["crm_resource", "--cleanup", "--resource", rid])
+        await live.wait_settled(first)
+        status = await live.crm_mon(first)
     for rsc in resources:
         if not status.running_on(rsc.id):
-            failed = [f"{r.id} on {','.join(r.nodes)}" for r in status.failed]
+            failed = [f"{f.task} of {f.resource} on {f.node}: {f.status}"
+                      for f in status.failures]
             raise TransportError(cluster, f"{stage}: {rsc.id} is not running after the "
                                  "cluster settled", fix=f"failed: {'; '.join(failed) or 'none'}"
                                  f" — see `crm_mon -1` on {members[0]}")
@@ -217,6 +245,28 @@ async def _probe(node: Transport, step: object, secrets: Secrets) -> bool:
     except TransportError:
         return False
     return bool(out.strip()) if isinstance(step, Sql) else True
+
+
+def secret_refs(loaded: LoadedSite, rendering: SiteRendering,
+                catalog: Sequence[CatalogEntry]) -> list[SecretRef]:
+    """Every secret the files and the one-time actions of ``catalog`` use."""
+    refs = [r for f in rendering.files for r in f.text.secrets()]
+    platform = platform_info(loaded.site.platform.value)
+    for entry in catalog:
+        if not loaded.placement.has(entry.name):
+            continue
+        ctx = ServiceContext(site=loaded.site, placement=loaded.placement, service=entry.name,
+                             platform=platform)
+        for action in entry.bootstrap(ctx):
+            for step in (action.run, action.done):
+                if isinstance(step, Command):
+                    texts = [v for _, v in step.env] + ([step.stdin] if step.stdin else [])
+                elif isinstance(step, Sql):
+                    texts = list(step.statements)
+                else:
+                    texts = []
+                refs += [r for t in texts for r in t.secrets()]
+    return refs
 
 
 def _action_targets(d: Deployment, entry: CatalogEntry, action: Action) -> list[str]:

@@ -36,11 +36,23 @@ class ResourceState:
 
 
 @dataclass(frozen=True)
+class Failure:
+    """A failed resource action, as crm_mon lists it until a cleanup."""
+
+    resource: str
+    node: str
+    task: str
+    status: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class ClusterStatus:
     dc: str | None
     quorate: bool
     nodes: tuple[NodeState, ...]
     resources: tuple[ResourceState, ...]
+    failures: tuple[Failure, ...] = ()
 
     def node(self, name: str) -> NodeState | None:
         return next((n for n in self.nodes if n.name == name), None)
@@ -104,4 +116,10 @@ def parse_crm_mon(xml: str) -> ClusterStatus:
             resources.extend(_resource(r, el.get("id")) for r in el.findall("resource"))
         elif el.tag == "group":
             resources.extend(_resource(r, None) for r in el.findall("resource"))
-    return ClusterStatus(dc=dc, quorate=quorate, nodes=nodes, resources=tuple(resources))
+    failures = tuple(
+        Failure(resource=f.get("op_key", "").rsplit("_", 2)[0], node=f.get("node", ""),
+                task=f.get("task", ""), status=f.get("exitreason") or f.get("status", ""),
+                reason=f.get("exitreason", ""))
+        for f in root.findall("failures/failure"))
+    return ClusterStatus(dc=dc, quorate=quorate, nodes=nodes, resources=tuple(resources),
+                         failures=failures)
