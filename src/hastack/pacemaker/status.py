@@ -118,7 +118,7 @@ def parse_crm_mon(xml: str) -> ClusterStatus:
             resources.extend(_resource(r, None) for r in el.findall("resource"))
     failures = tuple(
         Failure(resource=f.get("op_key", "").rsplit("_", 2)[0], node=f.get("node", ""),
-                task=f.get("task", ""), status=f.get("exitreason") or f.get("status", ""),
+                task=f.get("task", ""), status=f.get("exitreason") or f.get("status") or "",
                 reason=f.get("exitreason", ""))
         for f in root.findall("failures/failure"))
     return ClusterStatus(dc=dc, quorate=quorate, nodes=nodes, resources=tuple(resources),
