@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from hastack.errors import HastackError, Problem
+from hastack.errors import HastackError, Problem, UsageError
 from hastack.site.load import LoadedSite
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -101,6 +101,13 @@ def main_options(debug: Annotated[bool, typer.Option(help="show tracebacks")] = 
     _setup_logging(debug)
 
 
+def _usage(code: str, what: str, fix: str) -> Callable[[], None]:
+    """An action that fails with a usage error (exit 2), for run()."""
+    def fail() -> None:
+        raise UsageError(code, what, fix=fix)
+    return fail
+
+
 def _warnings(problems: Iterable[Problem]) -> None:
     for problem in problems:
         print_problem(problem)
@@ -151,8 +158,9 @@ def render(
             out.print(render_pcs(cluster.model), markup=False, highlight=False)
         return
     if out_dir is None:
-        err.print("error[usage] --out DIR is required for --format files")
-        raise typer.Exit(2)
+        run(_usage("usage", "--out DIR is required for --format files",
+                   "give --out DIR, or --format pcs"))
+    assert out_dir is not None
     written = run(lambda: export.write_rendering(rendering, out_dir))
     out.print(f"wrote {written} files under {out_dir}")
     if check:
@@ -258,8 +266,7 @@ def deploy(
     from hastack.secrets import ensure_secrets
 
     if scope not in ("all", "core"):
-        err.print("error[usage] --scope is all or core")
-        raise typer.Exit(2)
+        run(_usage("usage", "--scope is all or core", "see --help"))
     services = tuple(e for e in catalog.SERVICES if scope == "all" or e.name in catalog.CORE)
     loaded = run(lambda: catalog.load(site))
     rendering = run(lambda: render_site(loaded.site, loaded.placement, catalog.BASE,
@@ -333,8 +340,7 @@ def lab_up(
     from hastack.lab import control
 
     if packages not in ("site", "lab"):
-        err.print("error[usage] --packages is site or lab")
-        raise typer.Exit(2)
+        run(_usage("usage", "--packages is site or lab", "see --help"))
     loaded = run(lambda: catalog.load(site))
     run(lambda: control.up(loaded, packages="lab" if packages == "lab" else "site"))
     _print_lab_status(loaded)
@@ -363,8 +369,7 @@ def lab_power(action: Annotated[str, typer.Argument(help="on, off, cycle or stat
     from hastack.lab import control
 
     if action not in ("on", "off", "cycle", "status"):
-        err.print("error[usage] power takes on, off, cycle or status")
-        raise typer.Exit(2)
+        run(_usage("usage", "power takes on, off, cycle or status", "see --help"))
     loaded = _lab_site(site)
     out.print(run(lambda: control.power(loaded, node, action)), markup=False)
 
@@ -376,8 +381,7 @@ def lab_link(state: Annotated[str, typer.Argument(help="up or down")], node: Nod
     from hastack.lab import control
 
     if state not in ("up", "down"):
-        err.print("error[usage] link takes up or down")
-        raise typer.Exit(2)
+        run(_usage("usage", "link takes up or down", "see --help"))
     loaded = _lab_site(site)
     run(lambda: control.link(loaded, node, state == "up"))
     out.print(f"{node}: link {state}")

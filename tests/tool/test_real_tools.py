@@ -115,8 +115,9 @@ def test_openstack_ini_files_parse_and_carry_the_essentials(
     loaded, rendering = site
     placement = loaded.placement
     db_vip = str(placement.vips["db"])
-    rabbit = [loaded.site.node(n).address for n in placement.cluster_of("rabbitmq").members]
-    memcached = [loaded.site.node(n).address
+    rabbit = [str(loaded.site.node(n).address)
+              for n in placement.cluster_of("rabbitmq").members]
+    memcached = [str(loaded.site.node(n).address)
                  for n in placement.cluster_of("memcached").members]
     checked = 0
     for f in rendering.files:

@@ -8,7 +8,26 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hastack.catalog import cluster, galera, keystone, loadbalancer, memcached, rabbitmq
+from hastack.catalog import (
+    ceilometer,
+    cinder,
+    cluster,
+    compute,
+    galera,
+    glance,
+    heat,
+    horizon,
+    keystone,
+    loadbalancer,
+    memcached,
+    neutron_agents,
+    neutron_server,
+    nova,
+    placement,
+    rabbitmq,
+    swift_proxy,
+    swift_storage,
+)
 from hastack.catalog.base import CatalogEntry
 from hastack.site.load import LoadedSite, load_site
 
@@ -22,6 +41,18 @@ SERVICES: tuple[CatalogEntry, ...] = tuple(
         memcached,
         rabbitmq,
         keystone,
+        glance,
+        cinder,
+        swift_storage,
+        swift_proxy,
+        neutron_server,
+        neutron_agents,
+        placement,
+        nova,
+        ceilometer,
+        heat,
+        horizon,
+        compute,
     )
 )
 

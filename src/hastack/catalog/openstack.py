@@ -12,6 +12,7 @@ from hastack.catalog.base import (
     Action,
     Command,
     ConfigFile,
+    KeystoneEntry,
     SecretRef,
     ServiceContext,
     Sql,
@@ -57,13 +58,14 @@ def admin_password() -> SecretRef:
 def database_url(ctx: ServiceContext, database: str, *, user: str | None = None) -> Text:
     """Through the DB VIP: HAProxy sends every connection to one synced Galera member."""
     user = user or database
-    return compose(f"mysql+pymysql://{user}:", db_password(database),
+    return compose(f"mysql+pymysql://{user}:", db_password(user),
                    f"@{ctx.vip('db')}/{database}?charset=utf8")
 
 
-def database_section(ctx: ServiceContext, database: str) -> dict[str, Value]:
+def database_section(ctx: ServiceContext, database: str, *,
+                     user: str | None = None) -> dict[str, Value]:
     # max_retries -1: retry forever while Galera fails over (the guide sets it everywhere).
-    return {"connection": database_url(ctx, database), "max_retries": -1,
+    return {"connection": database_url(ctx, database, user=user), "max_retries": -1,
             "connection_recycle_time": 280}
 
 
@@ -163,17 +165,20 @@ def merge(*sections: Mapping[str, Mapping[str, Value]]) -> Sections:
     return out
 
 
-def database_actions(ctx: ServiceContext, database: str) -> list[Action]:
+def database_actions(ctx: ServiceContext, database: str, *,
+                     user: str | None = None) -> list[Action]:
     """Create a service's database and its user once, on a Galera member."""
-    password = db_password(database)
+    user = user or database
+    password = db_password(user)
     create = Sql(statements=(
         compose(f"CREATE DATABASE IF NOT EXISTS `{database}`"),
-        compose(f"CREATE USER IF NOT EXISTS '{database}'@'%' IDENTIFIED BY '", password, "'"),
-        compose(f"ALTER USER '{database}'@'%' IDENTIFIED BY '", password, "'"),
-        compose(f"GRANT ALL PRIVILEGES ON `{database}`.* TO '{database}'@'%'"),
+        compose(f"CREATE USER IF NOT EXISTS '{user}'@'%' IDENTIFIED BY '", password, "'"),
+        compose(f"ALTER USER '{user}'@'%' IDENTIFIED BY '", password, "'"),
+        compose(f"GRANT ALL PRIVILEGES ON `{database}`.* TO '{user}'@'%'"),
     ))
+    # Done when the user can reach this database (grants are per database).
     done = Sql(statements=(compose(
-        f"SELECT 1 FROM mysql.user WHERE user = '{database}' AND host = '%'"),))
+        "SELECT 1 FROM mysql.db WHERE Db = '", database, f"' AND User = '{user}'"),))
     return [Action(name=f"{database}-database", what=f"create database and user {database}",
                    run=create, done=done, where="galera")]
 
@@ -207,3 +212,15 @@ def uwsgi_files(ctx: ServiceContext, node: Node, *, component: str, wsgi_file: s
                        "[Service]\nExecStart=\n",
                        f"ExecStart=/usr/bin/uwsgi_python3 --ini {ini_path}\n")
     return [ini, dropin]
+
+
+def keystone_action(service: str, service_type: str, url: str, *, user: str | None = None,
+                    name: str | None = None, extra_roles: tuple[str, ...] = ()) -> Action:
+    """Register a service once: its user (admin on 'service'), catalog entry and endpoints."""
+    user = user if user is not None else service
+    return Action(name=f"{name or service}-keystone", what=f"register {name or service} "
+                  f"({service_type}) in keystone at {url}",
+                  run=KeystoneEntry(service=name or service, service_type=service_type, url=url,
+                                    user=user or None,
+                                    password=keystone_password(user) if user else None,
+                                    extra_roles=extra_roles))

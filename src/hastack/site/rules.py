@@ -204,9 +204,15 @@ def service_placement(site: Site, services: Sequence[ServiceSpec]) -> Iterator[P
                                  "a segregated site names every service; '*' is for mixed "
                                  "sites", "list the services of this cluster")
                 continue
-            if name not in known:
-                yield _error("site-unknown-service", key, f"unknown service '{name}'",
-                             f"known services: {', '.join(sorted(known))}")
+            toggled = [s.name for s in services if s.toggle == name]
+            if name not in known and toggled and not getattr(site.services, name, True):
+                yield _error("site-service-disabled", key,
+                             f"{name} is placed on cluster {cname} but services.{name} is "
+                             "false", f"set services.{name}: true or remove it here")
+            elif name not in known:
+                hint = (f"services.{name} enables {', '.join(toggled)}: place those"
+                        if toggled else f"known services: {', '.join(sorted(known))}")
+                yield _error("site-unknown-service", key, f"unknown service '{name}'", hint)
             elif name not in enabled:
                 yield _error("site-service-disabled", key,
                              f"service {name} is placed on cluster {cname} but is not enabled",
@@ -246,12 +252,14 @@ def vips(site: Site, services: Sequence[ServiceSpec]) -> Iterator[Problem]:
                          f"VIP {name} ({address}) is not in the internal network {internal}",
                          "VIPs live on the internal network; pick an address inside it")
     pool = vip_pool(site)
-    if pool:
-        if pool[0] > pool[-1]:
+    if site.networks.vip_range:
+        first, last = (IPv4Address(p) for p in site.networks.vip_range.split("-"))
+        if first > last:
             yield _error("site-vip-range-empty", "networks.vip_range",
                          "the VIP range's first address is after its last",
                          "write it as first-last")
-        elif pool[0] not in internal or pool[-1] not in internal:
+            return
+        if first not in internal or last not in internal:
             yield _error("site-vip-outside-network", "networks.vip_range",
                          f"the VIP range {site.networks.vip_range} is not inside {internal}",
                          "allocate VIPs from the internal network")

@@ -1,0 +1,111 @@
+"""Cinder: volume API and scheduler active/active; cinder-volume active/passive.
+
+Guide: Cinder. One cinder-volume cluster-wide (BZ 1193229): a plain primitive that moves on
+failure, under a host name every member shares (`[DEFAULT] host`), so the volumes it manages
+belong to one service wherever it runs. The chain api -> scheduler -> volume keeps the guide's
+order and colocation. Without real storage the lab uses the fake driver Debian's
+python3-cinder ships (lab-notes).
+"""
+
+from __future__ import annotations
+
+from hastack.catalog import openstack as os_
+from hastack.catalog.base import (
+    Action,
+    ApiCall,
+    Check,
+    CibSetting,
+    ConfigFile,
+    Constraint,
+    HAMode,
+    Listener,
+    Order,
+    Resource,
+    Service,
+    ServiceContext,
+    chain,
+    clone,
+    clone_id,
+    ini_file,
+    resource_id,
+    systemd,
+)
+from hastack.site.model import FenceType
+
+SERVICE = Service(
+    name="cinder",
+    ha_mode=HAMode.ACTIVE_ACTIVE,
+    packages=("cinder-api", "cinder-scheduler", "cinder-volume"),
+    requires=("keystone", "galera", "rabbitmq", "memcached", "loadbalancer"),
+    vips=("cinder",),
+    toggle="cinder",
+    summary="block storage: api/scheduler A/A, cinder-volume A/P (one instance)",
+)
+
+PORT = 8776
+SHARED_HOST = "hastack-cinder"  # every member's cinder-volume is the same service
+FAKE_DRIVER = "cinder.tests.fake_driver.FakeLoggingVolumeDriver"
+
+
+def _is_lab(ctx: ServiceContext) -> bool:
+    return all(n.fencing is not None and n.fencing.type is FenceType.LAB for n in ctx.members)
+
+
+def config(ctx: ServiceContext) -> list[ConfigFile]:
+    files: list[ConfigFile] = []
+    backend = ({"volume_driver": FAKE_DRIVER, "volume_backend_name": "fake"} if _is_lab(ctx)
+               else {"volume_driver": "cinder.volume.drivers.lvm.LVMVolumeDriver",
+                     "volume_group": "cinder-volumes", "target_helper": "tgtadm",
+                     "volume_backend_name": "lvm"})
+    for node in ctx.members:
+        sections = os_.merge(
+            {"DEFAULT": {"host": SHARED_HOST, "auth_strategy": "keystone",
+                         "osapi_volume_listen": str(node.address),
+                         "osapi_volume_workers": os_.workers(ctx) or 4,
+                         "glance_api_servers": f"http://{ctx.vip('glance')}:9292",
+                         "enabled_backends": "default", "my_ip": str(node.address)}},
+            {"database": os_.database_section(ctx, "cinder")},
+            {"keystone_authtoken": os_.authtoken_section(ctx, "cinder")},
+            os_.messaging_sections(ctx, uwsgi=True),
+            {"oslo_concurrency": {"lock_path": "/var/lib/cinder/tmp"}},
+            {"default": backend},
+        )
+        files.append(ini_file(node.name, "/etc/cinder/cinder.conf", sections, group="cinder"))
+        files += os_.uwsgi_files(ctx, node, component="cinder-api",
+                                 wsgi_file="/usr/bin/cinder-wsgi", port=PORT, user="cinder")
+    return files
+
+
+def resources(ctx: ServiceContext) -> list[Resource | CibSetting]:
+    return [
+        clone(systemd(resource_id("cinder", "api"), ctx.unit("cinder-api"))),
+        clone(systemd(resource_id("cinder", "scheduler"), ctx.unit("cinder-scheduler"))),
+        systemd(resource_id("cinder", "volume"), ctx.unit("cinder-volume")),
+    ]
+
+
+def constraints(ctx: ServiceContext) -> list[Constraint]:
+    return [Order(clone_id("keystone"), clone_id("cinder", "api")),
+            *chain(clone_id("cinder", "api"), clone_id("cinder", "scheduler"),
+                   resource_id("cinder", "volume"))]
+
+
+def listeners(ctx: ServiceContext) -> list[Listener]:
+    return [Listener(name="cinder-api", vip="cinder", port=PORT)]
+
+
+def bootstrap(ctx: ServiceContext) -> list[Action]:
+    return [
+        *os_.database_actions(ctx, "cinder"),
+        os_.db_sync_action("cinder-db-sync", ("cinder-manage", "db", "sync"), user="cinder",
+                           what="create or upgrade cinder's schema"),
+        os_.keystone_action("cinder", "volumev3",
+                            f"http://{ctx.vip('cinder')}:{PORT}/v3/%(project_id)s",
+                            name="cinderv3"),
+    ]
+
+
+def checks(ctx: ServiceContext) -> list[Check]:
+    return [Check(name="cinder-volume", what="a volume is created, becomes available, is "
+                  "deleted", probe=ApiCall("volume.create-delete"), expect="available",
+                  on="vip", drills=("power-loss",))]

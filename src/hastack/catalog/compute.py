@@ -1,0 +1,151 @@
+"""Compute nodes and instance HA: pacemaker_remote nodes, fenced and evacuated on failure.
+
+Guide: Compute nodes. Each compute joins the cluster as a pacemaker_remote node (never a
+full member: no quorum vote, no corosync limit), running its networking agent, then its
+telemetry agent, then nova-compute, in that order and together. When one fails, the cluster
+powers it off through its BMC and then, as the second device of the same fencing level,
+records it for evacuation (fence-nova); nova-evacuate (one instance, A/P) marks its nova
+service forced-down and evacuates its instances at once, instead of waiting for nova's
+service_down_time. Debian 12's fence_compute/fence_evacuate crash and NovaEvacuate is not
+packaged (lab-notes), so both agents are hastack's own (ARCHITECTURE: Instance HA).
+"""
+
+from __future__ import annotations
+
+from hastack.catalog import neutron_agents
+from hastack.catalog.base import (
+    Action,
+    ApiCall,
+    Check,
+    CibSetting,
+    ClusterProperty,
+    Command,
+    ConfigFile,
+    Constraint,
+    FencingLevel,
+    HAMode,
+    Listener,
+    Location,
+    NodeAttribute,
+    Op,
+    Order,
+    Primitive,
+    Resource,
+    Service,
+    ServiceContext,
+    chain,
+    clone,
+    clone_id,
+    ini_file,
+    pairs,
+    resource_id,
+    stonith_id,
+    systemd,
+    vip_id,
+)
+from hastack.catalog.nova import nova_conf
+from hastack.site.model import FenceType
+
+SERVICE = Service(
+    name="compute",
+    ha_mode=HAMode.ACTIVE_PASSIVE,
+    packages=("openstack-client",),
+    remote_packages=("pacemaker-remote", "nova-compute", "neutron-compute-agent"),
+    requires=("nova", "neutron-server"),
+    after=("neutron-agents", "ceilometer"),
+    toggle="compute",
+    summary="pacemaker_remote compute nodes; fencing + evacuation (nova-evacuate A/P)",
+)
+
+REMOTE_MONITOR = "20s"  # the guide's remote connection monitor
+RECONNECT = "60s"  # the guide: a recovered compute reconnects within a minute
+FENCE_NOVA = "fence-nova"
+CLOUDS = "/etc/hastack/clouds.yaml"  # admin credentials for the evacuation agents (0600)
+COMPUTE_RULE = (("osprole", "eq", "compute"),)
+# Evacuation waits on the VIPs of every API an evacuated instance needs (guide step 2).
+EVACUATE_AFTER_VIPS = ("keystone", "nova", "neutron", "glance", "db")
+
+
+def _is_lab(ctx: ServiceContext) -> bool:
+    return all(n.fencing is not None and n.fencing.type is FenceType.LAB
+               for n in ctx.remotes)
+
+
+def _compute_side(ctx: ServiceContext) -> list[Primitive]:
+    chain_ = [systemd(resource_id("compute", "neutron-agent"),
+                      ctx.unit("neutron-openvswitch-agent"), runs_on="compute")]
+    if ctx.has("ceilometer"):
+        chain_.append(systemd(resource_id("compute", "ceilometer"),
+                              ctx.unit("ceilometer-compute"), runs_on="compute"))
+    chain_.append(systemd(resource_id("compute", "nova"), ctx.unit("nova-compute"),
+                          start="300s", runs_on="compute"))
+    return chain_
+
+
+def config(ctx: ServiceContext) -> list[ConfigFile]:
+    files: list[ConfigFile] = []
+    driver = "fake.FakeDriver" if _is_lab(ctx) else "libvirt.LibvirtDriver"
+    for node in ctx.remotes:
+        # No database credentials on computes: nova-compute refuses DB access (lab-notes).
+        sections = nova_conf(ctx, str(node.address), with_database=False)
+        sections["DEFAULT"]["compute_driver"] = driver
+        files.append(ini_file(node.name, "/etc/nova/nova.conf", sections, group="nova"))
+        files += neutron_agents.agent_files(ctx, node.name, str(node.address))
+    return files
+
+
+def resources(ctx: ServiceContext) -> list[Resource | CibSetting]:
+    items: list[Resource | CibSetting] = [ClusterProperty("cluster-recheck-interval", "1min")]
+    for node in ctx.members:
+        items.append(NodeAttribute(node.name, "osprole", "controller"))
+    for node in ctx.remotes:
+        items.append(NodeAttribute(node.name, "osprole", "compute"))
+        items.append(Primitive(
+            id=node.name, agent="ocf:pacemaker:remote",
+            params=pairs({"server": node.address, "reconnect_interval": RECONNECT}),
+            ops=(Op("monitor", interval=REMOTE_MONITOR, timeout="30s"),)))
+    items += [clone(p) for p in _compute_side(ctx)]
+    items.append(Primitive(
+        id=FENCE_NOVA, agent="stonith:fence_hastack_evacuate",
+        params=pairs({"record_only": "1", "clouds": CLOUDS,
+                      "pcmk_host_list": ",".join(n.name for n in ctx.remotes)}),
+        ops=(Op("monitor", interval="60s", timeout="30s"),)))
+    items.append(Primitive(
+        id=resource_id("nova", "evacuate"), agent="ocf:hastack:NovaEvacuate",
+        params=pairs({"clouds": CLOUDS}),
+        ops=(Op("start", timeout="20s"), Op("stop", timeout="20s"),
+             Op("monitor", interval="10s", timeout="600s"))))
+    return items
+
+
+def constraints(ctx: ServiceContext) -> list[Constraint]:
+    side = [clone(p).id for p in _compute_side(ctx)]
+    evacuate = resource_id("nova", "evacuate")
+    out: list[Constraint] = [Location(ref, score="0", rule=COMPUTE_RULE,
+                                      resource_discovery="exclusive") for ref in side]
+    out += chain(*side)
+    # One running conductor is enough: nova-conductor-clone carries clone-min=1 (nova.py),
+    # Pacemaker's replacement for the guide's require-all=false.
+    out.append(Order(clone_id("nova", "conductor"), side[-1]))
+    out += [Order(vip_id(v), evacuate) for v in EVACUATE_AFTER_VIPS]
+    out.append(Order(clone_id("nova", "conductor"), evacuate))
+    out += [FencingLevel(target=n.name, index=1, devices=(stonith_id(n.name), FENCE_NOVA))
+            for n in ctx.remotes]
+    return out
+
+
+def listeners(ctx: ServiceContext) -> list[Listener]:
+    return []
+
+
+def bootstrap(ctx: ServiceContext) -> list[Action]:
+    return [Action(name="nova-discover-hosts", what="map the compute nodes into cell1",
+                   run=Command(argv=("nova-manage", "cell_v2", "discover_hosts"), user="nova"),
+                   where="nova", phase="after-start")]
+
+
+def checks(ctx: ServiceContext) -> list[Check]:
+    return [Check(name="compute-services", what="every compute's nova-compute service is up",
+                  probe=ApiCall("compute.hypervisors-up"), expect="all up", on="vip",
+                  drills=("compute-loss",))]
+

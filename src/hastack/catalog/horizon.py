@@ -1,0 +1,87 @@
+"""Horizon: the dashboard under Apache on every member, behind the horizon VIP.
+
+Guide: Horizon. Stateless: sessions live in memcached (every member listed), so any member
+serves any user and a VIP move logs no one out. Apache runs as a systemd resource
+(systemd:apache2) rather than ocf:heartbeat:apache: the unit is what Debian ships, and
+HAProxy's HTTP check already proves the page answers. No constraints, as in the guide.
+"""
+
+from __future__ import annotations
+
+from hastack.catalog import openstack as os_
+from hastack.catalog.base import (
+    Action,
+    Check,
+    CibSetting,
+    ConfigFile,
+    Constraint,
+    HAMode,
+    HttpProbe,
+    Listener,
+    Resource,
+    SecretRef,
+    Service,
+    ServiceContext,
+    clone,
+    resource_id,
+    systemd,
+    text_file,
+)
+
+SERVICE = Service(
+    name="horizon",
+    ha_mode=HAMode.ACTIVE_ACTIVE,
+    packages=("horizon",),
+    requires=("keystone", "memcached", "loadbalancer"),
+    vips=("horizon",),
+    toggle="horizon",
+    summary="dashboard (apache2 clone behind vip-horizon), sessions in memcached",
+)
+
+PORT = 80
+SETTINGS = "/etc/openstack-dashboard/local_settings.d/_50_hastack.py"
+
+
+def config(ctx: ServiceContext) -> list[ConfigFile]:
+    locations = ", ".join(f"'{n.address}:{os_.MEMCACHED_PORT}'"
+                          for n in ctx.members_of("memcached"))
+    files: list[ConfigFile] = []
+    for node in ctx.members:
+        files.append(text_file(
+            node.name, SETTINGS,
+            "# Rendered by hastack.\n",
+            "ALLOWED_HOSTS = ['*']\n",
+            "SESSION_ENGINE = 'django.contrib.sessions.backends.cache'\n",
+            "CACHES = {'default': {'BACKEND': "
+            "'django.core.cache.backends.memcached.PyMemcacheCache', ",
+            f"'LOCATION': [{locations}]}}}}\n",
+            f"OPENSTACK_HOST = '{ctx.vip('keystone')}'\n",
+            f"OPENSTACK_KEYSTONE_URL = '{os_.keystone_public_url(ctx)}/v3'\n",
+            "SECRET_KEY = '", SecretRef("horizon-secret-key"), "'\n",
+            owner="root", group="www-data", mode=0o640))
+        files.append(text_file(node.name, "/etc/apache2/ports.conf",
+                               f"# Rendered by hastack.\nListen {node.address}:{PORT}\n"))
+    return files
+
+
+def resources(ctx: ServiceContext) -> list[Resource | CibSetting]:
+    return [clone(systemd(resource_id("horizon"), ctx.unit("horizon")))]
+
+
+def constraints(ctx: ServiceContext) -> list[Constraint]:
+    return []
+
+
+def listeners(ctx: ServiceContext) -> list[Listener]:
+    return [Listener(name="horizon", vip="horizon", port=PORT, timeout_client="180s",
+                     timeout_server="180s")]
+
+
+def bootstrap(ctx: ServiceContext) -> list[Action]:
+    return []
+
+
+def checks(ctx: ServiceContext) -> list[Check]:
+    return [Check(name="horizon-login", what="the login page answers through the VIP",
+                  probe=HttpProbe(url=f"http://{ctx.vip('horizon')}/auth/login/",
+                                  contains="Log in"), expect="HTTP 200", on="vip")]

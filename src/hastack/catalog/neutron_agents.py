@@ -1,0 +1,102 @@
+"""Neutron agents: Open vSwitch, DHCP, L3 and metadata agents on every member.
+
+Guide: Neutron agents. Active/active by default: DHCP served by every agent, routers made
+highly available by VRRP across L3 agents (l3_ha); active/passive when the site says so
+(one instance each, moving together). The guide's NeutronScale/OVSCleanup/NetnsCleanup
+agents were RDO-only and are not in Debian: ovs and netns cleanup run as the agents' own
+start-up (docs/deviations.md). The chain keeps the guide's order and colocation.
+"""
+
+from __future__ import annotations
+
+from hastack.catalog import neutron_server
+from hastack.catalog import openstack as os_
+from hastack.catalog.base import (
+    Action,
+    ApiCall,
+    Check,
+    CibSetting,
+    ConfigFile,
+    Constraint,
+    HAMode,
+    Listener,
+    Order,
+    Resource,
+    Service,
+    ServiceContext,
+    chain,
+    ini_file,
+    resource_id,
+    systemd,
+)
+from hastack.catalog.nova import METADATA_PORT, METADATA_SECRET
+
+SERVICE = Service(
+    name="neutron-agents",
+    ha_mode=HAMode.ACTIVE_ACTIVE,
+    packages=("neutron-agents",),
+    requires=("neutron-server", "rabbitmq"),
+    summary="OVS, DHCP, L3 and metadata agents (A/A, or A/P by site choice)",
+)
+
+AGENTS = ("openvswitch-agent", "dhcp-agent", "l3-agent", "metadata-agent")
+INTERFACE_DRIVER = "openvswitch"
+
+
+def agent_files(ctx: ServiceContext, node: str, address: str) -> list[ConfigFile]:
+    """The agent side of neutron: also what compute nodes run (openvswitch agent)."""
+    return [
+        ini_file(node, "/etc/neutron/plugins/ml2/openvswitch_agent.ini", {
+            "ovs": {"local_ip": address, "bridge_mappings": "physnet1:br-ex"},
+            "agent": {"tunnel_types": "vxlan", "l2_population": False},
+            "securitygroup": {"firewall_driver": "openvswitch"},
+        }, group="neutron"),
+    ]
+
+
+def config(ctx: ServiceContext) -> list[ConfigFile]:
+    files: list[ConfigFile] = []
+    for node in ctx.members:
+        address = str(node.address)
+        if not ctx.here("neutron-server"):
+            files.append(ini_file(node.name, "/etc/neutron/neutron.conf",
+                                  neutron_server.neutron_conf(ctx, address, server=False),
+                                  group="neutron"))
+        files += agent_files(ctx, node.name, address)
+        files.append(ini_file(node.name, "/etc/neutron/dhcp_agent.ini", {"DEFAULT": {
+            "interface_driver": INTERFACE_DRIVER, "enable_isolated_metadata": True}},
+            group="neutron"))
+        files.append(ini_file(node.name, "/etc/neutron/l3_agent.ini", {"DEFAULT": {
+            "interface_driver": INTERFACE_DRIVER, "agent_mode": "legacy",
+            # the guide: gratuitous ARPs after a router fails over
+            "send_arp_for_ha": 3}}, group="neutron"))
+        files.append(ini_file(node.name, "/etc/neutron/metadata_agent.ini", {"DEFAULT": {
+            "nova_metadata_host": str(ctx.vip("nova")) if ctx.has("nova") else address,
+            "nova_metadata_port": METADATA_PORT,
+            "metadata_proxy_shared_secret": METADATA_SECRET,
+            "metadata_workers": os_.workers(ctx) or 4}}, group="neutron"))
+    return files
+
+
+def resources(ctx: ServiceContext) -> list[Resource | CibSetting]:
+    return [neutron_server.wrap(ctx, systemd(resource_id("neutron", a),
+                                             ctx.unit(f"neutron-{a}")))
+            for a in AGENTS]
+
+
+def constraints(ctx: ServiceContext) -> list[Constraint]:
+    refs = [neutron_server.ref(ctx, a) for a in AGENTS]
+    return [Order(neutron_server.ref(ctx, "rpc"), refs[0]), *chain(*refs)]
+
+
+def listeners(ctx: ServiceContext) -> list[Listener]:
+    return []
+
+
+def bootstrap(ctx: ServiceContext) -> list[Action]:
+    return []
+
+
+def checks(ctx: ServiceContext) -> list[Check]:
+    return [Check(name="neutron-agents", what="every agent of every member is alive",
+                  probe=ApiCall("network.agents-alive"), expect="all alive", on="vip")]

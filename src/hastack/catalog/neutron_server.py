@@ -1,0 +1,136 @@
+"""Neutron server: the networking API (uwsgi) and its RPC server, active/active.
+
+Guide: Neutron. Debian splits neutron-server into neutron-api (uwsgi) and neutron-rpc-server
+(lab-notes); both run on every member, the RPC server after the API. With `neutron_ha:
+active-passive` the server runs once cluster-wide (a primitive each), as the guide's A/P
+option; routers then use one L3 agent instead of VRRP (l3_ha off).
+"""
+
+from __future__ import annotations
+
+from hastack.catalog import openstack as os_
+from hastack.catalog.base import (
+    Action,
+    ApiCall,
+    Check,
+    CibSetting,
+    ConfigFile,
+    Constraint,
+    HAMode,
+    Listener,
+    Order,
+    Primitive,
+    Resource,
+    Service,
+    ServiceContext,
+    chain,
+    clone,
+    clone_id,
+    ini_file,
+    resource_id,
+    systemd,
+    text_file,
+)
+from hastack.site.model import HAChoice, NeutronHA
+
+SERVICE = Service(
+    name="neutron-server",
+    ha_mode=HAMode.ACTIVE_ACTIVE,
+    packages=("neutron-server",),
+    requires=("keystone", "galera", "rabbitmq", "memcached", "loadbalancer"),
+    vips=("neutron",),
+    summary="networking API and RPC server (A/A, or A/P by site choice)",
+)
+
+PORT = 9696
+ML2 = "/etc/neutron/plugins/ml2/ml2_conf.ini"
+
+
+def active_active(ctx: ServiceContext) -> bool:
+    mode = ctx.site.services.neutron_ha
+    return (mode.server if isinstance(mode, NeutronHA) else mode) is HAChoice.ACTIVE_ACTIVE
+
+
+def ref(ctx: ServiceContext, role: str) -> str:
+    """The constraint id of a neutron resource: its clone when A/A, itself when A/P."""
+    return clone_id("neutron", role) if active_active(ctx) else resource_id("neutron", role)
+
+
+def wrap(ctx: ServiceContext, primitive: Primitive) -> Resource:
+    return clone(primitive) if active_active(ctx) else primitive
+
+
+def neutron_conf(ctx: ServiceContext, address: str, *, server: bool) -> os_.Sections:
+    members = len(ctx.members_of("neutron-agents")) if ctx.has("neutron-agents") else 1
+    sections = os_.merge(
+        {"DEFAULT": {"bind_host": address, "bind_port": PORT, "auth_strategy": "keystone",
+                     "core_plugin": "ml2", "service_plugins": "router",
+                     "l3_ha": active_active(ctx), "max_l3_agents_per_router": 3,
+                     # the guide: "must follow the number of nodes"
+                     "dhcp_agents_per_network": members if active_active(ctx) else 1,
+                     "notify_nova_on_port_status_changes": True,
+                     "notify_nova_on_port_data_changes": True,
+                     "api_workers": os_.workers(ctx) or 4,
+                     "rpc_workers": os_.workers(ctx) or 2}},
+        os_.messaging_sections(ctx, uwsgi=True),
+        {"keystone_authtoken": os_.authtoken_section(ctx, "neutron")},
+        {"nova": os_.service_credentials(ctx, "nova")},
+        {"oslo_concurrency": {"lock_path": "/var/lib/neutron/lock"}},
+    )
+    if server:
+        sections["database"] = os_.database_section(ctx, "neutron")
+    return sections
+
+
+def ml2_conf(node: str) -> ConfigFile:
+    return ini_file(node, ML2, {
+        "ml2": {"type_drivers": "flat,vlan,vxlan", "tenant_network_types": "vxlan",
+                "mechanism_drivers": "openvswitch", "extension_drivers": "port_security"},
+        "ml2_type_flat": {"flat_networks": "physnet1"},
+        "ml2_type_vxlan": {"vni_ranges": "1:10000"},
+    }, group="neutron")
+
+
+def config(ctx: ServiceContext) -> list[ConfigFile]:
+    files: list[ConfigFile] = []
+    for node in ctx.members:
+        files.append(ini_file(node.name, "/etc/neutron/neutron.conf",
+                              neutron_conf(ctx, str(node.address), server=True),
+                              group="neutron"))
+        files.append(ml2_conf(node.name))
+        files += os_.uwsgi_files(ctx, node, component="neutron-api",
+                                 wsgi_file="/usr/bin/neutron-api", port=PORT, user="neutron")
+        files.append(text_file(node.name, "/etc/default/neutron-rpc-server",
+                               f'DAEMON_ARGS="--config-file={ML2}"\n'))
+    return files
+
+
+def resources(ctx: ServiceContext) -> list[Resource | CibSetting]:
+    return [wrap(ctx, systemd(resource_id("neutron", "api"), ctx.unit("neutron-api"))),
+            wrap(ctx, systemd(resource_id("neutron", "rpc"), ctx.unit("neutron-rpc-server")))]
+
+
+def constraints(ctx: ServiceContext) -> list[Constraint]:
+    return [Order(clone_id("keystone"), ref(ctx, "api")),
+            *chain(ref(ctx, "api"), ref(ctx, "rpc"))]
+
+
+def listeners(ctx: ServiceContext) -> list[Listener]:
+    return [Listener(name="neutron-api", vip="neutron", port=PORT)]
+
+
+def bootstrap(ctx: ServiceContext) -> list[Action]:
+    return [
+        *os_.database_actions(ctx, "neutron"),
+        os_.db_sync_action("neutron-db-sync", (
+            "neutron-db-manage", "--config-file", "/etc/neutron/neutron.conf",
+            "--config-file", ML2, "upgrade", "heads"), user="neutron",
+            what="create or upgrade neutron's schema"),
+        os_.keystone_action("neutron", "network", f"http://{ctx.vip('neutron')}:{PORT}"),
+    ]
+
+
+def checks(ctx: ServiceContext) -> list[Check]:
+    return [Check(name="neutron-network", what="a network, subnet and router are created and "
+                  "deleted; agents are alive", probe=ApiCall("network.create-delete"),
+                  expect="all created, agents alive", on="vip", drills=("power-loss",))]

@@ -1,0 +1,81 @@
+"""Placement: resource inventories for nova's scheduler, A/A behind its own VIP.
+
+Not in the guide (nova grew it in Newton); stateless like every API, so a clone behind
+HAProxy, ordered after keystone. Runs under uwsgi from hastack's own ini.
+"""
+
+from __future__ import annotations
+
+from hastack.catalog import openstack as os_
+from hastack.catalog.base import (
+    Action,
+    ApiCall,
+    Check,
+    CibSetting,
+    ConfigFile,
+    Constraint,
+    HAMode,
+    Listener,
+    Order,
+    Resource,
+    Service,
+    ServiceContext,
+    clone,
+    clone_id,
+    ini_file,
+    resource_id,
+    systemd,
+)
+
+SERVICE = Service(
+    name="placement",
+    ha_mode=HAMode.ACTIVE_ACTIVE,
+    packages=("placement",),
+    requires=("keystone", "galera", "memcached", "loadbalancer"),
+    vips=("placement",),
+    summary="placement API (A/A clone behind vip-placement)",
+)
+
+PORT = 8778
+
+
+def config(ctx: ServiceContext) -> list[ConfigFile]:
+    files: list[ConfigFile] = []
+    for node in ctx.members:
+        sections = os_.merge(
+            {"placement_database": os_.database_section(ctx, "placement")},
+            {"api": {"auth_strategy": "keystone"}},
+            {"keystone_authtoken": os_.authtoken_section(ctx, "placement")},
+        )
+        files.append(ini_file(node.name, "/etc/placement/placement.conf", sections,
+                              group="placement"))
+        files += os_.uwsgi_files(ctx, node, component="placement-api",
+                                 wsgi_file="/usr/bin/placement-api", port=PORT,
+                                 user="placement")
+    return files
+
+
+def resources(ctx: ServiceContext) -> list[Resource | CibSetting]:
+    return [clone(systemd(resource_id("placement", "api"), ctx.unit("placement-api")))]
+
+
+def constraints(ctx: ServiceContext) -> list[Constraint]:
+    return [Order(clone_id("keystone"), clone_id("placement", "api"))]
+
+
+def listeners(ctx: ServiceContext) -> list[Listener]:
+    return [Listener(name="placement-api", vip="placement", port=PORT)]
+
+
+def bootstrap(ctx: ServiceContext) -> list[Action]:
+    return [
+        *os_.database_actions(ctx, "placement"),
+        os_.db_sync_action("placement-db-sync", ("placement-manage", "db", "sync"),
+                           user="placement", what="create or upgrade placement's schema"),
+        os_.keystone_action("placement", "placement", f"http://{ctx.vip('placement')}:{PORT}"),
+    ]
+
+
+def checks(ctx: ServiceContext) -> list[Check]:
+    return [Check(name="placement-api", what="placement lists resource providers",
+                  probe=ApiCall("placement.resource-providers"), expect="a list", on="vip")]

@@ -1,0 +1,107 @@
+"""Swift proxy: the object API, active/active behind the swift VIP (guide: Swift Proxy).
+
+Rings (2^10 partitions, 3 replicas, one device per storage member) are built once on the
+first proxy member and must be identical everywhere: the deploy copies /etc/swift/*.ring.gz
+from the first member to every proxy and storage member after the ring action.
+"""
+
+from __future__ import annotations
+
+from hastack.catalog import openstack as os_
+from hastack.catalog.base import (
+    Action,
+    ApiCall,
+    Check,
+    CibSetting,
+    Command,
+    ConfigFile,
+    Constraint,
+    HAMode,
+    Listener,
+    Order,
+    Resource,
+    Service,
+    ServiceContext,
+    clone,
+    clone_id,
+    ini_file,
+    resource_id,
+    systemd,
+)
+from hastack.catalog.swift_storage import DEVICE, PORTS, swift_conf
+
+SERVICE = Service(
+    name="swift-proxy",
+    ha_mode=HAMode.ACTIVE_ACTIVE,
+    packages=("swift-proxy",),
+    requires=("keystone", "swift-storage", "memcached", "loadbalancer"),
+    vips=("swift",),
+    toggle="swift",
+    summary="object storage API (A/A clone behind vip-swift)",
+)
+
+PORT = 8080
+PART_POWER = 10
+REPLICAS = 3
+MIN_PART_HOURS = 1
+
+
+def config(ctx: ServiceContext) -> list[ConfigFile]:
+    files: list[ConfigFile] = []
+    auth = os_.authtoken_section(ctx, "swift")
+    for node in ctx.members:
+        files.append(swift_conf(node.name))
+        files.append(ini_file(node.name, "/etc/swift/proxy-server.conf", {
+            "DEFAULT": {"bind_ip": str(node.address), "bind_port": PORT,
+                        "workers": os_.workers(ctx) or 4},
+            "pipeline:main": {"pipeline": "catch_errors gatekeeper healthcheck cache "
+                              "authtoken keystoneauth proxy-server"},
+            "app:proxy-server": {"use": "egg:swift#proxy", "account_autocreate": True},
+            "filter:catch_errors": {"use": "egg:swift#catch_errors"},
+            "filter:gatekeeper": {"use": "egg:swift#gatekeeper"},
+            "filter:healthcheck": {"use": "egg:swift#healthcheck"},
+            "filter:cache": {"use": "egg:swift#memcache",
+                             "memcache_servers": os_.memcached_servers(ctx)},
+            "filter:authtoken": {"paste.filter_factory":
+                                 "keystonemiddleware.auth_token:filter_factory",
+                                 "delay_auth_decision": True, **auth},
+            "filter:keystoneauth": {"use": "egg:swift#keystoneauth",
+                                    "operator_roles": "admin,member"},
+        }, group="swift"))
+    return files
+
+
+def resources(ctx: ServiceContext) -> list[Resource | CibSetting]:
+    return [clone(systemd(resource_id("swift", "proxy"), ctx.unit("swift-proxy")))]
+
+
+def constraints(ctx: ServiceContext) -> list[Constraint]:
+    return [Order(clone_id("swift", "account"), clone_id("swift", "proxy"))]
+
+
+def listeners(ctx: ServiceContext) -> list[Listener]:
+    return [Listener(name="swift-proxy", vip="swift", port=PORT)]
+
+
+def bootstrap(ctx: ServiceContext) -> list[Action]:
+    lines = []
+    for ring, port in PORTS.items():
+        lines.append(f"swift-ring-builder {ring}.builder create {PART_POWER} {REPLICAS} "
+                     f"{MIN_PART_HOURS}")
+        for zone, node in enumerate(ctx.members_of("swift-storage"), start=1):
+            lines.append(f"swift-ring-builder {ring}.builder add r1z{zone}-{node.address}:"
+                         f"{port}/{DEVICE} 100")
+        lines.append(f"swift-ring-builder {ring}.builder rebalance")
+    script = "set -e; cd /etc/swift; " + "; ".join(lines)
+    return [
+        Action(name="swift-rings", what="build the account, container and object rings",
+               run=Command(argv=("sh", "-c", script)),
+               done=Command(argv=("test", "-f", "/etc/swift/object.ring.gz"))),
+        os_.keystone_action("swift", "object-store",
+                            f"http://{ctx.vip('swift')}:{PORT}/v1/AUTH_%(project_id)s"),
+    ]
+
+
+def checks(ctx: ServiceContext) -> list[Check]:
+    return [Check(name="swift-object", what="an object is stored and fetched back",
+                  probe=ApiCall("object.put-get"), expect="identical bytes", on="vip")]

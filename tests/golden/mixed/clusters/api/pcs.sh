@@ -1,0 +1,105 @@
+#!/bin/sh
+# Cluster api: rendered by hastack.
+set -e
+pcs cluster cib hastack-cib.xml
+pcs -f hastack-cib.xml property set stonith-enabled=true cluster-name=api no-quorum-policy=stop cluster-recheck-interval=1min
+pcs -f hastack-cib.xml resource defaults update resource-stickiness=INFINITY
+pcs -f hastack-cib.xml node attribute api1 osprole=controller
+pcs -f hastack-cib.xml node attribute api2 osprole=controller
+pcs -f hastack-cib.xml node attribute api3 osprole=controller
+pcs -f hastack-cib.xml node attribute cmp1 osprole=compute
+pcs -f hastack-cib.xml stonith create fence-api1 fence_ipmilan ip=10.21.0.41 username=admin 'password_script=cat /etc/hastack/fence/api1.pw' pcmk_host_list=api1 ipport=623 lanplus=1 op monitor interval=60s timeout=30s meta failure-timeout=120s
+pcs -f hastack-cib.xml stonith create fence-api2 fence_ipmilan ip=10.21.0.42 username=admin 'password_script=cat /etc/hastack/fence/api2.pw' pcmk_host_list=api2 ipport=623 lanplus=1 op monitor interval=60s timeout=30s meta failure-timeout=120s
+pcs -f hastack-cib.xml stonith create fence-api3 fence_ipmilan ip=10.21.0.43 username=admin 'password_script=cat /etc/hastack/fence/api3.pw' pcmk_host_list=api3 ipport=623 lanplus=1 op monitor interval=60s timeout=30s meta failure-timeout=120s
+pcs -f hastack-cib.xml stonith create fence-cmp1 fence_ipmilan ip=10.21.0.21 username=admin 'password_script=cat /etc/hastack/fence/cmp1.pw' pcmk_host_list=cmp1 ipport=623 lanplus=1 op monitor interval=60s timeout=30s meta failure-timeout=120s
+pcs -f hastack-cib.xml resource create keystone systemd:keystone op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=100s clone interleave=true
+pcs -f hastack-cib.xml resource create glance-api systemd:glance-api op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=100s clone interleave=true
+pcs -f hastack-cib.xml resource create cinder-api systemd:cinder-api op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=100s clone interleave=true
+pcs -f hastack-cib.xml resource create cinder-scheduler systemd:cinder-scheduler op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=100s clone interleave=true
+pcs -f hastack-cib.xml resource create cinder-volume systemd:cinder-volume op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=100s
+pcs -f hastack-cib.xml resource create neutron-api systemd:neutron-api op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=100s clone interleave=true
+pcs -f hastack-cib.xml resource create neutron-rpc systemd:neutron-rpc-server op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=100s clone interleave=true
+pcs -f hastack-cib.xml resource create neutron-openvswitch-agent systemd:neutron-openvswitch-agent op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=100s clone interleave=true
+pcs -f hastack-cib.xml resource create neutron-dhcp-agent systemd:neutron-dhcp-agent op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=100s clone interleave=true
+pcs -f hastack-cib.xml resource create neutron-l3-agent systemd:neutron-l3-agent op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=100s clone interleave=true
+pcs -f hastack-cib.xml resource create neutron-metadata-agent systemd:neutron-metadata-agent op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=100s clone interleave=true
+pcs -f hastack-cib.xml resource create placement-api systemd:placement-api op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=100s clone interleave=true
+pcs -f hastack-cib.xml resource create nova-api systemd:nova-api op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=100s clone interleave=true
+pcs -f hastack-cib.xml resource create nova-metadata systemd:nova-api-metadata op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=100s clone interleave=true
+pcs -f hastack-cib.xml resource create nova-scheduler systemd:nova-scheduler op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=100s clone interleave=true
+pcs -f hastack-cib.xml resource create nova-conductor systemd:nova-conductor op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=100s clone interleave=true clone-min=1
+pcs -f hastack-cib.xml resource create nova-novncproxy systemd:nova-novncproxy op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=100s clone interleave=true
+pcs -f hastack-cib.xml resource create heat-api systemd:heat-api op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=100s clone interleave=true
+pcs -f hastack-cib.xml resource create heat-api-cfn systemd:heat-api-cfn op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=100s clone interleave=true
+pcs -f hastack-cib.xml resource create heat-engine systemd:heat-engine op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=100s
+pcs -f hastack-cib.xml resource create horizon systemd:apache2 op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=100s clone interleave=true
+pcs -f hastack-cib.xml resource create cmp1 ocf:pacemaker:remote server=10.20.0.21 reconnect_interval=60s op monitor interval=20s timeout=30s
+pcs -f hastack-cib.xml resource create compute-neutron-agent systemd:neutron-openvswitch-agent op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=100s clone interleave=true
+pcs -f hastack-cib.xml resource create compute-nova systemd:nova-compute op start interval=0s timeout=300s stop interval=0s timeout=300s monitor interval=10s timeout=100s clone interleave=true
+pcs -f hastack-cib.xml stonith create fence-nova fence_hastack_evacuate record_only=1 clouds=/etc/hastack/clouds.yaml pcmk_host_list=cmp1 op monitor interval=60s timeout=30s
+pcs -f hastack-cib.xml resource create nova-evacuate ocf:hastack:NovaEvacuate clouds=/etc/hastack/clouds.yaml op start interval=0s timeout=20s stop interval=0s timeout=20s monitor interval=10s timeout=600s
+pcs -f hastack-cib.xml constraint location fence-api1 prefers api1=-INFINITY
+pcs -f hastack-cib.xml constraint location fence-api2 prefers api2=-INFINITY
+pcs -f hastack-cib.xml constraint location fence-api3 prefers api3=-INFINITY
+pcs -f hastack-cib.xml constraint order start keystone-clone then start glance-api-clone kind=Mandatory
+pcs -f hastack-cib.xml constraint order start keystone-clone then start cinder-api-clone kind=Mandatory
+pcs -f hastack-cib.xml constraint order start cinder-api-clone then start cinder-scheduler-clone kind=Mandatory
+pcs -f hastack-cib.xml constraint colocation add cinder-scheduler-clone with cinder-api-clone INFINITY
+pcs -f hastack-cib.xml constraint order start cinder-scheduler-clone then start cinder-volume kind=Mandatory
+pcs -f hastack-cib.xml constraint colocation add cinder-volume with cinder-scheduler-clone INFINITY
+pcs -f hastack-cib.xml constraint order start keystone-clone then start neutron-api-clone kind=Mandatory
+pcs -f hastack-cib.xml constraint order start neutron-api-clone then start neutron-rpc-clone kind=Mandatory
+pcs -f hastack-cib.xml constraint colocation add neutron-rpc-clone with neutron-api-clone INFINITY
+pcs -f hastack-cib.xml constraint order start neutron-rpc-clone then start neutron-openvswitch-agent-clone kind=Mandatory
+pcs -f hastack-cib.xml constraint order start neutron-openvswitch-agent-clone then start neutron-dhcp-agent-clone kind=Mandatory
+pcs -f hastack-cib.xml constraint colocation add neutron-dhcp-agent-clone with neutron-openvswitch-agent-clone INFINITY
+pcs -f hastack-cib.xml constraint order start neutron-dhcp-agent-clone then start neutron-l3-agent-clone kind=Mandatory
+pcs -f hastack-cib.xml constraint colocation add neutron-l3-agent-clone with neutron-dhcp-agent-clone INFINITY
+pcs -f hastack-cib.xml constraint order start neutron-l3-agent-clone then start neutron-metadata-agent-clone kind=Mandatory
+pcs -f hastack-cib.xml constraint colocation add neutron-metadata-agent-clone with neutron-l3-agent-clone INFINITY
+pcs -f hastack-cib.xml constraint order start keystone-clone then start placement-api-clone kind=Mandatory
+pcs -f hastack-cib.xml constraint order start keystone-clone then start nova-api-clone kind=Mandatory
+pcs -f hastack-cib.xml constraint order start placement-api-clone then start nova-api-clone kind=Mandatory
+pcs -f hastack-cib.xml constraint order start nova-api-clone then start nova-metadata-clone kind=Mandatory
+pcs -f hastack-cib.xml constraint colocation add nova-metadata-clone with nova-api-clone INFINITY
+pcs -f hastack-cib.xml constraint order start nova-metadata-clone then start nova-scheduler-clone kind=Mandatory
+pcs -f hastack-cib.xml constraint colocation add nova-scheduler-clone with nova-metadata-clone INFINITY
+pcs -f hastack-cib.xml constraint order start nova-scheduler-clone then start nova-conductor-clone kind=Mandatory
+pcs -f hastack-cib.xml constraint colocation add nova-conductor-clone with nova-scheduler-clone INFINITY
+pcs -f hastack-cib.xml constraint order start nova-conductor-clone then start nova-novncproxy-clone kind=Mandatory
+pcs -f hastack-cib.xml constraint colocation add nova-novncproxy-clone with nova-conductor-clone INFINITY
+pcs -f hastack-cib.xml constraint order start keystone-clone then start heat-api-clone kind=Mandatory
+pcs -f hastack-cib.xml constraint order start heat-api-clone then start heat-api-cfn-clone kind=Mandatory
+pcs -f hastack-cib.xml constraint colocation add heat-api-cfn-clone with heat-api-clone INFINITY
+pcs -f hastack-cib.xml constraint order start heat-api-cfn-clone then start heat-engine kind=Mandatory
+pcs -f hastack-cib.xml constraint colocation add heat-engine with heat-api-cfn-clone INFINITY
+pcs -f hastack-cib.xml constraint location compute-neutron-agent-clone rule resource-discovery=exclusive score=0 osprole eq compute
+pcs -f hastack-cib.xml constraint location compute-nova-clone rule resource-discovery=exclusive score=0 osprole eq compute
+pcs -f hastack-cib.xml constraint order start compute-neutron-agent-clone then start compute-nova-clone kind=Mandatory
+pcs -f hastack-cib.xml constraint colocation add compute-nova-clone with compute-neutron-agent-clone INFINITY
+pcs -f hastack-cib.xml constraint order start nova-conductor-clone then start compute-nova-clone kind=Mandatory
+pcs -f hastack-cib.xml constraint order start nova-conductor-clone then start nova-evacuate kind=Mandatory
+pcs -f hastack-cib.xml stonith level add 1 cmp1 fence-cmp1,fence-nova
+pcs -f hastack-cib.xml constraint location keystone-clone rule resource-discovery=exclusive score=0 osprole eq controller
+pcs -f hastack-cib.xml constraint location glance-api-clone rule resource-discovery=exclusive score=0 osprole eq controller
+pcs -f hastack-cib.xml constraint location cinder-api-clone rule resource-discovery=exclusive score=0 osprole eq controller
+pcs -f hastack-cib.xml constraint location cinder-scheduler-clone rule resource-discovery=exclusive score=0 osprole eq controller
+pcs -f hastack-cib.xml constraint location cinder-volume rule resource-discovery=exclusive score=0 osprole eq controller
+pcs -f hastack-cib.xml constraint location neutron-api-clone rule resource-discovery=exclusive score=0 osprole eq controller
+pcs -f hastack-cib.xml constraint location neutron-rpc-clone rule resource-discovery=exclusive score=0 osprole eq controller
+pcs -f hastack-cib.xml constraint location neutron-openvswitch-agent-clone rule resource-discovery=exclusive score=0 osprole eq controller
+pcs -f hastack-cib.xml constraint location neutron-dhcp-agent-clone rule resource-discovery=exclusive score=0 osprole eq controller
+pcs -f hastack-cib.xml constraint location neutron-l3-agent-clone rule resource-discovery=exclusive score=0 osprole eq controller
+pcs -f hastack-cib.xml constraint location neutron-metadata-agent-clone rule resource-discovery=exclusive score=0 osprole eq controller
+pcs -f hastack-cib.xml constraint location placement-api-clone rule resource-discovery=exclusive score=0 osprole eq controller
+pcs -f hastack-cib.xml constraint location nova-api-clone rule resource-discovery=exclusive score=0 osprole eq controller
+pcs -f hastack-cib.xml constraint location nova-metadata-clone rule resource-discovery=exclusive score=0 osprole eq controller
+pcs -f hastack-cib.xml constraint location nova-scheduler-clone rule resource-discovery=exclusive score=0 osprole eq controller
+pcs -f hastack-cib.xml constraint location nova-conductor-clone rule resource-discovery=exclusive score=0 osprole eq controller
+pcs -f hastack-cib.xml constraint location nova-novncproxy-clone rule resource-discovery=exclusive score=0 osprole eq controller
+pcs -f hastack-cib.xml constraint location heat-api-clone rule resource-discovery=exclusive score=0 osprole eq controller
+pcs -f hastack-cib.xml constraint location heat-api-cfn-clone rule resource-discovery=exclusive score=0 osprole eq controller
+pcs -f hastack-cib.xml constraint location heat-engine rule resource-discovery=exclusive score=0 osprole eq controller
+pcs -f hastack-cib.xml constraint location horizon-clone rule resource-discovery=exclusive score=0 osprole eq controller
+pcs -f hastack-cib.xml constraint location nova-evacuate rule resource-discovery=exclusive score=0 osprole eq controller
+pcs cluster cib-push hastack-cib.xml --config

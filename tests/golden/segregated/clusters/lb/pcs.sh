@@ -1,0 +1,41 @@
+#!/bin/sh
+# Cluster lb: rendered by hastack.
+set -e
+pcs cluster cib hastack-cib.xml
+pcs -f hastack-cib.xml property set stonith-enabled=true cluster-name=lb no-quorum-policy=stop
+pcs -f hastack-cib.xml resource defaults update resource-stickiness=INFINITY
+pcs -f hastack-cib.xml stonith create fence-lb1 fence_ipmilan ip=10.21.0.31 username=admin 'password_script=cat /etc/hastack/fence/lb1.pw' pcmk_host_list=lb1 ipport=623 lanplus=1 op monitor interval=60s timeout=30s meta failure-timeout=120s
+pcs -f hastack-cib.xml stonith create fence-lb2 fence_ipmilan ip=10.21.0.32 username=admin 'password_script=cat /etc/hastack/fence/lb2.pw' pcmk_host_list=lb2 ipport=623 lanplus=1 op monitor interval=60s timeout=30s meta failure-timeout=120s
+pcs -f hastack-cib.xml stonith create fence-lb3 fence_ipmilan ip=10.21.0.33 username=admin 'password_script=cat /etc/hastack/fence/lb3.pw' pcmk_host_list=lb3 ipport=623 lanplus=1 op monitor interval=60s timeout=30s meta failure-timeout=120s
+pcs -f hastack-cib.xml resource create haproxy systemd:haproxy op start interval=0s timeout=60s stop interval=0s timeout=60s monitor interval=5s timeout=100s clone interleave=true
+pcs -f hastack-cib.xml resource create vip-db ocf:heartbeat:IPaddr2 ip=10.20.0.200 cidr_netmask=24 op start interval=0s timeout=20s stop interval=0s timeout=20s monitor interval=10s timeout=20s
+pcs -f hastack-cib.xml resource create vip-keystone ocf:heartbeat:IPaddr2 ip=10.20.0.201 cidr_netmask=24 op start interval=0s timeout=20s stop interval=0s timeout=20s monitor interval=10s timeout=20s
+pcs -f hastack-cib.xml resource create vip-glance ocf:heartbeat:IPaddr2 ip=10.20.0.202 cidr_netmask=24 op start interval=0s timeout=20s stop interval=0s timeout=20s monitor interval=10s timeout=20s
+pcs -f hastack-cib.xml resource create vip-cinder ocf:heartbeat:IPaddr2 ip=10.20.0.203 cidr_netmask=24 op start interval=0s timeout=20s stop interval=0s timeout=20s monitor interval=10s timeout=20s
+pcs -f hastack-cib.xml resource create vip-neutron ocf:heartbeat:IPaddr2 ip=10.20.0.204 cidr_netmask=24 op start interval=0s timeout=20s stop interval=0s timeout=20s monitor interval=10s timeout=20s
+pcs -f hastack-cib.xml resource create vip-placement ocf:heartbeat:IPaddr2 ip=10.20.0.205 cidr_netmask=24 op start interval=0s timeout=20s stop interval=0s timeout=20s monitor interval=10s timeout=20s
+pcs -f hastack-cib.xml resource create vip-nova ocf:heartbeat:IPaddr2 ip=10.20.0.206 cidr_netmask=24 op start interval=0s timeout=20s stop interval=0s timeout=20s monitor interval=10s timeout=20s
+pcs -f hastack-cib.xml resource create vip-heat ocf:heartbeat:IPaddr2 ip=10.20.0.207 cidr_netmask=24 op start interval=0s timeout=20s stop interval=0s timeout=20s monitor interval=10s timeout=20s
+pcs -f hastack-cib.xml resource create vip-horizon ocf:heartbeat:IPaddr2 ip=10.20.0.208 cidr_netmask=24 op start interval=0s timeout=20s stop interval=0s timeout=20s monitor interval=10s timeout=20s
+pcs -f hastack-cib.xml constraint location fence-lb1 prefers lb1=-INFINITY
+pcs -f hastack-cib.xml constraint location fence-lb2 prefers lb2=-INFINITY
+pcs -f hastack-cib.xml constraint location fence-lb3 prefers lb3=-INFINITY
+pcs -f hastack-cib.xml constraint order start vip-db then start haproxy-clone kind=Optional
+pcs -f hastack-cib.xml constraint colocation add vip-db with haproxy-clone INFINITY
+pcs -f hastack-cib.xml constraint order start vip-keystone then start haproxy-clone kind=Optional
+pcs -f hastack-cib.xml constraint colocation add vip-keystone with haproxy-clone INFINITY
+pcs -f hastack-cib.xml constraint order start vip-glance then start haproxy-clone kind=Optional
+pcs -f hastack-cib.xml constraint colocation add vip-glance with haproxy-clone INFINITY
+pcs -f hastack-cib.xml constraint order start vip-cinder then start haproxy-clone kind=Optional
+pcs -f hastack-cib.xml constraint colocation add vip-cinder with haproxy-clone INFINITY
+pcs -f hastack-cib.xml constraint order start vip-neutron then start haproxy-clone kind=Optional
+pcs -f hastack-cib.xml constraint colocation add vip-neutron with haproxy-clone INFINITY
+pcs -f hastack-cib.xml constraint order start vip-placement then start haproxy-clone kind=Optional
+pcs -f hastack-cib.xml constraint colocation add vip-placement with haproxy-clone INFINITY
+pcs -f hastack-cib.xml constraint order start vip-nova then start haproxy-clone kind=Optional
+pcs -f hastack-cib.xml constraint colocation add vip-nova with haproxy-clone INFINITY
+pcs -f hastack-cib.xml constraint order start vip-heat then start haproxy-clone kind=Optional
+pcs -f hastack-cib.xml constraint colocation add vip-heat with haproxy-clone INFINITY
+pcs -f hastack-cib.xml constraint order start vip-horizon then start haproxy-clone kind=Optional
+pcs -f hastack-cib.xml constraint colocation add vip-horizon with haproxy-clone INFINITY
+pcs cluster cib-push hastack-cib.xml --config

@@ -1,0 +1,133 @@
+"""The ``hastack`` console script, run for real: exit statuses, error lines, JSON outputs.
+
+Bad input exits 2 with ``error[<code>] <file>:<line>:<col>`` on stderr and no traceback
+(STYLE §6.5). The log goes to XDG_STATE_HOME, which each test points into its tmp_path.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+HASTACK = Path(sys.executable).with_name("hastack")
+BAD_SITES = sorted((ROOT / "tests" / "unit" / "bad_sites").glob("*.yaml"))
+EXAMPLES = ("collapsed", "segregated", "mixed", "lab")
+HEADER = re.compile(r"^# expect: (?P<code>[a-z-]+) line (?P<line>\d+)\s*$", re.MULTILINE)
+SITE_KEYS = {"name", "platform", "topology", "nodes", "networks", "clusters", "services",
+             "cluster", "openstack", "secrets_file"}
+
+
+def hastack(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the console script as a CI job would: pipes, not a terminal, 80 columns."""
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state"), "COLUMNS": "80"}
+    result = subprocess.run([str(HASTACK), *args], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=120, check=False)
+    assert "Traceback" not in result.stdout + result.stderr
+    return result
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_validate_example(tmp_path: Path, name: str) -> None:
+    result = hastack(tmp_path, "validate", f"examples/{name}.yaml")
+    assert result.returncode == 0, result.stderr
+    assert "error" not in result.stderr
+    data = yaml.safe_load((ROOT / "examples" / f"{name}.yaml").read_text(encoding="utf-8"))
+    clusters = data.get("clusters") or {"openstack": None}
+    for word in (name, *clusters, *(n["name"] for n in data["nodes"] if n["role"] != "gateway")):
+        assert word in result.stdout
+    first_vip = data["networks"]["vip_range"].split("-")[0]
+    assert first_vip in result.stdout
+
+
+@pytest.mark.parametrize("path", BAD_SITES, ids=lambda p: p.stem)
+def test_validate_bad_site(tmp_path: Path, path: Path) -> None:
+    match = HEADER.search(path.read_text(encoding="utf-8"))
+    assert match
+    relative = path.relative_to(ROOT)
+    result = hastack(tmp_path, "validate", str(relative))
+    assert result.returncode == 2
+    assert f"error[{match['code']}] {relative}:{match['line']}:" in result.stderr
+    assert result.stdout.strip() == ""
+
+
+def test_missing_site_file(tmp_path: Path) -> None:
+    result = hastack(tmp_path, "validate", str(tmp_path / "absent.yaml"))
+    assert result.returncode == 2
+    assert f"error[site-not-readable] {tmp_path / 'absent.yaml'}" in result.stderr
+
+
+def test_usage_error_exits_2(tmp_path: Path) -> None:
+    assert hastack(tmp_path, "validate").returncode == 2
+    assert hastack(tmp_path, "no-such-command").returncode == 2
+
+
+def test_render_without_out_is_usage_error(tmp_path: Path) -> None:
+    result = hastack(tmp_path, "render", "examples/lab.yaml")
+    assert result.returncode == 2
+    assert "error[usage]" in result.stderr
+
+
+def test_schema(tmp_path: Path) -> None:
+    result = hastack(tmp_path, "schema")
+    assert result.returncode == 0
+    schema = json.loads(result.stdout)
+    assert set(schema["properties"]) == SITE_KEYS
+    assert {"name", "nodes", "networks"} <= set(schema["required"])
+
+
+def test_plan_json(tmp_path: Path) -> None:
+    result = hastack(tmp_path, "plan", "examples/lab.yaml", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    stages = json.loads(result.stdout)
+    assert isinstance(stages, list)
+    names = [s["name"] for s in stages]
+    assert names[0] == "prepare"
+    assert names[1:3] == ["cluster:openstack", "fencing:openstack"]
+    services = names[3:-1]
+    assert services and all(n.startswith("service:") for n in services)
+    assert names[-1] == "verify"
+    assert (services.index("service:galera") < services.index("service:keystone")
+            < services.index("service:nova"))
+    assert all(s["targets"] for s in stages)
+
+
+def generated_values(tmp_path: Path) -> tuple[Path, list[str]]:
+    """Copy the lab site into tmp_path, have its secrets generated, return the values."""
+    site = tmp_path / "lab.yaml"
+    shutil.copy(ROOT / "examples" / "lab.yaml", site)
+    result = hastack(tmp_path, "secrets", str(site))
+    assert result.returncode == 0, result.stderr
+    values = yaml.safe_load((tmp_path / "lab.secrets.yaml").read_text(encoding="utf-8"))
+    assert values
+    return site, [str(v) for v in values.values()]
+
+
+def test_render_files_without_secrets(tmp_path: Path) -> None:
+    site, secrets = generated_values(tmp_path)
+    out = tmp_path / "out"
+    result = hastack(tmp_path, "render", str(site), "--out", str(out), "--no-verify")
+    assert result.returncode == 0, result.stderr
+    assert (out / "clusters" / "openstack" / "cib.xml").is_file()
+    assert (out / "clusters" / "openstack" / "corosync.conf").is_file()
+    for node in ("ctl1", "ctl2", "ctl3"):
+        assert [p for p in (out / "nodes" / node / "etc").rglob("*") if p.is_file()]
+    written = [p for p in out.rglob("*") if p.is_file()]
+    for path in written:
+        text = path.read_text(encoding="utf-8")
+        leaked = [v for v in secrets if v in text]
+        assert not leaked, f"{path.relative_to(out)} holds a generated secret"
+    assert not [v for v in secrets if v in result.stdout + result.stderr]
+
+
+def test_log_goes_to_xdg_state_home(tmp_path: Path) -> None:
+    hastack(tmp_path, "validate", "examples/lab.yaml")
+    assert (tmp_path / "state" / "hastack" / "hastack.log").is_file()
