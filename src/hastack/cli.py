@@ -332,17 +332,20 @@ def _print_lab_status(loaded: LoadedSite) -> None:
 def lab_up(
     site: Annotated[Path, typer.Argument(help="lab site file")] = DEFAULT_LAB_SITE,
     packages: Annotated[str, typer.Option(help="site: install every package the site needs "
-                                          "on the host (the image); lab: only the lab's own "
-                                          "tools")] = "site",
+                                          "on the host (the image); core: those of the HA "
+                                          "core only; lab: only the lab's own tools")]
+    = "site",
 ) -> None:
     """Bring up the lab's machines, network and BMCs (no change on a running lab)."""
     from hastack import catalog
     from hastack.lab import control
+    from hastack.lab.image import Scope
 
-    if packages not in ("site", "lab"):
-        run(_usage("usage", "--packages is site or lab", "see --help"))
+    scopes: dict[str, Scope] = {"site": "site", "core": "core", "lab": "lab"}
+    if packages not in scopes:
+        run(_usage("usage", "--packages is site, core or lab", "see --help"))
     loaded = run(lambda: catalog.load(site))
-    run(lambda: control.up(loaded, packages="lab" if packages == "lab" else "site"))
+    run(lambda: control.up(loaded, packages=scopes[packages]))
     _print_lab_status(loaded)
 
 

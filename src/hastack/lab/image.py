@@ -29,16 +29,18 @@ NEVER_ON_HOST = frozenset({"pacemaker-remote"})
 POLICY_RC_D = Path("/usr/sbin/policy-rc.d")
 APT_TIMEOUT = 3600
 
-Scope = Literal["lab", "site"]
+Scope = Literal["lab", "core", "site"]
 
 
-def site_packages(loaded: LoadedSite) -> list[str]:
-    """Every package of every service the site places, on this platform."""
+def site_packages(loaded: LoadedSite, *, core_only: bool = False) -> list[str]:
+    """Every package of every service the site places (or of its HA core), on this platform."""
     from hastack import catalog
 
     platform = platform_info(loaded.site.platform.value)
     components: list[str] = list(catalog.BASE.service.packages)
     for entry in catalog.SERVICES:
+        if core_only and entry.name not in catalog.CORE:
+            continue
         if loaded.placement.has(entry.name):
             components += entry.service.packages
             components += entry.service.remote_packages
@@ -73,7 +75,9 @@ def no_daemon_starts() -> Iterator[None]:
 
 def ensure_image(loaded: LoadedSite, scope: Scope = "site") -> list[str]:
     """Install what is missing; returns the packages installed (none on a second run)."""
-    wanted = list(LAB_TOOLS) + (site_packages(loaded) if scope == "site" else [])
+    wanted = list(LAB_TOOLS)
+    if scope != "lab":
+        wanted += site_packages(loaded, core_only=scope == "core")
     todo = missing(wanted)
     if not todo:
         return []

@@ -224,6 +224,8 @@ def service_placement(site: Site, services: Sequence[ServiceSpec]) -> Iterator[P
             else:
                 claimed[name] = cname
     assigned = assign_services(site, services)
+    if not site.clusters and site.topology is not Topology.COLLAPSED:
+        return  # site-clusters-required says it once; every service unplaced would be noise
     for spec in services:
         if spec.name not in enabled:
             continue
