@@ -5,10 +5,19 @@ PY := $(VENV)/bin/python
 APT_PACKAGES := pacemaker-cli-utils corosync haproxy
 PYTHON ?= python3
 
-.PHONY: test unit deps apt venv lint golden-update clean
+.PHONY: test unit lab lab-down deps apt venv lint golden-update clean
 
 test: deps lint
 	$(PY) -m pytest -o addopts="" -q tests
+
+# The lab of examples/lab.yaml with the HA core deployed (OpenStack services: issue 6).
+lab: deps
+	$(VENV)/bin/hastack lab up examples/lab.yaml --packages core
+	$(VENV)/bin/hastack deploy examples/lab.yaml --scope core
+	$(VENV)/bin/hastack lab status
+
+lab-down: venv
+	$(VENV)/bin/hastack lab down
 
 unit: venv
 	$(PY) -m pytest -q tests/unit tests/golden

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 from collections.abc import Callable, Iterable
 from dataclasses import asdict
 from enum import StrEnum
@@ -26,8 +27,9 @@ from hastack.site.load import LoadedSite
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Highly available OpenStack control planes under Pacemaker.")
-out = Console()
-err = Console(stderr=True)
+# Not a terminal (make, CI, pipes): wide enough that tables keep their addresses whole.
+out = Console() if sys.stdout.isatty() else Console(width=160)
+err = Console(stderr=True) if sys.stderr.isatty() else Console(stderr=True, width=160)
 log = logging.getLogger("hastack")
 T = TypeVar("T")
 

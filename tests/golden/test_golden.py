@@ -19,7 +19,8 @@ from hastack.render.site import SiteRendering, render_site
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
-EXAMPLES = sorted(p.stem for p in (ROOT / "examples").glob("*.yaml"))
+EXAMPLES = sorted(p.stem for p in (ROOT / "examples").glob("*.yaml")
+                  if not p.name.endswith(".secrets.yaml"))
 UPDATE = os.environ.get("HASTACK_GOLDEN_UPDATE") == "1"
 
 

@@ -22,7 +22,8 @@ from hastack.site.load import LoadedSite
 
 pytestmark = pytest.mark.tool
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = sorted(p.stem for p in (ROOT / "examples").glob("*.yaml"))
+EXAMPLES = sorted(p.stem for p in (ROOT / "examples").glob("*.yaml")
+                  if not p.name.endswith(".secrets.yaml"))
 
 
 def need(tool: str) -> str:

@@ -11,7 +11,8 @@ from hastack.render.site import SiteRendering, render_site
 from hastack.site.load import LoadedSite
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
+EXAMPLES = sorted(p for p in (ROOT / "examples").glob("*.yaml")
+                  if not p.name.endswith(".secrets.yaml"))
 
 
 @pytest.fixture(scope="session", params=[p.stem for p in EXAMPLES])

@@ -139,7 +139,11 @@ def _cluster_model(site: Site, placement: Placement, cluster: ClusterPlacement,
         files.extend(entry.config(ctx))
     resources, settings = _split(items)
     _check_unique(resources, cluster.name)
-    if cluster.remotes:
+    # Remote nodes exist once their connection resources do (the compute service); only
+    # then are control-plane resources pinned to controllers (osprole comes with them).
+    remotes = tuple(r.id for r in resources if isinstance(r, Primitive)
+                    and r.agent == REMOTE_AGENT and r.id in cluster.remotes)
+    if remotes:
         constraints.extend(_controller_locations(resources))
     refs = resource_refs(resources)
     kept = tuple(c for c in constraints if all(r in refs for r in c.refs))
@@ -147,7 +151,7 @@ def _cluster_model(site: Site, placement: Placement, cluster: ClusterPlacement,
     model = ClusterModel(
         name=cluster.name,
         node_ids=node_ids(cluster),
-        remotes=cluster.remotes,
+        remotes=remotes,
         properties=tuple(dict.fromkeys(s for s in settings if isinstance(s, ClusterProperty))),
         defaults=tuple(dict.fromkeys(s for s in settings if isinstance(s, ResourceDefault))),
         attributes=tuple(dict.fromkeys(s for s in settings if isinstance(s, NodeAttribute))),
