@@ -300,6 +300,50 @@ def deploy(
         out.print("[green]unchanged[/green]: the site already matches")
 
 
+@app.command()
+def status(
+    site: SiteArg,
+    fmt: Annotated[Format, typer.Option("--format")] = Format.TEXT,
+    via: Annotated[str, typer.Option(help="auto, lab or ssh")] = "auto",
+) -> None:
+    """Nodes, quorum, each service's resources, VIPs, Galera and RabbitMQ as they are now."""
+    import asyncio
+
+    from hastack import catalog
+    from hastack.deploy.targets import transports
+    from hastack.verify.status import as_json, gather
+
+    loaded = run(lambda: catalog.load(site))
+    targets = run(lambda: transports(loaded, via=via))
+    states = run(lambda: asyncio.run(gather(loaded, catalog.SERVICES, targets)))
+    if fmt is Format.JSON:
+        out.print_json(as_json(states))
+        return
+    for state in states:
+        if state.reachable_via is None:
+            out.print(f"[red]cluster {state.name}: no member answers[/red] ({state.error})")
+            continue
+        quorum = "[green]quorate[/green]" if state.quorate else "[red]NO QUORUM[/red]"
+        out.print(f"[bold]cluster {state.name}[/bold]: {quorum}, DC {state.dc}")
+        out.print("  nodes: " + ", ".join(f"{n} {w}" for n, w in state.nodes.items()))
+        table = Table("service", "resource", "running on (* promoted)")
+        for svc in state.services:
+            for rid, nodes in svc.resources.items():
+                table.add_row(svc.service, rid, ", ".join(nodes) or "[red]stopped[/red]")
+        out.print(table)
+        if state.vips:
+            out.print("  VIPs: " + ", ".join(f"{v}@{','.join(n) or 'nowhere'}"
+                                             for v, n in state.vips.items()))
+        for member in state.galera:
+            out.print(f"  galera {member.node}: {member.state}, seqno {member.seqno}, "
+                      f"safe_to_bootstrap {member.safe_to_bootstrap}")
+        if state.rabbitmq_running:
+            out.print("  rabbitmq running (as RabbitMQ sees it): "
+                      + ", ".join(state.rabbitmq_running))
+        for failure in state.failures:
+            out.print(f"  [red]failed[/red] {failure}", highlight=False)
+
+
 lab_app = typer.Typer(no_args_is_help=True,
                       help="The lab: several machines on this computer (systemd-nspawn + netns).")
 app.add_typer(lab_app, name="lab")

@@ -120,3 +120,18 @@ def test_rabbitmq_lists_every_member_and_no_guest(lab: None) -> None:
         assert f"rabbit@{node}" in out
     users = inside("n1", "rabbitmqctl", "-q", "list_users").stdout
     assert "openstack" in users and "guest" not in users
+
+
+def test_status_shows_what_the_cluster_and_the_services_see(lab: None) -> None:
+    import json
+
+    result = hastack("status", str(SITE), "--format", "json")
+    assert result.returncode == 0, result.stderr
+    (cluster,) = json.loads(result.stdout)
+    assert cluster["quorate"] and set(cluster["nodes"].values()) == {"online"}
+    assert sorted(m["state"] for m in cluster["galera"]) == ["Synced"] * 3
+    assert cluster["rabbitmq_running"] == [f"rabbit@{n}" for n in NODES]
+    holders = cluster["vips"]["db"]
+    assert len(holders) == 1 and holders[0] in NODES
+    galera = next(s for s in cluster["services"] if s["service"] == "galera")
+    assert sorted(galera["resources"]["galera-clone"]) == [f"{n}*" for n in NODES]

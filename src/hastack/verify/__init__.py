@@ -1,0 +1,1 @@
+"""Verification: live status snapshots, checks and drills."""
