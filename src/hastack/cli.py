@@ -344,6 +344,46 @@ def status(
             out.print(f"  [red]failed[/red] {failure}", highlight=False)
 
 
+@app.command()
+def verify(
+    site: SiteArg,
+    scope: Annotated[str, typer.Option(help="all, or core (as deployed with --scope core)")]
+    = "all",
+    via: Annotated[str, typer.Option(help="auto, lab or ssh")] = "auto",
+) -> None:
+    """Run the guide's checks against the running site; exit 0 only when all pass."""
+    import asyncio
+
+    from hastack import catalog
+    from hastack.deploy.apply import secret_refs
+    from hastack.deploy.targets import transports
+    from hastack.render.site import render_site
+    from hastack.secrets import ensure_secrets
+    from hastack.verify.checks import run_checks
+
+    if scope not in ("all", "core"):
+        run(_usage("usage", "--scope is all or core", "see --help"))
+    services = tuple(e for e in catalog.SERVICES if scope == "all" or e.name in catalog.CORE)
+    loaded = run(lambda: catalog.load(site))
+    rendering = run(lambda: render_site(loaded.site, loaded.placement, catalog.BASE,
+                                        services))
+    store = run(lambda: ensure_secrets(loaded.secrets_path,
+                                       secret_refs(loaded, rendering, services)))
+    targets = run(lambda: transports(loaded, via=via))
+    results = run(lambda: asyncio.run(run_checks(loaded, catalog.BASE, services, store,
+                                                 targets)))
+    table = Table("service", "check", "result", "detail", "s")
+    for r in results:
+        table.add_row(r.service, r.name, "[green]pass[/green]" if r.ok else "[red]FAIL[/red]",
+                      Text(r.detail), f"{r.seconds:.1f}")
+    out.print(table)
+    failed = [r for r in results if not r.ok]
+    if failed:
+        err.print(f"{len(failed)} of {len(results)} checks failed")
+        raise typer.Exit(1)
+    out.print(f"[green]all {len(results)} checks pass[/green]")
+
+
 lab_app = typer.Typer(no_args_is_help=True,
                       help="The lab: several machines on this computer (systemd-nspawn + netns).")
 app.add_typer(lab_app, name="lab")

@@ -135,3 +135,13 @@ def test_status_shows_what_the_cluster_and_the_services_see(lab: None) -> None:
     assert len(holders) == 1 and holders[0] in NODES
     galera = next(s for s in cluster["services"] if s["service"] == "galera")
     assert sorted(galera["resources"]["galera-clone"]) == [f"{n}*" for n in NODES]
+
+
+def test_verify_passes_every_core_check(lab: None) -> None:
+    result = hastack("verify", str(SITE), "--scope", "core")
+    assert result.returncode == 0, result.stdout + result.stderr
+    for check in ("cluster-quorum", "fencing-status", "haproxy-backends", "galera-cluster-size",
+                  "galera-write-through-vip", "memcached-set-get", "rabbitmq-members",
+                  "rabbitmq-publish-consume"):
+        assert check in result.stdout
+    assert "FAIL" not in result.stdout

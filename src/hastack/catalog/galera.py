@@ -23,6 +23,7 @@ from hastack.catalog.base import (
     Op,
     Primitive,
     Resource,
+    SecretRef,
     Service,
     ServiceContext,
     Sql,
@@ -51,6 +52,8 @@ PROMOTE_TIMEOUT = "300s"
 CONNECTION_TIMEOUT = "90m"  # the guide's client/server timeouts on the DB listener
 CHECK_SCRIPT = "/usr/local/libexec/hastack-galera-check"
 SYNCED = "4"  # wsrep_local_state 4 = Synced
+VERIFY_DB = "hastack_verify"  # `hastack verify` writes a row through the VIP here
+VERIFY_PASSWORD = SecretRef("galera-verify")
 
 CHECK_SCRIPT_TEXT = f"""#!/bin/sh
 # hastack: HTTP 200 only when this Galera member is synced (HAProxy's DB health check).
@@ -163,6 +166,16 @@ def bootstrap(ctx: ServiceContext) -> list[Action]:
                what="listen for HAProxy's health check on port 9200",
                run=Command(argv=("systemctl", "enable", "--now", "galera-check.socket")),
                done=Command(argv=("sh", "-c", enabled)), on="all"),
+        Action(name="galera-verify-user",
+               what="create the database and user `hastack verify` writes through the VIP",
+               run=Sql(statements=(
+                   compose(f"CREATE DATABASE IF NOT EXISTS {VERIFY_DB}"),
+                   compose(f"CREATE USER IF NOT EXISTS '{VERIFY_DB}'@'%' IDENTIFIED BY '",
+                           VERIFY_PASSWORD, "'"),
+                   compose(f"GRANT ALL PRIVILEGES ON {VERIFY_DB}.* TO '{VERIFY_DB}'@'%'"))),
+               done=Sql(statements=(compose(
+                   f"SELECT 1 FROM mysql.db WHERE Db = '{VERIFY_DB}' AND User = '{VERIFY_DB}'"),
+               )), phase="after-start"),
         Action(name="galera-anonymous-users", what="remove anonymous database users",
                run=Sql(statements=tuple(compose(f"DROP USER IF EXISTS ''@'{host}'")
                                         for host in ("localhost", *member_names))),

@@ -55,7 +55,7 @@ DEBIAN_12 = PlatformInfo(
         "galera": ("mariadb-server", "galera-4", "rsync", "socat"),
         "clustercheck": ("python3",),  # hastack's own small health endpoint, see galera.py
         "memcached": ("memcached",),
-        "rabbitmq": ("rabbitmq-server",),
+        "rabbitmq": ("rabbitmq-server", "python3-amqp"),  # amqp: verify publishes
         "openstack-client": ("python3-openstackclient", "python3-openstacksdk",
                              "python3-pymysql", "crudini"),
         "keystone": ("keystone", "python3-keystoneclient", "uwsgi-plugin-python3"),

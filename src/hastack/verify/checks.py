@@ -1,0 +1,241 @@
+"""`hastack verify`: the guide's test actions, asserted against the running site.
+
+Each catalog Check is carried out by the verifier registered under its name; a check without
+one is reported as not implemented (and fails the run), never as passed. Probes run inside
+the nodes through their transports; secrets reach them by environment, never argv.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from hastack.catalog.base import CatalogEntry, Check, ServiceContext, stonith_id
+from hastack.catalog.galera import VERIFY_DB, VERIFY_PASSWORD
+from hastack.catalog.openstack import MEMCACHED_PORT, RABBIT_PORT, RABBIT_USER, rabbit_password
+from hastack.catalog.platform import platform_info
+from hastack.errors import HastackError
+from hastack.pacemaker import live
+from hastack.secrets import Secrets
+from hastack.site.load import LoadedSite
+from hastack.transport.base import Transport
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    service: str
+    name: str
+    what: str
+    ok: bool
+    detail: str
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Env:
+    loaded: LoadedSite
+    ctx: ServiceContext
+    secrets: Secrets
+    transports: Mapping[str, Transport]
+
+    def member(self, index: int = 0) -> Transport:
+        return self.transports[self.ctx.members[index].name]
+
+    def members(self) -> list[Transport]:
+        return [self.transports[n.name] for n in self.ctx.members]
+
+
+Verifier = Callable[[Env], Awaitable[str]]
+VERIFIERS: dict[str, Verifier] = {}
+
+
+class CheckFailed(Exception):
+    pass
+
+
+def verifier(name: str) -> Callable[[Verifier], Verifier]:
+    def register(fn: Verifier) -> Verifier:
+        VERIFIERS[name] = fn
+        return fn
+    return register
+
+
+def expect(condition: bool, message: str) -> None:
+    if not condition:
+        raise CheckFailed(message)
+
+
+@verifier("cluster-quorum")
+async def _quorum(env: Env) -> str:
+    status = await live.crm_mon(env.member())
+    members = [n.name for n in env.ctx.members]
+    offline = [m for m in members if m not in status.online_members]
+    expect(status.quorate and not offline,
+           f"quorate={status.quorate}, offline={','.join(offline) or 'none'}")
+    return f"quorate, {len(members)} members online, DC {status.dc}"
+
+
+@verifier("fencing-status")
+async def _fencing(env: Env) -> str:
+    nodes = [n for n in env.ctx.members + env.ctx.remotes if n.fencing is not None]
+    first = env.member()
+    for node in nodes:
+        # --force-check runs the device's monitor now: the BMC must answer a status query.
+        done = await first.run(["crm_resource", "--force-check", "--resource",
+                                stonith_id(node.name)], timeout=120)
+        expect(done.ok, f"{stonith_id(node.name)}: {(done.stderr or done.stdout).strip()}")
+    return f"{len(nodes)} devices answer"
+
+
+@verifier("haproxy-backends")
+async def _haproxy(env: Env) -> str:
+    down: list[str] = []
+    servers = 0
+    for node in env.members():
+        done = await node.run(["socat", "stdio", "/run/haproxy/admin.sock"],
+                              stdin=b"show stat\n", timeout=30)
+        expect(done.ok, f"{node.host}: haproxy stats socket: {done.stderr.strip()}")
+        for row in csv.DictReader(io.StringIO(done.stdout.lstrip("# "))):
+            if row.get("svname") in ("FRONTEND", "BACKEND") or not row.get("svname"):
+                continue
+            servers += 1
+            if not row.get("status", "").startswith("UP"):
+                down.append(f"{node.host}:{row['pxname']}/{row['svname']}={row['status']}")
+    expect(not down, "down: " + ", ".join(down))
+    return f"{servers} backend servers up"
+
+
+@verifier("galera-cluster-size")
+async def _galera_size(env: Env) -> str:
+    want = str(len(env.ctx.members))
+    for node in env.members():
+        done = await node.run(["mysql", "-N", "-B", "-e",
+                               "SHOW STATUS WHERE Variable_name IN "
+                               "('wsrep_cluster_size', 'wsrep_local_state_comment')"])
+        values = dict(line.split("\t") for line in done.stdout.splitlines() if "\t" in line)
+        expect(values.get("wsrep_cluster_size") == want
+               and values.get("wsrep_local_state_comment") == "Synced",
+               f"{node.host}: {values or done.stderr.strip()}")
+    return f"cluster size {want} and Synced on every member"
+
+
+@verifier("galera-write-through-vip")
+async def _galera_write(env: Env) -> str:
+    vip = str(env.ctx.vip("db"))
+    marker = f"verify-{time.time_ns()}"
+    sql = (f"CREATE TABLE IF NOT EXISTS {VERIFY_DB}.rows (v VARCHAR(64) PRIMARY KEY); "
+           f"INSERT INTO {VERIFY_DB}.rows VALUES ('{marker}');")
+    password = env.secrets.lookup(VERIFY_PASSWORD)
+    wrote = await env.member().run(["mysql", "-h", vip, "-u", VERIFY_DB],
+                                   stdin=sql.encode(), env={"MYSQL_PWD": password})
+    expect(wrote.ok, f"write through {vip}: {wrote.stderr.strip()}")
+    for node in env.members():
+        read = await node.run(["mysql", "-N", "-B", "-e",
+                               f"SELECT v FROM {VERIFY_DB}.rows WHERE v = '{marker}'"])
+        expect(read.stdout.strip() == marker, f"{node.host} lacks the row")
+    return f"row written through {vip} read back on {len(env.ctx.members)} members"
+
+
+MEMCACHED_PROBE = """
+import socket, sys
+host, port, key = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+s = socket.create_connection((host, port), timeout=5)
+s.sendall(f"set {key} 0 60 2\\r\\nok\\r\\nget {key}\\r\\n".encode())
+data = b""
+while not data.endswith(b"END\\r\\n"):
+    chunk = s.recv(4096)
+    if not chunk:
+        break
+    data += chunk
+print("ok" if b"\\r\\nok\\r\\n" in data else data.decode(errors="replace"))
+"""
+
+
+@verifier("memcached-set-get")
+async def _memcached(env: Env) -> str:
+    first = env.member()
+    for node in env.ctx.members:
+        done = await first.run(["python3", "-", str(node.address), str(MEMCACHED_PORT),
+                                f"hastack-verify-{node.name}"],
+                               stdin=MEMCACHED_PROBE.encode(), timeout=30)
+        expect(done.stdout.strip() == "ok", f"{node.name}: {done.stdout or done.stderr}")
+    return f"set/get on {len(env.ctx.members)} members"
+
+
+@verifier("rabbitmq-members")
+async def _rabbit_members(env: Env) -> str:
+    done = await env.member().run(["rabbitmqctl", "-q", "cluster_status", "--formatter",
+                                   "json"], timeout=60)
+    expect(done.ok, done.stderr.strip())
+    running = sorted(json.loads(done.stdout).get("running_nodes", []))
+    want = sorted(f"rabbit@{n.name}" for n in env.ctx.members)
+    expect(running == want, f"running {running}, want {want}")
+    return f"{len(running)} members running"
+
+
+AMQP_PROBE = """
+import os, sys, amqp
+user, password = os.environ["AMQP_USER"], os.environ["AMQP_PASSWORD"]
+publish_host, consume_host, queue, body = sys.argv[1:5]
+with amqp.Connection(publish_host, userid=user, password=password, connect_timeout=10) as c:
+    ch = c.channel()
+    ch.queue_declare(queue, durable=True, auto_delete=False,
+                     arguments={"x-queue-type": "quorum"})
+    ch.basic_publish(amqp.Message(body), routing_key=queue, mandatory=True)
+with amqp.Connection(consume_host, userid=user, password=password, connect_timeout=10) as c:
+    ch = c.channel()
+    msg = ch.basic_get(queue, no_ack=True)
+    print(msg.body if msg is not None else "nothing")
+"""
+
+
+@verifier("rabbitmq-publish-consume")
+async def _rabbit_publish(env: Env) -> str:
+    members = env.ctx.members
+    expect(len(members) > 1, "one member: nothing to cross")
+    body = f"verify-{time.time_ns()}"
+    done = await env.member().run(
+        ["python3", "-", f"{members[0].address}:{RABBIT_PORT}",
+         f"{members[1].address}:{RABBIT_PORT}", "hastack-verify", body],
+        stdin=AMQP_PROBE.encode(), timeout=60,
+        env={"AMQP_USER": RABBIT_USER, "AMQP_PASSWORD": env.secrets.lookup(rabbit_password())})
+    expect(done.stdout.strip() == body, (done.stdout + done.stderr).strip()[-500:])
+    return f"published on {members[0].name}, consumed on {members[1].name}"
+
+
+async def _one(env: Env, check: Check) -> CheckResult:
+    started = time.monotonic()
+    fn = VERIFIERS.get(check.name)
+    if fn is None:
+        return CheckResult(env.ctx.service, check.name, check.what, False,
+                           "not implemented yet", 0.0)
+    try:
+        detail, ok = await fn(env), True
+    except (CheckFailed, HastackError, ValueError) as exc:
+        detail, ok = str(exc) or type(exc).__name__, False
+    return CheckResult(env.ctx.service, check.name, check.what, ok, detail,
+                       time.monotonic() - started)
+
+
+async def run_checks(loaded: LoadedSite, base: CatalogEntry, catalog: Sequence[CatalogEntry],
+                     secrets: Secrets, transports: Mapping[str, Transport]
+                     ) -> list[CheckResult]:
+    platform = platform_info(loaded.site.platform.value)
+    work: list[tuple[Env, Check]] = []
+    for cluster in loaded.placement.clusters:
+        ctx = ServiceContext(site=loaded.site, placement=loaded.placement, service=base.name,
+                             platform=platform, cluster_name=cluster.name)
+        env = Env(loaded, ctx, secrets, transports)
+        work += [(env, c) for c in base.checks(ctx)]
+    for entry in catalog:
+        if loaded.placement.has(entry.name):
+            ctx = ServiceContext(site=loaded.site, placement=loaded.placement,
+                                 service=entry.name, platform=platform)
+            env = Env(loaded, ctx, secrets, transports)
+            work += [(env, c) for c in entry.checks(ctx)]
+    return list(await asyncio.gather(*(_one(env, check) for env, check in work)))
