@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from hastack.catalog.base import CatalogEntry, Check, ServiceContext, stonith_id
+from hastack.catalog.cluster import stonith_device
 from hastack.catalog.galera import VERIFY_DB, VERIFY_PASSWORD
 from hastack.catalog.openstack import MEMCACHED_PORT, RABBIT_PORT, RABBIT_USER, rabbit_password
 from hastack.catalog.platform import platform_info
@@ -85,11 +86,16 @@ async def _fencing(env: Env) -> str:
     nodes = [n for n in env.ctx.members + env.ctx.remotes if n.fencing is not None]
     first = env.member()
     for node in nodes:
-        # --force-check runs the device's monitor now: the BMC must answer a status query.
-        done = await first.run(["crm_resource", "--force-check", "--resource",
-                                stonith_id(node.name)], timeout=120)
-        expect(done.ok, f"{stonith_id(node.name)}: {(done.stderr or done.stdout).strip()}")
-    return f"{len(nodes)} devices answer"
+        # The device's own agent, with the CIB's parameters on stdin (the password through
+        # password_script), asked for the power status: 0 = on, 2 = off, else unreachable.
+        device = stonith_device(env.ctx, node)
+        options = "".join(f"{k}={v}\n" for k, v in device.params if not k.startswith("pcmk_"))
+        agent = device.agent.split(":", 1)[1]
+        done = await first.run([agent], stdin=f"action=status\n{options}".encode(),
+                               timeout=120)
+        expect(done.returncode in (0, 2),
+               f"{stonith_id(node.name)}: {(done.stderr or done.stdout).strip()[-300:]}")
+    return f"{len(nodes)} devices answer a status query"
 
 
 @verifier("haproxy-backends")
