@@ -384,6 +384,58 @@ def verify(
     out.print(f"[green]all {len(results)} checks pass[/green]")
 
 
+@app.command()
+def drill(
+    site: SiteArg,
+    kind: Annotated[str, typer.Argument(help="power-loss")],
+    node: Annotated[str | None, typer.Option(help="the node to break (default: the one "
+                                             "holding the DB VIP)")] = None,
+    seconds: Annotated[float, typer.Option(help="how long the write load runs")] = 90,
+) -> None:
+    """Break the running lab on purpose and time the recovery; exit 1 if anything was lost
+    or did not recover."""
+    import asyncio
+
+    from hastack import catalog
+    from hastack.deploy.apply import secret_refs
+    from hastack.deploy.targets import is_lab, transports
+    from hastack.render.site import render_site
+    from hastack.secrets import ensure_secrets
+    from hastack.verify.drills import power_loss
+
+    if kind != "power-loss":
+        run(_usage("usage", f"unknown drill '{kind}'", "drills so far: power-loss"))
+    loaded = run(lambda: catalog.load(site))
+    if not is_lab(loaded):
+        run(_usage("drill-needs-lab", "drills power nodes off through the lab's BMCs",
+                   "run drills on a lab site"))
+    services = tuple(e for e in catalog.SERVICES if e.name in catalog.CORE)
+    rendering = run(lambda: render_site(loaded.site, loaded.placement, catalog.BASE,
+                                        services))
+    store = run(lambda: ensure_secrets(loaded.secrets_path,
+                                       secret_refs(loaded, rendering, services)))
+    targets = run(lambda: transports(loaded))
+    report = run(lambda: asyncio.run(power_loss(loaded, store, targets, node=node,
+                                                load_seconds=seconds)))
+
+    def seconds_or_dash(value: float | None) -> str:
+        return f"{value:.1f} s" if value is not None else "-"
+
+    table = Table("power-loss of " + report.target, "")
+    table.add_row("failure detected after", seconds_or_dash(report.detected))
+    table.add_row("node fenced after", seconds_or_dash(report.fenced))
+    table.add_row("DB VIP answering writes after", seconds_or_dash(report.vip_back))
+    table.add_row("error window seen by the load", f"{report.error_window:.1f} s")
+    table.add_row("acknowledged writes / lost", f"{report.acked} / {report.lost}")
+    table.add_row("back at full strength after", seconds_or_dash(report.rejoined))
+    table.add_row("host load average", f"{report.load_average:.2f}")
+    out.print(table)
+    for note in report.notes:
+        err.print(Text(note))
+    if not report.ok:
+        raise typer.Exit(1)
+
+
 lab_app = typer.Typer(no_args_is_help=True,
                       help="The lab: several machines on this computer (systemd-nspawn + netns).")
 app.add_typer(lab_app, name="lab")
