@@ -145,3 +145,13 @@ def test_verify_passes_every_core_check(lab: None) -> None:
                   "rabbitmq-publish-consume"):
         assert check in result.stdout
     assert "FAIL" not in result.stdout
+
+
+def test_zz_power_loss_drill_loses_nothing_and_recovers(lab: None) -> None:
+    """Last: it fences a member. A survivor's acknowledged writes must all survive, the VIP
+    must answer again and the fenced node must come back to full strength."""
+    result = hastack("drill", str(SITE), "power-loss", "--seconds", "60")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "/ 0 " in result.stdout  # acknowledged / lost
+    verify = hastack("verify", str(SITE), "--scope", "core")
+    assert verify.returncode == 0, verify.stdout + verify.stderr
