@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from rich.console import Console
@@ -24,6 +24,11 @@ from rich.text import Text
 
 from hastack.errors import HastackError, Problem, UsageError
 from hastack.site.load import LoadedSite
+
+if TYPE_CHECKING:
+    from hastack.catalog.base import CatalogEntry
+    from hastack.render.site import SiteRendering
+    from hastack.secrets import Secrets
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Highly available OpenStack control planes under Pacemaker.")
@@ -244,6 +249,25 @@ def secrets(site: SiteArg) -> None:
     out.print(table)
 
 
+def _prepare(site: Path, scope: str) -> tuple[LoadedSite, tuple[CatalogEntry, ...],
+                                             SiteRendering, Secrets]:
+    """Load, pick the services of ``scope`` (all or core), render them, ensure secrets."""
+    from hastack import catalog
+    from hastack.deploy.apply import secret_refs
+    from hastack.render.site import render_site
+    from hastack.secrets import ensure_secrets
+
+    if scope not in ("all", "core"):
+        run(_usage("usage", "--scope is all or core", "see --help"))
+    services = tuple(e for e in catalog.SERVICES if scope == "all" or e.name in catalog.CORE)
+    loaded = run(lambda: catalog.load(site))
+    rendering = run(lambda: render_site(loaded.site, loaded.placement, catalog.BASE,
+                                        services))
+    store = run(lambda: ensure_secrets(loaded.secrets_path,
+                                       secret_refs(loaded, rendering, services)))
+    return loaded, services, rendering, store
+
+
 @app.command()
 def deploy(
     site: SiteArg,
@@ -261,20 +285,11 @@ def deploy(
     import asyncio
 
     from hastack import catalog
-    from hastack.deploy.apply import Deployment, Event, secret_refs
+    from hastack.deploy.apply import Deployment, Event
     from hastack.deploy.apply import deploy as run_deploy
     from hastack.deploy.targets import transports
-    from hastack.render.site import render_site
-    from hastack.secrets import ensure_secrets
 
-    if scope not in ("all", "core"):
-        run(_usage("usage", "--scope is all or core", "see --help"))
-    services = tuple(e for e in catalog.SERVICES if scope == "all" or e.name in catalog.CORE)
-    loaded = run(lambda: catalog.load(site))
-    rendering = run(lambda: render_site(loaded.site, loaded.placement, catalog.BASE,
-                                        services))
-    store = run(lambda: ensure_secrets(loaded.secrets_path,
-                                       secret_refs(loaded, rendering, services)))
+    loaded, services, rendering, store = _prepare(site, scope)
     styles = {"changed": "yellow", "would change": "yellow", "unchanged": "dim",
               "failed": "red"}
 
@@ -355,20 +370,10 @@ def verify(
     import asyncio
 
     from hastack import catalog
-    from hastack.deploy.apply import secret_refs
     from hastack.deploy.targets import transports
-    from hastack.render.site import render_site
-    from hastack.secrets import ensure_secrets
     from hastack.verify.checks import run_checks
 
-    if scope not in ("all", "core"):
-        run(_usage("usage", "--scope is all or core", "see --help"))
-    services = tuple(e for e in catalog.SERVICES if scope == "all" or e.name in catalog.CORE)
-    loaded = run(lambda: catalog.load(site))
-    rendering = run(lambda: render_site(loaded.site, loaded.placement, catalog.BASE,
-                                        services))
-    store = run(lambda: ensure_secrets(loaded.secrets_path,
-                                       secret_refs(loaded, rendering, services)))
+    loaded, services, _, store = _prepare(site, scope)
     targets = run(lambda: transports(loaded, via=via))
     results = run(lambda: asyncio.run(run_checks(loaded, catalog.BASE, services, store,
                                                  targets)))
@@ -396,24 +401,15 @@ def drill(
     or did not recover."""
     import asyncio
 
-    from hastack import catalog
-    from hastack.deploy.apply import secret_refs
     from hastack.deploy.targets import is_lab, transports
-    from hastack.render.site import render_site
-    from hastack.secrets import ensure_secrets
     from hastack.verify.drills import power_loss
 
     if kind != "power-loss":
         run(_usage("usage", f"unknown drill '{kind}'", "drills so far: power-loss"))
-    loaded = run(lambda: catalog.load(site))
+    loaded, _, _, store = _prepare(site, "core")
     if not is_lab(loaded):
         run(_usage("drill-needs-lab", "drills power nodes off through the lab's BMCs",
                    "run drills on a lab site"))
-    services = tuple(e for e in catalog.SERVICES if e.name in catalog.CORE)
-    rendering = run(lambda: render_site(loaded.site, loaded.placement, catalog.BASE,
-                                        services))
-    store = run(lambda: ensure_secrets(loaded.secrets_path,
-                                       secret_refs(loaded, rendering, services)))
     targets = run(lambda: transports(loaded))
     report = run(lambda: asyncio.run(power_loss(loaded, store, targets, node=node,
                                                 load_seconds=seconds)))
