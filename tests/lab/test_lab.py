@@ -6,6 +6,7 @@ it waited for when it gives up. The lab is removed at the end, by the lab's own 
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -176,6 +177,66 @@ def test_lab_up_again_changes_nothing(lab: None) -> None:
     before = {n: pid1(n) for n in ("n1", "n2", "n3")}
     hastack("lab", "up", str(SITE), "--packages", "lab")
     assert {n: pid1(n) for n in ("n1", "n2", "n3")} == before
+
+
+SSH_CLIENT = """
+import asyncio, json, sys
+from hastack.errors import TransportError
+from hastack.transport.ssh import SshTransport
+
+async def main(key, known, wrong):
+    node = SshTransport("n1", "198.18.0.11", known_hosts=known, client_keys=[key])
+    out = {}
+    out["hostname"] = (await node.run(["hostname"])).stdout.strip()
+    await node.put("/etc/hastack-ssh-test/file", b"payload", mode=0o640, group="root")
+    out["get"] = (await node.get("/etc/hastack-ssh-test/file")).decode()
+    mode = await node.run(["stat", "-c", "%a %U", "/etc/hastack-ssh-test/file"])
+    out["mode"] = mode.stdout.strip()
+    env = await node.run(["sh", "-c", 'echo "$SECRET"'], env={"SECRET": "s3cr3t"})
+    out["env"] = env.stdout.strip()
+    out["rc"] = (await node.run(["sh", "-c", "exit 3"])).returncode
+    await node.close()
+    stranger = SshTransport("n1", "198.18.0.11", known_hosts=wrong, client_keys=[key])
+    try:
+        await stranger.run(["true"])
+        out["unknown_host"] = "accepted"
+    except TransportError:
+        out["unknown_host"] = "refused"
+    print(json.dumps(out))
+
+asyncio.run(main(*sys.argv[1:4]))
+"""
+
+
+def test_ssh_transport_against_sshd_in_a_machine(lab: None, tmp_path: Path) -> None:
+    """The SSH transport (asyncssh, key-based, known_hosts checked) against a real sshd in
+    n1; the client runs in the switch namespace, the only place that reaches the lab."""
+    key = tmp_path / "id_ed25519"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    public = key.with_suffix(".pub").read_text()
+    setup = ("set -e; ssh-keygen -A; mkdir -p -m 700 /root/.ssh; cat > /root/.ssh/authorized_keys;"
+             " chmod 600 /root/.ssh/authorized_keys; systemctl start ssh")
+    assert inside("n1", "sh", "-c", setup, stdin=public).returncode == 0
+    host_key = inside("n1", "cat", "/etc/ssh/ssh_host_ed25519_key.pub").stdout.split()
+    known = tmp_path / "known_hosts"
+    known.write_text(f"198.18.0.11 {host_key[0]} {host_key[1]}\n")
+    wrong = tmp_path / "wrong_known_hosts"
+    other = tmp_path / "other"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other)],
+                   check=True)
+    wrong.write_text("198.18.0.11 " + " ".join(other.with_suffix(".pub").read_text()
+                                              .split()[:2]) + "\n")
+    proc = subprocess.run(["nsenter", "--net=/run/netns/hs-switch", sys.executable, "-",
+                           str(key), str(known), str(wrong)], input=SSH_CLIENT,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["hostname"] == "n1"
+    assert out["get"] == "payload"
+    assert out["mode"] == "640 root"
+    assert out["env"] == "s3cr3t"
+    assert out["rc"] == 3
+    assert out["unknown_host"] == "refused"
 
 
 def test_zz_lab_down_leaves_nothing_behind(lab: None) -> None:

@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 # What the lab itself uses: machines, the switch's partitions, BMC clients and fencing.
 LAB_TOOLS = ("systemd-container", "nftables", "ipmitool", "fence-agents", "iproute2",
-             "dbus", "util-linux")
+             "dbus", "util-linux", "openssh-server", "openssh-client")
 NEVER_ON_HOST = frozenset({"pacemaker-remote"})
 POLICY_RC_D = Path("/usr/sbin/policy-rc.d")
 APT_TIMEOUT = 3600
