@@ -23,6 +23,7 @@ from rich.table import Table
 from rich.text import Text
 
 from hastack.errors import HastackError, Problem, UsageError
+from hastack.logmask import SecretFilter
 from hastack.site.load import LoadedSite
 
 if TYPE_CHECKING:
@@ -39,6 +40,17 @@ log = logging.getLogger("hastack")
 T = TypeVar("T")
 
 SiteArg = Annotated[Path, typer.Argument(help="the site file (YAML)", show_default=False)]
+ViaOption = Annotated[str, typer.Option(help="auto (lab sites through the lab), lab or ssh")]
+SshKeyOption = Annotated[Path | None, typer.Option(
+    envvar="HASTACK_SSH_KEY", help="private key for SSH hosts (default: ssh-agent and "
+    "~/.ssh/id_*)")]
+KnownHostsOption = Annotated[Path | None, typer.Option(
+    envvar="HASTACK_KNOWN_HOSTS", help="known_hosts for SSH hosts (default: "
+    "~/.ssh/known_hosts); unknown host keys are refused")]
+
+
+def _keys(key: Path | None) -> tuple[Path, ...] | None:
+    return (key,) if key else None
 
 
 class Format(StrEnum):
@@ -64,6 +76,7 @@ def _setup_logging(debug: bool) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     handler = logging.FileHandler(path, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    handler.addFilter(SecretFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if debug else logging.INFO)
@@ -100,6 +113,18 @@ def run(action: Callable[[], T]) -> T:
         err.print(f"[bold red]internal error[/bold red]: the traceback is in {log_path()}; "
                   "please report it as a bug")
         raise typer.Exit(1) from None
+
+
+class _ConsoleHandler(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        err.print(Text(self.format(record), style="dim"), soft_wrap=True)
+
+
+def _show_commands() -> None:
+    """--verbose: the commands run on nodes, as logged (masked), on stderr."""
+    handler = _ConsoleHandler(logging.INFO)
+    handler.addFilter(SecretFilter())
+    logging.getLogger("hastack.command").addHandler(handler)
 
 
 @app.callback()
@@ -274,10 +299,11 @@ def deploy(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="show per node the file diffs "
                                           "and whether the CIB would change; touch nothing")]
     = False,
-    verbose: Annotated[bool, typer.Option("--verbose", help="show unchanged steps too")]
-    = False,
-    via: Annotated[str, typer.Option(help="auto (lab sites through the lab), lab or ssh")]
-    = "auto",
+    verbose: Annotated[bool, typer.Option("--verbose", help="show unchanged steps and every "
+                                          "command run on a node")] = False,
+    via: ViaOption = "auto",
+    ssh_key: SshKeyOption = None,
+    known_hosts: KnownHostsOption = None,
     scope: Annotated[str, typer.Option(help="all, or core: the cluster, HAProxy and VIPs, "
                                        "Galera, memcached, RabbitMQ")] = "all",
 ) -> None:
@@ -301,7 +327,10 @@ def deploy(
         out.print(f"[{style}]{event.outcome:>12}[/{style}] {event.stage}{where}: "
                   f"{event.detail} [dim]({event.seconds:.1f}s)[/dim]", highlight=False)
 
-    targets = run(lambda: transports(loaded, via=via))
+    if verbose:
+        _show_commands()
+    targets = run(lambda: transports(loaded, via=via, ssh_keys=_keys(ssh_key),
+                                      known_hosts=known_hosts))
     d = Deployment(loaded=loaded, base=catalog.BASE, catalog=services,
                    rendering=rendering, secrets=store, transports=targets, dry_run=dry_run,
                    emit=show)
@@ -319,7 +348,9 @@ def deploy(
 def status(
     site: SiteArg,
     fmt: Annotated[Format, typer.Option("--format")] = Format.TEXT,
-    via: Annotated[str, typer.Option(help="auto, lab or ssh")] = "auto",
+    via: ViaOption = "auto",
+    ssh_key: SshKeyOption = None,
+    known_hosts: KnownHostsOption = None,
 ) -> None:
     """Nodes, quorum, each service's resources, VIPs, Galera and RabbitMQ as they are now."""
     import asyncio
@@ -329,7 +360,8 @@ def status(
     from hastack.verify.status import as_json, gather
 
     loaded = run(lambda: catalog.load(site))
-    targets = run(lambda: transports(loaded, via=via))
+    targets = run(lambda: transports(loaded, via=via, ssh_keys=_keys(ssh_key),
+                                      known_hosts=known_hosts))
     states = run(lambda: asyncio.run(gather(loaded, catalog.SERVICES, targets)))
     if fmt is Format.JSON:
         out.print_json(as_json(states))
@@ -364,7 +396,9 @@ def verify(
     site: SiteArg,
     scope: Annotated[str, typer.Option(help="all, or core (as deployed with --scope core)")]
     = "all",
-    via: Annotated[str, typer.Option(help="auto, lab or ssh")] = "auto",
+    via: ViaOption = "auto",
+    ssh_key: SshKeyOption = None,
+    known_hosts: KnownHostsOption = None,
 ) -> None:
     """Run the guide's checks against the running site; exit 0 only when all pass."""
     import asyncio
@@ -374,7 +408,8 @@ def verify(
     from hastack.verify.checks import run_checks
 
     loaded, services, _, store = _prepare(site, scope)
-    targets = run(lambda: transports(loaded, via=via))
+    targets = run(lambda: transports(loaded, via=via, ssh_keys=_keys(ssh_key),
+                                      known_hosts=known_hosts))
     results = run(lambda: asyncio.run(run_checks(loaded, catalog.BASE, services, store,
                                                  targets)))
     table = Table("service", "check", "result", "detail", "s")
@@ -389,47 +424,86 @@ def verify(
     out.print(f"[green]all {len(results)} checks pass[/green]")
 
 
+DRILL_SECONDS = {"power-loss": 90.0, "partition": 90.0, "service-kill": 60.0,
+                 "galera-cold-start": 300.0}
+
+
 @app.command()
 def drill(
     site: SiteArg,
-    kind: Annotated[str, typer.Argument(help="power-loss")],
+    kind: Annotated[str, typer.Argument(help="power-loss, partition, service-kill or "
+                                        "galera-cold-start")],
     node: Annotated[str | None, typer.Option(help="the node to break (default: the one "
                                              "holding the DB VIP)")] = None,
-    seconds: Annotated[float, typer.Option(help="how long the write load runs")] = 90,
+    service: Annotated[str, typer.Option(help="service-kill: galera, rabbitmq, haproxy or "
+                                         "memcached")] = "galera",
+    seconds: Annotated[float | None, typer.Option(
+        help="how long the loads run (default: 90; service-kill 60; galera-cold-start 300)")]
+    = None,
 ) -> None:
-    """Break the running lab on purpose and time the recovery; exit 1 if anything was lost
-    or did not recover."""
+    """Break the running lab on purpose under a DB and message-bus load, and time the
+    recovery; exit 1 if an acknowledged write or message was lost or the cluster did not
+    come back to full strength."""
     import asyncio
 
     from hastack.deploy.targets import is_lab, transports
-    from hastack.verify.drills import power_loss
+    from hastack.drills import run as drills
 
-    if kind != "power-loss":
-        run(_usage("usage", f"unknown drill '{kind}'", "drills so far: power-loss"))
-    loaded, _, _, store = _prepare(site, "core")
+    if kind not in drills.KINDS:
+        run(_usage("usage", f"unknown drill '{kind}'", f"one of: {', '.join(drills.KINDS)}"))
+    loaded, _, rendering, store = _prepare(site, "core")
     if not is_lab(loaded):
-        run(_usage("drill-needs-lab", "drills power nodes off through the lab's BMCs",
+        run(_usage("drill-needs-lab", "drills power nodes off and cut links through the lab",
                    "run drills on a lab site"))
-    targets = run(lambda: transports(loaded))
-    report = run(lambda: asyncio.run(power_loss(loaded, store, targets, node=node,
-                                                load_seconds=seconds)))
+    if node is not None and node not in loaded.placement.cluster_of("galera").members:
+        run(_usage("drill-bad-node", f"{node} is not a member of the DB's cluster",
+                   "name a controller of that cluster"))
+    drill_ = drills.prepare(loaded, rendering, store, run(lambda: transports(loaded)))
+    load_seconds = seconds or DRILL_SECONDS[kind]
 
-    def seconds_or_dash(value: float | None) -> str:
-        return f"{value:.1f} s" if value is not None else "-"
+    async def go() -> drills.DrillReport:
+        if kind == "power-loss":
+            return await drills.power_loss(drill_, node=node, load_seconds=load_seconds)
+        if kind == "partition":
+            return await drills.partition(drill_, node=node, load_seconds=load_seconds)
+        if kind == "service-kill":
+            return await drills.service_kill(drill_, node=node, service=service,
+                                             load_seconds=load_seconds)
+        return await drills.galera_cold_start(drill_, load_seconds=load_seconds)
 
-    table = Table("power-loss of " + report.target, "")
-    table.add_row("failure detected after", seconds_or_dash(report.detected))
-    table.add_row("node fenced after", seconds_or_dash(report.fenced))
-    table.add_row("DB VIP answering writes after", seconds_or_dash(report.vip_back))
-    table.add_row("error window seen by the load", f"{report.error_window:.1f} s")
-    table.add_row("acknowledged writes / lost", f"{report.acked} / {report.lost}")
-    table.add_row("back at full strength after", seconds_or_dash(report.rejoined))
-    table.add_row("host load average", f"{report.load_average:.2f}")
-    out.print(table)
-    for note in report.notes:
-        err.print(Text(note))
+    report = run(lambda: asyncio.run(go()))
+    _print_drill(report)
     if not report.ok:
         raise typer.Exit(1)
+
+
+def _print_drill(report: object) -> None:
+    from hastack.drills.run import DrillReport
+
+    assert isinstance(report, DrillReport)
+
+    def secs(value: float | None) -> str:
+        return f"{value:.1f} s" if value is not None else "-"
+
+    table = Table(f"{report.kind}: {report.target}", "")
+    rows = [("failure detected after", secs(report.detected)),
+            ("node fenced after", secs(report.fenced)),
+            ("cut-off node released its VIPs after", secs(report.minority_stopped)),
+            ("resource recovered after", secs(report.recovered)),
+            ("DB VIP answering writes after", secs(report.db_back)),
+            ("DB error window", f"{report.db_window:.1f} s"),
+            ("DB writes acknowledged / lost", f"{report.db_acked} / {report.db_lost}"),
+            ("message bus publishing after", secs(report.bus_back)),
+            ("message bus error window", f"{report.bus_window:.1f} s"),
+            ("messages confirmed / lost", f"{report.bus_acked} / {report.bus_lost}"),
+            ("back at full strength after", secs(report.rejoined)),
+            ("host load average", f"{report.load_average:.2f}")]
+    for label, value in rows:
+        if value != "-":
+            table.add_row(label, value)
+    out.print(table)
+    for problem in report.problems:
+        err.print(Text(problem, style="red"))
 
 
 lab_app = typer.Typer(no_args_is_help=True,

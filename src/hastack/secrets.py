@@ -20,6 +20,7 @@ import yaml
 
 from hastack.catalog.base import SecretRef
 from hastack.errors import Problem, SiteError
+from hastack.logmask import register
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,9 @@ def read_secrets(path: Path) -> dict[str, str]:
         raise SiteError([Problem(code="secrets-not-a-mapping", where=str(path),
                                  what="the secrets file must map names to values",
                                  fix="write one 'name: value' per line")])
-    return {str(k): str(v) for k, v in data.items()}
+    values = {str(k): str(v) for k, v in data.items()}
+    register(values.values())
+    return values
 
 
 def write_secrets(path: Path, values: Mapping[str, str]) -> None:
@@ -102,5 +105,6 @@ def ensure_secrets(path: Path, refs: Iterable[SecretRef]) -> Secrets:
         for name in generated:
             values[name] = generate(wanted[name])
         write_secrets(path, values)
+        register(values.values())
         log.info("secrets generated path=%s count=%d", path, len(generated))
     return Secrets(path=path, values=values, generated=generated)

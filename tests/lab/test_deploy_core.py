@@ -7,34 +7,16 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from labkit import HASTACK, NODES, ROOT, SITE, STATE, enable_sshd, hastack, inside
 
 from hastack import catalog
 
 pytestmark = pytest.mark.lab
-ROOT = Path(__file__).resolve().parents[2]
-SITE = ROOT / "tests" / "lab" / "lab3.yaml"
-STATE = Path("/var/lib/hastack/lab")
-HASTACK = str(Path(sys.executable).with_name("hastack"))
-NODES = ("n1", "n2", "n3")
-
-
-def hastack(*args: str, timeout: float = 1800) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([HASTACK, *args], capture_output=True, text=True, timeout=timeout,
-                          cwd=ROOT, check=False)
-
-
-def inside(node: str, *argv: str, stdin: str | None = None,
-           env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    pid = int((STATE / "machines" / node / "init.pid").read_text())
-    return subprocess.run(["nsenter", "-t", str(pid), "-a", *argv], input=stdin,
-                          capture_output=True, text=True, timeout=300, check=False,
-                          env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", **(env or {})})
 
 
 @pytest.fixture(scope="module")
@@ -44,14 +26,16 @@ def lab() -> Iterator[None]:
     if (STATE / "site.json").exists():
         pytest.skip("a lab is already up here; `hastack lab down` first")
     try:
-        up = hastack("lab", "up", str(SITE), "--packages", "core")
-        assert up.returncode == 0, up.stdout + up.stderr
+        hastack("lab", "up", str(SITE), "--packages", "core")
         yield
     finally:
-        hastack("lab", "down")
+        hastack("lab", "down", check=False)
 
 
-def test_deploy_killed_midway_completes_and_rerun_changes_nothing(lab: None) -> None:
+def test_deploy_killed_midway_completes_over_ssh_and_rerun_changes_nothing(
+        lab: None, tmp_path: Path) -> None:
+    """Killed after the load balancer; the rest is deployed over SSH (sshd in the machines,
+    the client in the lab's switch namespace); a third run through the lab changes nothing."""
     argv = [HASTACK, "deploy", str(SITE), "--scope", "core"]
     proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True)
@@ -66,14 +50,24 @@ def test_deploy_killed_midway_completes_and_rerun_changes_nothing(lab: None) -> 
     proc.send_signal(signal.SIGKILL)  # midway: before Galera, memcached and RabbitMQ
     proc.wait(timeout=60)
 
-    again = hastack("deploy", str(SITE), "--scope", "core")
-    assert again.returncode == 0, again.stdout + again.stderr
+    key, known = enable_sshd(NODES, tmp_path)
+    again = hastack("deploy", str(SITE), "--scope", "core", "--via", "ssh", "--ssh-key",
+                    str(key), "--known-hosts", str(known), "--verbose", in_switch=True)
     assert "service:galera" in again.stdout and "deployed" in again.stdout
+    assert "n1 $ " in again.stderr  # --verbose: the commands, as run on each node
 
     third = hastack("deploy", str(SITE), "--scope", "core")
-    assert third.returncode == 0, third.stdout + third.stderr
     assert "unchanged: the site already matches" in third.stdout
     assert " changed " not in third.stdout
+
+
+def test_log_keeps_commands_and_no_secret(lab: None) -> None:
+    secrets = SITE.with_name("lab3.secrets.yaml").read_text().splitlines()
+    values = [line.split(": ", 1)[1].strip() for line in secrets if ": " in line]
+    log = (Path.home() / ".local" / "state" / "hastack" / "hastack.log").read_text()
+    assert "$ crm_mon" in log or "$ cibadmin" in log
+    leaked = [v for v in values if len(v) >= 6 and v in log]
+    assert not leaked, f"{len(leaked)} secret values appear in the log"
 
 
 def test_core_runs_everywhere_with_fencing(lab: None) -> None:
@@ -147,11 +141,29 @@ def test_verify_passes_every_core_check(lab: None) -> None:
     assert "FAIL" not in result.stdout
 
 
-def test_zz_power_loss_drill_loses_nothing_and_recovers(lab: None) -> None:
-    """Last: it fences a member. A survivor's acknowledged writes must all survive, the VIP
-    must answer again and the fenced node must come back to full strength."""
-    result = hastack("drill", str(SITE), "power-loss", "--seconds", "60")
+def drill(kind: str, *extra: str) -> str:
+    result = hastack("drill", str(SITE), kind, *extra, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "/ 0 " in result.stdout  # acknowledged / lost
-    verify = hastack("verify", str(SITE), "--scope", "core")
-    assert verify.returncode == 0, verify.stdout + verify.stderr
+    assert "/ 0 " in result.stdout  # acknowledged / lost, for the DB and for the bus
+    assert result.stdout.count("/ 0") == 2, result.stdout
+    return result.stdout
+
+
+def test_zx_service_kill_is_recovered_in_place(lab: None) -> None:
+    out = drill("service-kill", "--service", "galera", "--seconds", "60")
+    assert "resource recovered after" in out and "node fenced" not in out
+
+
+def test_zy_partition_fences_the_minority_without_split_brain(lab: None) -> None:
+    """The cut-off node (holding the DB VIP) must release it and be fenced by the majority;
+    the drill heals the switch and the node rejoins."""
+    out = drill("partition", "--seconds", "60")
+    assert "node fenced after" in out and "cut-off node released its VIPs" in out
+
+
+def test_zz_power_loss_drill_loses_nothing_and_recovers(lab: None) -> None:
+    """Last: it fences a member. Every acknowledged write and message must survive, the VIP
+    must answer again and the fenced node must come back to full strength."""
+    out = drill("power-loss", "--seconds", "60")
+    assert "node fenced after" in out
+    hastack("verify", str(SITE), "--scope", "core")

@@ -11,17 +11,14 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
+from labkit import SITE, STATE, enable_sshd, hastack, inside, keygen, pid1, wait_for
 
 pytestmark = pytest.mark.lab
-ROOT = Path(__file__).resolve().parents[2]
-SITE = ROOT / "tests" / "lab" / "lab3.yaml"
-STATE = Path("/var/lib/hastack/lab")
-HASTACK = str(Path(sys.executable).with_name("hastack"))
 PROBE = """
 import socket, sys
 s = socket.socket(); s.settimeout(3)
@@ -30,41 +27,6 @@ try:
 except ConnectionRefusedError: print("reachable")
 except OSError: print("unreachable")
 """
-
-
-def hastack(*args: str, check: bool = True,
-            timeout: float = 900) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run([HASTACK, *args], capture_output=True, text=True, timeout=timeout,
-                          cwd=ROOT, check=False)
-    if check:
-        assert proc.returncode == 0, f"hastack {' '.join(args)}: {proc.stdout}{proc.stderr}"
-    return proc
-
-
-def wait_for(what: str, predicate: Callable[[], bool], timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.5)
-    raise AssertionError(f"gave up after {timeout:.0f} s waiting for: {what}")
-
-
-def pid1(node: str) -> int | None:
-    try:
-        pid = int((STATE / "machines" / node / "init.pid").read_text())
-    except (OSError, ValueError):
-        return None
-    return pid if Path(f"/proc/{pid}").exists() else None
-
-
-def inside(node: str, *argv: str, stdin: str | None = None,
-           env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    pid = pid1(node)
-    assert pid is not None, f"{node} is not running"
-    return subprocess.run(["nsenter", "-t", str(pid), "-a", *argv], input=stdin,
-                          capture_output=True, text=True, timeout=120, check=False,
-                          env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", **(env or {})})
 
 
 def reaches(node: str, address: str) -> bool:
@@ -211,19 +173,9 @@ asyncio.run(main(*sys.argv[1:4]))
 def test_ssh_transport_against_sshd_in_a_machine(lab: None, tmp_path: Path) -> None:
     """The SSH transport (asyncssh, key-based, known_hosts checked) against a real sshd in
     n1; the client runs in the switch namespace, the only place that reaches the lab."""
-    key = tmp_path / "id_ed25519"
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
-    public = key.with_suffix(".pub").read_text()
-    setup = ("set -e; ssh-keygen -A; mkdir -p -m 700 /root/.ssh; cat > /root/.ssh/authorized_keys;"
-             " chmod 600 /root/.ssh/authorized_keys; systemctl start ssh")
-    assert inside("n1", "sh", "-c", setup, stdin=public).returncode == 0
-    host_key = inside("n1", "cat", "/etc/ssh/ssh_host_ed25519_key.pub").stdout.split()
-    known = tmp_path / "known_hosts"
-    known.write_text(f"198.18.0.11 {host_key[0]} {host_key[1]}\n")
+    key, known = enable_sshd(["n1"], tmp_path)
+    other = keygen(tmp_path / "other")
     wrong = tmp_path / "wrong_known_hosts"
-    other = tmp_path / "other"
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other)],
-                   check=True)
     wrong.write_text("198.18.0.11 " + " ".join(other.with_suffix(".pub").read_text()
                                               .split()[:2]) + "\n")
     proc = subprocess.run(["nsenter", "--net=/run/netns/hs-switch", sys.executable, "-",

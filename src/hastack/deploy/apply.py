@@ -29,6 +29,7 @@ from hastack.catalog.base import (
 )
 from hastack.catalog.platform import platform_info
 from hastack.deploy import files as file_ops
+from hastack.deploy import packages as package_ops
 from hastack.deploy.cib import merge_configuration
 from hastack.deploy.plan import service_order
 from hastack.errors import PlanError, TransportError
@@ -93,6 +94,16 @@ def _managed_units(resources: Sequence[Primitive | Clone]) -> list[str]:
 async def _prepare_node(d: Deployment, name: str) -> None:
     node = d.transports[name]
     started = time.monotonic()
+    absent = await package_ops.missing_on(
+        node, package_ops.node_packages(d.loaded, d.base, d.catalog, name))
+    if absent:
+        if d.dry_run:
+            d.record("packages", name, "would change", f"would install {' '.join(absent)}",
+                     started)
+        else:
+            await package_ops.install(node, absent)
+            d.record("packages", name, "changed", f"installed {' '.join(absent)}", started)
+        started = time.monotonic()
     wanted = d.rendering.files_for(name)
     changes = await file_ops.changes(node, wanted, d.secrets)
     if d.dry_run:
@@ -293,6 +304,11 @@ async def deploy(d: Deployment) -> Deployment:
         if d.dry_run and d.changed:
             continue
         await _push(d, f"fencing:{cluster.name}", cluster.name, members, [])
+        if not d.dry_run:
+            # A device runs once its start (a status call to the BMC) succeeded: proven.
+            devices = [r for r in cluster.model.resources
+                       if isinstance(r, Primitive) and r.is_stonith]
+            await _check_running(d, f"fencing:{cluster.name}", cluster.name, members, devices)
     done: list[CatalogEntry] = []
     for entry in ordered:
         placed = d.loaded.placement.cluster_of(entry.name)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import partial
 from pathlib import Path
 
+from hastack.errors import UsageError
 from hastack.lab import machine as machines
 from hastack.lab.layout import STATE_ROOT, lab_layout
 from hastack.site.load import LoadedSite
@@ -23,6 +24,8 @@ def transports(loaded: LoadedSite, *, via: str = "auto", state_root: Path = STAT
                ssh_user: str = "root", known_hosts: Path | None = None,
                ssh_keys: tuple[Path, ...] | None = None) -> dict[str, Transport]:
     """One transport per node; ``via`` is auto (lab sites by nsenter), lab or ssh."""
+    if via not in ("auto", "lab", "ssh"):
+        raise UsageError("usage", f"--via {via}: expected auto, lab or ssh", fix="see --help")
     use_lab = is_lab(loaded) if via == "auto" else via == "lab"
     out: dict[str, Transport] = {}
     if use_lab:

@@ -6,11 +6,14 @@ output for the caller, which logs it at DEBUG only.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from hastack.errors import TransportError
+
+log = logging.getLogger("hastack.command")
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,16 @@ class Result:
             raise TransportError(self.host, f"`{' '.join(self.argv)}` exited with status "
                                  f"{self.returncode}", fix=(self.stderr or self.stdout)[-2000:])
         return self
+
+
+def logged(result: Result, seconds: float) -> Result:
+    """Every command run on a node goes to the log (argv never carries secrets); its output
+    only at DEBUG, and the log's filter masks any secret value that shows up there."""
+    log.info("%s $ %s -> %d (%.1fs)", result.host, " ".join(result.argv), result.returncode,
+             seconds)
+    if result.returncode:
+        log.debug("%s stderr: %s", result.host, result.stderr[-2000:])
+    return result
 
 
 class Transport(Protocol):

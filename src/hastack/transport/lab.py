@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from hastack.errors import TransportError
 from hastack.transport.base import Result
+from hastack.transport.local import run_local
 from hastack.transport.shell import put_argv
 
 BASE_ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
@@ -33,19 +34,8 @@ class LabTransport:
 
     async def run(self, argv: Sequence[str], *, stdin: bytes | None = None,
                   env: Mapping[str, str] | None = None, timeout: float = 600) -> Result:
-        proc = await asyncio.create_subprocess_exec(
-            *self._enter(argv), stdin=asyncio.subprocess.PIPE if stdin is not None
-            else asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE, env={**BASE_ENV, **(env or {})})
-        try:
-            out, err = await asyncio.wait_for(proc.communicate(stdin), timeout)
-        except TimeoutError:
-            proc.kill()
-            await proc.wait()
-            raise TransportError(self.host, f"`{' '.join(argv)}` did not finish within "
-                                 f"{timeout:.0f} s") from None
-        return Result(self.host, tuple(argv), proc.returncode or 0,
-                      out.decode(errors="replace"), err.decode(errors="replace"))
+        return await run_local(self.host, argv, self._enter(argv), stdin=stdin,
+                               env={**BASE_ENV, **(env or {})}, timeout=timeout)
 
     async def put(self, path: str, data: bytes, *, owner: str = "root", group: str = "root",
                   mode: int = 0o644) -> None:

@@ -9,12 +9,13 @@ from __future__ import annotations
 import asyncio
 import secrets
 import shlex
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from hastack.errors import TransportError
-from hastack.transport.base import Result
+from hastack.transport.base import Result, logged
 from hastack.transport.shell import put_argv, quote
 
 ENV_RUNNER = 'set -a; . "$1"; rm -f "$1"; set +a; shift; exec "$@"'
@@ -54,6 +55,7 @@ class SshTransport:
 
     async def run(self, argv: Sequence[str], *, stdin: bytes | None = None,
                   env: Mapping[str, str] | None = None, timeout: float = 600) -> Result:
+        started = time.monotonic()
         command = list(argv)
         if env:
             env_file = f"/run/hastack-env.{secrets.token_hex(8)}"
@@ -69,8 +71,9 @@ class SshTransport:
                                  f"{timeout:.0f} s") from None
         out = done.stdout or b""
         err = done.stderr or b""
-        return Result(self.host, tuple(argv), done.exit_status or 0,
-                      out.decode(errors="replace"), err.decode(errors="replace"))
+        return logged(Result(self.host, tuple(argv), done.exit_status or 0,
+                             out.decode(errors="replace"), err.decode(errors="replace")),
+                      time.monotonic() - started)
 
     async def put(self, path: str, data: bytes, *, owner: str = "root", group: str = "root",
                   mode: int = 0o644) -> None:

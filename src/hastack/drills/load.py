@@ -1,0 +1,136 @@
+"""The steady load a drill runs through its fault, and what its record says afterwards.
+
+Both loads print one line per attempt, ``ack|err ID UNIXTIME``, so the error window and the
+acknowledged set come from the same record: DB rows INSERTed through the DB VIP, and messages
+published with confirms to a quorum queue (the client fails over between members as
+oslo.messaging does)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from hastack.catalog.galera import VERIFY_DB
+
+DB_TABLE = f"{VERIFY_DB}.drill"
+BUS_QUEUE = "hastack-drill"
+
+DB_LOAD = f"""
+import subprocess, sys, time
+vip, seconds, run = sys.argv[1], float(sys.argv[2]), sys.argv[3]
+base = ["mysql", "-h", vip, "-u", "{VERIFY_DB}", "--connect-timeout=3"]
+end, i = time.time() + seconds, 0
+while time.time() < end:
+    i += 1
+    try:
+        ok = subprocess.run(base, input=f"INSERT INTO {DB_TABLE} VALUES ('{{run}}', {{i}})",
+                            text=True, timeout=5, capture_output=True).returncode == 0
+    except subprocess.TimeoutExpired:
+        ok = False
+    print(("ack" if ok else "err"), i, time.time(), flush=True)
+    time.sleep(0.1)
+"""
+
+DB_SETUP = (f"CREATE TABLE IF NOT EXISTS {DB_TABLE} (run VARCHAR(32), id INT, "
+            "PRIMARY KEY (run, id))")
+
+BUS_LOAD = f"""
+import os, socket, sys, time, amqp
+seconds, run, hosts = float(sys.argv[1]), sys.argv[2], sys.argv[3:]
+user, password = os.environ["AMQP_USER"], os.environ["AMQP_PASSWORD"]
+end, i, turn, channel, conn = time.time() + seconds, 0, 0, None, None
+while time.time() < end:
+    i += 1
+    ok = False
+    try:
+        if channel is None:
+            conn = amqp.Connection(hosts[turn % len(hosts)], userid=user, password=password,
+                                   connect_timeout=3, read_timeout=5, write_timeout=5)
+            conn.connect()
+            channel = conn.channel()
+            channel.queue_declare("{BUS_QUEUE}", durable=True, auto_delete=False,
+                                  arguments={{"x-queue-type": "quorum"}})
+            channel.confirm_select()
+        channel.basic_publish(amqp.Message(f"{{run}}:{{i}}", delivery_mode=2),
+                              routing_key="{BUS_QUEUE}")
+        ok = True
+    except (OSError, amqp.exceptions.AMQPError, socket.timeout):
+        turn += 1
+        channel = None
+        try:
+            conn and conn.collect()
+        except Exception:
+            pass
+    print(("ack" if ok else "err"), i, time.time(), flush=True)
+    time.sleep(0.1)
+"""
+
+BUS_DRAIN = f"""
+import os, sys, amqp
+run, hosts = sys.argv[1], sys.argv[2:]
+user, password = os.environ["AMQP_USER"], os.environ["AMQP_PASSWORD"]
+for host in hosts:
+    try:
+        with amqp.Connection(host, userid=user, password=password, connect_timeout=5) as c:
+            ch = c.channel()
+            while True:
+                msg = ch.basic_get("{BUS_QUEUE}", no_ack=True)
+                if msg is None:
+                    break
+                body = msg.body.decode() if isinstance(msg.body, bytes) else msg.body
+                name, _, number = body.partition(":")
+                if name == run:
+                    print(number)
+        break
+    except OSError:
+        continue
+"""
+
+
+@dataclass(frozen=True)
+class Attempt:
+    ok: bool
+    id: int
+    at: float
+
+
+def attempts(lines: Iterable[str]) -> list[Attempt]:
+    out = []
+    for line in lines:
+        parts = line.split()
+        if len(parts) == 3 and parts[0] in ("ack", "err"):
+            out.append(Attempt(parts[0] == "ack", int(parts[1]), float(parts[2])))
+    return out
+
+
+@dataclass(frozen=True)
+class LoadRecord:
+    """One load's record read against the fault's start time ``t0``."""
+
+    attempts: tuple[Attempt, ...]
+    t0: float
+
+    @property
+    def acked(self) -> set[int]:
+        return {a.id for a in self.attempts if a.ok}
+
+    @property
+    def error_window(self) -> float:
+        """The longest stretch of failed attempts after t0 (until the next success, or the
+        end of the record when nothing succeeded again)."""
+        window, start = 0.0, None
+        for a in self.attempts:
+            if a.ok:
+                if start is not None:
+                    window = max(window, a.at - start)
+                    start = None
+            elif a.at >= self.t0 and start is None:
+                start = a.at
+        if start is not None and self.attempts:
+            window = max(window, self.attempts[-1].at - start)
+        return window
+
+    def back_after(self, since: float) -> float | None:
+        """Seconds from t0 to the first success at or after ``since``."""
+        first = next((a.at for a in self.attempts if a.ok and a.at >= since), None)
+        return first - self.t0 if first is not None else None

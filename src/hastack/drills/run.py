@@ -1,0 +1,377 @@
+"""The drills: one fault each, under a steady DB and message-bus load, then the recovery.
+
+power-loss         the node (default: the DB VIP's holder) loses power through its BMC;
+partition          the node is cut off from the others at the switch: the minority loses
+                   quorum and must stop its resources, the majority fences it (no split brain);
+service-kill       SIGKILL of a service's main process on the node: Pacemaker's monitor sees
+                   it and recovers the resource in place, nobody is fenced;
+galera-cold-start  every member powered off, then on: Galera bootstraps from the most advanced
+                   member and no acknowledged write is lost.
+
+Each drill reports: time to detect, to fence, until the DB VIP and the bus answer again, the
+error window each load saw, acknowledged vs lost, and when the cluster was at full strength.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from hastack.catalog.base import Clone, Primitive, vip_id
+from hastack.catalog.galera import VERIFY_DB, VERIFY_PASSWORD
+from hastack.catalog.openstack import RABBIT_PORT, RABBIT_USER, rabbit_password
+from hastack.drills.client import PYTHON, SwitchClient
+from hastack.drills.load import (
+    BUS_DRAIN,
+    BUS_LOAD,
+    DB_LOAD,
+    DB_SETUP,
+    DB_TABLE,
+    LoadRecord,
+    attempts,
+)
+from hastack.errors import HastackError, UsageError
+from hastack.lab import control
+from hastack.pacemaker import live
+from hastack.pacemaker.status import ClusterStatus
+from hastack.render.site import SiteRendering
+from hastack.secrets import Secrets
+from hastack.site.load import LoadedSite
+from hastack.transport.base import Transport
+
+KINDS = ("power-loss", "partition", "service-kill", "galera-cold-start")
+WARMUP = 8.0  # seconds of steady load before the fault, so the record has a baseline
+POLL = 0.5
+# service-kill: the resource Pacemaker recovers and the main process that is killed.
+KILLABLE = {"galera": ("galera-clone", "mariadbd"), "rabbitmq": ("rabbitmq-clone", "beam.smp"),
+            "haproxy": ("haproxy-clone", "haproxy"),
+            "memcached": ("memcached-clone", "memcached")}
+
+
+@dataclass
+class DrillReport:
+    kind: str
+    target: str
+    load_seconds: float
+    detected: float | None = None
+    fenced: float | None = None
+    recovered: float | None = None  # service-kill: the resource running again in place
+    minority_stopped: float | None = None  # partition: the cut-off node holds no VIP
+    db_back: float | None = None
+    bus_back: float | None = None
+    db_window: float = 0.0
+    bus_window: float = 0.0
+    db_acked: int = 0
+    db_lost: int = 0
+    bus_acked: int = 0
+    bus_lost: int = 0
+    rejoined: float | None = None
+    load_average: float = field(default_factory=lambda: os.getloadavg()[0])
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return (not self.problems and self.db_lost == 0 and self.bus_lost == 0
+                and self.db_acked > 0 and self.bus_acked > 0 and self.rejoined is not None)
+
+
+@dataclass
+class Drill:
+    loaded: LoadedSite
+    rendering: SiteRendering
+    secrets: Secrets
+    transports: Mapping[str, Transport]
+    members: tuple[str, ...]
+    cluster: str
+    client: SwitchClient = field(default_factory=SwitchClient)
+
+    @property
+    def db_vip(self) -> str:
+        return str(self.loaded.placement.vips["db"])
+
+    @property
+    def bus_hosts(self) -> list[str]:
+        by_name = {n.name: n for n in self.loaded.site.nodes}
+        return [f"{by_name[m].address}:{RABBIT_PORT}" for m in self.members]
+
+    def db_env(self) -> dict[str, str]:
+        return {"MYSQL_PWD": self.secrets.lookup(VERIFY_PASSWORD)}
+
+    def bus_env(self) -> dict[str, str]:
+        return {"AMQP_USER": RABBIT_USER, "AMQP_PASSWORD": self.secrets.lookup(rabbit_password())}
+
+    async def status(self, prefer: Sequence[str] = ()) -> ClusterStatus | None:
+        """The cluster as the first answering member sees it (``prefer`` first)."""
+        for name in [*prefer, *(m for m in self.members if m not in prefer)]:
+            try:
+                return await live.crm_mon(self.transports[name])
+            except HastackError:
+                continue
+        return None
+
+    def full_strength(self, status: ClusterStatus) -> bool:
+        """Every member online; every clone on every member (promotable ones promoted);
+        every VIP on exactly one node; every fencing device running."""
+        if set(status.online_members) < set(self.members) or \
+                any(n.unclean for n in status.nodes):
+            return False
+        for rsc in self.rendering.cluster(self.cluster).model.resources:
+            if isinstance(rsc, Clone):
+                where = status.promoted_on(rsc.id) if rsc.promotable else \
+                    status.running_on(rsc.id)
+                if set(where) < set(self.members):
+                    return False
+            elif isinstance(rsc, Primitive) and rsc.runs_on == "controller" and \
+                    len(status.running_on(rsc.id)) != 1:
+                return False
+        return True
+
+
+def prepare(loaded: LoadedSite, rendering: SiteRendering, secrets: Secrets,
+            transports: Mapping[str, Transport]) -> Drill:
+    cluster = loaded.placement.cluster_of("galera")
+    return Drill(loaded, rendering, secrets, transports, cluster.members, cluster.name)
+
+
+async def _db_vip_holder(drill: Drill) -> str:
+    status = await drill.status()
+    holders = status.running_on(vip_id("db")) if status else ()
+    if not holders:
+        raise UsageError("drill-no-db-vip", "vip-db runs nowhere: nothing to drill",
+                         fix="deploy first (hastack deploy SITE), then check `hastack status`")
+    return holders[0]
+
+
+async def _start_loads(drill: Drill, run_id: str, seconds: float) -> tuple[asyncio.Task[str],
+                                                                          asyncio.Task[str]]:
+    setup = await drill.client.run(["mysql", "-h", drill.db_vip, "-u", VERIFY_DB,
+                                    "--connect-timeout=5", "-e", DB_SETUP], env=drill.db_env())
+    setup.check()
+
+    async def out(argv: list[str], script: str, env: dict[str, str]) -> str:
+        done = await drill.client.run(argv, stdin=script.encode(), env=env,
+                                      timeout=seconds + 120)
+        return done.stdout
+
+    db = asyncio.create_task(out([PYTHON, "-", drill.db_vip, str(seconds), run_id], DB_LOAD,
+                                 drill.db_env()))
+    bus = asyncio.create_task(out([PYTHON, "-", str(seconds), run_id, *drill.bus_hosts],
+                                  BUS_LOAD, drill.bus_env()))
+    return db, bus
+
+
+def _back_after(record: LoadRecord) -> float | None:
+    """From the fault to the end of the first failing stretch after it (0: never failed)."""
+    first_err = next((a.at for a in record.attempts if not a.ok and a.at >= record.t0), None)
+    if first_err is None:
+        return 0.0
+    return record.back_after(first_err)
+
+
+async def _count_losses(drill: Drill, report: DrillReport, run_id: str, db: LoadRecord,
+                        bus: LoadRecord) -> None:
+    report.db_window, report.db_acked = db.error_window, len(db.acked)
+    report.bus_window, report.bus_acked = bus.error_window, len(bus.acked)
+    report.db_back, report.bus_back = _back_after(db), _back_after(bus)
+    stored = await drill.client.run(
+        ["mysql", "-h", drill.db_vip, "-u", VERIFY_DB, "--connect-timeout=10", "-N", "-B",
+         "-e", f"SELECT id FROM {DB_TABLE} WHERE run = '{run_id}'"], env=drill.db_env())
+    if not stored.ok:
+        report.problems.append(f"could not read the rows back through the DB VIP: "
+                               f"{stored.stderr.strip()[-300:]}")
+    report.db_lost = len(db.acked - {int(x) for x in stored.stdout.split()})
+    drained = await drill.client.run([PYTHON, "-", run_id, *drill.bus_hosts],
+                                     stdin=BUS_DRAIN.encode(), env=drill.bus_env(), timeout=300)
+    report.bus_lost = len(bus.acked - {int(x) for x in drained.stdout.split()})
+
+
+async def _wait_full_strength(drill: Drill, report: DrillReport, t0: float,
+                              timeout: float) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        status = await drill.status()
+        if status is not None and drill.full_strength(status):
+            report.rejoined = time.time() - t0
+            return
+        await asyncio.sleep(2)
+    report.problems.append(f"the cluster was not back at full strength (every member online, "
+                           f"every clone everywhere, every VIP once) within {timeout:.0f} s")
+
+
+Watch = Callable[[DrillReport, float], Awaitable[bool]]
+
+
+async def _run(drill: Drill, report: DrillReport, fault: Callable[[], Awaitable[None]],
+               watch: Watch, *, after: Callable[[], Awaitable[None]] | None = None,
+               rejoin_timeout: float = 900) -> DrillReport:
+    """Loads on, warm-up, the fault, watch until recovered (or the load ends), loads read
+    against the fault's time, then wait for full strength."""
+    run_id = f"r{time.time_ns()}"
+    db_task, bus_task = await _start_loads(drill, run_id, report.load_seconds)
+    await asyncio.sleep(WARMUP)
+    t0 = time.time()
+    try:
+        await fault()
+        while time.time() - t0 < report.load_seconds - WARMUP:
+            if await watch(report, t0):
+                break
+            await asyncio.sleep(POLL)
+    finally:
+        if after is not None:
+            await after()
+    db_out, bus_out = await db_task, await bus_task
+    await _wait_full_strength(drill, report, t0, rejoin_timeout)
+    await _count_losses(drill, report, run_id, LoadRecord(tuple(attempts(db_out.splitlines())), t0),
+                        LoadRecord(tuple(attempts(bus_out.splitlines())), t0))
+    return report
+
+
+def _fencing_watch(drill: Drill, target: str) -> Watch:
+    """Detected: the survivors see the target offline or unclean. Fenced: clean and offline
+    again after that (the fencing device confirmed the reboot). Done: the DB VIP runs on a
+    survivor."""
+    survivors = [m for m in drill.members if m != target]
+
+    async def watch(report: DrillReport, t0: float) -> bool:
+        status = await drill.status(prefer=survivors)
+        if status is None:
+            return False
+        state = status.node(target)
+        now = time.time() - t0
+        if report.detected is None and (state is None or not state.online or state.unclean):
+            report.detected = now
+        if report.detected is not None and report.fenced is None and state is not None \
+                and not state.unclean and not state.online:
+            report.fenced = now
+        holders = status.running_on(vip_id("db"))
+        return report.fenced is not None and bool(holders) and target not in holders
+    return watch
+
+
+async def power_loss(drill: Drill, *, node: str | None, load_seconds: float) -> DrillReport:
+    target = node or await _db_vip_holder(drill)
+    report = DrillReport("power-loss", target, load_seconds)
+
+    async def fault() -> None:
+        await asyncio.to_thread(control.power, drill.loaded, target, "off")
+    return await _run(drill, report, fault, _fencing_watch(drill, target))
+
+
+async def _holds_vip(drill: Drill, node: str) -> bool | None:
+    """Whether ``node`` itself has any of the site's VIPs on an interface (None: no answer,
+    e.g. rebooting after fencing)."""
+    try:
+        shown = await drill.transports[node].run(["ip", "-o", "-4", "addr", "show"], timeout=10)
+    except HastackError:
+        return None
+    if not shown.ok:
+        return None
+    addresses = {f" {vip}/" for vip in drill.loaded.placement.vips.values()}
+    return any(a in shown.stdout for a in addresses)
+
+
+async def partition(drill: Drill, *, node: str | None, load_seconds: float) -> DrillReport:
+    target = node or await _db_vip_holder(drill)
+    others = [m for m in drill.members if m != target]
+    report = DrillReport("partition", target, load_seconds)
+    fencing = _fencing_watch(drill, target)
+    both_seen: list[float] = []
+
+    async def fault() -> None:
+        await asyncio.to_thread(control.partition, drill.loaded, [[target], others])
+
+    async def watch(report: DrillReport, t0: float) -> bool:
+        done = await fencing(report, t0)
+        minority = await _holds_vip(drill, target)
+        if report.minority_stopped is None and minority is not True:
+            report.minority_stopped = time.time() - t0
+        if minority:
+            majority = await drill.status(prefer=others)
+            if majority is not None and majority.running_on(vip_id("db")) and \
+                    target not in majority.running_on(vip_id("db")):
+                both_seen.append(time.time() - t0)
+        return done and report.minority_stopped is not None
+
+    async def heal() -> None:
+        await asyncio.to_thread(control.heal)
+
+    await _run(drill, report, fault, watch, after=heal)
+    if both_seen:
+        report.problems.append(f"split brain: the cut-off node still held a VIP while the "
+                               f"majority ran the DB VIP, at {both_seen[0]:.1f} s")
+    if report.fenced is None:
+        report.problems.append(f"the majority never fenced {target}")
+    return report
+
+
+async def service_kill(drill: Drill, *, node: str | None, service: str,
+                       load_seconds: float) -> DrillReport:
+    if service not in KILLABLE:
+        raise UsageError("drill-bad-service", f"service-kill knows no service '{service}'",
+                         fix=f"one of: {', '.join(KILLABLE)}")
+    rid, process = KILLABLE[service]
+    target = node or await _db_vip_holder(drill)
+    report = DrillReport(f"service-kill of {service}", target, load_seconds)
+    machine = drill.transports[target]
+    killed: list[str] = []
+
+    async def fault() -> None:
+        found = await machine.run(["pgrep", "-o", "-x", process])
+        pid = found.stdout.strip()
+        if not found.ok or not pid:
+            raise UsageError("drill-no-process", f"no {process} process runs on {target}",
+                             fix="check `hastack status`")
+        (await machine.run(["kill", "-KILL", pid])).check()
+        killed.append(pid)
+
+    async def watch(report: DrillReport, t0: float) -> bool:
+        status = await drill.status(prefer=[target])
+        if status is None:
+            return False
+        here = (status.promoted_on(rid) if service == "galera" else status.running_on(rid))
+        failed = any(f.resource in (rid, rid.removesuffix("-clone")) and f.node == target
+                     for f in status.failures) or target not in here
+        if report.detected is None and failed:
+            report.detected = time.time() - t0
+        node_state = status.node(target)
+        if node_state is not None and not node_state.online:
+            report.problems.append(f"{target} was fenced: a killed {process} must be "
+                                   "recovered in place")
+            return True
+        if report.detected is not None and target in here:
+            report.recovered = time.time() - t0
+            return True
+        return False
+
+    await _run(drill, report, fault, watch)
+    if report.recovered is None:
+        report.problems.append(f"{rid} did not run on {target} again while the load ran")
+    return report
+
+
+async def galera_cold_start(drill: Drill, *, load_seconds: float) -> DrillReport:
+    report = DrillReport("galera-cold-start", "all members", load_seconds)
+
+    async def fault() -> None:
+        for member in drill.members:
+            await asyncio.to_thread(control.power, drill.loaded, member, "off")
+        for member in drill.members:
+            await asyncio.to_thread(control.power, drill.loaded, member, "on")
+
+    async def watch(report: DrillReport, t0: float) -> bool:
+        if report.detected is None:
+            report.detected = time.time() - t0  # the fault is total: seen at once
+        status = await drill.status()
+        if status is None or not status.quorate:
+            return False
+        if report.recovered is None and status.promoted_on("galera-clone"):
+            report.recovered = time.time() - t0
+        return drill.full_strength(status)
+
+    await _run(drill, report, fault, watch)
+    if report.recovered is None:
+        report.problems.append("Galera was promoted nowhere while the load ran")
+    return report
