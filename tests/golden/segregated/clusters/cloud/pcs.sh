@@ -20,11 +20,11 @@ pcs -f hastack-cib.xml resource create neutron-openvswitch-agent systemd:neutron
 pcs -f hastack-cib.xml resource create neutron-dhcp-agent systemd:neutron-dhcp-agent op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=100s
 pcs -f hastack-cib.xml resource create neutron-l3-agent systemd:neutron-l3-agent op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=100s
 pcs -f hastack-cib.xml resource create neutron-metadata-agent systemd:neutron-metadata-agent op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=100s
-pcs -f hastack-cib.xml resource create nova-api systemd:nova-api op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=100s clone interleave=true
-pcs -f hastack-cib.xml resource create nova-metadata systemd:nova-api-metadata op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=100s clone interleave=true
-pcs -f hastack-cib.xml resource create nova-scheduler systemd:nova-scheduler op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=100s clone interleave=true
-pcs -f hastack-cib.xml resource create nova-conductor systemd:nova-conductor op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=100s clone interleave=true clone-min=1
-pcs -f hastack-cib.xml resource create nova-novncproxy systemd:nova-novncproxy op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=100s clone interleave=true
+pcs -f hastack-cib.xml resource create nova-api systemd:nova-api op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=100s clone interleave=true clone-max=3
+pcs -f hastack-cib.xml resource create nova-metadata systemd:nova-api-metadata op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=100s clone interleave=true clone-max=3
+pcs -f hastack-cib.xml resource create nova-scheduler systemd:nova-scheduler op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=100s clone interleave=true clone-max=3
+pcs -f hastack-cib.xml resource create nova-conductor systemd:nova-conductor op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=100s clone interleave=true clone-min=1 clone-max=3
+pcs -f hastack-cib.xml resource create nova-novncproxy systemd:nova-novncproxy op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=100s clone interleave=true clone-max=3
 pcs -f hastack-cib.xml resource create cmp1 ocf:pacemaker:remote server=10.20.0.21 reconnect_interval=60s op monitor interval=20s timeout=30s
 pcs -f hastack-cib.xml resource create cmp2 ocf:pacemaker:remote server=10.20.0.22 reconnect_interval=60s op monitor interval=20s timeout=30s
 pcs -f hastack-cib.xml resource create compute-neutron-agent systemd:neutron-openvswitch-agent op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=100s clone interleave=true
