@@ -506,6 +506,156 @@ def _print_drill(report: object) -> None:
         err.print(Text(problem, style="red"))
 
 
+if TYPE_CHECKING:
+    from hastack.simulate.model import SimCluster
+    from hastack.simulate.run import CaseResult, SiteSimulation
+
+
+def _sim_clusters(site: Path) -> tuple[SimCluster, ...]:
+    from hastack import catalog
+    from hastack.render.site import render_site
+    from hastack.simulate.model import sim_clusters
+
+    loaded = run(lambda: catalog.load(site))
+    rendering = run(lambda: render_site(loaded.site, loaded.placement, catalog.BASE,
+                                        catalog.SERVICES))
+    return sim_clusters(loaded.site, loaded.placement, rendering, catalog.BASE,
+                        catalog.SERVICES)
+
+
+def _need_crm_simulate() -> None:
+    from hastack.pacemaker.simulator import CRM_SIMULATE
+    from hastack.pacemaker.tools import available
+
+    if not available(CRM_SIMULATE):
+        run(_usage("tool-missing", "crm_simulate is not installed",
+                   "apt-get install pacemaker-cli-utils"))
+
+
+def _print_case(sim: SiteSimulation, result: CaseResult) -> None:
+    from hastack.simulate.report import explanation, view_detail
+
+    base = sim.baseline(result.case.cluster)
+    verdict = "[green]pass[/green]" if result.ok else "[red]FAIL[/red]"
+    out.print(f"[bold]{result.case.spec}[/bold] on cluster {result.case.cluster}: {verdict}")
+    for view in result.views:
+        detail = view_detail(base, view)
+        quorum = "quorate" if detail.quorate else "[red]no quorum[/red]"
+        out.print(f"\n[bold]{detail.label}[/bold] ({quorum}): "
+                  + ", ".join(f"{n} {s}" for n, s in detail.nodes))
+        out.print("  transition:")
+        for step in detail.steps or ("(nothing to do)",):
+            out.print(f"    {step}", markup=False, highlight=False)
+        for item in detail.blocked:
+            out.print(f"    still running, its stop waits on a lost node: {item}",
+                      markup=False, highlight=False)
+        table = Table("resource", "running on (* promoted)")
+        for rid, where in detail.placement:
+            table.add_row(rid, where if where != "stopped" else "[red]stopped[/red]")
+        out.print(table)
+    failing = set(result.failing)
+    for v in result.violations:
+        style = "red" if v in failing else "yellow"
+        label = "FAIL" if v in failing else "expected (double failure)"
+        out.print(f"[{style}]{label}[/{style}] {v.invariant}: {Text(v.message)}")
+        if v in failing:
+            for line in explanation(base, v):
+                out.print(f"    {line}", markup=False, highlight=False)
+    if not result.violations:
+        out.print("[green]every invariant holds[/green]")
+
+
+@app.command()
+def simulate(
+    site: SiteArg,
+    case: Annotated[str | None, typer.Option(
+        "--case", help="one case in full: node-fail:NODE, nodes-fail:A,B, partition:NODE, "
+        "monitor-fail:RESOURCE@NODE, fence-fail:NODE or cold-start[:CLUSTER]")] = None,
+    fmt: Annotated[Format, typer.Option("--format")] = Format.TEXT,
+    exhaustive: Annotated[bool, typer.Option(
+        help="simulate every compute node, not one per group of identical ones")] = False,
+) -> None:
+    """Simulate failures with Pacemaker's scheduler and check the guide's invariants on every
+    resulting state; exit 1 when a case fails."""
+    from hastack.simulate.cases import parse_case
+    from hastack.simulate.report import as_json, case_json, explanation, rows
+    from hastack.simulate.run import simulate_site
+
+    clusters = _sim_clusters(site)
+    _need_crm_simulate()
+    if case is not None:
+        wanted = run(lambda: parse_case(case, clusters))
+        chosen = tuple(c for c in clusters if c.name == wanted.cluster)
+        sim = run(lambda: simulate_site(chosen, select=lambda _: [wanted], exhaustive=True))
+        result = sim.results[0]
+        if fmt is Format.JSON:
+            out.print_json(json.dumps(case_json(sim, result)))
+        else:
+            _print_case(sim, result)
+        if not result.ok:
+            raise typer.Exit(1)
+        return
+    sim = run(lambda: simulate_site(clusters, exhaustive=exhaustive))
+    if fmt is Format.JSON:
+        out.print_json(json.dumps(as_json(sim)))
+        if not sim.ok:
+            raise typer.Exit(1)
+        return
+    table = Table("cluster", "case", "result", "services moved", "services unavailable",
+                  "fenced")
+    for row in rows(sim):
+        verdict = "[green]pass[/green]" if row.ok else "[red]FAIL[/red]"
+        table.add_row(row.cluster, row.case + (f" (as {row.simulated_as})"
+                                               if row.simulated_as else ""),
+                      verdict, ", ".join(row.moved), ", ".join(row.unavailable),
+                      ", ".join(row.fenced))
+    out.print(table)
+    for row in rows(sim):
+        if row.ok:
+            continue
+        out.print(f"[red]FAIL[/red] {row.cluster} {row.case}")
+        base = sim.baseline(row.cluster)
+        for v in row.failing:
+            out.print(f"  {v.invariant}: {Text(v.message)}")
+            for line in explanation(base, v):
+                out.print(f"      {line}", markup=False, highlight=False)
+    failed = sum(not r.ok for r in sim.results)
+    summary = (f"{len(sim.results)} cases ({sim.simulated} simulated) in {sim.seconds:.1f} s")
+    if failed:
+        err.print(f"{failed} of {summary} fail")
+        raise typer.Exit(1)
+    out.print(f"[green]every invariant holds[/green] in {summary}")
+
+
+@app.command()
+def explain(
+    site: SiteArg,
+    resource: Annotated[str, typer.Argument(help="a resource id (clone or primitive)")],
+) -> None:
+    """The order/colocation chain RESOURCE depends on, from its cluster's CIB ("why is X
+    stopped?")."""
+    import difflib
+
+    from hastack.simulate.explain import CibConstraints, resources
+    from hastack.simulate.explain import explain as chain_of
+
+    clusters = _sim_clusters(site)
+    known: list[str] = []
+    for cluster in clusters:
+        cib = CibConstraints(cluster.cib)
+        chain = chain_of(cib, resource)
+        if chain is not None:
+            out.print(f"[bold]cluster {cluster.name}[/bold]")
+            for line in chain.lines():
+                out.print(line, markup=False, highlight=False)
+            return
+        known += resources(cib)
+    close = difflib.get_close_matches(resource, known, n=3)
+    run(_usage("explain-unknown-resource", f"no cluster of {site} has a resource "
+               f"'{resource}'", (f"did you mean {', '.join(close)}? " if close else "")
+               + "see hastack render SITE --format pcs for every id"))
+
+
 lab_app = typer.Typer(no_args_is_help=True,
                       help="The lab: several machines on this computer (systemd-nspawn + netns).")
 app.add_typer(lab_app, name="lab")

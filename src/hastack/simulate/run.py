@@ -1,0 +1,322 @@
+"""Run every case: a settled baseline per cluster, then one crm_simulate per case, in parallel.
+
+The baseline is the rendered CIB with every member online, simulated until Pacemaker has
+nothing left to do. Galera's promotion scores come from its agent at runtime (crm_master),
+so they are injected as the transient attributes the agent sets once every member has
+reported its position; without them crm_simulate leaves Galera unpromoted.
+
+Compute nodes whose situation is identical up to their name (same controller holding their
+connection, same controller holding their fence device, same resources) are interchangeable:
+by default one of them is simulated and its outcome stands, renamed, for the others
+(``simulated_as``); ``exhaustive`` simulates each.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+
+from lxml import etree
+
+from hastack.catalog.base import stonith_id
+from hastack.errors import UsageError
+from hastack.pacemaker.simulator import Events, simulate
+from hastack.pacemaker.status import ClusterStatus
+from hastack.simulate.cases import Case, enumerate_cases, rename
+from hastack.simulate.explain import CibConstraints
+from hastack.simulate.invariants import Judge, Violation, where
+from hastack.simulate.model import SimCluster
+from hastack.simulate.outcome import Outcome, parse_simulation, without_fencing
+
+WORKERS = 2
+SETTLE_ROUNDS = 4
+PROMOTION_SCORE = "100"  # what ocf:heartbeat:galera sets with crm_master once bootstrapped
+RC_NOT_RUNNING = 7
+RC_NOT_INSTALLED = 5  # a hard error: the resource may not run on that node any more
+
+
+@dataclass(frozen=True)
+class Baseline:
+    cluster: SimCluster
+    cold: Outcome  # the first transition from nothing (the cold start)
+    settled: Outcome  # the steady state every other case starts from
+    constraints: CibConstraints
+    monitors: dict[tuple[str, str], str]  # (primitive, node) -> current monitor op key
+
+    @property
+    def state(self) -> ClusterStatus:
+        return self.settled.state
+
+    @property
+    def judge(self) -> Judge:
+        return Judge(self.cluster, self.constraints, self.state)
+
+
+@dataclass(frozen=True)
+class View:
+    label: str  # "" for a whole cluster; "majority" / "minority" for a partition
+    quorate: bool
+    outcome: Outcome
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    case: Case
+    views: tuple[View, ...]
+    violations: tuple[Violation, ...]
+    moved: tuple[str, ...]
+    unavailable: tuple[str, ...]
+    fenced: tuple[str, ...]
+    seconds: float
+    simulated_as: str = ""  # the equivalent case actually simulated, when not this one
+
+    @property
+    def failing(self) -> tuple[Violation, ...]:
+        return tuple(v for v in self.violations
+                     if v.scope == "always" or self.case.failures == 1)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failing
+
+
+def with_promotion_scores(cib_xml: str, cluster: SimCluster) -> str:
+    root = etree.fromstring(cib_xml.encode())
+    promotable = [p.id for p in cluster.primitives() if cluster.is_promotable(p.id)]
+    for state in root.iterfind("status/node_state"):
+        nid = state.get("id", "")
+        attrs = etree.SubElement(state, "transient_attributes", id=nid)
+        block = etree.SubElement(attrs, "instance_attributes", id=f"status-{nid}")
+        for prim in promotable:
+            etree.SubElement(block, "nvpair", id=f"status-{nid}-master-{prim}",
+                             name=f"master-{prim}", value=PROMOTION_SCORE)
+    return etree.tostring(root, encoding="unicode")
+
+
+def _monitors(cib_xml: str) -> dict[tuple[str, str], str]:
+    """The recurring monitor of each resource on each node, from the status history."""
+    found: dict[tuple[str, str], tuple[int, str]] = {}
+    root = etree.fromstring(cib_xml.encode())
+    for state in root.iterfind("status/node_state"):
+        node = state.get("uname") or state.get("id") or ""
+        for rsc in state.iterfind("lrm/lrm_resources/lrm_resource"):
+            for op in rsc.iterfind("lrm_rsc_op"):
+                interval = int(op.get("interval", "0") or "0")
+                if op.get("operation") == "monitor" and interval > 0:
+                    key = (rsc.get("id", ""), node)
+                    if key not in found or interval < found[key][0]:
+                        found[key] = (interval, op.get("operation_key", ""))
+    return {k: v[1] for k, v in found.items()}
+
+
+def baseline(cluster: SimCluster) -> Baseline:
+    """Simulate the cluster from nothing until Pacemaker has nothing left to do."""
+    cib = with_promotion_scores(cluster.cib, cluster)
+    cold = parse_simulation(simulate(cib))
+    settled = cold
+    for _ in range(SETTLE_ROUNDS):
+        if not settled.active:
+            break
+        settled = parse_simulation(simulate(settled.cib))
+    return Baseline(cluster=cluster, cold=cold, settled=settled,
+                    constraints=CibConstraints(cluster.cib), monitors=_monitors(settled.cib))
+
+
+def _quorate(cluster: SimCluster, alive: Iterable[str]) -> bool:
+    return 2 * len(set(alive) & set(cluster.members)) > len(cluster.members)
+
+
+def _host(base: Baseline, prim: str) -> str | None:
+    hosts = sorted(where(base.state, prim))
+    return hosts[0] if hosts else None
+
+
+def _monitor_failure(base: Baseline, prim: str, node: str, rc: int) -> Events:
+    key = base.monitors.get((prim, node))
+    if key is None:
+        raise UsageError("simulate-unknown-case", f"{prim} has no recurring monitor on {node} "
+                         "in the baseline", fix="pick a node where it runs (see hastack "
+                         "simulate SITE)")
+    return Events(op_inject=(f"{key}@{node}={rc}",))
+
+
+def _node_loss(base: Baseline, node: str) -> tuple[Events, bool]:
+    """Events that lose ``node``, and whether the cluster keeps quorum."""
+    cluster = base.cluster
+    if node in cluster.remotes:
+        # A remote node cannot be "failed" in crm_simulate: its connection's monitor fails,
+        # which is what the cluster sees when a compute dies.
+        host = _host(base, node)
+        if host is None:
+            return Events(), True
+        return _monitor_failure(base, node, host, RC_NOT_RUNNING), True
+    alive = [m for m in cluster.members if m != node]
+    quorate = _quorate(cluster, alive)
+    return Events(node_fail=(node,), quorum=None if quorate else False), quorate
+
+
+def _run(base: Baseline, events: Events) -> Outcome:
+    return parse_simulation(simulate(base.settled.cib, events))
+
+
+def views_of(base: Baseline, case: Case) -> tuple[View, ...]:
+    cluster = base.cluster
+    if case.kind == "cold-start":
+        return (View("", True, replace(base.cold, state=base.state)),)
+    if case.kind == "node-fail":
+        events, quorate = _node_loss(base, case.nodes[0])
+        return (View("", quorate, _run(base, events)),)
+    if case.kind == "fence-fail":
+        events, quorate = _node_loss(base, case.nodes[0])
+        outcome = without_fencing(base.state, _run(base, events), case.nodes[0])
+        return (View("", quorate, outcome),)
+    if case.kind == "nodes-fail":
+        alive = [m for m in cluster.members if m not in case.nodes]
+        quorate = _quorate(cluster, alive)
+        events = Events(node_fail=case.nodes, quorum=None if quorate else False)
+        return (View("", quorate, _run(base, events)),)
+    if case.kind == "partition":
+        node = case.nodes[0]
+        others = tuple(m for m in cluster.members if m != node)
+        major_q, minor_q = _quorate(cluster, others), _quorate(cluster, [node])
+        major = _run(base, Events(node_fail=(node,), quorum=None if major_q else False))
+        minor = _run(base, Events(node_fail=others, quorum=None if minor_q else False))
+        return (View("majority", major_q, major), View(f"{node} alone", minor_q, minor))
+    if case.kind == "monitor-fail":
+        events = _monitor_failure(base, case.resource, case.nodes[0], RC_NOT_INSTALLED)
+        return (View("", True, _run(base, events)),)
+    raise UsageError("simulate-unknown-case", f"unknown case kind {case.kind}")
+
+
+def _summary(base: Baseline, view: View) -> tuple[tuple[str, ...], tuple[str, ...],
+                                                  tuple[str, ...]]:
+    """Moved, unavailable (configured ids) and fenced, comparing with the baseline."""
+    cluster, before, after = base.cluster, base.state, view.outcome.state
+    moved: set[str] = set()
+    unavailable: set[str] = set()
+    for prim in cluster.primitives():
+        rid = cluster.configured_id(prim.id)
+        was, now = where(before, prim.id), where(after, prim.id)
+        if was and not now:
+            unavailable.add(rid)
+        elif not cluster.is_clone(prim.id) and was and now != was:
+            moved.add(rid)
+        if cluster.is_promotable(prim.id) and where(before, prim.id, promoted=True) \
+                and now and not where(after, prim.id, promoted=True):
+            unavailable.add(f"{rid} (promoted)")
+    fenced = list(view.outcome.fenced)
+    fenced += [f"{s.node} (fails)" for s in view.outcome.steps
+               if s.action == "fence" and s.blocked]
+    return tuple(sorted(moved)), tuple(sorted(unavailable)), tuple(fenced)
+
+
+def run_case(base: Baseline, case: Case) -> CaseResult:
+    started = time.monotonic()
+    views = views_of(base, case)
+    judge = base.judge
+    violations: list[Violation] = []
+    for view in views:
+        prefix = f"[{view.label}] " if view.label else ""
+        violations += [replace(v, message=prefix + v.message)
+                       for v in judge.check(view.outcome, view.quorate)]
+    moved, unavailable, fenced = _summary(base, views[0])
+    return CaseResult(case=case, views=views, violations=tuple(violations), moved=moved,
+                      unavailable=unavailable, fenced=fenced,
+                      seconds=time.monotonic() - started)
+
+
+# --- symmetric compute nodes --------------------------------------------------------------
+
+
+def _signature(base: Baseline, remote: str) -> tuple[object, ...]:
+    state = base.state
+    on_it = tuple(sorted(r.id for r in state.resources if r.active and remote in r.nodes))
+    return (_host(base, remote), _host(base, stonith_id(remote)), on_it)
+
+
+def representatives(base: Baseline) -> dict[str, str]:
+    """Each remote node -> the remote node simulated in its place (itself for the first)."""
+    first: dict[tuple[object, ...], str] = {}
+    out: dict[str, str] = {}
+    for remote in base.cluster.remotes:
+        out[remote] = first.setdefault(_signature(base, remote), remote)
+    return out
+
+
+def _subject(base: Baseline, case: Case) -> str | None:
+    """The remote node a case is about, if any."""
+    for remote in base.cluster.remotes:
+        if remote in case.nodes or case.resource in (remote, stonith_id(remote)):
+            return remote
+    return None
+
+
+def _swap(text: str, a: str, b: str) -> str:
+    marker = "\x00"
+    return rename(rename(rename(text, a, marker), b, a), marker, b)
+
+
+def _as(result: CaseResult, case: Case, rep: str, remote: str) -> CaseResult:
+    def names(items: Sequence[str]) -> tuple[str, ...]:
+        return tuple(_swap(i, rep, remote) for i in items)
+
+    violations = tuple(replace(v, message=_swap(v.message, rep, remote),
+                               resources=names(v.resources),
+                               notes=names(v.notes)) for v in result.violations)
+    return replace(result, case=case, violations=violations, moved=names(result.moved),
+                   unavailable=names(result.unavailable), fenced=names(result.fenced),
+                   seconds=0.0, simulated_as=result.case.spec)
+
+
+@dataclass(frozen=True)
+class SiteSimulation:
+    baselines: tuple[Baseline, ...]
+    results: tuple[CaseResult, ...]
+    seconds: float
+    simulated: int  # crm_simulate cases actually run (the rest are symmetric copies)
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.results)
+
+    def baseline(self, cluster: str) -> Baseline:
+        return next(b for b in self.baselines if b.cluster.name == cluster)
+
+
+def simulate_site(clusters: Sequence[SimCluster], *,
+                  select: Callable[[Baseline], list[Case]] | None = None,
+                  exhaustive: bool = False, workers: int = WORKERS) -> SiteSimulation:
+    """Baselines, then every case ``select`` picks (default: all), in parallel."""
+    started = time.monotonic()
+    pick = select or (lambda b: enumerate_cases(b.cluster, b.state))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        baselines = tuple(pool.map(baseline, clusters))
+        planned: list[tuple[Baseline, Case, str | None, str | None]] = []
+        for base in baselines:
+            reps = {} if exhaustive else representatives(base)
+            for case in pick(base):
+                remote = _subject(base, case)
+                rep = reps.get(remote) if remote is not None else None
+                if rep is not None and rep != remote and remote is not None:
+                    planned.append((base, case, rep, remote))
+                else:
+                    planned.append((base, case, None, None))
+        own = {(b.cluster.name, c.spec): (b, c) for b, c, rep, _ in planned if rep is None}
+        needed = dict(own)
+        for base, case, rep, remote in planned:
+            if rep is not None and remote is not None:
+                twin = case.renamed(remote, rep)
+                needed.setdefault((base.cluster.name, twin.spec), (base, twin))
+        done = dict(zip(needed, pool.map(lambda bc: run_case(*bc), needed.values()),
+                        strict=True))
+    results: list[CaseResult] = []
+    for base, case, rep, remote in planned:
+        if rep is None or remote is None:
+            results.append(done[(base.cluster.name, case.spec)])
+        else:
+            simulated = done[(base.cluster.name, case.renamed(remote, rep).spec)]
+            results.append(_as(simulated, case, rep, remote))
+    return SiteSimulation(baselines=baselines, results=tuple(results),
+                          seconds=time.monotonic() - started, simulated=len(needed))
