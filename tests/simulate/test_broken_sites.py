@@ -1,0 +1,105 @@
+"""Deliberately broken clusters (the rendered model mutated in memory) are each caught by a
+failing case, with the constraint chain that explains it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+import pytest
+
+from hastack.catalog.base import Clone, Colocation, Constraint, Order, Primitive, Resource
+from hastack.simulate.cases import Case
+from hastack.simulate.invariants import where
+from hastack.simulate.model import SimCluster
+from hastack.simulate.report import explanation
+from hastack.simulate.run import CaseResult, baseline, run_case
+
+pytestmark = pytest.mark.tool
+Examples = Callable[[str], tuple[SimCluster, ...]]
+
+
+def collapsed(example_clusters: Examples) -> SimCluster:
+    (cluster,) = example_clusters("collapsed")
+    return cluster
+
+
+def mutated(cluster: SimCluster, *, drop: Callable[[Constraint], bool] = lambda c: False,
+            resources: Callable[[Resource], Resource] = lambda r: r,
+            refs: dict[str, str] | None = None) -> SimCluster:
+    names = refs or {}
+
+    def rename(c: Constraint) -> Constraint:
+        if isinstance(c, Order):
+            return replace(c, first=names.get(c.first, c.first), then=names.get(c.then, c.then))
+        if isinstance(c, Colocation):
+            return replace(c, rsc=names.get(c.rsc, c.rsc),
+                           with_rsc=names.get(c.with_rsc, c.with_rsc))
+        return replace(c, rsc=names.get(c.rsc, c.rsc)) if hasattr(c, "rsc") else c
+
+    model = replace(cluster.model,
+                    resources=tuple(resources(r) for r in cluster.model.resources),
+                    constraints=tuple(rename(c) for c in cluster.model.constraints
+                                      if not drop(c)))
+    return replace(cluster, model=model)
+
+
+def failing(result: CaseResult, invariant: str) -> list[str]:
+    return [v.message for v in result.failing if v.invariant == invariant]
+
+
+def test_vip_without_colocation_with_haproxy(example_clusters: Examples) -> None:
+    broken = mutated(collapsed(example_clusters), drop=lambda c: c == Colocation(
+        "vip-keystone", "haproxy-clone"))
+    base = baseline(broken)
+    (holder,) = where(base.state, "vip-keystone")
+    result = run_case(base, Case("monitor-fail", broken.name, (holder,), "haproxy"))
+    assert not result.ok
+    assert failing(result, "vip-with-haproxy") == [
+        f"vip-keystone is on {holder}, where HAProxy is not running"]
+    why = explanation(base, result.failing[0])
+    assert why[0] == "the CIB has no colocation of vip-keystone with haproxy-clone"
+    assert why[1].startswith("vip-keystone: one instance of ocf:heartbeat:IPaddr2")
+    assert not any("runs with haproxy-clone" in line for line in why)
+
+
+def test_active_passive_service_turned_into_a_clone(example_clusters: Examples) -> None:
+    def as_clone(r: Resource) -> Resource:
+        return Clone(primitive=r) if isinstance(r, Primitive) and r.id == "heat-engine" else r
+
+    broken = mutated(collapsed(example_clusters), resources=as_clone,
+                     refs={"heat-engine": "heat-engine-clone"})
+    base = baseline(broken)
+    result = run_case(base, Case("node-fail", broken.name, ("ctl1",)))
+    assert not result.ok
+    (message,) = failing(result, "active-passive-once")
+    assert message.startswith("heat-engine runs on ctl2, ctl3")
+    why = explanation(base, result.failing[0])
+    assert why[0] == ("heat-engine-clone is a clone of systemd:heat-engine "
+                      "(one instance per eligible node)")
+
+
+def test_missing_order_between_galera_and_keystone(example_clusters: Examples) -> None:
+    broken = mutated(collapsed(example_clusters), drop=lambda c: isinstance(c, Order)
+                     and c.first == "galera-clone" and c.then == "keystone-clone")
+    base = baseline(broken)
+    result = run_case(base, Case("cold-start", broken.name))
+    assert not result.ok
+    messages = failing(result, "guide-start-order")
+    assert "keystone starts on ctl1 without waiting for promote of galera there" in messages
+    why = explanation(base, result.failing[0])
+    assert why[0] == "the CIB has no order promote galera-clone then start keystone-clone"
+    assert not any("galera-clone" in line for line in why[1:])
+    # A Galera member broken on one node leaves keystone running there without it.
+    broken_galera = run_case(base, Case("monitor-fail", broken.name, ("ctl2",), "galera"))
+    assert "keystone runs on ctl2 without promoted galera there" in failing(
+        broken_galera, "guide-start-order")
+
+
+def test_the_unbroken_site_passes_the_same_cases(example_clusters: Examples) -> None:
+    cluster = collapsed(example_clusters)
+    base = baseline(cluster)
+    for case in (Case("cold-start", cluster.name), Case("node-fail", cluster.name, ("ctl1",)),
+                 Case("monitor-fail", cluster.name, ("ctl2",), "galera")):
+        result = run_case(base, case)
+        assert result.ok, (case.spec, [v.message for v in result.failing])
