@@ -440,6 +440,7 @@ def drill(
     seconds: Annotated[float | None, typer.Option(
         help="how long the loads run (default: 90; service-kill 60; galera-cold-start 300)")]
     = None,
+    fmt: Annotated[Format, typer.Option("--format")] = Format.TEXT,
 ) -> None:
     """Break the running lab on purpose under a DB and message-bus load, and time the
     recovery; exit 1 if an acknowledged write or message was lost or the cluster did not
@@ -472,7 +473,10 @@ def drill(
         return await drills.galera_cold_start(drill_, load_seconds=load_seconds)
 
     report = run(lambda: asyncio.run(go()))
-    _print_drill(report)
+    if fmt is Format.JSON:
+        out.print_json(json.dumps({**asdict(report), "ok": report.ok}))
+    else:
+        _print_drill(report)
     if not report.ok:
         raise typer.Exit(1)
 

@@ -90,6 +90,8 @@ def test_fence_ipmilan_powers_a_machine_off_and_on(lab: None) -> None:
     marker = f"written before power-off {time.time()}"
     assert inside("n3", "sh", "-c", f"echo '{marker}' > /var/lib/hastack-marker && sync")\
         .returncode == 0
+    # A VIP added at runtime (as IPaddr2 does) must not survive the power loss.
+    assert inside("n3", "ip", "addr", "add", "198.18.0.250/24", "dev", "eth0").returncode == 0
     old_pid = pid1("n3")
     assert fence("n1", "n3", "off").returncode == 0
     wait_for("n3's PID 1 to be gone", lambda: old_pid is not None
@@ -101,6 +103,8 @@ def test_fence_ipmilan_powers_a_machine_off_and_on(lab: None) -> None:
         "n3", "systemctl", "is-system-running").stdout.strip() in ("running", "degraded"))
     assert inside("n3", "cat", "/var/lib/hastack-marker").stdout.strip() == marker
     assert reaches("n1", "198.18.0.13")
+    addresses = inside("n3", "ip", "-o", "-4", "addr", "show", "dev", "eth0").stdout
+    assert "198.18.0.13/" in addresses and "198.18.0.250" not in addresses
 
 
 def test_cli_power_cycle_through_the_bmc(lab: None) -> None:

@@ -26,3 +26,19 @@ def test_parses_dc_quorum_nodes_and_where_resources_run() -> None:
 def test_not_xml_is_a_tool_error() -> None:
     with pytest.raises(ToolError):
         parse_crm_mon("crm_mon: Connection to cluster failed")
+
+
+def test_a_start_still_in_progress_is_not_running() -> None:
+    """crm_mon marks a pending start as active; a drill or deploy must not count it."""
+    xml = (DATA / "crm_mon_fencing_started.xml").read_text()
+    for mark in ('pending="start"', 'pending="Start"'):
+        pending = xml.replace('<resource id="fence-ctl1"', f'<resource {mark} id="fence-ctl1"')
+        assert pending != xml
+        status = parse_crm_mon(pending)
+        assert status.running_on("fence-ctl1") == ()
+        assert status.running_on("fence-ctl3") == ("ctl1",)
+    starting = xml.replace('id="fence-ctl1" resource_agent="stonith:fence_ipmilan" '
+                           'role="Started"', 'id="fence-ctl1" resource_agent="stonith:'
+                           'fence_ipmilan" role="Starting"')
+    assert starting != xml
+    assert parse_crm_mon(starting).running_on("fence-ctl1") == ()

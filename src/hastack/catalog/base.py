@@ -108,6 +108,9 @@ class Service:
     toggle: str | None = None
     summary: str = ""
     remote_packages: tuple[str, ...] = ()  # components installed on pacemaker_remote nodes
+    # Daemons an OCF agent drives that their packages enable and start (platform unit names):
+    # disabled and stopped before Pacemaker runs, or a reboot would start them behind its back.
+    agent_units: tuple[str, ...] = ()
 
 
 # --- pacemaker ids ------------------------------------------------------------------------

@@ -40,6 +40,7 @@ SERVICE = Service(
     packages=("galera",),
     vips=("db",),
     summary="MariaDB Galera, promotable clone; one writer at a time through vip-db",
+    agent_units=("galera",),
 )
 
 PORT = 3306

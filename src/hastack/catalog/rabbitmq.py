@@ -37,6 +37,7 @@ SERVICE = Service(
     ha_mode=HAMode.ACTIVE_ACTIVE,
     packages=("rabbitmq",),
     summary="RabbitMQ cluster (rabbitmq-cluster agent); quorum queues for OpenStack",
+    agent_units=("rabbitmq",),
 )
 
 # pause_minority: the side of a partition without a majority stops itself instead of

@@ -127,7 +127,9 @@ async def _stop_managed_units(d: Deployment, members: Sequence[str],
                               resources: Sequence[Primitive | Clone]) -> None:
     """Units Pacemaker drives must not be enabled or running on their own (packages start
     some of them on install); only done while Pacemaker is not yet running."""
-    units = _managed_units(resources)
+    platform = platform_info(d.loaded.site.platform.value)
+    units = _managed_units(resources) + [platform.units[c] for e in d.catalog
+                                         for c in e.service.agent_units]
     if not units:
         return
     for name in members:

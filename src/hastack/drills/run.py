@@ -115,7 +115,7 @@ class Drill:
     def full_strength(self, status: ClusterStatus) -> bool:
         """Every member online; every clone on every member (promotable ones promoted);
         every VIP on exactly one node; every fencing device running."""
-        if set(status.online_members) < set(self.members) or \
+        if set(status.online_members) < set(self.members) or status.failed or \
                 any(n.unclean for n in status.nodes):
             return False
         for rsc in self.rendering.cluster(self.cluster).model.resources:
@@ -327,22 +327,28 @@ async def service_kill(drill: Drill, *, node: str | None, service: str,
         (await machine.run(["kill", "-KILL", pid])).check()
         killed.append(pid)
 
+    gone: list[float] = []  # when the instance was first seen not running on the target
+
     async def watch(report: DrillReport, t0: float) -> bool:
         status = await drill.status(prefer=[target])
         if status is None:
             return False
-        here = (status.promoted_on(rid) if service == "galera" else status.running_on(rid))
+        here = target in (status.promoted_on(rid) if service == "galera"
+                          else status.running_on(rid))
         failed = any(f.resource in (rid, rid.removesuffix("-clone")) and f.node == target
-                     for f in status.failures) or target not in here
-        if report.detected is None and failed:
-            report.detected = time.time() - t0
+                     for f in status.failures)
+        now = time.time() - t0
+        if report.detected is None and (failed or not here):
+            report.detected = now
+        if not here and not gone:
+            gone.append(now)
         node_state = status.node(target)
         if node_state is not None and not node_state.online:
             report.problems.append(f"{target} was fenced: a killed {process} must be "
                                    "recovered in place")
             return True
-        if report.detected is not None and target in here:
-            report.recovered = time.time() - t0
+        if gone and here:
+            report.recovered = now
             return True
         return False
 

@@ -37,7 +37,8 @@ class LabBmc:
     def power_off(self) -> int:
         net.set_link(self.machine, up=False)
         machines.power_off(self.machine)
-        log.info("bmc power off machine=%s", self.machine.name)
+        dropped = net.drop_runtime_addresses(self.machine)
+        log.info("bmc power off machine=%s dropped=%s", self.machine.name, ",".join(dropped))
         return 0
 
     def power_on(self) -> int:

@@ -66,6 +66,22 @@ def set_link(machine: MachineSpec, up: bool) -> None:
     run(["ip", "-n", SWITCH_NETNS, "link", "set", machine.switch_port, "up" if up else "down"])
 
 
+def drop_runtime_addresses(machine: MachineSpec) -> list[str]:
+    """What a power loss erases: every address the machine added at runtime (VIPs that
+    IPaddr2 put on its interface) goes; its own address stays. The namespace outlives the
+    machine, so without this a rebooted node would come back still holding a VIP."""
+    shown = run(["ip", "-n", machine.netns, "-o", "-4", "addr", "show", "dev", MACHINE_IF],
+                check=False).stdout
+    dropped = []
+    for line in shown.splitlines():
+        parts = line.split()
+        cidr = parts[parts.index("inet") + 1] if "inet" in parts else ""
+        if cidr and cidr.split("/")[0] != str(machine.address):
+            run(["ip", "-n", machine.netns, "addr", "del", cidr, "dev", MACHINE_IF])
+            dropped.append(cidr)
+    return dropped
+
+
 def link_is_up(machine: MachineSpec) -> bool:
     out = run(["ip", "-n", SWITCH_NETNS, "-o", "link", "show", machine.switch_port],
               check=False).stdout

@@ -82,9 +82,15 @@ def _flag(el: etree._Element, name: str) -> bool:
 
 
 def _resource(el: etree._Element, clone: str | None) -> ResourceState:
+    # With record-pending (the default), a start or stop in progress shows as active (role
+    # Starting/Stopping): it is not running until the start returns (RabbitMQ's, for one,
+    # wipes and re-joins first), and a stopping one is going away.
+    starting = el.get("pending", "").lower().startswith(("start", "stop")) or \
+        el.get("role") in ("Starting", "Stopping")
     return ResourceState(
         id=el.get("id", ""), agent=el.get("resource_agent", ""), role=el.get("role", ""),
-        active=_flag(el, "active"), failed=_flag(el, "failed"), blocked=_flag(el, "blocked"),
+        active=_flag(el, "active") and not starting, failed=_flag(el, "failed"),
+        blocked=_flag(el, "blocked"),
         nodes=tuple(n.get("name", "") for n in el.findall("node")), clone=clone)
 
 
