@@ -506,6 +506,8 @@ def _print_drill(report: object) -> None:
         if value != "-":
             table.add_row(label, value)
     out.print(table)
+    for note in report.notes:
+        err.print(Text(note, style="yellow"))
     for problem in report.problems:
         err.print(Text(problem, style="red"))
 

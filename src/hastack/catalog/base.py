@@ -428,6 +428,7 @@ class ApiCall:
 
     operation: str
     params: Pairs = ()
+    secret: SecretRef | None = None  # a password the operation sets (sent by environment)
 
 
 @dataclass(frozen=True)

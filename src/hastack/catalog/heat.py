@@ -47,6 +47,7 @@ API_PORT = 8004
 CFN_PORT = 8000
 DOMAIN = "heat"
 DOMAIN_ADMIN = "heat_domain_admin"
+DOMAIN_ADMIN_PASSWORD = SecretRef("heat-domain-admin")
 
 
 def config(ctx: ServiceContext) -> list[ConfigFile]:
@@ -59,7 +60,7 @@ def config(ctx: ServiceContext) -> list[ConfigFile]:
                 "heat_metadata_server_url": cfn,
                 "heat_waitcondition_server_url": f"{cfn}/v1/waitcondition",
                 "stack_domain_admin": DOMAIN_ADMIN,
-                "stack_domain_admin_password": SecretRef("heat-domain-admin"),
+                "stack_domain_admin_password": DOMAIN_ADMIN_PASSWORD,
                 "stack_user_domain_name": DOMAIN,
                 "num_engine_workers": os_.workers(ctx) or 4}},
             {"database": os_.database_section(ctx, "heat")},
@@ -110,7 +111,8 @@ def bootstrap(ctx: ServiceContext) -> list[Action]:
         os_.keystone_action("heat-cfn", "cloudformation", f"http://{vip}:{CFN_PORT}/v1",
                             user=""),
         Action(name="heat-domain", what="create the heat stack domain and its admin",
-               run=ApiCall("heat.stack-domain", (("domain", DOMAIN), ("admin", DOMAIN_ADMIN)))),
+               run=ApiCall("heat.stack-domain", (("domain", DOMAIN), ("admin", DOMAIN_ADMIN)),
+                           secret=DOMAIN_ADMIN_PASSWORD)),
     ]
 
 

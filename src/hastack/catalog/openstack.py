@@ -183,9 +183,26 @@ def database_actions(ctx: ServiceContext, database: str, *,
                    run=create, done=done, where="galera")]
 
 
+ONCE_DIR = "/var/lib/hastack/once"
+
+
+def once_action(name: str, what: str, argv: tuple[str, ...], *, user: str,
+                env: tuple[tuple[str, Text], ...] = ()) -> Action:
+    """A command run once on one member and again only when its tool changes (a package
+    upgrade): done is a marker holding the tool's checksum, written after success. The tools
+    (db_sync, bootstrap) are idempotent themselves; the marker keeps a re-run quiet."""
+    marker = f"{ONCE_DIR}/{name}"
+    tool = f'"$(command -v {argv[0]})"'
+    run = Command(argv=("sh", "-c", f'runuser -u {user} -- "$@" && mkdir -p {ONCE_DIR} && '
+                        f"sha256sum {tool} > {marker}", "once", *argv), env=env)
+    done = Command(argv=("sh", "-c", f'test "$(cat {marker} 2>/dev/null)" = '
+                         f'"$(sha256sum {tool})"'))
+    return Action(name=name, what=what, run=run, done=done)
+
+
 def db_sync_action(name: str, argv: tuple[str, ...], *, user: str, what: str) -> Action:
-    """A schema migration, run once on one member (each tool is itself idempotent)."""
-    return Action(name=name, what=what, run=Command(argv=argv, user=user))
+    """A schema migration, run once on one member (and again after an upgrade)."""
+    return once_action(name, what, argv, user=user)
 
 
 def uwsgi_files(ctx: ServiceContext, node: Node, *, component: str, wsgi_file: str,

@@ -63,7 +63,17 @@ def config(ctx: ServiceContext) -> list[ConfigFile]:
                                "loopback_users = none\n",
                                f"cluster_partition_handling = {PARTITION_HANDLING}\n",
                                f"net_ticktime = {NET_TICKTIME}\n",
-                               "collect_statistics_interval = 30000\n"))
+                               "collect_statistics_interval = 30000\n",
+                               # A node that starts on an empty database (first boot, or
+                               # the agent's wipe after a whole-cluster outage, when its
+                               # backup of the users could not be taken) creates OpenStack's
+                               # user instead of guest.
+                               f"default_vhost = /\ndefault_user = {RABBIT_USER}\n",
+                               "default_pass = ", rabbit_password(), "\n",
+                               "default_permissions.configure = .*\n",
+                               "default_permissions.read = .*\n",
+                               "default_permissions.write = .*\n",
+                               group="rabbitmq", mode=0o640))
         # Every member shares one Erlang cookie, or they cannot cluster.
         files.append(text_file(node.name, COOKIE, SecretRef("rabbitmq-erlang-cookie"),
                                owner="rabbitmq", group="rabbitmq", mode=0o400))

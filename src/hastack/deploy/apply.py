@@ -19,20 +19,24 @@ from typing import Literal
 
 from hastack.catalog.base import (
     Action,
+    ApiCall,
     CatalogEntry,
     Clone,
     Command,
+    KeystoneEntry,
     Primitive,
     SecretRef,
     ServiceContext,
     Sql,
 )
+from hastack.catalog.openstack import admin_password
 from hastack.catalog.platform import platform_info
 from hastack.deploy import files as file_ops
 from hastack.deploy import packages as package_ops
 from hastack.deploy.cib import merge_configuration
 from hastack.deploy.plan import service_order
 from hastack.errors import PlanError, TransportError
+from hastack.osapi import client as osapi_client
 from hastack.pacemaker import live
 from hastack.render.site import SiteRendering, render_site
 from hastack.secrets import Secrets
@@ -221,7 +225,28 @@ async def _check_running(d: Deployment, stage: str, cluster: str, members: tuple
                                  f" — see `crm_mon -1` on {members[0]}")
 
 
-async def _run_action(d: Deployment, action: Action, target: str) -> None:
+async def _run_api_action(d: Deployment, action: Action, target: str, ctx: ServiceContext,
+                          step: KeystoneEntry | ApiCall) -> None:
+    """API registrations are idempotent by nature: asked to ensure, they say whether they
+    changed anything; in a dry run they only say what they would change."""
+    started = time.monotonic()
+    operation, params, secret = osapi_client.step_request(step, ctx)
+    result = await osapi_client.call(d.transports[target], operation, params, ctx=ctx,
+                              secrets=d.secrets, secret=secret, ensure=not d.dry_run)
+    if not result.ok:
+        raise TransportError(target, f"action:{action.name}: {operation} failed: "
+                             f"{result.detail}", fix="see the service's log on that node")
+    outcome: Outcome = ("would change" if d.dry_run else "changed") if result.changed \
+        else "unchanged"
+    d.record(f"action:{action.name}", target, outcome, f"{action.what}: {result.detail}",
+             started)
+
+
+async def _run_action(d: Deployment, action: Action, target: str,
+                      ctx: ServiceContext) -> None:
+    if isinstance(action.run, KeystoneEntry | ApiCall) and action.done is None:
+        await _run_api_action(d, action, target, ctx, action.run)
+        return
     node = d.transports[target]
     started = time.monotonic()
     stage = f"action:{action.name}"
@@ -279,6 +304,12 @@ def secret_refs(loaded: LoadedSite, rendering: SiteRendering,
                 else:
                     texts = []
                 refs += [r for t in texts for r in t.secrets()]
+                if isinstance(step, KeystoneEntry | ApiCall):
+                    _, _, secret = osapi_client.step_request(step, ctx)
+                    refs += [secret] if secret is not None else []
+        if entry.name == "keystone" or any(isinstance(a.run, KeystoneEntry | ApiCall)
+                                           for a in entry.bootstrap(ctx)):
+            refs.append(admin_password())
     return refs
 
 
@@ -319,7 +350,7 @@ async def deploy(d: Deployment) -> Deployment:
         actions = list(entry.bootstrap(ctx))
         for action in (a for a in actions if a.phase == "before-start"):
             for target in _action_targets(d, entry, action):
-                await _run_action(d, action, target)
+                await _run_action(d, action, target, ctx)
         done.append(entry)
         if d.dry_run and d.changed:
             d.record(f"service:{entry.name}", None, "would change", "after earlier changes",
@@ -332,5 +363,5 @@ async def deploy(d: Deployment) -> Deployment:
                                  resources)
         for action in (a for a in actions if a.phase == "after-start"):
             for target in _action_targets(d, entry, action):
-                await _run_action(d, action, target)
+                await _run_action(d, action, target, ctx)
     return d

@@ -69,13 +69,17 @@ class DrillReport:
     bus_acked: int = 0
     bus_lost: int = 0
     rejoined: float | None = None
+    bus_keeps_messages: bool = True  # False: losing them is expected (reported, not failed)
     load_average: float = field(default_factory=lambda: os.getloadavg()[0])
     problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return (not self.problems and self.db_lost == 0 and self.bus_lost == 0
-                and self.db_acked > 0 and self.bus_acked > 0 and self.rejoined is not None)
+        bus_kept = self.bus_lost == 0 or not self.bus_keeps_messages
+        return (not self.problems and self.db_lost == 0 and bus_kept and self.db_acked > 0
+                and self.bus_acked > 0 and self.bus_back is not None
+                and self.rejoined is not None)
 
 
 @dataclass
@@ -190,13 +194,15 @@ async def _count_losses(drill: Drill, report: DrillReport, run_id: str, db: Load
 
 async def _wait_full_strength(drill: Drill, report: DrillReport, t0: float,
                               timeout: float) -> None:
+    """Runs beside the watch and the loads: once the fault has been seen (before that the
+    cluster still looks whole), the first moment everything is back."""
     deadline = time.time() + timeout
     while time.time() < deadline:
-        status = await drill.status()
+        status = await drill.status() if report.detected is not None else None
         if status is not None and drill.full_strength(status):
             report.rejoined = time.time() - t0
             return
-        await asyncio.sleep(2)
+        await asyncio.sleep(1)
     report.problems.append(f"the cluster was not back at full strength (every member online, "
                            f"every clone everywhere, every VIP once) within {timeout:.0f} s")
 
@@ -213,8 +219,10 @@ async def _run(drill: Drill, report: DrillReport, fault: Callable[[], Awaitable[
     db_task, bus_task = await _start_loads(drill, run_id, report.load_seconds)
     await asyncio.sleep(WARMUP)
     t0 = time.time()
+    strength: asyncio.Task[None] | None = None
     try:
         await fault()
+        strength = asyncio.create_task(_wait_full_strength(drill, report, t0, rejoin_timeout))
         while time.time() - t0 < report.load_seconds - WARMUP:
             if await watch(report, t0):
                 break
@@ -223,7 +231,8 @@ async def _run(drill: Drill, report: DrillReport, fault: Callable[[], Awaitable[
         if after is not None:
             await after()
     db_out, bus_out = await db_task, await bus_task
-    await _wait_full_strength(drill, report, t0, rejoin_timeout)
+    if strength is not None:
+        await strength
     await _count_losses(drill, report, run_id, LoadRecord(tuple(attempts(db_out.splitlines())), t0),
                         LoadRecord(tuple(attempts(bus_out.splitlines())), t0))
     return report
@@ -359,7 +368,11 @@ async def service_kill(drill: Drill, *, node: str | None, service: str,
 
 
 async def galera_cold_start(drill: Drill, *, load_seconds: float) -> DrillReport:
-    report = DrillReport("galera-cold-start", "all members", load_seconds)
+    # The rabbitmq-cluster agent starts a cluster that lost every member from an empty
+    # database (it cannot tell which member is freshest), so the bus must come back but its
+    # queued messages do not; OpenStack's RPC messages are transient by design.
+    report = DrillReport("galera-cold-start", "all members", load_seconds,
+                         bus_keeps_messages=False)
 
     async def fault() -> None:
         for member in drill.members:
@@ -380,4 +393,8 @@ async def galera_cold_start(drill: Drill, *, load_seconds: float) -> DrillReport
     await _run(drill, report, fault, watch)
     if report.recovered is None:
         report.problems.append("Galera was promoted nowhere while the load ran")
+    if report.bus_lost:
+        report.notes.append(f"{report.bus_lost} queued messages did not survive the outage "
+                            "of every RabbitMQ member: expected with the rabbitmq-cluster "
+                            "agent, which rebuilds the bus from empty")
     return report

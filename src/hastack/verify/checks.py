@@ -15,12 +15,27 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from hastack.catalog.base import CatalogEntry, Check, ServiceContext, stonith_id
+from hastack.catalog.base import (
+    ApiCall,
+    CatalogEntry,
+    Check,
+    HttpProbe,
+    ServiceContext,
+    stonith_id,
+)
 from hastack.catalog.cluster import stonith_device
 from hastack.catalog.galera import VERIFY_DB, VERIFY_PASSWORD
-from hastack.catalog.openstack import MEMCACHED_PORT, RABBIT_PORT, RABBIT_USER, rabbit_password
+from hastack.catalog.nova import API_PORT as NOVA_API_PORT
+from hastack.catalog.openstack import (
+    KEYSTONE_PORT,
+    MEMCACHED_PORT,
+    RABBIT_PORT,
+    RABBIT_USER,
+    rabbit_password,
+)
 from hastack.catalog.platform import platform_info
 from hastack.errors import HastackError
+from hastack.osapi import client as osapi_client
 from hastack.pacemaker import live
 from hastack.secrets import Secrets
 from hastack.site.load import LoadedSite
@@ -214,9 +229,45 @@ async def _rabbit_publish(env: Env) -> str:
     return f"published on {members[0].name}, consumed on {members[1].name}"
 
 
+# Operations that ask every member directly (not through the VIP): their port and path.
+MEMBER_URLS = {"token.issue.member": (KEYSTONE_PORT, "/v3"),
+               "compute.versions.member": (NOVA_API_PORT, "/")}
+
+
+def _api_verifier(call: ApiCall) -> Verifier:
+    """The guide's test action through openstacksdk, run on a member (it reaches the VIPs)."""
+    async def verify(env: Env) -> str:
+        params: dict[str, object] = dict(call.params)
+        if call.operation in MEMBER_URLS:
+            port, path = MEMBER_URLS[call.operation]
+            params["urls"] = [f"http://{n.address}:{port}{path}" for n in env.ctx.members]
+        result = await osapi_client.call(env.member(), call.operation, params, ctx=env.ctx,
+                                         secrets=env.secrets, secret=call.secret)
+        expect(result.ok, result.detail)
+        return result.detail
+    return verify
+
+
+def _http_verifier(probe: HttpProbe) -> Verifier:
+    async def verify(env: Env) -> str:
+        done = await env.member().run(["curl", "-sS", "-m", "20", "-o", "/dev/stderr", "-w",
+                                       "%{http_code}", probe.url])
+        code = done.stdout.strip()
+        expect(code.isdigit() and int(code) in probe.expect_status,
+               f"{probe.url}: HTTP {code or 'no answer'} {done.stderr.strip()[-200:]}")
+        expect(probe.contains is None or probe.contains in done.stderr,
+               f"{probe.url}: the page lacks {probe.contains!r}")
+        return f"{probe.url}: HTTP {code}"
+    return verify
+
+
 async def _one(env: Env, check: Check) -> CheckResult:
     started = time.monotonic()
     fn = VERIFIERS.get(check.name)
+    if fn is None and isinstance(check.probe, ApiCall):
+        fn = _api_verifier(check.probe)
+    elif fn is None and isinstance(check.probe, HttpProbe):
+        fn = _http_verifier(check.probe)
     if fn is None:
         return CheckResult(env.ctx.service, check.name, check.what, False,
                            "not implemented yet", 0.0)

@@ -1,0 +1,1 @@
+"""OpenStack API operations (registration at deploy, the guide's checks at verify)."""

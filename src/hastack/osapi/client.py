@@ -1,0 +1,59 @@
+"""Run an OpenStack API operation with openstacksdk on a controller: the controllers reach
+every VIP (the machine running hastack may be outside the cloud's network), and the
+operation's code travels on stdin, its passwords in the environment."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from hastack.catalog import openstack as os_
+from hastack.catalog.base import ApiCall, KeystoneEntry, SecretRef, ServiceContext
+from hastack.secrets import Secrets
+from hastack.transport.base import Transport
+
+PYTHON = "python3"
+
+
+@dataclass(frozen=True)
+class ApiResult:
+    ok: bool
+    changed: bool
+    detail: str
+
+
+def _script() -> bytes:
+    return resources.files("hastack.osapi").joinpath("remote.py").read_bytes()
+
+
+async def call(node: Transport, operation: str, params: Mapping[str, Any], *,
+               ctx: ServiceContext, secrets: Secrets, secret: SecretRef | None = None,
+               ensure: bool = True, timeout: float = 600) -> ApiResult:
+    env = {"OS_AUTH_URL": os_.keystone_public_url(ctx) + "/v3",
+           "OS_PASSWORD": secrets.lookup(os_.admin_password()),
+           "OS_REGION_NAME": ctx.site.openstack.region}
+    if secret is not None:
+        env["SECRET_PASSWORD"] = secrets.lookup(secret)
+    request = json.dumps({"operation": operation, "params": dict(params), "ensure": ensure})
+    done = await node.run([PYTHON, "-", request], stdin=_script(), env=env, timeout=timeout)
+    lines = done.stdout.strip().splitlines()
+    try:
+        answer = json.loads(lines[-1])
+    except (IndexError, json.JSONDecodeError):
+        return ApiResult(False, False, (done.stderr or done.stdout).strip()[-800:]
+                         or f"exit status {done.returncode}")
+    return ApiResult(bool(answer["ok"]), bool(answer["changed"]), str(answer["detail"]))
+
+
+def step_request(step: KeystoneEntry | ApiCall, ctx: ServiceContext
+                 ) -> tuple[str, dict[str, Any], SecretRef | None]:
+    """The operation, its parameters and the password it sets, for a catalog step."""
+    if isinstance(step, KeystoneEntry):
+        return ("keystone.register",
+                {"service": step.service, "type": step.service_type, "url": step.url,
+                 "user": step.user, "extra_roles": list(step.extra_roles),
+                 "region": ctx.site.openstack.region}, step.password)
+    return step.operation, dict(step.params), step.secret

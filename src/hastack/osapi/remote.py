@@ -1,0 +1,269 @@
+# mypy: ignore-errors
+"""OpenStack API operations, run with python3 on a controller (it reaches every VIP; the
+host running hastack may not). Sent over stdin by hastack.osapi.client; stdlib + openstacksdk
+only. Input: JSON {"operation", "params", "ensure"} on argv[1]; credentials in the environment
+(OS_AUTH_URL, OS_PASSWORD, SECRET_* for passwords an operation sets). Output: one JSON line
+{"ok", "changed", "detail"}.
+
+Ensure operations create what is missing and report whether they changed anything; with
+"ensure": false they only report what they would change. Check operations assert an outcome.
+"""
+
+import json
+import os
+import sys
+import time
+import urllib.request
+
+
+def connect(auth_url=None):
+    import openstack
+
+    return openstack.connect(
+        auth_url=auth_url or os.environ["OS_AUTH_URL"], username="admin",
+        password=os.environ["OS_PASSWORD"], project_name="admin", user_domain_name="Default",
+        project_domain_name="Default", region_name=os.environ.get("OS_REGION_NAME"),
+        interface="internal", identity_api_version="3")
+
+
+class Ensure:
+    def __init__(self, apply):
+        self.apply, self.changes = apply, []
+
+    def need(self, what):
+        self.changes.append(what)
+        return self.apply
+
+
+def ensure_project(conn, ens, name, domain="default"):
+    project = conn.identity.find_project(name, domain_id=domain)
+    if project is None and ens.need(f"project {name}"):
+        project = conn.identity.create_project(name=name, domain_id=domain)
+    return project
+
+
+def ensure_user(conn, ens, name, password, domain="default"):
+    user = conn.identity.find_user(name, domain_id=domain)
+    if user is None and ens.need(f"user {name}"):
+        user = conn.identity.create_user(name=name, password=password, domain_id=domain)
+    return user
+
+
+def ensure_role(conn, ens, name):
+    role = conn.identity.find_role(name)
+    if role is None and ens.need(f"role {name}"):
+        role = conn.identity.create_role(name=name)
+    return role
+
+
+def grant_on_project(conn, ens, project, user, role):
+    if None in (project, user, role):
+        return
+    if not conn.identity.validate_user_has_project_role(project, user, role) and \
+            ens.need(f"role {role.name} for {user.name} on {project.name}"):
+        conn.identity.assign_project_role_to_user(project, user, role)
+
+
+def op_project_ensure(conn, ens, params):
+    ensure_project(conn, ens, params["name"])
+
+
+def op_keystone_register(conn, ens, params):
+    if params.get("user"):
+        project = ensure_project(conn, ens, "service")
+        user = ensure_user(conn, ens, params["user"], os.environ["SECRET_PASSWORD"])
+        grant_on_project(conn, ens, project, user, ensure_role(conn, ens, "admin"))
+        for extra in params.get("extra_roles", []):
+            grant_on_project(conn, ens, project, user, ensure_role(conn, ens, extra))
+    service = next((s for s in conn.identity.services() if s.name == params["service"]), None)
+    if service is None and ens.need(f"service {params['service']}"):
+        service = conn.identity.create_service(name=params["service"],
+                                               type=params["type"], enabled=True)
+    if service is None:
+        ens.changes.extend(f"{i} endpoint" for i in ("public", "internal", "admin"))
+        return
+    have = {e.interface: e for e in conn.identity.endpoints(service_id=service.id)}
+    for interface in ("public", "internal", "admin"):
+        endpoint = have.get(interface)
+        if endpoint is None:
+            if ens.need(f"{interface} endpoint of {params['service']}"):
+                conn.identity.create_endpoint(service_id=service.id, interface=interface,
+                                              url=params["url"], region_id=params["region"])
+        elif endpoint.url != params["url"] and ens.need(f"{interface} URL of "
+                                                        f"{params['service']}"):
+            conn.identity.update_endpoint(endpoint, url=params["url"])
+
+
+def op_heat_stack_domain(conn, ens, params):
+    domain = conn.identity.find_domain(params["domain"])
+    if domain is None and ens.need(f"domain {params['domain']}"):
+        domain = conn.identity.create_domain(name=params["domain"],
+                                             description="heat stack projects and users")
+    if domain is None:
+        return
+    user = ensure_user(conn, ens, params["admin"], os.environ["SECRET_PASSWORD"],
+                       domain=domain.id)
+    role = ensure_role(conn, ens, "admin")
+    if user is not None and role is not None and \
+            not conn.identity.validate_user_has_domain_role(domain, user, role) and \
+            ens.need(f"admin role for {params['admin']} on domain {params['domain']}"):
+        conn.identity.assign_domain_role_to_user(domain, user, role)
+    ensure_role(conn, ens, "heat_stack_owner")
+    ensure_role(conn, ens, "heat_stack_user")
+
+
+# --- checks: the guide's test actions -------------------------------------------------------
+
+def check_token_issue(conn, params):
+    token = conn.identity.get_auth_headers().get("X-Auth-Token") if hasattr(
+        conn.identity, "get_auth_headers") else conn.auth_token
+    assert token, "no token"
+    return f"token of {len(token)} characters"
+
+
+def check_token_issue_member(conn, params):
+    details = []
+    for url in params["urls"]:
+        member = connect(auth_url=url)
+        assert member.auth_token, f"{url}: no token"
+        details.append(url.split("//")[1].split(":")[0])
+    return "a token from " + ", ".join(details)
+
+
+def check_image_upload_readback(conn, params):
+    data = os.urandom(64 * 1024)
+    name = f"hastack-verify-{time.time_ns()}"
+    image = conn.image.create_image(name=name, data=data, disk_format="raw",
+                                    container_format="bare", visibility="private")
+    try:
+        image = conn.image.wait_for_status(image, status="active", wait=120)
+        back = b"".join(conn.image.download_image(image, stream=True).iter_content(65536))
+        assert back == data, "the image read back differs"
+    finally:
+        conn.image.delete_image(image, ignore_missing=True)
+    return f"{len(data)} bytes uploaded and read back"
+
+
+def check_compute_services_up(conn, params):
+    services = list(conn.compute.services())
+    down = [f"{s.binary}@{s.host}" for s in services if s.state != "up"]
+    assert services and not down, f"down: {', '.join(down) or 'no services'}"
+    return f"{len(services)} nova services up"
+
+
+def check_compute_hypervisors_up(conn, params):
+    hypervisors = list(conn.compute.hypervisors(details=True))
+    down = [h.name for h in hypervisors if h.state != "up"]
+    assert hypervisors and not down, f"down: {', '.join(down) or 'no hypervisors'}"
+    return f"{len(hypervisors)} hypervisors up"
+
+
+def check_http_members(conn, params):
+    for url in params["urls"]:
+        with urllib.request.urlopen(url, timeout=10) as answer:
+            assert answer.status in (200, 300), f"{url}: HTTP {answer.status}"
+    return f"{len(params['urls'])} members answer"
+
+
+def check_placement_resource_providers(conn, params):
+    providers = list(conn.placement.resource_providers())
+    return f"{len(providers)} resource providers listed"
+
+
+def check_network_create_delete(conn, params):
+    name = f"hastack-verify-{time.time_ns()}"
+    network = conn.network.create_network(name=name)
+    try:
+        subnet = conn.network.create_subnet(network_id=network.id, ip_version=4,
+                                            cidr="10.254.0.0/24", name=name)
+        router = conn.network.create_router(name=name)
+        try:
+            conn.network.add_interface_to_router(router, subnet_id=subnet.id)
+            conn.network.remove_interface_from_router(router, subnet_id=subnet.id)
+        finally:
+            conn.network.delete_router(router)
+    finally:
+        conn.network.delete_network(network)
+    return "network, subnet and router created and deleted"
+
+
+def check_network_agents_alive(conn, params):
+    agents = list(conn.network.agents())
+    dead = [f"{a.binary}@{a.host}" for a in agents if not a.is_alive]
+    assert agents and not dead, f"dead: {', '.join(dead) or 'no agents'}"
+    return f"{len(agents)} agents alive"
+
+
+def check_volume_create_delete(conn, params):
+    volume = conn.block_storage.create_volume(size=1, name=f"hastack-verify-{time.time_ns()}")
+    try:
+        volume = conn.block_storage.wait_for_status(volume, status="available",
+                                                    failures=["error"], wait=180)
+    finally:
+        conn.block_storage.delete_volume(volume, ignore_missing=True)
+    return "a 1 GiB volume reached available and was deleted"
+
+
+def check_stack_create_delete(conn, params):
+    template = {"heat_template_version": "2018-08-31",
+                "resources": {"nothing": {"type": "OS::Heat::None"}}}
+    name = f"hastack-verify-{time.time_ns()}"
+    stack = conn.orchestration.create_stack(name=name, template=template)
+    try:
+        stack = conn.orchestration.wait_for_status(stack, status="CREATE_COMPLETE",
+                                                   failures=["CREATE_FAILED"], wait=180)
+    finally:
+        conn.orchestration.delete_stack(stack, ignore_missing=True)
+    return "CREATE_COMPLETE, then deleted"
+
+
+def check_object_put_get(conn, params):
+    container = f"hastack-verify-{time.time_ns()}"
+    data = os.urandom(16 * 1024)
+    conn.object_store.create_container(name=container)
+    try:
+        conn.object_store.upload_object(container=container, name="probe", data=data)
+        back = conn.object_store.download_object("probe", container=container)
+        assert back == data, "the object read back differs"
+        conn.object_store.delete_object("probe", container=container)
+    finally:
+        conn.object_store.delete_container(container)
+    return f"{len(data)} bytes stored and fetched"
+
+
+ENSURE = {"project.ensure": op_project_ensure, "keystone.register": op_keystone_register,
+          "heat.stack-domain": op_heat_stack_domain}
+CHECKS = {"token.issue": check_token_issue, "token.issue.member": check_token_issue_member,
+          "image.upload-readback": check_image_upload_readback,
+          "compute.services-up": check_compute_services_up,
+          "compute.hypervisors-up": check_compute_hypervisors_up,
+          "compute.versions.member": check_http_members,
+          "placement.resource-providers": check_placement_resource_providers,
+          "network.create-delete": check_network_create_delete,
+          "network.agents-alive": check_network_agents_alive,
+          "volume.create-delete": check_volume_create_delete,
+          "orchestration.stack-create-delete": check_stack_create_delete,
+          "object.put-get": check_object_put_get}
+
+
+def main():
+    request = json.loads(sys.argv[1])
+    operation, params = request["operation"], request.get("params", {})
+    try:
+        conn = connect()
+        if operation in ENSURE:
+            ens = Ensure(request.get("ensure", True))
+            ENSURE[operation](conn, ens, params)
+            result = {"ok": True, "changed": bool(ens.changes),
+                      "detail": "; ".join(ens.changes) or "already there"}
+        elif operation in CHECKS:
+            result = {"ok": True, "changed": False, "detail": CHECKS[operation](conn, params)}
+        else:
+            result = {"ok": False, "changed": False, "detail": f"unknown operation {operation}"}
+    except Exception as exc:  # report every failure as data: the caller names the step
+        result = {"ok": False, "changed": False, "detail": f"{type(exc).__name__}: {exc}"}
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
