@@ -29,7 +29,6 @@ from hastack.catalog.base import (
     ServiceContext,
     Sql,
 )
-from hastack.catalog.openstack import admin_password
 from hastack.catalog.platform import platform_info
 from hastack.deploy import files as file_ops
 from hastack.deploy import packages as package_ops
@@ -305,11 +304,7 @@ def secret_refs(loaded: LoadedSite, rendering: SiteRendering,
                     texts = []
                 refs += [r for t in texts for r in t.secrets()]
                 if isinstance(step, KeystoneEntry | ApiCall):
-                    _, _, secret = osapi_client.step_request(step, ctx)
-                    refs += [secret] if secret is not None else []
-        if entry.name == "keystone" or any(isinstance(a.run, KeystoneEntry | ApiCall)
-                                           for a in entry.bootstrap(ctx)):
-            refs.append(admin_password())
+                    refs += osapi_client.secret_refs(step, ctx)
     return refs
 
 

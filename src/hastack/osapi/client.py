@@ -48,6 +48,12 @@ async def call(node: Transport, operation: str, params: Mapping[str, Any], *,
     return ApiResult(bool(answer["ok"]), bool(answer["changed"]), str(answer["detail"]))
 
 
+def secret_refs(step: KeystoneEntry | ApiCall, ctx: ServiceContext) -> list[SecretRef]:
+    """The secrets a step needs: the admin password, and any password it sets."""
+    _, _, secret = step_request(step, ctx)
+    return [os_.admin_password(), *([secret] if secret is not None else [])]
+
+
 def step_request(step: KeystoneEntry | ApiCall, ctx: ServiceContext
                  ) -> tuple[str, dict[str, Any], SecretRef | None]:
     """The operation, its parameters and the password it sets, for a catalog step."""
