@@ -115,7 +115,8 @@ def bootstrap(ctx: ServiceContext) -> list[Action]:
              "--bootstrap-region-id", ctx.site.openstack.region),
             user="keystone", env=bootstrap_env),
         Action(name="keystone-service-project", what="create the 'service' project",
-               run=ApiCall("project.ensure", (("name", os_.SERVICE_PROJECT),))),
+               run=ApiCall("project.ensure", (("name", os_.SERVICE_PROJECT),)),
+               phase="after-start"),
     ]
 
 

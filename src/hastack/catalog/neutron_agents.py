@@ -36,6 +36,7 @@ SERVICE = Service(
     ha_mode=HAMode.ACTIVE_ACTIVE,
     packages=("neutron-agents",),
     requires=("neutron-server", "rabbitmq"),
+    toggle="neutron_agents",
     summary="OVS, DHCP, L3 and metadata agents (A/A, or A/P by site choice)",
 )
 

@@ -100,8 +100,10 @@ def config(ctx: ServiceContext) -> list[ConfigFile]:
         files.append(ml2_conf(node.name))
         files += os_.uwsgi_files(ctx, node, component="neutron-api",
                                  wsgi_file="/usr/bin/neutron-api", port=PORT, user="neutron")
+        # Sourced after the init script built its arguments: it must name neutron.conf too.
         files.append(text_file(node.name, "/etc/default/neutron-rpc-server",
-                               f'DAEMON_ARGS="--config-file={ML2}"\n'))
+                               'DAEMON_ARGS="--config-file=/etc/neutron/neutron.conf '
+                               f'--config-file={ML2}"\n'))
     return files
 
 

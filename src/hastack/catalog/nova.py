@@ -31,6 +31,7 @@ from hastack.catalog.base import (
     ini_file,
     resource_id,
     systemd,
+    text_file,
 )
 
 SERVICE = Service(
@@ -96,6 +97,9 @@ def config(ctx: ServiceContext) -> list[ConfigFile]:
         files += os_.uwsgi_files(ctx, node, component="nova-metadata",
                                  wsgi_file="/usr/bin/nova-metadata-wsgi", port=METADATA_PORT,
                                  user="nova")
+        # Debian's console proxy unit runs whichever proxy this names (spice by default).
+        files.append(text_file(node.name, "/etc/default/nova-consoleproxy",
+                               "NOVA_CONSOLE_PROXY_TYPE=novnc\n"))
     return files
 
 

@@ -220,6 +220,9 @@ def uwsgi_files(ctx: ServiceContext, node: Node, *, component: str, wsgi_file: s
         "master": "true", "need-app": "true", "die-on-term": "true", "no-orphans": "true",
         "lazy-apps": "true", "enable-threads": "true", "thunder-lock": "true",
         "http-socket": f"{node.address}:{port}", "processes": str(processes), "threads": "1",
+        # http-socket closes every connection after its answer; saying so keeps clients
+        # (keystoneauth's pooled sessions) from reusing one that is gone.
+        "add-header": "Connection: close",
         "buffer-size": "65535", "listen": "100", "uid": user, "gid": user,
         "wsgi-file": wsgi_file, "name": component,
         "logto": f"/var/log/{user}/{component}-uwsgi.log", **(extra or {}),

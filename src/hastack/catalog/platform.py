@@ -66,7 +66,7 @@ DEBIAN_12 = PlatformInfo(
         "nova-scheduler": ("nova-scheduler",),
         "nova-novncproxy": ("nova-consoleproxy",),
         "nova-compute": ("nova-compute",),
-        "neutron-server": ("neutron-api", "neutron-rpc-server", "neutron-plugin-ml2",
+        "neutron-server": ("neutron-api", "neutron-rpc-server", "neutron-common",
                            "uwsgi-plugin-python3"),
         "neutron-agents": ("neutron-openvswitch-agent", "neutron-dhcp-agent",
                            "neutron-l3-agent", "neutron-metadata-agent", "openvswitch-switch"),

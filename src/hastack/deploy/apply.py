@@ -115,6 +115,12 @@ async def _prepare_node(d: Deployment, name: str) -> None:
         d.record("prepare", name, "would change" if changes else "unchanged",
                  f"{len(changes)} of {len(wanted)} files differ", started)
         return
+    # Marked before the files are written: a run killed in between still restarts them.
+    touched = sorted({c.file.service for c in changes if c.reason != "new"
+                      and c.file.service in _restartable(d)})
+    if touched:
+        await node.run(["sh", "-c", f"mkdir -p {RESTART_DIR} && cd {RESTART_DIR} && "
+                        'touch "$@"', "mark", *touched])
     for change in changes:
         await file_ops.write(node, change, d.secrets)
     if any(c.file.path.startswith("/etc/sysctl.d/") for c in changes):
@@ -124,6 +130,46 @@ async def _prepare_node(d: Deployment, name: str) -> None:
         (await node.run(["systemctl", "daemon-reload"])).check()
     d.record("prepare", name, "changed" if changes else "unchanged",
              f"wrote {len(changes)} of {len(wanted)} files", started)
+
+
+RESTART_DIR = "/var/lib/hastack/restart"
+
+
+def _restartable(d: Deployment) -> set[str]:
+    """Services whose resources Pacemaker runs (the cluster base itself is not restarted:
+    corosync and pacemaker read their files at start, and a changed corosync.conf is
+    reloaded with corosync-cfgtool by the operator)."""
+    return {e.name for e in d.catalog if d.loaded.placement.has(e.name)}
+
+
+async def _restart_changed(d: Deployment, entry: CatalogEntry, cluster: str,
+                           members: tuple[str, ...], resources: Sequence[Primitive | Clone]
+                           ) -> None:
+    """Rolling restart, one node at a time, of a service whose configuration changed on a
+    node where it was already running (its marker says so); the marker goes after."""
+    marked = []
+    for name in members:
+        probe = await d.transports[name].run(["test", "-e", f"{RESTART_DIR}/{entry.name}"])
+        if probe.ok:
+            marked.append(name)
+    if not marked:
+        return
+    first = d.transports[members[0]]
+    for name in marked:
+        started = time.monotonic()
+        if d.dry_run:
+            d.record(f"restart:{entry.name}", name, "would change", "configuration changed",
+                     started)
+            continue
+        for rsc in resources:
+            # Fresh each time: restarting one resource restarts what depends on it.
+            await live.wait_settled(first)
+            if name in (await live.crm_mon(first)).running_on(rsc.id):
+                (await first.run(["crm_resource", "--restart", "--resource", rsc.id,
+                                  "--node", name, "--timeout", "600s"], timeout=900)).check()
+        await d.transports[name].run(["rm", "-f", f"{RESTART_DIR}/{entry.name}"])
+        d.record(f"restart:{entry.name}", name, "changed",
+                 "restarted for its new configuration", started)
 
 
 async def _stop_managed_units(d: Deployment, members: Sequence[str],
@@ -166,6 +212,8 @@ async def _form_cluster(d: Deployment, cluster: str, members: tuple[str, ...]) -
 
 
 def _resource_ids(d: Deployment, entry: CatalogEntry) -> set[str]:
+    if not d.loaded.placement.has(entry.name):
+        return set()
     ctx = ServiceContext(site=d.loaded.site, placement=d.loaded.placement, service=entry.name,
                          platform=platform_info(d.loaded.site.platform.value))
     ids: set[str] = set()
@@ -356,6 +404,7 @@ async def deploy(d: Deployment) -> Deployment:
         if not d.dry_run:
             await _check_running(d, f"service:{entry.name}", placed.name, placed.members,
                                  resources)
+        await _restart_changed(d, entry, placed.name, placed.members, resources)
         for action in (a for a in actions if a.phase == "after-start"):
             for target in _action_targets(d, entry, action):
                 await _run_action(d, action, target, ctx)

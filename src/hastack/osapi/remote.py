@@ -136,7 +136,12 @@ def check_image_upload_readback(conn, params):
     image = conn.image.create_image(name=name, data=data, disk_format="raw",
                                     container_format="bare", visibility="private")
     try:
-        image = conn.image.wait_for_status(image, status="active", wait=120)
+        deadline = time.time() + 120
+        while image.status != "active":
+            assert image.status not in ("killed", "deleted"), f"image {image.status}"
+            assert time.time() < deadline, f"image still {image.status} after 120 s"
+            time.sleep(1)
+            image = conn.image.get_image(image.id)
         back = b"".join(conn.image.download_image(image, stream=True).iter_content(65536))
         assert back == data, "the image read back differs"
     finally:

@@ -98,6 +98,9 @@ class Services(Model):
     heat: bool = True
     ceilometer: bool = False
     horizon: bool = True
+    neutron_agents: bool = Field(True, description="the OVS, DHCP, L3 and metadata agents on "
+                                 "the controllers; off where the kernel has no Open vSwitch "
+                                 "datapath (the lab's sandbox)")
     neutron_ha: HAChoice | NeutronHA = HAChoice.ACTIVE_ACTIVE
     mongodb: bool = Field(False, description="refused: not packaged for Debian 12")
     qpid: bool = Field(False, description="refused: not packaged for Debian 12")

@@ -295,4 +295,14 @@ async def run_checks(loaded: LoadedSite, base: CatalogEntry, catalog: Sequence[C
                                  service=entry.name, platform=platform)
             env = Env(loaded, ctx, secrets, transports)
             work += [(env, c) for c in entry.checks(ctx)]
-    return list(await asyncio.gather(*(_one(env, check) for env, check in work)))
+    # The cluster's own checks run at once; the API checks one after another, as a user
+    # would, so a small control plane (one worker per API in the lab) is not judged on how
+    # it copes with a dozen simultaneous clients.
+    api = {i for i, (_, c) in enumerate(work)
+           if isinstance(c.probe, ApiCall | HttpProbe) and c.name not in VERIFIERS}
+    quick = [i for i in range(len(work)) if i not in api]
+    results = dict(zip(quick, await asyncio.gather(*(_one(*work[i]) for i in quick)),
+                       strict=True))
+    for i in sorted(api):
+        results[i] = await _one(*work[i])
+    return [results[i] for i in range(len(work))]
