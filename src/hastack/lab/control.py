@@ -200,6 +200,8 @@ def down(state_root: Path = STATE_ROOT, *, keep_disks: bool = False) -> list[str
             for item in dir.iterdir():
                 if item.name != "upper":
                     shutil.rmtree(item) if item.is_dir() else item.unlink()
+    if not keep_disks:
+        shutil.rmtree(state_root / "shared", ignore_errors=True)  # the controllers' shared dirs
     for name in _leftover_namespaces():
         run(["ip", "netns", "delete", name])
     net.delete_switch()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import pwd
 import signal
 import subprocess
 import time
@@ -19,6 +20,7 @@ from pathlib import Path
 from hastack.errors import TransportError
 from hastack.lab.layout import LabLayout, MachineSpec
 from hastack.process import run
+from hastack.site.model import Role
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +31,10 @@ HIDDEN_WANTS = ("multi-user.target.wants", "timers.target.wants", "getty.target.
 MASKED_UNITS = ("openipmi.service", "postgresql.service", "apt-daily.service",
                 "apt-daily-upgrade.service", "systemd-timesyncd.service")
 OPAQUE_XATTR = "trusted.overlay.opaque"
+# Storage every controller shares, as the site's shared storage would on real hosts (the lab
+# has no NFS server: a kernel NFS export cannot be made inside a machine): one host dir,
+# bind-mounted into each controller. Path in the machines -> owner.
+SHARED_DIRS = {"/var/lib/glance/images": "glance"}
 NSPAWN = "systemd-nspawn"
 
 
@@ -100,6 +106,22 @@ def unmount_root(machine: MachineSpec) -> None:
         run(["umount", str(machine.root)])
 
 
+def _shared_binds(machine: MachineSpec) -> list[str]:
+    if machine.role is not Role.CONTROLLER:
+        return []
+    binds = []
+    for path, owner in SHARED_DIRS.items():
+        try:
+            account = pwd.getpwnam(owner)
+        except KeyError:
+            continue  # the service is not installed in the image
+        host_dir = machine.dir.parent.parent / "shared" / path.strip("/").replace("/", "-")
+        host_dir.mkdir(parents=True, exist_ok=True)
+        os.chown(host_dir, account.pw_uid, account.pw_gid)
+        binds.append(f"--bind={host_dir}:{path}")
+    return binds
+
+
 def boot(machine: MachineSpec, *, timeout: float = 60) -> int:
     """Start the machine's systemd; returns its host PID once it exists.
 
@@ -113,7 +135,7 @@ def boot(machine: MachineSpec, *, timeout: float = 60) -> int:
         [NSPAWN, "--quiet", "--register=no", "--keep-unit", "--boot",
          "--capability=CAP_NET_ADMIN,CAP_NET_RAW,CAP_SYS_TIME",
          f"--directory={machine.root}", f"--network-namespace-path=/run/netns/{machine.netns}",
-         f"--machine={machine.name}"],
+         f"--machine={machine.name}", *_shared_binds(machine)],
         stdin=subprocess.DEVNULL, stdout=console, stderr=console, start_new_session=True)
     console.close()
     _pid_file(machine, "nspawn").write_text(f"{proc.pid}\n")

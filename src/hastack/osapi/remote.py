@@ -16,10 +16,12 @@ import time
 import urllib.request
 
 
-def connect(auth_url=None):
+def connect(auth_url=None, endpoint_override=None):
     import openstack
 
-    return openstack.connect(
+    overrides = {f"{service}_endpoint_override": url
+                 for service, url in (endpoint_override or {}).items()}
+    return openstack.connect(**overrides,
         auth_url=auth_url or os.environ["OS_AUTH_URL"], username="admin",
         password=os.environ["OS_PASSWORD"], project_name="admin", user_domain_name="Default",
         project_domain_name="Default", region_name=os.environ.get("OS_REGION_NAME"),
@@ -142,11 +144,16 @@ def check_image_upload_readback(conn, params):
             assert time.time() < deadline, f"image still {image.status} after 120 s"
             time.sleep(1)
             image = conn.image.get_image(image.id)
-        back = b"".join(conn.image.download_image(image, stream=True).iter_content(65536))
-        assert back == data, "the image read back differs"
+        # From every member in turn, not only through the VIP: each must serve the bytes,
+        # which holds only when the image store is shared.
+        for url in params["urls"]:
+            member = connect(endpoint_override={"image": url})
+            back = b"".join(member.image.download_image(image, stream=True)
+                            .iter_content(65536))
+            assert back == data, f"the image read back from {url} differs"
     finally:
         conn.image.delete_image(image, ignore_missing=True)
-    return f"{len(data)} bytes uploaded and read back"
+    return f"{len(data)} bytes uploaded and read back from {len(params['urls'])} members"
 
 
 def check_compute_services_up(conn, params):

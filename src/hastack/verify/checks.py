@@ -25,6 +25,7 @@ from hastack.catalog.base import (
 )
 from hastack.catalog.cluster import stonith_device
 from hastack.catalog.galera import VERIFY_DB, VERIFY_PASSWORD
+from hastack.catalog.glance import PORT as GLANCE_PORT
 from hastack.catalog.nova import API_PORT as NOVA_API_PORT
 from hastack.catalog.openstack import (
     KEYSTONE_PORT,
@@ -231,7 +232,8 @@ async def _rabbit_publish(env: Env) -> str:
 
 # Operations that ask every member directly (not through the VIP): their port and path.
 MEMBER_URLS = {"token.issue.member": (KEYSTONE_PORT, "/v3"),
-               "compute.versions.member": (NOVA_API_PORT, "/")}
+               "compute.versions.member": (NOVA_API_PORT, "/"),
+               "image.upload-readback": (GLANCE_PORT, "")}
 
 
 def _api_verifier(call: ApiCall) -> Verifier:
