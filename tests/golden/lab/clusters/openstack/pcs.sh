@@ -34,10 +34,6 @@ pcs -f hastack-cib.xml resource create cinder-scheduler systemd:cinder-scheduler
 pcs -f hastack-cib.xml resource create cinder-volume systemd:cinder-volume op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=100s
 pcs -f hastack-cib.xml resource create neutron-api systemd:neutron-api op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=100s clone interleave=true clone-max=3
 pcs -f hastack-cib.xml resource create neutron-rpc systemd:neutron-rpc-server op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=100s clone interleave=true clone-max=3
-pcs -f hastack-cib.xml resource create neutron-openvswitch-agent systemd:neutron-openvswitch-agent op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=100s clone interleave=true clone-max=3
-pcs -f hastack-cib.xml resource create neutron-dhcp-agent systemd:neutron-dhcp-agent op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=100s clone interleave=true clone-max=3
-pcs -f hastack-cib.xml resource create neutron-l3-agent systemd:neutron-l3-agent op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=100s clone interleave=true clone-max=3
-pcs -f hastack-cib.xml resource create neutron-metadata-agent systemd:neutron-metadata-agent op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=100s clone interleave=true clone-max=3
 pcs -f hastack-cib.xml resource create placement-api systemd:placement-api op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=100s clone interleave=true clone-max=3
 pcs -f hastack-cib.xml resource create nova-api systemd:nova-api op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=100s clone interleave=true clone-max=3
 pcs -f hastack-cib.xml resource create nova-metadata systemd:nova-api-metadata op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=100s clone interleave=true clone-max=3
@@ -88,13 +84,6 @@ pcs -f hastack-cib.xml constraint colocation add cinder-volume with cinder-sched
 pcs -f hastack-cib.xml constraint order start keystone-clone then start neutron-api-clone kind=Mandatory
 pcs -f hastack-cib.xml constraint order start neutron-api-clone then start neutron-rpc-clone kind=Mandatory
 pcs -f hastack-cib.xml constraint colocation add neutron-rpc-clone with neutron-api-clone INFINITY
-pcs -f hastack-cib.xml constraint order start neutron-rpc-clone then start neutron-openvswitch-agent-clone kind=Mandatory
-pcs -f hastack-cib.xml constraint order start neutron-openvswitch-agent-clone then start neutron-dhcp-agent-clone kind=Mandatory
-pcs -f hastack-cib.xml constraint colocation add neutron-dhcp-agent-clone with neutron-openvswitch-agent-clone INFINITY
-pcs -f hastack-cib.xml constraint order start neutron-dhcp-agent-clone then start neutron-l3-agent-clone kind=Mandatory
-pcs -f hastack-cib.xml constraint colocation add neutron-l3-agent-clone with neutron-dhcp-agent-clone INFINITY
-pcs -f hastack-cib.xml constraint order start neutron-l3-agent-clone then start neutron-metadata-agent-clone kind=Mandatory
-pcs -f hastack-cib.xml constraint colocation add neutron-metadata-agent-clone with neutron-l3-agent-clone INFINITY
 pcs -f hastack-cib.xml constraint order start keystone-clone then start placement-api-clone kind=Mandatory
 pcs -f hastack-cib.xml constraint order start keystone-clone then start nova-api-clone kind=Mandatory
 pcs -f hastack-cib.xml constraint order start placement-api-clone then start nova-api-clone kind=Mandatory
@@ -144,10 +133,6 @@ pcs -f hastack-cib.xml constraint location cinder-scheduler-clone rule resource-
 pcs -f hastack-cib.xml constraint location cinder-volume rule resource-discovery=exclusive score=0 osprole eq controller
 pcs -f hastack-cib.xml constraint location neutron-api-clone rule resource-discovery=exclusive score=0 osprole eq controller
 pcs -f hastack-cib.xml constraint location neutron-rpc-clone rule resource-discovery=exclusive score=0 osprole eq controller
-pcs -f hastack-cib.xml constraint location neutron-openvswitch-agent-clone rule resource-discovery=exclusive score=0 osprole eq controller
-pcs -f hastack-cib.xml constraint location neutron-dhcp-agent-clone rule resource-discovery=exclusive score=0 osprole eq controller
-pcs -f hastack-cib.xml constraint location neutron-l3-agent-clone rule resource-discovery=exclusive score=0 osprole eq controller
-pcs -f hastack-cib.xml constraint location neutron-metadata-agent-clone rule resource-discovery=exclusive score=0 osprole eq controller
 pcs -f hastack-cib.xml constraint location placement-api-clone rule resource-discovery=exclusive score=0 osprole eq controller
 pcs -f hastack-cib.xml constraint location nova-api-clone rule resource-discovery=exclusive score=0 osprole eq controller
 pcs -f hastack-cib.xml constraint location nova-metadata-clone rule resource-discovery=exclusive score=0 osprole eq controller
