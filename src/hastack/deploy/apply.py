@@ -34,7 +34,7 @@ from hastack.deploy import files as file_ops
 from hastack.deploy import packages as package_ops
 from hastack.deploy.cib import merge_configuration
 from hastack.deploy.plan import service_order
-from hastack.errors import PlanError, TransportError
+from hastack.errors import HastackError, PlanError, TransportError
 from hastack.osapi import client as osapi_client
 from hastack.pacemaker import live
 from hastack.render.site import SiteRendering, render_site
@@ -117,7 +117,7 @@ async def _prepare_node(d: Deployment, name: str) -> None:
         return
     # Marked before the files are written: a run killed in between still restarts them.
     touched = sorted({c.file.service for c in changes if c.reason != "new"
-                      and c.file.service in _restartable(d)})
+                      and c.file.service in await _running_here(d, name)})
     if touched:
         await node.run(["sh", "-c", f"mkdir -p {RESTART_DIR} && cd {RESTART_DIR} && "
                         'touch "$@"', "mark", *touched])
@@ -135,11 +135,19 @@ async def _prepare_node(d: Deployment, name: str) -> None:
 RESTART_DIR = "/var/lib/hastack/restart"
 
 
-def _restartable(d: Deployment) -> set[str]:
-    """Services whose resources Pacemaker runs (the cluster base itself is not restarted:
-    corosync and pacemaker read their files at start, and a changed corosync.conf is
-    reloaded with corosync-cfgtool by the operator)."""
-    return {e.name for e in d.catalog if d.loaded.placement.has(e.name)}
+async def _running_here(d: Deployment, name: str) -> set[str]:
+    """Services with a resource running on this node now: only they need a restart for new
+    files (a first deploy starts them with their files; the cluster base is not restarted,
+    a changed corosync.conf is reloaded with corosync-cfgtool by the operator)."""
+    node = d.transports[name]
+    if not (await node.run(["systemctl", "is-active", "--quiet", "pacemaker"])).ok:
+        return set()
+    try:
+        status = await live.crm_mon(node)
+    except HastackError:
+        return set()
+    return {e.name for e in d.catalog
+            if any(name in status.running_on(rid) for rid in _resource_ids(d, e))}
 
 
 async def _restart_changed(d: Deployment, entry: CatalogEntry, cluster: str,
