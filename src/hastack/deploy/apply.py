@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from hastack import haproxy_stats
 from hastack.catalog.base import (
     Action,
     ApiCall,
@@ -280,6 +281,29 @@ async def _check_running(d: Deployment, stage: str, cluster: str, members: tuple
                                  f" — see `crm_mon -1` on {members[0]}")
 
 
+BACKENDS_TIMEOUT = 300
+
+
+async def _wait_backends_up(d: Deployment, entry: CatalogEntry, ctx: ServiceContext) -> None:
+    """A service is deployed when HAProxy, on every load balancer, sees each of its members
+    answer (a unit is active well before its API listens): waited for, not assumed."""
+    proxies = {listener.name for listener in entry.listeners(ctx)}
+    if not proxies or not d.loaded.placement.has("loadbalancer"):
+        return
+    balancers = d.loaded.placement.cluster_of("loadbalancer").members
+    deadline = time.monotonic() + BACKENDS_TIMEOUT
+    while True:
+        down = [s for name in balancers
+                for s in await haproxy_stats.down(d.transports[name], proxies)]
+        if not down:
+            return
+        if time.monotonic() > deadline:
+            raise TransportError(entry.name, f"service:{entry.name}: HAProxy still sees "
+                                 f"{', '.join(down)} after {BACKENDS_TIMEOUT} s",
+                                 fix="see the service's log on those members")
+        await asyncio.sleep(2)
+
+
 async def _run_api_action(d: Deployment, action: Action, target: str, ctx: ServiceContext,
                           step: KeystoneEntry | ApiCall) -> None:
     """API registrations are idempotent by nature: asked to ensure, they say whether they
@@ -413,6 +437,8 @@ async def deploy(d: Deployment) -> Deployment:
             await _check_running(d, f"service:{entry.name}", placed.name, placed.members,
                                  resources)
         await _restart_changed(d, entry, placed.name, placed.members, resources)
+        if not d.dry_run:
+            await _wait_backends_up(d, entry, ctx)
         for action in (a for a in actions if a.phase == "after-start"):
             for target in _action_targets(d, entry, action):
                 await _run_action(d, action, target, ctx)

@@ -8,13 +8,12 @@ the nodes through their transports; secrets reach them by environment, never arg
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 import json
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from hastack import haproxy_stats
 from hastack.catalog.base import (
     ApiCall,
     CatalogEntry,
@@ -117,19 +116,12 @@ async def _fencing(env: Env) -> str:
 @verifier("haproxy-backends")
 async def _haproxy(env: Env) -> str:
     down: list[str] = []
-    servers = 0
+    count = 0
     for node in env.members():
-        done = await node.run(["socat", "stdio", "/run/haproxy/admin.sock"],
-                              stdin=b"show stat\n", timeout=30)
-        expect(done.ok, f"{node.host}: haproxy stats socket: {done.stderr.strip()}")
-        for row in csv.DictReader(io.StringIO(done.stdout.lstrip("# "))):
-            if row.get("svname") in ("FRONTEND", "BACKEND") or not row.get("svname"):
-                continue
-            servers += 1
-            if not row.get("status", "").startswith("UP"):
-                down.append(f"{node.host}:{row['pxname']}/{row['svname']}={row['status']}")
+        count += len(await haproxy_stats.servers(node))
+        down += await haproxy_stats.down(node)
     expect(not down, "down: " + ", ".join(down))
-    return f"{servers} backend servers up"
+    return f"{count} backend servers up"
 
 
 @verifier("galera-cluster-size")
