@@ -28,6 +28,7 @@ from hastack.site.load import LoadedSite
 
 if TYPE_CHECKING:
     from hastack.catalog.base import CatalogEntry
+    from hastack.drills.run import DrillReport
     from hastack.render.site import SiteRendering
     from hastack.secrets import Secrets
 
@@ -481,11 +482,7 @@ def drill(
         raise typer.Exit(1)
 
 
-def _print_drill(report: object) -> None:
-    from hastack.drills.run import DrillReport
-
-    assert isinstance(report, DrillReport)
-
+def _print_drill(report: DrillReport) -> None:
     def secs(value: float | None) -> str:
         return f"{value:.1f} s" if value is not None else "-"
 

@@ -3,11 +3,15 @@ condition, and sshd with a throw-away key in the machines (for the SSH transport
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SITE = ROOT / "tests" / "lab" / "lab3.yaml"
@@ -26,6 +30,23 @@ def hastack(*args: str, check: bool = True, timeout: float = 1800,
     if check:
         assert proc.returncode == 0, f"hastack {' '.join(args)}: {proc.stdout}{proc.stderr}"
     return proc
+
+
+@contextmanager
+def running_lab(*up: str, then: Sequence[Sequence[str]] = ()) -> Iterator[None]:
+    """`hastack lab up SITE *up`, then each command of ``then``; the lab is removed after,
+    whatever happened. Skips without root or when another lab is up."""
+    if os.geteuid() != 0:
+        pytest.skip("the lab needs root")
+    if (STATE / "site.json").exists():
+        pytest.skip("a lab is already up here; `hastack lab down` first")
+    try:
+        hastack("lab", "up", str(SITE), *up)
+        for command in then:
+            hastack(*command)
+        yield
+    finally:
+        hastack("lab", "down", check=False)
 
 
 def pid1(node: str) -> int | None:

@@ -4,7 +4,6 @@ deploy run again changes nothing; a row written through the DB VIP is on every m
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import time
@@ -12,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from labkit import HASTACK, NODES, ROOT, SITE, STATE, enable_sshd, hastack, inside
+from labkit import HASTACK, NODES, ROOT, SITE, enable_sshd, hastack, inside, running_lab
 
 from hastack import catalog
 
@@ -21,15 +20,8 @@ pytestmark = pytest.mark.lab
 
 @pytest.fixture(scope="module")
 def lab() -> Iterator[None]:
-    if os.geteuid() != 0:
-        pytest.skip("the lab needs root")
-    if (STATE / "site.json").exists():
-        pytest.skip("a lab is already up here; `hastack lab down` first")
-    try:
-        hastack("lab", "up", str(SITE), "--packages", "core")
+    with running_lab("--packages", "core"):
         yield
-    finally:
-        hastack("lab", "down", check=False)
 
 
 def test_deploy_killed_midway_completes_over_ssh_and_rerun_changes_nothing(

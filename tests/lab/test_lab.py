@@ -7,7 +7,6 @@ it waited for when it gives up. The lab is removed at the end, by the lab's own 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -16,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from labkit import SITE, STATE, enable_sshd, hastack, inside, keygen, pid1, wait_for
+from labkit import SITE, STATE, enable_sshd, hastack, inside, keygen, pid1, running_lab, wait_for
 
 pytestmark = pytest.mark.lab
 PROBE = """
@@ -50,15 +49,8 @@ def fence(from_node: str, target: str, action: str) -> subprocess.CompletedProce
 
 @pytest.fixture(scope="module")
 def lab() -> Iterator[None]:
-    if os.geteuid() != 0:
-        pytest.skip("the lab needs root")
-    if (STATE / "site.json").exists():
-        pytest.skip("a lab is already up here; `hastack lab down` first")
-    try:
-        hastack("lab", "up", str(SITE), "--packages", "lab")
+    with running_lab("--packages", "lab"):
         yield
-    finally:
-        hastack("lab", "down", check=False)
 
 
 def test_machines_run_systemd_and_reach_each_other(lab: None) -> None:

@@ -4,11 +4,10 @@ guide's test actions through openstacksdk; a re-run changes nothing."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
-from labkit import SITE, STATE, hastack
+from labkit import SITE, hastack, running_lab
 
 pytestmark = pytest.mark.lab
 
@@ -18,16 +17,9 @@ API_CHECKS = ("keystone-token", "keystone-token-member", "glance-image", "neutro
 
 @pytest.fixture(scope="module")
 def cloud() -> Iterator[None]:
-    if os.geteuid() != 0:
-        pytest.skip("the lab needs root")
-    if (STATE / "site.json").exists():
-        pytest.skip("a lab is already up here; `hastack lab down` first")
-    try:
-        hastack("lab", "up", str(SITE))  # the site's packages: OpenStack's included
-        hastack("deploy", str(SITE))
+    # The site's packages (OpenStack's included), then the whole control plane.
+    with running_lab(then=[("deploy", str(SITE))]):
         yield
-    finally:
-        hastack("lab", "down", check=False)
 
 
 def test_verify_passes_every_check_of_the_control_plane(cloud: None) -> None:

@@ -5,19 +5,14 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
-from ipaddress import IPv4Address
 from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
 
 from hastack import catalog
 from hastack.render.site import render_site
 from hastack.simulate.model import SimCluster, sim_clusters
-from hastack.site.model import Site
-from hastack.site.placement import place
-from hastack.site.rules import validate
+from hastack.simulate.scale import lab_with_computes
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -35,24 +30,6 @@ def _example(name: str) -> tuple[SimCluster, ...]:
                         catalog.SERVICES)
 
 
-def _lab_with_computes(computes: int) -> tuple[SimCluster, ...]:
-    """examples/lab.yaml's controllers with ``computes`` compute nodes."""
-    data: dict[str, Any] = yaml.safe_load((ROOT / "examples" / "lab.yaml").read_text())
-    data["networks"]["internal"] = "198.18.0.0/16"
-    nodes = [n for n in data["nodes"] if n["role"] == "controller"]
-    for i in range(computes):
-        nodes.append({"name": f"cmp{i + 1}", "role": "compute",
-                      "address": str(IPv4Address("198.18.2.1") + i),
-                      "fencing": {"type": "lab", "address": str(IPv4Address("198.18.6.1") + i)}})
-    data["nodes"] = nodes
-    site = Site.model_validate(data)
-    errors = [p for p in validate(site, catalog.SERVICES) if p.is_error]
-    assert not errors, errors
-    placement = place(site, catalog.SERVICES)
-    rendering = render_site(site, placement, catalog.BASE, catalog.SERVICES)
-    return sim_clusters(site, placement, rendering, catalog.BASE, catalog.SERVICES)
-
-
 
 Clusters = Callable[..., tuple[SimCluster, ...]]
 
@@ -64,4 +41,4 @@ def example_clusters() -> Clusters:
 
 @pytest.fixture
 def lab_clusters() -> Clusters:
-    return _lab_with_computes
+    return lab_with_computes

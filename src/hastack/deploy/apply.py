@@ -151,9 +151,8 @@ async def _running_here(d: Deployment, name: str) -> set[str]:
             if any(name in status.running_on(rid) for rid in _resource_ids(d, e))}
 
 
-async def _restart_changed(d: Deployment, entry: CatalogEntry, cluster: str,
-                           members: tuple[str, ...], resources: Sequence[Primitive | Clone]
-                           ) -> None:
+async def _restart_changed(d: Deployment, entry: CatalogEntry, members: tuple[str, ...],
+                           resources: Sequence[Primitive | Clone]) -> None:
     """Rolling restart, one node at a time, of a service whose configuration changed on a
     node where it was already running (its marker says so); the marker goes after."""
     marked = []
@@ -436,7 +435,7 @@ async def deploy(d: Deployment) -> Deployment:
         if not d.dry_run:
             await _check_running(d, f"service:{entry.name}", placed.name, placed.members,
                                  resources)
-        await _restart_changed(d, entry, placed.name, placed.members, resources)
+        await _restart_changed(d, entry, placed.members, resources)
         if not d.dry_run:
             await _wait_backends_up(d, entry, ctx)
         for action in (a for a in actions if a.phase == "after-start"):

@@ -217,6 +217,19 @@ async def _run(drill: Drill, report: DrillReport, fault: Callable[[], Awaitable[
     against the fault's time, then wait for full strength."""
     run_id = f"r{time.time_ns()}"
     db_task, bus_task = await _start_loads(drill, run_id, report.load_seconds)
+    try:
+        return await _fault_and_recovery(drill, report, run_id, db_task, bus_task, fault,
+                                         watch, after, rejoin_timeout)
+    finally:
+        for task in (db_task, bus_task):
+            task.cancel()  # no-op once done; stops the loads when the fault itself failed
+
+
+async def _fault_and_recovery(drill: Drill, report: DrillReport, run_id: str,
+                              db_task: asyncio.Task[str], bus_task: asyncio.Task[str],
+                              fault: Callable[[], Awaitable[None]], watch: Watch,
+                              after: Callable[[], Awaitable[None]] | None,
+                              rejoin_timeout: float) -> DrillReport:
     await asyncio.sleep(WARMUP)
     t0 = time.time()
     strength: asyncio.Task[None] | None = None

@@ -20,6 +20,9 @@ async def run_local(host: str, shown: Sequence[str], argv: Sequence[str], *,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=dict(env))
     try:
         out, err = await asyncio.wait_for(proc.communicate(stdin), timeout)
+    except asyncio.CancelledError:
+        proc.kill()  # a cancelled caller (a drill that failed) leaves nothing running
+        raise
     except TimeoutError:
         proc.kill()
         await proc.wait()
