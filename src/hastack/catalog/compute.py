@@ -12,7 +12,11 @@ packaged (lab-notes), so both agents are hastack's own (ARCHITECTURE: Instance H
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from hastack.agents import EVACUATE, agent_text
 from hastack.catalog import neutron_agents
+from hastack.catalog import openstack as os_
 from hastack.catalog.base import (
     Action,
     ApiCall,
@@ -33,14 +37,17 @@ from hastack.catalog.base import (
     Resource,
     Service,
     ServiceContext,
+    Text,
     chain,
     clone,
     clone_id,
+    compose,
     ini_file,
     pairs,
     resource_id,
     stonith_id,
     systemd,
+    text_file,
     vip_id,
 )
 from hastack.catalog.nova import nova_conf
@@ -61,6 +68,14 @@ REMOTE_MONITOR = "20s"  # the guide's remote connection monitor
 RECONNECT = "60s"  # the guide: a recovered compute reconnects within a minute
 FENCE_NOVA = "fence-nova"
 CLOUDS = "/etc/hastack/clouds.yaml"  # admin credentials for the evacuation agents (0600)
+CLOUD = "hastack"  # the agents' default cloud name in CLOUDS
+FENCE_AGENT = "/usr/sbin/fence_hastack_evacuate"  # where Pacemaker looks for stonith agents
+OCF_AGENT = "/usr/lib/ocf/resource.d/hastack/NovaEvacuate"  # provider "hastack"
+# Pacemaker runs an agent afresh for every operation, and the agents read CLOUDS each time:
+# their files restart nothing. Filed under their own name, since a changed "compute" file on
+# a controller would restart the compute resources running there, remote connections included.
+AGENT_FILES = "instance-ha"
+API_TIMEOUT = 20  # seconds per keystone/nova request: the fence action's calls fit in 60 s
 COMPUTE_RULE = (("osprole", "eq", "compute"),)
 # Evacuation waits on the VIPs of every API an evacuated instance needs (guide step 2).
 EVACUATE_AFTER_VIPS = ("keystone", "nova", "neutron", "glance", "db")
@@ -72,8 +87,12 @@ def _is_lab(ctx: ServiceContext) -> bool:
 
 
 def _compute_side(ctx: ServiceContext) -> list[Primitive]:
-    chain_ = [systemd(resource_id("compute", "neutron-agent"),
-                      ctx.unit("neutron-openvswitch-agent"), runs_on="compute")]
+    # Without neutron agents (no Open vSwitch datapath, as in the lab) the chain starts at
+    # ceilometer or at nova-compute itself.
+    chain_ = []
+    if ctx.has("neutron-agents"):
+        chain_.append(systemd(resource_id("compute", "neutron-agent"),
+                              ctx.unit("neutron-openvswitch-agent"), runs_on="compute"))
     if ctx.has("ceilometer"):
         chain_.append(systemd(resource_id("compute", "ceilometer"),
                               ctx.unit("ceilometer-compute"), runs_on="compute"))
@@ -82,15 +101,43 @@ def _compute_side(ctx: ServiceContext) -> list[Primitive]:
     return chain_
 
 
+def _clouds_yaml(ctx: ServiceContext) -> Text:
+    """The site's admin credentials for openstacksdk, through the keystone VIP."""
+    return compose(
+        "# hastack: admin credentials of fence_hastack_evacuate and NovaEvacuate\n",
+        f"clouds:\n  {CLOUD}:\n    auth:\n",
+        f"      auth_url: {os_.keystone_public_url(ctx)}/v3\n",
+        f"      username: {os_.ADMIN_USER}\n",
+        "      password: '", os_.admin_password(), "'\n",
+        f"      project_name: {os_.ADMIN_PROJECT}\n",
+        "      user_domain_name: Default\n      project_domain_name: Default\n",
+        f"    region_name: {ctx.site.openstack.region}\n",
+        "    interface: internal\n    identity_api_version: 3\n",
+        f"    api_timeout: {API_TIMEOUT}\n")
+
+
+def _agent_files(ctx: ServiceContext) -> list[ConfigFile]:
+    """The evacuation agents and their credentials on every controller: fence-nova and
+    nova-evacuate may run on any of them."""
+    script = agent_text(EVACUATE)
+    files = []
+    for node in ctx.members:
+        files += [text_file(node.name, FENCE_AGENT, script, mode=0o755),
+                  text_file(node.name, OCF_AGENT, script, mode=0o755),
+                  text_file(node.name, CLOUDS, _clouds_yaml(ctx), mode=0o600)]
+    return [replace(f, service=AGENT_FILES) for f in files]
+
+
 def config(ctx: ServiceContext) -> list[ConfigFile]:
-    files: list[ConfigFile] = []
+    files: list[ConfigFile] = _agent_files(ctx)
     driver = "fake.FakeDriver" if _is_lab(ctx) else "libvirt.LibvirtDriver"
     for node in ctx.remotes:
         # No database credentials on computes: nova-compute refuses DB access (lab-notes).
         sections = nova_conf(ctx, str(node.address), with_database=False)
         sections["DEFAULT"]["compute_driver"] = driver
         files.append(ini_file(node.name, "/etc/nova/nova.conf", sections, group="nova"))
-        files += neutron_agents.agent_files(ctx, node.name, str(node.address))
+        if ctx.has("neutron-agents"):
+            files += neutron_agents.agent_files(ctx, node.name, str(node.address))
     return files
 
 

@@ -46,7 +46,6 @@ pcs -f hastack-cib.xml resource create heat-engine systemd:heat-engine op start 
 pcs -f hastack-cib.xml resource create horizon systemd:apache2 op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=100s clone interleave=true clone-max=3
 pcs -f hastack-cib.xml resource create cmp1 ocf:pacemaker:remote server=198.18.0.21 reconnect_interval=60s op monitor interval=20s timeout=30s
 pcs -f hastack-cib.xml resource create cmp2 ocf:pacemaker:remote server=198.18.0.22 reconnect_interval=60s op monitor interval=20s timeout=30s
-pcs -f hastack-cib.xml resource create compute-neutron-agent systemd:neutron-openvswitch-agent op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=100s clone interleave=true
 pcs -f hastack-cib.xml resource create compute-nova systemd:nova-compute op start interval=0s timeout=300s stop interval=0s timeout=300s monitor interval=10s timeout=100s clone interleave=true
 pcs -f hastack-cib.xml stonith create fence-nova fence_hastack_evacuate record_only=1 clouds=/etc/hastack/clouds.yaml pcmk_host_list=cmp1,cmp2 op monitor interval=60s timeout=30s
 pcs -f hastack-cib.xml resource create nova-evacuate ocf:hastack:NovaEvacuate clouds=/etc/hastack/clouds.yaml op start interval=0s timeout=20s stop interval=0s timeout=20s monitor interval=10s timeout=600s
@@ -100,10 +99,7 @@ pcs -f hastack-cib.xml constraint order start heat-api-clone then start heat-api
 pcs -f hastack-cib.xml constraint colocation add heat-api-cfn-clone with heat-api-clone INFINITY
 pcs -f hastack-cib.xml constraint order start heat-api-cfn-clone then start heat-engine kind=Mandatory
 pcs -f hastack-cib.xml constraint colocation add heat-engine with heat-api-cfn-clone INFINITY
-pcs -f hastack-cib.xml constraint location compute-neutron-agent-clone rule resource-discovery=exclusive score=0 osprole eq compute
 pcs -f hastack-cib.xml constraint location compute-nova-clone rule resource-discovery=exclusive score=0 osprole eq compute
-pcs -f hastack-cib.xml constraint order start compute-neutron-agent-clone then start compute-nova-clone kind=Mandatory
-pcs -f hastack-cib.xml constraint colocation add compute-nova-clone with compute-neutron-agent-clone INFINITY
 pcs -f hastack-cib.xml constraint order start nova-conductor-clone then start compute-nova-clone kind=Mandatory
 pcs -f hastack-cib.xml constraint order start vip-keystone then start nova-evacuate kind=Mandatory
 pcs -f hastack-cib.xml constraint order start vip-nova then start nova-evacuate kind=Mandatory
