@@ -13,6 +13,7 @@ from hastack.catalog.base import (
     Action,
     Check,
     CibSetting,
+    Command,
     ConfigFile,
     Constraint,
     HAMode,
@@ -40,6 +41,32 @@ SERVICE = Service(
 
 PORT = 80
 SETTINGS = "/etc/openstack-dashboard/local_settings.d/_50_hastack.py"
+# A plain file in sites-enabled is included like a2ensite's symlinks; the packaged sites
+# (default-ssl needs mod_ssl, which the packages may leave disabled) are switched off.
+VHOST = "/etc/apache2/sites-enabled/hastack-horizon.conf"
+PACKAGED_SITES = "find /etc/apache2/sites-enabled -type l"
+
+
+def _vhost(ctx: ServiceContext, address: str) -> str:
+    processes = os_.workers(ctx) or 4
+    return (
+        "# Rendered by hastack: the dashboard at / on this node's address.\n"
+        f"<VirtualHost {address}:{PORT}>\n"
+        "    WSGIScriptAlias / /usr/share/openstack-dashboard/wsgi.py\n"
+        f"    WSGIDaemonProcess horizon user=www-data group=www-data processes={processes}"
+        " threads=4\n"
+        "    WSGIProcessGroup horizon\n"
+        "    WSGIApplicationGroup %{GLOBAL}\n"
+        "    Alias /static /var/lib/openstack-dashboard/static\n"
+        "    <Directory /usr/share/openstack-dashboard>\n"
+        "        Require all granted\n"
+        "    </Directory>\n"
+        "    <Directory /var/lib/openstack-dashboard/static>\n"
+        "        Require all granted\n"
+        "    </Directory>\n"
+        "    ErrorLog /var/log/openstack-dashboard/error.log\n"
+        "    CustomLog /var/log/openstack-dashboard/access.log combined\n"
+        "</VirtualHost>\n")
 
 
 def config(ctx: ServiceContext) -> list[ConfigFile]:
@@ -61,6 +88,7 @@ def config(ctx: ServiceContext) -> list[ConfigFile]:
             owner="root", group="www-data", mode=0o640))
         files.append(text_file(node.name, "/etc/apache2/ports.conf",
                                f"# Rendered by hastack.\nListen {node.address}:{PORT}\n"))
+        files.append(text_file(node.name, VHOST, _vhost(ctx, str(node.address))))
     return files
 
 
@@ -78,7 +106,10 @@ def listeners(ctx: ServiceContext) -> list[Listener]:
 
 
 def bootstrap(ctx: ServiceContext) -> list[Action]:
-    return []
+    return [Action(name="horizon-packaged-sites", what="switch off the packaged Apache sites",
+                   run=Command(argv=("sh", "-c", f"{PACKAGED_SITES} -delete")),
+                   done=Command(argv=("sh", "-c", f'test -z "$({PACKAGED_SITES})"')),
+                   on="all")]
 
 
 def checks(ctx: ServiceContext) -> list[Check]:
