@@ -17,11 +17,13 @@ hastack installs this file twice (catalog/compute.py) and it acts by the name it
   shows no instance left to move on that host; a failure leaves the record for the next monitor.
 
 Debian 12's fence_compute/fence_evacuate crash on Python 3.11 and it ships no NovaEvacuate
-(lab-notes). Standalone: Python 3 stdlib, PyYAML and openstacksdk (python3-openstacksdk), never
-hastack. Decisions are pure functions of parsed input (tests/unit/test_agents.py); the I/O is
-in Nova, Cluster and the two entry points. Progress goes to syslog, one line per node and
-decision: ``journalctl -t NovaEvacuate -t fence_hastack_evacuate``; pending records show as
-evacuate=yes in ``crm_mon -A1``. Passwords stay in clouds.yaml: never in argv, logs or output.
+(lab-notes). Standalone, as a file on a node must be: Python 3 stdlib, PyYAML and openstacksdk
+(python3-openstacksdk), never hastack; hence one file for both agents, which share the nova
+and Pacemaker code. Decisions are pure functions of parsed input (tests/unit/test_agents.py);
+the I/O is in Nova, Cluster and the two entry points. Progress goes to syslog, one line per
+node and decision: ``journalctl -t NovaEvacuate -t fence_hastack_evacuate``; pending records
+show as evacuate=yes in ``crm_mon -A1``. Passwords stay in clouds.yaml: never in argv, logs or
+output.
 """
 
 from __future__ import annotations
@@ -340,6 +342,7 @@ class Outcome:
     clear: bool  # the record can go: no instance left that nova could still move
     sentence: str  # the one log line of this node's decision
     problem: bool = False  # logged as a warning
+    failed: bool = False  # nova refused a request (fails a fence action that evacuates)
 
 
 def judge(plan: NodePlan, failed: Sequence[tuple[str, str]], seconds: float) -> Outcome:
@@ -354,7 +357,8 @@ def judge(plan: NodePlan, failed: Sequence[tuple[str, str]], seconds: float) -> 
         context += " not-evacuable=" + ",".join(f"{sid}({vm})" for sid, vm in plan.refused)
     context += f" duration={seconds:.1f}s"
     if failed:
-        return Outcome(False, f"evacuation failed, retried at next monitor {context}", True)
+        return Outcome(False, f"evacuation failed, retried at next monitor {context}", True,
+                       failed=True)
     if plan.evacuate:
         return Outcome(False, f"evacuation requested instances={len(plan.evacuate)} {context}")
     if plan.waiting:
@@ -537,8 +541,11 @@ def config_problem(clouds: str, cloud: str) -> tuple[int, str] | None:
     except Exception:  # a YAML error quotes the offending text, which may be a password
         return OCF_ERR_CONFIGURED, f"{clouds} is not valid YAML"
     problem = check_clouds(parsed, cloud)
-    if problem:
-        return OCF_ERR_CONFIGURED, f"{clouds}: {problem}"
+    return (OCF_ERR_CONFIGURED, f"{clouds}: {problem}") if problem else None
+
+
+def sdk_problem() -> tuple[int, str] | None:
+    """openstacksdk found without importing it (an import costs most of a second)."""
     if importlib.util.find_spec("openstack") is None:
         return OCF_ERR_INSTALLED, "openstacksdk is not installed (python3-openstacksdk)"
     return None
@@ -586,7 +593,7 @@ def fence_main(argv: Sequence[str], stdin: TextIO, stdout: TextIO) -> int:
         log.info("on node=%s: nothing to do; nova keeps the service forced down until an "
                  "operator clears it", opts.plug)
         return 0
-    problem = config_problem(opts.clouds, opts.cloud)
+    problem = config_problem(opts.clouds, opts.cloud) or sdk_problem()
     if problem is not None:
         log.error("%s failed: %s", opts.action, problem[1])
         return 1
@@ -634,7 +641,7 @@ def _fence_nova(opts: FenceOptions, log: logging.Logger, stdout: TextIO) -> int:
     outcome = evacuate_node(nova, services, str(opts.plug))
     _report(log, outcome)
     # Only a refused request fails fencing; instances nova is still busy with stay recorded.
-    return 1 if outcome.sentence.startswith("evacuation failed") else 0
+    return 1 if outcome.failed else 0
 
 
 # --- NovaEvacuate ---------------------------------------------------------------------------
@@ -658,7 +665,7 @@ def ocf_main(argv: Sequence[str], env: Mapping[str, str], stdout: TextIO) -> int
     if action not in ("start", "monitor", "status", "validate-all"):
         sys.stderr.write(f"usage: {OCF_NAME} start|stop|monitor|validate-all|meta-data\n")
         return OCF_ERR_UNIMPLEMENTED
-    problem = config_problem(settings.clouds, settings.cloud)
+    problem = config_problem(settings.clouds, settings.cloud) or sdk_problem()
     if problem is not None:
         sys.stderr.write(f"ocf-exit-reason:{problem[1]}\n")
         log.error("%s failed: %s", action, problem[1])
@@ -693,7 +700,7 @@ def evacuation_tick(settings: OcfSettings, log: logging.Logger) -> None:
                 cluster.clear(node)
         except (NovaError, ClusterError) as exc:
             outcome = Outcome(False, f"evacuation failed, retried at next monitor node={node}: "
-                              f"{exc}", True)
+                              f"{exc}", True, failed=True)
         _report(log, outcome)
 
 
