@@ -496,8 +496,12 @@ def _print_drill(report: DrillReport) -> None:
             ("DB writes acknowledged / lost", f"{report.db_acked} / {report.db_lost}"),
             ("message bus publishing after", secs(report.bus_back)),
             ("message bus error window", f"{report.bus_window:.1f} s"),
-            ("messages confirmed / lost", f"{report.bus_acked} / {report.bus_lost}"),
-            ("back at full strength after", secs(report.rejoined)),
+            ("messages confirmed / lost", f"{report.bus_acked} / {report.bus_lost}")]
+    for name, api in report.apis.items():
+        rows += [(f"{name} API answering after", secs(api.back)),
+                 (f"{name} API error window", f"{api.window:.1f} s"),
+                 (f"{name} API calls answered / failed", f"{api.answered} / {api.failed}")]
+    rows += [("back at full strength after", secs(report.rejoined)),
             ("host load average", f"{report.load_average:.2f}")]
     for label, value in rows:
         if value != "-":

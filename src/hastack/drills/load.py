@@ -1,9 +1,9 @@
 """The steady load a drill runs through its fault, and what its record says afterwards.
 
-Both loads print one line per attempt, ``ack|err ID UNIXTIME``, so the error window and the
-acknowledged set come from the same record: DB rows INSERTed through the DB VIP, and messages
+Every load prints one line per attempt, ``ack|err ID UNIXTIME``, so the error window and the
+acknowledged set come from the same record: DB rows INSERTed through the DB VIP, messages
 published with confirms to a quorum queue (the client fails over between members as
-oslo.messaging does)."""
+oslo.messaging does), and OpenStack API calls through their VIPs."""
 
 from __future__ import annotations
 
@@ -85,6 +85,49 @@ for host in hosts:
     except OSError:
         continue
 """
+
+
+# One API through its VIP, as a long-lived client sees it: one HTTP session reused (so a
+# connection stuck on a dead VIP holder would show as a long error window), replaced after
+# an error. keystone: a token issued per attempt (bcrypt makes each one cost CPU: paced at
+# 1 s); others: a list call with a token that is renewed when refused.
+API_LOAD = """
+import os, sys, time, requests
+api, url, seconds, pace = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
+auth_url = os.environ["OS_AUTH_URL"] + "/auth/tokens"
+domain = {"id": "default"}
+body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
+    "name": os.environ["OS_USERNAME"], "domain": domain, "password": os.environ["OS_PASSWORD"]}}},
+    "scope": {"project": {"name": os.environ["OS_PROJECT_NAME"], "domain": domain}}}}
+session, token = requests.Session(), None
+end, i = time.time() + seconds, 0
+while time.time() < end:
+    i += 1
+    ok = False
+    try:
+        if api == "keystone" or token is None:
+            r = session.post(auth_url, json=body, timeout=(3, 10))
+            ok = r.status_code == 201
+            token = r.headers.get("X-Subject-Token") if ok else None
+        if api != "keystone" and token is not None:
+            r = session.get(url, headers={"X-Auth-Token": token}, timeout=(3, 10))
+            ok = r.status_code == 200
+            if r.status_code == 401:
+                token = None
+    except requests.RequestException:
+        session = requests.Session()
+    print(("ack" if ok else "err"), i, time.time(), flush=True)
+    time.sleep(pace)
+"""
+
+
+@dataclass(frozen=True)
+class ApiTarget:
+    """An API the drill loads: where to call, and how often."""
+
+    name: str
+    url: str
+    pace: float
 
 
 @dataclass(frozen=True)

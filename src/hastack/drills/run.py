@@ -8,8 +8,9 @@ service-kill       SIGKILL of a service's main process on the node: Pacemaker's 
 galera-cold-start  every member powered off, then on: Galera bootstraps from the most advanced
                    member and no acknowledged write is lost.
 
-Each drill reports: time to detect, to fence, until the DB VIP and the bus answer again, the
-error window each load saw, acknowledged vs lost, and when the cluster was at full strength.
+Each drill reports: time to detect, to fence, until the DB VIP, the bus and each OpenStack
+API (keystone tokens, nova and neutron lists, when deployed) answer again, the error window
+each load saw, acknowledged vs lost, and when the cluster was at full strength.
 """
 
 from __future__ import annotations
@@ -20,16 +21,20 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from hastack.catalog import neutron_server, nova
+from hastack.catalog import openstack as os_
 from hastack.catalog.base import Clone, Primitive, vip_id
 from hastack.catalog.galera import VERIFY_DB, VERIFY_PASSWORD
 from hastack.catalog.openstack import RABBIT_PORT, RABBIT_USER, rabbit_password
 from hastack.drills.client import PYTHON, SwitchClient
 from hastack.drills.load import (
+    API_LOAD,
     BUS_DRAIN,
     BUS_LOAD,
     DB_LOAD,
     DB_SETUP,
     DB_TABLE,
+    ApiTarget,
     LoadRecord,
     attempts,
 )
@@ -52,6 +57,17 @@ KILLABLE = {"galera": ("galera-clone", "mariadbd"), "rabbitmq": ("rabbitmq-clone
 
 
 @dataclass
+class ApiFigures:
+    """One API's record through its VIP."""
+
+    back: float | None = None  # from the fault to the end of its first failing stretch
+    window: float = 0.0
+    answered: int = 0
+    failed: int = 0
+    answering_at_end: bool = False
+
+
+@dataclass
 class DrillReport:
     kind: str
     target: str
@@ -69,6 +85,7 @@ class DrillReport:
     bus_acked: int = 0
     bus_lost: int = 0
     rejoined: float | None = None
+    apis: dict[str, ApiFigures] = field(default_factory=dict)
     bus_keeps_messages: bool = True  # False: losing them is expected (reported, not failed)
     load_average: float = field(default_factory=lambda: os.getloadavg()[0])
     problems: list[str] = field(default_factory=list)
@@ -79,7 +96,8 @@ class DrillReport:
         bus_kept = self.bus_lost == 0 or not self.bus_keeps_messages
         return (not self.problems and self.db_lost == 0 and bus_kept and self.db_acked > 0
                 and self.bus_acked > 0 and self.bus_back is not None
-                and self.rejoined is not None)
+                and self.rejoined is not None
+                and all(api.answering_at_end for api in self.apis.values()))
 
 
 @dataclass
@@ -106,6 +124,21 @@ class Drill:
 
     def bus_env(self) -> dict[str, str]:
         return {"AMQP_USER": RABBIT_USER, "AMQP_PASSWORD": self.secrets.lookup(rabbit_password())}
+
+    def api_targets(self) -> list[ApiTarget]:
+        """keystone, nova and neutron through their VIPs, those the site runs."""
+        vips = self.loaded.placement.vips
+        wanted = [("keystone", f"http://{vips.get('keystone')}:{os_.KEYSTONE_PORT}/v3", 1.0),
+                  ("nova", f"http://{vips.get('nova')}:{nova.API_PORT}/v2.1/servers", 0.5),
+                  ("neutron", f"http://{vips.get('neutron')}:{neutron_server.PORT}"
+                              "/v2.0/networks", 0.5)]
+        return [ApiTarget(name, url, pace) for name, url, pace in wanted if name in vips]
+
+    def api_env(self) -> dict[str, str]:
+        return {"OS_AUTH_URL": f"http://{self.loaded.placement.vips['keystone']}:"
+                               f"{os_.KEYSTONE_PORT}/v3",
+                "OS_USERNAME": os_.ADMIN_USER, "OS_PROJECT_NAME": os_.ADMIN_PROJECT,
+                "OS_PASSWORD": self.secrets.lookup(os_.admin_password())}
 
     async def status(self, prefer: Sequence[str] = ()) -> ClusterStatus | None:
         """The cluster as the first answering member sees it (``prefer`` first)."""
@@ -149,22 +182,55 @@ async def _db_vip_holder(drill: Drill) -> str:
     return holders[0]
 
 
-async def _start_loads(drill: Drill, run_id: str, seconds: float) -> tuple[asyncio.Task[str],
-                                                                          asyncio.Task[str]]:
+Loads = dict[str, asyncio.Task[str]]  # "db", "bus", then "api:NAME"
+
+
+async def _answering_apis(drill: Drill, report: DrillReport) -> list[ApiTarget]:
+    """The APIs that answer before the fault (one attempt each); the others are noted, not
+    loaded: a site deployed with --scope core has no API to load."""
+    targets = drill.api_targets()
+    if not targets:
+        return []
+    try:
+        env = drill.api_env()
+    except HastackError:
+        report.notes.append("no admin password stored yet: the APIs were not loaded")
+        return []
+    tries = await asyncio.gather(*(drill.client.run(
+        [PYTHON, "-", t.name, t.url, "0.01", "0"], stdin=API_LOAD.encode(), env=env,
+        timeout=60) for t in targets))
+    answering = []
+    for target, tried in zip(targets, tries, strict=True):
+        if any(a.ok for a in attempts(tried.stdout.splitlines())):
+            answering.append(target)
+        else:
+            report.notes.append(f"{target.name} did not answer through its VIP before the "
+                                "fault: not loaded (is the control plane deployed?)")
+    return answering
+
+
+async def _start_loads(drill: Drill, report: DrillReport, run_id: str) -> Loads:
+    seconds = report.load_seconds
     setup = await drill.client.run(["mysql", "-h", drill.db_vip, "-u", VERIFY_DB,
                                     "--connect-timeout=5", "-e", DB_SETUP], env=drill.db_env())
     setup.check()
+    apis = await _answering_apis(drill, report)
 
     async def out(argv: list[str], script: str, env: dict[str, str]) -> str:
         done = await drill.client.run(argv, stdin=script.encode(), env=env,
                                       timeout=seconds + 120)
         return done.stdout
 
-    db = asyncio.create_task(out([PYTHON, "-", drill.db_vip, str(seconds), run_id], DB_LOAD,
-                                 drill.db_env()))
-    bus = asyncio.create_task(out([PYTHON, "-", str(seconds), run_id, *drill.bus_hosts],
-                                  BUS_LOAD, drill.bus_env()))
-    return db, bus
+    loads = {
+        "db": asyncio.create_task(out([PYTHON, "-", drill.db_vip, str(seconds), run_id],
+                                      DB_LOAD, drill.db_env())),
+        "bus": asyncio.create_task(out([PYTHON, "-", str(seconds), run_id, *drill.bus_hosts],
+                                       BUS_LOAD, drill.bus_env()))}
+    for api in apis:
+        loads[f"api:{api.name}"] = asyncio.create_task(out(
+            [PYTHON, "-", api.name, api.url, str(seconds), str(api.pace)], API_LOAD,
+            drill.api_env()))
+    return loads
 
 
 def _back_after(record: LoadRecord) -> float | None:
@@ -216,17 +282,16 @@ async def _run(drill: Drill, report: DrillReport, fault: Callable[[], Awaitable[
     """Loads on, warm-up, the fault, watch until recovered (or the load ends), loads read
     against the fault's time, then wait for full strength."""
     run_id = f"r{time.time_ns()}"
-    db_task, bus_task = await _start_loads(drill, run_id, report.load_seconds)
+    loads = await _start_loads(drill, report, run_id)
     try:
-        return await _fault_and_recovery(drill, report, run_id, db_task, bus_task, fault,
-                                         watch, after, rejoin_timeout)
+        return await _fault_and_recovery(drill, report, run_id, loads, fault, watch, after,
+                                         rejoin_timeout)
     finally:
-        for task in (db_task, bus_task):
+        for task in loads.values():
             task.cancel()  # no-op once done; stops the loads when the fault itself failed
 
 
-async def _fault_and_recovery(drill: Drill, report: DrillReport, run_id: str,
-                              db_task: asyncio.Task[str], bus_task: asyncio.Task[str],
+async def _fault_and_recovery(drill: Drill, report: DrillReport, run_id: str, loads: Loads,
                               fault: Callable[[], Awaitable[None]], watch: Watch,
                               after: Callable[[], Awaitable[None]] | None,
                               rejoin_timeout: float) -> DrillReport:
@@ -243,12 +308,24 @@ async def _fault_and_recovery(drill: Drill, report: DrillReport, run_id: str,
     finally:
         if after is not None:
             await after()
-    db_out, bus_out = await db_task, await bus_task
+    records = {name: LoadRecord(tuple(attempts((await task).splitlines())), t0)
+               for name, task in loads.items()}
     if strength is not None:
         await strength
-    await _count_losses(drill, report, run_id, LoadRecord(tuple(attempts(db_out.splitlines())), t0),
-                        LoadRecord(tuple(attempts(bus_out.splitlines())), t0))
+    await _count_losses(drill, report, run_id, records.pop("db"), records.pop("bus"))
+    for name, record in records.items():
+        api = report.apis[name.removeprefix("api:")] = _api_figures(record)
+        if not api.answering_at_end:
+            report.problems.append(f"the {name.removeprefix('api:')} API was not answering "
+                                   "through its VIP when the load ended")
     return report
+
+
+def _api_figures(record: LoadRecord) -> ApiFigures:
+    answered = len(record.acked)
+    return ApiFigures(back=_back_after(record), window=record.error_window, answered=answered,
+                      failed=len(record.attempts) - answered,
+                      answering_at_end=bool(record.attempts) and record.attempts[-1].ok)
 
 
 def _fencing_watch(drill: Drill, target: str) -> Watch:
