@@ -21,9 +21,9 @@ CRM_SIMULATE = "crm_simulate"
 
 @dataclass(frozen=True)
 class Simulation:
-    output: str  # crm_simulate --output-as=xml (actions, transition, revised status)
+    output: str  # crm_simulate --output-as=xml (status, actions; executed: revised status)
     graph: str  # the transition graph (--save-graph): actions and what each waits for
-    cib: str  # the CIB after the simulated transition (--save-output)
+    cib: str  # the CIB after the simulated transition (--save-output); "" when not executed
     terminated: bool  # the transition stopped at blocked actions
 
 
@@ -50,8 +50,11 @@ class Events:
         return args
 
 
-def simulate(cib_xml: str, events: Events = Events(), *, timeout: float = 600) -> Simulation:
-    """Run ``crm_simulate -S`` once on ``cib_xml`` with ``events``.
+def simulate(cib_xml: str, events: Events = Events(), *, execute: bool = True,
+             timeout: float = 600) -> Simulation:
+    """Run ``crm_simulate`` once on ``cib_xml`` with ``events``: with ``execute``, the
+    transition is also carried out (``-S``), which costs a copy, diff and digest of the whole
+    CIB per action; without, only scheduled (its graph is then the whole answer).
 
     Raises:
         ToolError: crm_simulate is missing, refused the input or timed out.
@@ -59,16 +62,17 @@ def simulate(cib_xml: str, events: Events = Events(), *, timeout: float = 600) -
     with tempfile.TemporaryDirectory(prefix="hastack-sim-") as tmp:
         base = Path(tmp)
         (base / "in.xml").write_text(cib_xml, encoding="utf-8")
+        out = base / "out.xml"
+        run_it = ["--simulate", "--save-output", str(out)] if execute else []
         argv: Sequence[str] = [
-            CRM_SIMULATE, "--xml-file", str(base / "in.xml"), "--simulate",
-            "--save-output", str(base / "out.xml"), "--save-graph", str(base / "graph.xml"),
-            "--output-as=xml", *events.argv()]
+            CRM_SIMULATE, "--xml-file", str(base / "in.xml"), *run_it,
+            "--save-graph", str(base / "graph.xml"), "--output-as=xml", *events.argv()]
         done = run(argv, timeout=timeout, check=False)
         if done.returncode not in (0, 1) or "<pacemaker-result" not in done.stdout \
-                or not (base / "out.xml").exists():
+                or (execute and not out.exists()):
             raise ToolError(CRM_SIMULATE, done.argv, done.returncode,
                             done.stderr or done.stdout)
         return Simulation(output=done.stdout,
                           graph=(base / "graph.xml").read_text(encoding="utf-8"),
-                          cib=(base / "out.xml").read_text(encoding="utf-8"),
+                          cib=out.read_text(encoding="utf-8") if execute else "",
                           terminated=done.returncode == 1)

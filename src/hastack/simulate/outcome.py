@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from lxml import etree
 
 from hastack.errors import ToolError
 from hastack.pacemaker.simulator import Simulation
-from hastack.pacemaker.status import ClusterStatus, NodeState, ResourceState, parse_crm_mon
+from hastack.pacemaker.status import ClusterStatus, NodeState, parse_crm_mon
 
 
 @dataclass(frozen=True)
@@ -163,9 +163,15 @@ def _state(root: etree._Element) -> ClusterStatus:
 
 
 def parse_simulation(sim: Simulation) -> Outcome:
+    """An executed simulation; without execution, ``state`` is the state it started from."""
     root = _xml(sim.output, "output")
     return Outcome(steps=_steps(root), graph=parse_graph(sim.graph), state=_state(root),
                    cib=sim.cib)
+
+
+def parse_transition(sim: Simulation) -> tuple[tuple[Step, ...], Graph]:
+    """The transition summary and graph of a scheduled (not executed) simulation."""
+    return _steps(_xml(sim.output, "output")), parse_graph(sim.graph)
 
 
 def initial_state(sim: Simulation) -> ClusterStatus:
@@ -178,46 +184,16 @@ def initial_state(sim: Simulation) -> ClusterStatus:
     return parse_crm_mon(etree.tostring(status, encoding="unicode"))
 
 
-def without_fencing(before: ClusterStatus, outcome: Outcome, target: str) -> Outcome:
-    """The transition as it runs when fencing ``target`` never succeeds: every action that
-    waits for that fencing (directly or not) is left out, and ``target`` stays unclean with
-    whatever it was running."""
-    graph = outcome.graph
-    roots = [a.id for a in graph.fencing() if a.node == target]
-    blocked = graph.downstream(roots) | set(roots)
-    running: dict[tuple[str, str], ResourceState] = {}
-    for rsc in before.resources:
-        for node in rsc.nodes:
-            if rsc.active:
-                running[(rsc.id, node)] = replace(rsc, nodes=(node,))
-    templates = {r.id: r for r in before.resources}
-    ops: dict[tuple[str, str], set[str]] = {}
-    for act in graph.actions.values():
-        if act.id not in blocked and not act.pseudo and act.resource:
-            ops.setdefault((act.resource, act.node), set()).add(act.op)
-    for key, done in ops.items():
-        template = running.get(key) or templates.get(key[0])
-        promotable = template is not None and template.role in (
-            "Unpromoted", "Promoted", "Slave", "Master")
-        if "promote" in done or "start" in done or "demote" in done:
-            role = ("Promoted" if "promote" in done else
-                    "Unpromoted" if promotable else "Started")
-            if "start" not in done and "promote" not in done and key not in running:
-                continue
-            running[key] = ResourceState(
-                id=key[0], agent=template.agent if template else "", role=role, active=True,
-                failed=False, blocked=False, nodes=(key[1],),
-                clone=template.clone if template else None)
-        elif "stop" in done:
-            running.pop(key, None)
-    nodes = tuple(replace(n, online=False, unclean=True) if n.name == target else n
-                  for n in outcome.state.nodes)
+def fencing_fails(outcome: Outcome, target: str) -> tuple[Step, ...]:
+    """The transition's summary when fencing ``target`` never succeeds: its fencing shows as
+    blocked (what waits for it is left out of the state by ``never`` in the executor)."""
     steps = tuple(s for s in outcome.steps if not (s.action == "fence" and s.node == target))
-    steps += (Step(action="fence", resource="", node=target, reason="fencing fails",
-                   blocked=True),)
-    state = ClusterStatus(dc=before.dc, quorate=before.quorate, nodes=nodes,
-                          resources=tuple(running.values()))
-    return Outcome(steps=steps, graph=graph, state=state, cib=outcome.cib)
+    return (*steps, Step(action="fence", resource="", node=target, reason="fencing fails",
+                         blocked=True))
+
+
+def fencing_of(graph: Graph, target: str) -> set[int]:
+    return {a.id for a in graph.fencing() if a.node == target}
 
 
 def node_states(state: ClusterStatus) -> dict[str, NodeState]:

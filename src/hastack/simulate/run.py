@@ -1,9 +1,11 @@
 """Run every case: a settled baseline per cluster, then one crm_simulate per case, in parallel.
 
-The baseline is the rendered CIB with every member online, simulated until Pacemaker has
-nothing left to do. Galera's promotion scores come from its agent at runtime (crm_master),
-so they are injected as the transient attributes the agent sets once every member has
-reported its position; without them crm_simulate leaves Galera unpromoted.
+crm_simulate only schedules; the transitions are carried out by ``transition`` (the reason
+and the contract are there). The baseline is the rendered CIB with every member online,
+scheduled and carried out until Pacemaker has nothing left to do. Galera's promotion scores
+come from its agent at runtime (crm_master), so they are injected as the transient
+attributes the agent sets once every member has reported its position; without them
+crm_simulate leaves Galera unpromoted.
 
 Compute nodes whose situation is identical up to their name (same controller holding their
 connection, same controller holding their fence device, same resources) are interchangeable:
@@ -13,10 +15,12 @@ by default one of them is simulated and its outcome stands, renamed, for the oth
 
 from __future__ import annotations
 
+import logging
+import os
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from lxml import etree
 
@@ -28,9 +32,18 @@ from hastack.simulate.cases import Case, enumerate_cases, rename
 from hastack.simulate.explain import CibConstraints
 from hastack.simulate.invariants import Judge, Violation, where
 from hastack.simulate.model import SimCluster
-from hastack.simulate.outcome import Outcome, parse_simulation, without_fencing
+from hastack.simulate.outcome import (
+    Outcome,
+    fencing_fails,
+    fencing_of,
+    parse_simulation,
+    parse_transition,
+)
+from hastack.simulate.transition import execute_on_cib, execute_on_state, lose
 
-WORKERS = 2
+log = logging.getLogger(__name__)
+# crm_simulate is single-threaded and the cases are independent: one per core.
+WORKERS = os.cpu_count() or 2
 SETTLE_ROUNDS = 4
 PROMOTION_SCORE = "100"  # what ocf:heartbeat:galera sets with crm_master once bootstrapped
 RC_NOT_RUNNING = 7
@@ -44,6 +57,10 @@ class Baseline:
     settled: Outcome  # the steady state every other case starts from
     constraints: CibConstraints
     monitors: dict[tuple[str, str], str]  # (primitive, node) -> current monitor op key
+    # Scheduled transitions by injected events: node-fail:ctl1, the majority of
+    # partition:ctl1 and fence-fail:ctl1 schedule the same one.
+    schedules: dict[Events, Outcome] = field(
+        default_factory=dict, compare=False, repr=False)
 
     @property
     def state(self) -> ClusterStatus:
@@ -112,16 +129,22 @@ def _monitors(cib_xml: str) -> dict[tuple[str, str], str]:
 
 
 def baseline(cluster: SimCluster) -> Baseline:
-    """Simulate the cluster from nothing until Pacemaker has nothing left to do."""
+    """Schedule and carry out transitions from nothing until Pacemaker has nothing left to
+    do. The settled state is crm_simulate's own reading of the resulting CIB."""
     cib = with_promotion_scores(cluster.cib, cluster)
-    cold = parse_simulation(simulate(cib))
-    settled = cold
+    sim = simulate(cib, execute=False)
+    cold = settled = parse_simulation(sim)
     for _ in range(SETTLE_ROUNDS):
         if not settled.active:
             break
-        settled = parse_simulation(simulate(settled.cib))
+        cib = execute_on_cib(cib, sim.graph)
+        sim = simulate(cib, execute=False)
+        settled = parse_simulation(sim)
+    if settled.active:
+        log.warning("baseline not settled cluster=%s rounds=%d", cluster.name, SETTLE_ROUNDS)
+    settled = replace(settled, cib=cib)
     return Baseline(cluster=cluster, cold=cold, settled=settled,
-                    constraints=CibConstraints(cluster.cib), monitors=_monitors(settled.cib))
+                    constraints=CibConstraints(cluster.cib), monitors=_monitors(cib))
 
 
 def _quorate(cluster: SimCluster, alive: Iterable[str]) -> bool:
@@ -133,60 +156,97 @@ def _host(base: Baseline, prim: str) -> str | None:
     return hosts[0] if hosts else None
 
 
-def _monitor_failure(base: Baseline, prim: str, node: str, rc: int) -> Events:
+@dataclass(frozen=True)
+class Loss:
+    """What a case injects: crm_simulate's events, and what they mean for the state."""
+
+    events: Events
+    quorate: bool = True
+    lost: tuple[str, ...] = ()  # members failed (unclean until fenced)
+    failed: tuple[tuple[str, str], ...] = ()  # (primitive, node) whose monitor fails
+
+
+def _monitor_failure(base: Baseline, prim: str, node: str, rc: int) -> Loss:
     key = base.monitors.get((prim, node))
     if key is None:
         raise UsageError("simulate-unknown-case", f"{prim} has no recurring monitor on {node} "
                          "in the baseline", fix="pick a node where it runs (see hastack "
                          "simulate SITE)")
-    return Events(op_inject=(f"{key}@{node}={rc}",))
+    return Loss(Events(op_inject=(f"{key}@{node}={rc}",)), failed=((prim, node),))
 
 
-def _node_loss(base: Baseline, node: str) -> tuple[Events, bool]:
-    """Events that lose ``node``, and whether the cluster keeps quorum."""
-    cluster = base.cluster
-    if node in cluster.remotes:
+def _members_lost(cluster: SimCluster, lost: Sequence[str]) -> Loss:
+    quorate = _quorate(cluster, [m for m in cluster.members if m not in lost])
+    return Loss(Events(node_fail=tuple(lost), quorum=None if quorate else False),
+                quorate=quorate, lost=tuple(lost))
+
+
+def _node_loss(base: Baseline, node: str) -> Loss:
+    """Losing ``node``, a member or a remote node."""
+    if node in base.cluster.remotes:
         # A remote node cannot be "failed" in crm_simulate: its connection's monitor fails,
         # which is what the cluster sees when a compute dies.
         host = _host(base, node)
         if host is None:
-            return Events(), True
-        return _monitor_failure(base, node, host, RC_NOT_RUNNING), True
-    alive = [m for m in cluster.members if m != node]
-    quorate = _quorate(cluster, alive)
-    return Events(node_fail=(node,), quorum=None if quorate else False), quorate
+            return Loss(Events())
+        return _monitor_failure(base, node, host, RC_NOT_RUNNING)
+    return _members_lost(base.cluster, (node,))
 
 
-def _run(base: Baseline, events: Events) -> Outcome:
-    return parse_simulation(simulate(base.settled.cib, events))
-
-
-def views_of(base: Baseline, case: Case) -> tuple[View, ...]:
+def _run(base: Baseline, loss: Loss, *, never_fenced: str = "",
+         by_crm_simulate: bool = False) -> Outcome:
+    """Schedule the transition after ``loss`` (once per distinct loss) and carry it out on
+    the baseline's state; with ``never_fenced``, fencing that node never succeeds.
+    ``by_crm_simulate`` has crm_simulate carry it out instead (the slow reference the
+    executor is checked against; it cannot make fencing fail)."""
+    if by_crm_simulate and not never_fenced:
+        return parse_simulation(simulate(base.settled.cib, loss.events))
+    outcome = base.schedules.get(loss.events)
+    if outcome is None:
+        steps, graph = parse_transition(simulate(base.settled.cib, loss.events, execute=False))
+        outcome = base.schedules[loss.events] = Outcome(steps=steps, graph=graph,
+                                                        state=base.state, cib="")
+    never: Collection[int] = ()
+    if never_fenced:
+        never = outcome.graph.downstream(fencing_of(outcome.graph, never_fenced)) \
+            | fencing_of(outcome.graph, never_fenced)
+        outcome = replace(outcome, steps=fencing_fails(outcome, never_fenced))
     cluster = base.cluster
+    connections = {r: r for r in cluster.remotes if cluster.is_remote_connection(r)}
+    before = lose(base.state, loss.lost, quorate=loss.quorate)
+    state = execute_on_state(before, outcome.graph, connections=connections,
+                             failed=loss.failed, never=never)
+    return replace(outcome, state=state)
+
+
+def views_of(base: Baseline, case: Case, *, by_crm_simulate: bool = False
+             ) -> tuple[View, ...]:
+    """The case as each side sees it (a partition has two)."""
+    cluster = base.cluster
+
+    def run(loss: Loss, never_fenced: str = "") -> Outcome:
+        return _run(base, loss, never_fenced=never_fenced, by_crm_simulate=by_crm_simulate)
+
     if case.kind == "cold-start":
         return (View("", True, replace(base.cold, state=base.state)),)
     if case.kind == "node-fail":
-        events, quorate = _node_loss(base, case.nodes[0])
-        return (View("", quorate, _run(base, events)),)
+        loss = _node_loss(base, case.nodes[0])
+        return (View("", loss.quorate, run(loss)),)
     if case.kind == "fence-fail":
-        events, quorate = _node_loss(base, case.nodes[0])
-        outcome = without_fencing(base.state, _run(base, events), case.nodes[0])
-        return (View("", quorate, outcome),)
+        loss = _node_loss(base, case.nodes[0])
+        return (View("", loss.quorate, run(loss, case.nodes[0])),)
     if case.kind == "nodes-fail":
-        alive = [m for m in cluster.members if m not in case.nodes]
-        quorate = _quorate(cluster, alive)
-        events = Events(node_fail=case.nodes, quorum=None if quorate else False)
-        return (View("", quorate, _run(base, events)),)
+        loss = _members_lost(cluster, case.nodes)
+        return (View("", loss.quorate, run(loss)),)
     if case.kind == "partition":
         node = case.nodes[0]
-        others = tuple(m for m in cluster.members if m != node)
-        major_q, minor_q = _quorate(cluster, others), _quorate(cluster, [node])
-        major = _run(base, Events(node_fail=(node,), quorum=None if major_q else False))
-        minor = _run(base, Events(node_fail=others, quorum=None if minor_q else False))
-        return (View("majority", major_q, major), View(f"{node} alone", minor_q, minor))
+        major = _members_lost(cluster, (node,))
+        minor = _members_lost(cluster, tuple(m for m in cluster.members if m != node))
+        return (View("majority", major.quorate, run(major)),
+                View(f"{node} alone", minor.quorate, run(minor)))
     if case.kind == "monitor-fail":
-        events = _monitor_failure(base, case.resource, case.nodes[0], RC_NOT_INSTALLED)
-        return (View("", True, _run(base, events)),)
+        loss = _monitor_failure(base, case.resource, case.nodes[0], RC_NOT_INSTALLED)
+        return (View("", True, run(loss)),)
     raise UsageError("simulate-unknown-case", f"unknown case kind {case.kind}")
 
 
