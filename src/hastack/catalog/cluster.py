@@ -67,6 +67,9 @@ def _all_nodes(ctx: ServiceContext) -> tuple[Node, ...]:
     return ctx.members + ctx.remotes
 
 
+PACEMAKER_AUTHKEY = "/etc/pacemaker/authkey"  # members and pacemaker_remote nodes share it
+
+
 def _hosts(ctx: ServiceContext) -> str:
     lines = ["127.0.0.1 localhost", "::1 localhost ip6-localhost ip6-loopback"]
     lines += [f"{n.address} {n.name}" for n in ctx.site.nodes]
@@ -79,7 +82,7 @@ def config(ctx: ServiceContext) -> list[ConfigFile]:
     for node in _all_nodes(ctx):
         files.append(text_file(node.name, "/etc/sysctl.d/60-hastack-tcp.conf", sysctl))
         files.append(text_file(node.name, "/etc/hosts", _hosts(ctx)))
-        files.append(text_file(node.name, "/etc/pacemaker/authkey",
+        files.append(text_file(node.name, PACEMAKER_AUTHKEY,
                                SecretRef("pacemaker-authkey", kind="key"),
                                owner="hacluster", group="haclient", mode=0o640))
     for node in ctx.members:

@@ -79,6 +79,7 @@ API_TIMEOUT = 20  # seconds per keystone/nova request: the fence action's calls 
 COMPUTE_RULE = (("osprole", "eq", "compute"),)
 # Evacuation waits on the VIPs of every API an evacuated instance needs (guide step 2).
 EVACUATE_AFTER_VIPS = ("keystone", "nova", "neutron", "glance", "db")
+DISCOVER_WAIT = 300
 
 
 def _is_lab(ctx: ServiceContext) -> bool:
@@ -136,6 +137,9 @@ def config(ctx: ServiceContext) -> list[ConfigFile]:
         sections = nova_conf(ctx, str(node.address), with_database=False)
         sections["DEFAULT"]["compute_driver"] = driver
         files.append(ini_file(node.name, "/etc/nova/nova.conf", sections, group="nova"))
+        # Debian's unit reads this file after nova.conf: its packaged libvirt driver would win.
+        files.append(ini_file(node.name, "/etc/nova/nova-compute.conf",
+                              {"DEFAULT": {"compute_driver": driver}}, group="nova"))
         if ctx.has("neutron-agents"):
             files += neutron_agents.agent_files(ctx, node.name, str(node.address))
     return files
@@ -186,8 +190,21 @@ def listeners(ctx: ServiceContext) -> list[Listener]:
 
 
 def bootstrap(ctx: ServiceContext) -> list[Action]:
+    # Done when every compute is listed as mapped: a re-run then stays quiet. A compute maps
+    # only once its nova-compute has registered, which follows its start by a few seconds:
+    # discover again until all are mapped (deadline DISCOVER_WAIT), then say who is missing.
+    hosts = tuple(n.name for n in ctx.remotes)
+    mapped = ("listed=$(runuser -u nova -- nova-manage cell_v2 list_hosts) || exit 1; "
+              'for h in "$@"; do echo "$listed" | grep -qw -- "$h" || exit 1; done')
+    discover = (f"mapped() {{ {mapped}; }}; end=$(($(date +%s) + {DISCOVER_WAIT})); "
+                "while [ $(date +%s) -lt $end ]; do "
+                "runuser -u nova -- nova-manage cell_v2 discover_hosts >/dev/null || exit 1; "
+                'mapped "$@" && exit 0; sleep 2; done; '
+                'echo "computes not registered with nova within '
+                f'{DISCOVER_WAIT} s (see nova-compute\'s log): $*" >&2; exit 1')
     return [Action(name="nova-discover-hosts", what="map the compute nodes into cell1",
-                   run=Command(argv=("nova-manage", "cell_v2", "discover_hosts"), user="nova"),
+                   run=Command(argv=("sh", "-c", discover, "discover", *hosts)),
+                   done=Command(argv=("sh", "-c", mapped, "mapped", *hosts)),
                    where="nova", phase="after-start")]
 
 

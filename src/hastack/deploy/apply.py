@@ -30,6 +30,7 @@ from hastack.catalog.base import (
     ServiceContext,
     Sql,
 )
+from hastack.catalog.cluster import PACEMAKER_AUTHKEY
 from hastack.catalog.platform import platform_info
 from hastack.deploy import files as file_ops
 from hastack.deploy import packages as package_ops
@@ -129,8 +130,24 @@ async def _prepare_node(d: Deployment, name: str) -> None:
         await node.run(["sysctl", "--system"])
     if any(c.file.path.startswith("/etc/systemd/system/") for c in changes):
         (await node.run(["systemctl", "daemon-reload"])).check()
+    if _role(d, name) is Role.COMPUTE:
+        await _ensure_remote_daemon(d, name, [c.file.path for c in changes])
     d.record("prepare", name, "changed" if changes else "unchanged",
              f"wrote {len(changes)} of {len(wanted)} files", started)
+
+
+def _role(d: Deployment, name: str) -> Role:
+    return next(n.role for n in d.loaded.site.nodes if n.name == name)
+
+
+async def _ensure_remote_daemon(d: Deployment, name: str, written: Sequence[str]) -> None:
+    """A compute node's pacemaker_remote: enabled and running before the cluster connects to
+    it, restarted when its authkey changed (the cluster could not talk to it otherwise)."""
+    unit = platform_info(d.loaded.site.platform.value).units["pacemaker-remote"]
+    node = d.transports[name]
+    (await node.run(["systemctl", "enable", "--now", unit])).check()
+    if PACEMAKER_AUTHKEY in written:
+        (await node.run(["systemctl", "restart", unit])).check()
 
 
 RESTART_DIR = "/var/lib/hastack/restart"
@@ -402,6 +419,7 @@ async def deploy(d: Deployment) -> Deployment:
     await asyncio.gather(*(_prepare_node(d, n) for n in nodes))
     platform = platform_info(site.platform.value)
     ordered = service_order(d.catalog, d.loaded.placement)
+    base_only = render_site(site, d.loaded.placement, d.base, [])
     for cluster in d.rendering.clusters:
         members = tuple(cluster.model.node_ids)
         all_rsc = [r for r in cluster.model.resources]
@@ -413,7 +431,8 @@ async def deploy(d: Deployment) -> Deployment:
         await _push(d, f"fencing:{cluster.name}", cluster.name, members, [])
         if not d.dry_run:
             # A device runs once its start (a status call to the BMC) succeeded: proven.
-            devices = [r for r in cluster.model.resources
+            # Only the BMC devices of this stage: a service's own (fence-nova) comes with it.
+            devices = [r for r in base_only.cluster(cluster.name).model.resources
                        if isinstance(r, Primitive) and r.is_stonith]
             await _check_running(d, f"fencing:{cluster.name}", cluster.name, members, devices)
     done: list[CatalogEntry] = []

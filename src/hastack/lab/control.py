@@ -25,11 +25,12 @@ from hastack.catalog.cluster import TCP_SYSCTLS, fence_secret
 from hastack.errors import Problem, SiteError, UsageError
 from hastack.lab import machine as machines
 from hastack.lab import net
-from hastack.lab.image import Scope, ensure_image
+from hastack.lab.image import Scope, ensure_image, remote_debs
 from hastack.lab.layout import STATE_ROOT, SWITCH_NETNS, LabLayout, MachineSpec, lab_layout
 from hastack.process import run
 from hastack.secrets import ensure_secrets
 from hastack.site.load import LoadedSite
+from hastack.site.model import Role
 
 log = logging.getLogger(__name__)
 # HAProxy binds VIPs it does not hold; the TCP settings shorten stuck connections after a
@@ -146,6 +147,7 @@ def up(loaded: LoadedSite, *, packages: Scope = "site", state_root: Path = STATE
     check_host()
     _check_not_half_there(loaded, layout)
     ensure_image(loaded, packages)
+    debs = remote_debs(loaded, packages, state_root / "debs")
     ensure_secrets(loaded.secrets_path, bmc_refs(loaded))
     layout.state_dir.mkdir(parents=True, exist_ok=True)
     _site_marker(layout).write_text(json.dumps({"site": str(loaded.path.resolve())}))
@@ -162,6 +164,8 @@ def up(loaded: LoadedSite, *, packages: Scope = "site", state_root: Path = STATE
     deadline = time.monotonic() + boot_timeout
     for machine in layout.machines:
         machines.wait_booted(machine, timeout=max(10.0, deadline - time.monotonic()))
+        if machine.role is Role.COMPUTE:
+            machines.install_debs(machine, debs)
     return layout
 
 
@@ -219,8 +223,6 @@ def _leftover_namespaces() -> list[str]:
 def _spec_from_dir(dir: Path) -> MachineSpec:
     """Enough of a machine to take it down, from its directory (no site file needed)."""
     from ipaddress import IPv4Address
-
-    from hastack.site.model import Role
 
     return MachineSpec(name=dir.name, role=Role.CONTROLLER, address=IPv4Address("198.18.0.1"),
                        bmc_address=None, netns=f"hs-{dir.name}", switch_port="", dir=dir)

@@ -88,3 +88,29 @@ def ensure_image(loaded: LoadedSite, scope: Scope = "site") -> list[str]:
         run(["env", *(f"{k}={v}" for k, v in env.items()), "apt-get", "install", "-y", "-qq",
              "--no-install-recommends", *todo], timeout=APT_TIMEOUT)
     return todo
+
+
+def remote_debs(loaded: LoadedSite, scope: Scope, cache: Path) -> list[Path]:
+    """The packages compute machines install inside their own disk (those NEVER_ON_HOST the
+    site's computes need), fetched once into ``cache`` as .debs."""
+    from hastack.site.model import Role
+
+    if scope != "site" or not any(n.role is Role.COMPUTE for n in loaded.site.nodes):
+        return []
+    from hastack import catalog
+
+    platform = platform_info(loaded.site.platform.value)
+    components = [c for e in catalog.SERVICES if loaded.placement.has(e.name)
+                  for c in e.service.remote_packages]
+    wanted = [p for p in platform.packages_for(*dict.fromkeys(components))
+              if p in NEVER_ON_HOST]
+    cache.mkdir(parents=True, exist_ok=True)
+    debs = []
+    for package in wanted:
+        found = sorted(cache.glob(f"{package}_*.deb"))
+        if not found:
+            run(["sh", "-c", 'cd "$1" && apt-get download -qq "$2"', "download", str(cache),
+                 package], timeout=APT_TIMEOUT)
+            found = sorted(cache.glob(f"{package}_*.deb"))
+        debs += found[-1:]
+    return debs

@@ -205,3 +205,31 @@ def wait_booted(machine: MachineSpec, *, timeout: float = 180) -> str:
         time.sleep(0.5)
     raise TransportError(machine.name, f"systemd did not finish booting within {timeout:.0f} "
                          f"s (state: {state})", fix=f"see {machine.console}")
+
+
+def install_debs(machine: MachineSpec, debs: list[Path]) -> list[str]:
+    """Install .debs inside a running machine's own disk, once. They conflict with what the
+    host image has (pacemaker-remote vs pacemaker): the conflicting package is removed inside
+    the machine only, its files hidden by the machine's overlay (lab-notes)."""
+    pid = pid1(machine)
+    if pid is None or not debs:
+        return []
+    inside = ["nsenter", "-t", str(pid), "-a"]
+    installed = []
+    for deb in debs:
+        package = deb.name.split("_", 1)[0]
+        state = run([*inside, "dpkg-query", "-W", "-f", "${db:Status-Status}", package],
+                    check=False).stdout.strip()
+        if state == "installed":
+            continue
+        target = machine.root / "var" / "cache" / "hastack" / deb.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(deb.read_bytes())
+        conflicts = run(["dpkg-deb", "-f", str(deb), "Conflicts"]).stdout
+        for other in (c.strip().split()[0] for c in conflicts.split(",") if c.strip()):
+            run([*inside, "dpkg", "--remove", "--force-depends", other], check=False,
+                timeout=300)
+        run([*inside, "env", "DEBIAN_FRONTEND=noninteractive", "dpkg", "-i",
+             f"/var/cache/hastack/{deb.name}"], timeout=300)
+        installed.append(package)
+    return installed
