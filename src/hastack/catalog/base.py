@@ -355,6 +355,9 @@ class Listener:
 IniSections = tuple[tuple[str, tuple[tuple[str, Value], ...]], ...]
 
 
+PACEMAKER_AUTHKEY = "/etc/pacemaker/authkey"  # members and pacemaker_remote nodes share it
+
+
 @dataclass(frozen=True)
 class ConfigFile:
     """One file on one node. ``ini`` is rendered as an oslo INI file, ``text`` verbatim."""

@@ -10,6 +10,7 @@ no secret sits in the CIB.
 from __future__ import annotations
 
 from hastack.catalog.base import (
+    PACEMAKER_AUTHKEY,
     Action,
     Check,
     CibSetting,
@@ -65,9 +66,6 @@ def fence_secret(node: Node) -> SecretRef:
 
 def _all_nodes(ctx: ServiceContext) -> tuple[Node, ...]:
     return ctx.members + ctx.remotes
-
-
-PACEMAKER_AUTHKEY = "/etc/pacemaker/authkey"  # members and pacemaker_remote nodes share it
 
 
 def _hosts(ctx: ServiceContext) -> str:

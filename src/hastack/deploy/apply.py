@@ -19,6 +19,7 @@ from typing import Literal
 
 from hastack import haproxy_stats
 from hastack.catalog.base import (
+    PACEMAKER_AUTHKEY,
     Action,
     ApiCall,
     CatalogEntry,
@@ -30,7 +31,6 @@ from hastack.catalog.base import (
     ServiceContext,
     Sql,
 )
-from hastack.catalog.cluster import PACEMAKER_AUTHKEY
 from hastack.catalog.platform import platform_info
 from hastack.deploy import files as file_ops
 from hastack.deploy import packages as package_ops
