@@ -12,10 +12,9 @@ from typing import Any
 
 import pytest
 
-from hastack.simulate.cases import Case, enumerate_cases
 from hastack.simulate.model import SimCluster
 from hastack.simulate.report import expectation
-from hastack.simulate.run import Baseline, simulate_site
+from hastack.simulate.run import simulate_site
 
 pytestmark = pytest.mark.tool
 EXPECTED = Path(__file__).resolve().parent / "expected"
@@ -28,22 +27,10 @@ def dump(cases: dict[str, Any]) -> str:
     return "{\n" + ",\n".join(lines) + "\n}\n"
 
 
-# Monitor failures are swept on collapsed and lab; on mixed and segregated (the same services
-# split over more, smaller clusters) only node, partition, fencing and cold-start cases, to
-# keep the tier short on two cores.
-FULL = ("collapsed", "lab")
-
-
-def select(name: str) -> Callable[[Baseline], list[Case]] | None:
-    if name in FULL:
-        return None
-    return lambda b: [c for c in enumerate_cases(b.cluster, b.state) if c.kind != "monitor-fail"]
-
-
 @pytest.mark.parametrize("name", ["collapsed", "lab", "mixed", "segregated"])
 def test_outcomes_match_expectations(
         name: str, example_clusters: Callable[[str], tuple[SimCluster, ...]]) -> None:
-    sim = simulate_site(example_clusters(name), select=select(name))
+    sim = simulate_site(example_clusters(name))
     got = expectation(sim)
     path = EXPECTED / f"{name}.json"
     if UPDATE:
