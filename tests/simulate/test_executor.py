@@ -15,7 +15,7 @@ from hastack.simulate.cases import Case, enumerate_cases
 from hastack.simulate.invariants import PROMOTED, unclean_nodes, up_nodes
 from hastack.simulate.model import SimCluster
 from hastack.simulate.run import Baseline, View, baseline, views_of, with_promotion_scores
-from hastack.simulate.transition import execute_on_cib, fired
+from hastack.simulate.transition import execute_on_cib
 
 pytestmark = pytest.mark.tool
 Clusters = Callable[[str], tuple[SimCluster, ...]]
@@ -74,14 +74,3 @@ def test_case_states_as_crm_simulate_reads_them(example_clusters: Clusters) -> N
         ours = [_view(v) for v in views_of(base, case)]
         theirs = [_view(v) for v in views_of(base, case, by_crm_simulate=True)]
         assert ours == theirs, case.spec
-
-
-@pytest.mark.parametrize(("inputs", "never", "order"), [
-    ({}, (), [1, 2, 3]),
-    ({1: (3,), 2: (1,)}, (), [3, 1, 2]),  # later passes pick up what earlier ones unblocked
-    ({2: (1,), 3: (2,)}, (1,), []),  # what waits on an action that never runs never runs
-    ({1: (9,)}, (), [2, 3]),  # nor what waits on an action not in the graph
-])
-def test_fired_order(inputs: dict[int, tuple[int, ...]], never: tuple[int, ...],
-                     order: list[int]) -> None:
-    assert fired([1, 2, 3], inputs, never) == order

@@ -335,7 +335,13 @@ class SiteSimulation:
     baselines: tuple[Baseline, ...]
     results: tuple[CaseResult, ...]
     seconds: float
-    simulated: int  # crm_simulate cases actually run (the rest are symmetric copies)
+    simulated: int  # cases actually simulated (the rest are symmetric copies)
+    baseline_seconds: float = 0.0
+
+    @property
+    def scheduled(self) -> int:
+        """crm_simulate runs for the cases (cases with the same events share one)."""
+        return sum(len(b.schedules) for b in self.baselines)
 
     @property
     def ok(self) -> bool:
@@ -353,6 +359,7 @@ def simulate_site(clusters: Sequence[SimCluster], *,
     pick = select or (lambda b: enumerate_cases(b.cluster, b.state))
     with ThreadPoolExecutor(max_workers=workers) as pool:
         baselines = tuple(pool.map(baseline, clusters))
+        baseline_seconds = time.monotonic() - started
         planned: list[tuple[Baseline, Case, str | None, str | None]] = []
         for base in baselines:
             reps = {} if exhaustive else representatives(base)
@@ -379,4 +386,5 @@ def simulate_site(clusters: Sequence[SimCluster], *,
             simulated = done[(base.cluster.name, case.renamed(remote, rep).spec)]
             results.append(_as(simulated, case, rep, remote))
     return SiteSimulation(baselines=baselines, results=tuple(results),
-                          seconds=time.monotonic() - started, simulated=len(needed))
+                          seconds=time.monotonic() - started, simulated=len(needed),
+                          baseline_seconds=baseline_seconds)
