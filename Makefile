@@ -10,11 +10,12 @@ PYTHON ?= python3
 test: deps lint
 	$(PY) -m pytest -o addopts="" -q tests
 
-# The lab of examples/lab.yaml with the HA core deployed (OpenStack services: issue 6).
+# The lab of examples/lab.yaml with its whole collapsed control plane deployed.
 lab: deps
-	$(VENV)/bin/hastack lab up examples/lab.yaml --packages core
-	$(VENV)/bin/hastack deploy examples/lab.yaml --scope core
+	$(VENV)/bin/hastack lab up examples/lab.yaml
+	$(VENV)/bin/hastack deploy examples/lab.yaml
 	$(VENV)/bin/hastack lab status
+	$(VENV)/bin/hastack lab access --site examples/lab.yaml
 
 lab-down: venv
 	$(VENV)/bin/hastack lab down

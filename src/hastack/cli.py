@@ -720,6 +720,32 @@ def lab_status(site: SiteOpt = None) -> None:
     _print_lab_status(_lab_site(site))
 
 
+@lab_app.command("access")
+def lab_access(site: SiteOpt = None) -> None:
+    """How to reach the lab's cloud: dashboard URL, admin openrc, `openstack` commands."""
+    from hastack.catalog.keystone import OPENRC
+    from hastack.site.model import Role
+
+    loaded = _lab_site(site)
+    vips = loaded.placement.vips
+    controller = next(n.name for n in loaded.site.nodes if n.role is Role.CONTROLLER)
+    lines = []
+    if "horizon" in vips:
+        lines.append(f"dashboard     http://{vips['horizon']}/  (user admin; on the lab network "
+                     f"only: e.g. hastack lab exec {controller} -- curl -s "
+                     f"http://{vips['horizon']}/auth/login/)")
+    if "keystone" in vips:
+        lines += [f"admin openrc  {OPENRC} on every controller (mode 0600; the password is "
+                  "in it and in the site's secrets file)",
+                  f"openstack     hastack lab exec {controller} -- bash -c '. {OPENRC} && "
+                  "openstack server list'",
+                  f"a shell       hastack lab shell {controller}   (then: . {OPENRC})"]
+    else:
+        lines.append("no keystone in this site: no OpenStack to reach")
+    for line in lines:
+        out.print(line, soft_wrap=True)
+
+
 @lab_app.command("down")
 def lab_down(keep_disks: Annotated[bool, typer.Option(help="keep the machines' disks")]
              = False) -> None:

@@ -8,6 +8,8 @@ cluster keystone starts after HAProxy, a promoted Galera, RabbitMQ and memcached
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from hastack.catalog import openstack as os_
 from hastack.catalog.base import (
     Action,
@@ -77,7 +79,24 @@ def config(ctx: ServiceContext) -> list[ConfigFile]:
                                      wsgi_file="/usr/bin/keystone-wsgi-public", port=PORT,
                                      user="keystone"))
         files.extend(_keys(node.name))
+        files.append(_openrc(ctx, node.name))
     return files
+
+
+OPENRC = "/root/openrc"
+
+
+def _openrc(ctx: ServiceContext, node: str) -> ConfigFile:
+    """The admin's credentials for the `openstack` CLI on a controller (. /root/openrc).
+    Its own owner label: a changed openrc restarts no service."""
+    return replace(text_file(
+        node, OPENRC, "# Rendered by hastack: the cloud's admin, through the keystone VIP.\n",
+        f"export OS_AUTH_URL={os_.keystone_public_url(ctx)}/v3\n",
+        "export OS_IDENTITY_API_VERSION=3\n",
+        f"export OS_REGION_NAME={ctx.site.openstack.region}\n",
+        f"export OS_USERNAME={os_.ADMIN_USER}\nexport OS_PROJECT_NAME={os_.ADMIN_PROJECT}\n",
+        "export OS_USER_DOMAIN_NAME=Default\nexport OS_PROJECT_DOMAIN_NAME=Default\n",
+        "export OS_PASSWORD='", os_.admin_password(), "'\n", mode=0o600), service="openrc")
 
 
 def resources(ctx: ServiceContext) -> list[Resource | CibSetting]:
