@@ -134,7 +134,7 @@ def baseline(cluster: SimCluster) -> Baseline:
     cib = with_promotion_scores(cluster.cib, cluster)
     sim = simulate(cib, execute=False)
     cold = settled = parse_simulation(sim)
-    for _ in range(SETTLE_ROUNDS):
+    for _ in range(1 + SETTLE_ROUNDS):  # the cold start's transition, then up to 4 more
         if not settled.active:
             break
         cib = execute_on_cib(cib, sim.graph)
