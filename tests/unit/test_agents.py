@@ -117,6 +117,20 @@ def test_records_and_pending_nodes() -> None:
     assert records == {"cmp1": "yes", "cmp2": "no", "cmp3": "YES"}
     assert ev.pending_nodes(records) == ("cmp1", "cmp3")
     assert ev.pending_nodes({}) == ()
+    assert ev.pending_nodes({"cmp1": "returning", "cmp2": "yes"}, ev.RETURNING) == ("cmp1",)
+
+
+@pytest.mark.parametrize(("updated_at", "back"), [
+    ("2026-12-02T07:40:30.000000", True),   # reported 30 s ago: nova-compute runs again
+    ("2026-12-02T07:38:00.000000", False),  # 3 min ago: still the stale report of before
+    (None, False),
+    ("not a time", False),
+])
+def test_a_returning_node_is_back_once_nova_compute_reports(updated_at: str | None,
+                                                            back: bool) -> None:
+    import datetime
+    now = datetime.datetime(2026, 12, 2, 7, 41, 0)
+    assert ev.reports_again({"updated_at": updated_at}, now) is back
 
 
 def service(host: str, binary: str = "nova-compute", **extra: Any) -> dict[str, Any]:
@@ -155,7 +169,7 @@ def test_plan_sorts_what_nova_can_move() -> None:
 
 
 @pytest.mark.parametrize(("plan", "failed", "clear", "start", "problem"), [
-    (ev.NodePlan("n"), [], True, "evacuation complete, record cleared node=n", False),
+    (ev.NodePlan("n"), [], True, "evacuation complete, node marked returning node=n", False),
     (ev.NodePlan("n", evacuate=("a", "b")), [], False,
      "evacuation requested instances=2 node=n", False),
     (ev.NodePlan("n", evacuate=("a", "b")), [("b", "HTTP 409")], False,
@@ -163,7 +177,7 @@ def test_plan_sorts_what_nova_can_move() -> None:
     (ev.NodePlan("n", waiting=(("a", "rebuilding"),)), [], False,
      "evacuation waiting for nova node=n waiting=a(rebuilding)", False),
     (ev.NodePlan("n", refused=(("f", "paused"),)), [], True,
-     "evacuation complete, record cleared node=n not-evacuable=f(paused)", True),
+     "evacuation complete, node marked returning node=n not-evacuable=f(paused)", True),
 ])
 def test_judge(plan: ev.NodePlan, failed: list[tuple[str, str]], clear: bool, start: str,
                problem: bool) -> None:

@@ -31,7 +31,7 @@ ALSO = {"site-clusters-required": {"site-service-unplaced"},
         "site-missing-dependency": {"site-service-unplaced"}}
 # Codes with no bad-site fixture, and why.
 NO_FIXTURE = {"site-not-readable": "needs a missing file: see test_missing_file"}
-OFF = ("swift", "ceilometer")  # the toggles examples/lab.yaml and mixed.yaml turn off
+OFF = ("ceilometer",)  # the toggle examples/lab.yaml turns off
 
 
 def expectation(path: Path) -> tuple[str, int]:

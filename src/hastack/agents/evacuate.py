@@ -28,6 +28,7 @@ output.
 
 from __future__ import annotations
 
+import datetime
 import importlib
 import importlib.util
 import logging
@@ -53,6 +54,11 @@ DEFAULT_CLOUD = "hastack"
 # recovery does. hastack's CIB merge keeps node attributes it does not set (deploy/cib.py).
 ATTRIBUTE = "evacuate"
 PENDING = "yes"
+# After its evacuation a node is "returning": once its nova-compute reports in again (it
+# restarted after the power cycle and cleaned up its evacuated instances, which nova requires
+# before it un-forces a host), NovaEvacuate clears forced_down and the record.
+RETURNING = "returning"
+HEARTBEAT_FRESH = 60.0  # seconds: a report this recent means nova-compute runs again
 # Nova API microversions (api-ref): 2.53 names services by UUID and sets forced_down alone,
 # 2.11 is the older PUT /os-services/force-down. 2.29 evacuates with an empty body (nova checks
 # shared storage itself since 2.14); openstacksdk 0.101 sends none and gets 400 (lab-notes).
@@ -293,8 +299,20 @@ def parse_records(nodes_xml: str) -> dict[str, str]:
     return out
 
 
-def pending_nodes(records: Mapping[str, str]) -> tuple[str, ...]:
-    return tuple(sorted(n for n, value in records.items() if value.strip().lower() == PENDING))
+def pending_nodes(records: Mapping[str, str], state: str = PENDING) -> tuple[str, ...]:
+    return tuple(sorted(n for n, value in records.items() if value.strip().lower() == state))
+
+
+def reports_again(service: Mapping[str, Any], now: datetime.datetime) -> bool:
+    """Whether nova-compute has reported in recently (updated_at is naive UTC in nova)."""
+    stamp = service.get("updated_at")
+    if not stamp:
+        return False
+    try:
+        seen = datetime.datetime.fromisoformat(str(stamp).replace("Z", ""))
+    except ValueError:
+        return False
+    return abs((now - seen).total_seconds()) <= HEARTBEAT_FRESH
 
 
 def find_service(services: Sequence[Mapping[str, Any]],
@@ -363,7 +381,8 @@ def judge(plan: NodePlan, failed: Sequence[tuple[str, str]], seconds: float) -> 
         return Outcome(False, f"evacuation requested instances={len(plan.evacuate)} {context}")
     if plan.waiting:
         return Outcome(False, f"evacuation waiting for nova {context}")
-    return Outcome(True, f"evacuation complete, record cleared {context}", bool(plan.refused))
+    return Outcome(True, f"evacuation complete, node marked returning {context}",
+                   bool(plan.refused))
 
 
 def check_clouds(parsed: object, cloud: str) -> str | None:
@@ -441,6 +460,14 @@ class Nova:
                        {"forced_down": True})
         return True
 
+    def unforce(self, service: Mapping[str, Any]) -> None:
+        if self._old:
+            self._call("PUT", "/os-services/force-down", OLD_SERVICES_VERSION,
+                       {"host": service["host"], "binary": "nova-compute", "forced_down": False})
+        else:
+            self._call("PUT", f"/os-services/{service['id']}", SERVICES_VERSION,
+                       {"forced_down": False})
+
     def servers_on(self, host: str) -> list[dict[str, Any]]:
         servers: list[dict[str, Any]] = []
         query = {"all_tenants": "1", "host": host, "limit": str(PAGE)}
@@ -491,6 +518,9 @@ class Cluster:
 
     def clear(self, node: str) -> None:
         self._attribute(node, "--delete")
+
+    def returning(self, node: str) -> None:
+        self._attribute(node, "--update", RETURNING)
 
 
 def logger(name: str, *, verbose: bool = False) -> logging.Logger:
@@ -556,7 +586,7 @@ def evacuate_node(nova: Nova, services: Sequence[Mapping[str, Any]], node: str) 
     started = time.monotonic()
     service = find_service(services, node)
     if service is None:
-        return Outcome(True, f"evacuation complete, record cleared node={node}: nova has no "
+        return Outcome(True, f"evacuation complete, node marked returning node={node}: nova has no "
                        "nova-compute service for it", True)
     nova.force_down(service)
     plan = plan_node(node, nova.servers_on(str(service["host"])))
@@ -685,8 +715,9 @@ def evacuation_tick(settings: OcfSettings, log: logging.Logger) -> None:
     Failures only delay: the records stay and the next monitor retries."""
     cluster = Cluster()
     try:
-        pending = pending_nodes(cluster.records())
-        if not pending:
+        records = cluster.records()
+        pending, returning = pending_nodes(records), pending_nodes(records, RETURNING)
+        if not pending and not returning:
             return
         nova = Nova.connect(settings.clouds, settings.cloud)
         services = nova.services()
@@ -697,11 +728,33 @@ def evacuation_tick(settings: OcfSettings, log: logging.Logger) -> None:
         try:
             outcome = evacuate_node(nova, services, node)
             if outcome.clear:
-                cluster.clear(node)
+                cluster.returning(node)
         except (NovaError, ClusterError) as exc:
             outcome = Outcome(False, f"evacuation failed, retried at next monitor node={node}: "
                               f"{exc}", True, failed=True)
         _report(log, outcome)
+    for node in returning:
+        _welcome_back(nova, cluster, services, node, log)
+
+
+def _welcome_back(nova: Nova, cluster: Cluster, services: Sequence[Mapping[str, Any]],
+                  node: str, log: logging.Logger) -> None:
+    """A returning node's nova-compute reports again: clear forced_down, then the record."""
+    service = find_service(services, node)
+    now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+    try:
+        if service is None:
+            cluster.clear(node)
+            return
+        if not reports_again(service, now):
+            return  # still rebooting: looked at again next monitor
+        if service.get("forced_down"):
+            nova.unforce(service)
+        cluster.clear(node)
+        log.info("node back in service, forced_down cleared node=%s", node)
+    except (NovaError, ClusterError) as exc:
+        log.warning("node back but not yet un-forced, retried at next monitor node=%s: %s",
+                    node, exc)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

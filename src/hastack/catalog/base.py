@@ -111,6 +111,9 @@ class Service:
     # Daemons an OCF agent drives that their packages enable and start (platform unit names):
     # disabled and stopped before Pacemaker runs, or a reboot would start them behind its back.
     agent_units: tuple[str, ...] = ()
+    # Components reloaded in place (systemctl reload) when their files change, instead of a
+    # restart through Pacemaker, which would also restart everything ordered after them.
+    reload_units: tuple[str, ...] = ()
 
 
 # --- pacemaker ids ------------------------------------------------------------------------

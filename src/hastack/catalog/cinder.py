@@ -30,7 +30,6 @@ from hastack.catalog.base import (
     resource_id,
     systemd,
 )
-from hastack.site.model import FenceType
 
 SERVICE = Service(
     name="cinder",
@@ -47,13 +46,10 @@ SHARED_HOST = "hastack-cinder"  # every member's cinder-volume is the same servi
 FAKE_DRIVER = "cinder.tests.fake_driver.FakeLoggingVolumeDriver"
 
 
-def _is_lab(ctx: ServiceContext) -> bool:
-    return all(n.fencing is not None and n.fencing.type is FenceType.LAB for n in ctx.members)
-
-
 def config(ctx: ServiceContext) -> list[ConfigFile]:
     files: list[ConfigFile] = []
-    backend = ({"volume_driver": FAKE_DRIVER, "volume_backend_name": "fake"} if _is_lab(ctx)
+    lab = os_.on_lab(ctx.members)
+    backend = ({"volume_driver": FAKE_DRIVER, "volume_backend_name": "fake"} if lab
                else {"volume_driver": "cinder.volume.drivers.lvm.LVMVolumeDriver",
                      "volume_group": "cinder-volumes", "target_helper": "tgtadm",
                      "volume_backend_name": "lvm"})

@@ -51,7 +51,6 @@ from hastack.catalog.base import (
     vip_id,
 )
 from hastack.catalog.nova import nova_conf
-from hastack.site.model import FenceType
 
 SERVICE = Service(
     name="compute",
@@ -81,10 +80,6 @@ COMPUTE_RULE = (("osprole", "eq", "compute"),)
 EVACUATE_AFTER_VIPS = ("keystone", "nova", "neutron", "glance", "db")
 DISCOVER_WAIT = 300
 
-
-def _is_lab(ctx: ServiceContext) -> bool:
-    return all(n.fencing is not None and n.fencing.type is FenceType.LAB
-               for n in ctx.remotes)
 
 
 def _compute_side(ctx: ServiceContext) -> list[Primitive]:
@@ -131,7 +126,7 @@ def _agent_files(ctx: ServiceContext) -> list[ConfigFile]:
 
 def config(ctx: ServiceContext) -> list[ConfigFile]:
     files: list[ConfigFile] = _agent_files(ctx)
-    driver = "fake.FakeDriver" if _is_lab(ctx) else "libvirt.LibvirtDriver"
+    driver = "fake.FakeDriver" if os_.on_lab(ctx.remotes) else "libvirt.LibvirtDriver"
     for node in ctx.remotes:
         # No database credentials on computes: nova-compute refuses DB access (lab-notes).
         sections = nova_conf(ctx, str(node.address), with_database=False)

@@ -39,6 +39,7 @@ SERVICE = Service(
     ha_mode=HAMode.ACTIVE_ACTIVE,
     packages=("haproxy",),
     summary="HAProxy clone and the VIPs (IPaddr2)",
+    reload_units=("haproxy",),  # a reload keeps open connections and the VIPs where they are
 )
 
 OPEN_FILES = 65536

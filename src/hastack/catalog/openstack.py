@@ -6,7 +6,7 @@ each helper bakes in one HA lesson, cited where it is set.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from hastack.catalog.base import (
     Action,
@@ -22,7 +22,7 @@ from hastack.catalog.base import (
     ini_file,
     text_file,
 )
-from hastack.site.model import Node
+from hastack.site.model import FenceType, Node
 
 RABBIT_PORT = 5672
 MEMCACHED_PORT = 11211
@@ -150,6 +150,12 @@ def cache_section(ctx: ServiceContext) -> dict[str, Value]:
         "memcache_dead_retry": MEMCACHE_DEAD_RETRY,
         "memcache_socket_timeout": MEMCACHE_SOCKET_TIMEOUT,
     }
+
+
+def on_lab(nodes: Iterable[Node]) -> bool:
+    """Nodes that are lab machines (fenced by the lab's BMCs): no hypervisor, no volume
+    backend, no loop devices there, so services pick what a lab machine can run."""
+    return all(n.fencing is not None and n.fencing.type is FenceType.LAB for n in nodes)
 
 
 def workers(ctx: ServiceContext) -> int | None:

@@ -1,8 +1,6 @@
 """Swift proxy: the object API, active/active behind the swift VIP (guide: Swift Proxy).
 
-Rings (2^10 partitions, 3 replicas, one device per storage member) are built once on the
-first proxy member and must be identical everywhere: the deploy copies /etc/swift/*.ring.gz
-from the first member to every proxy and storage member after the ring action.
+The rings are swift_storage's: built on every storage and proxy member alike.
 """
 
 from __future__ import annotations
@@ -13,7 +11,6 @@ from hastack.catalog.base import (
     ApiCall,
     Check,
     CibSetting,
-    Command,
     ConfigFile,
     Constraint,
     HAMode,
@@ -28,7 +25,7 @@ from hastack.catalog.base import (
     resource_id,
     systemd,
 )
-from hastack.catalog.swift_storage import DEVICE, PORTS, swift_conf
+from hastack.catalog.swift_storage import ring_action, swift_conf
 
 SERVICE = Service(
     name="swift-proxy",
@@ -41,9 +38,6 @@ SERVICE = Service(
 )
 
 PORT = 8080
-PART_POWER = 10
-REPLICAS = 3
-MIN_PART_HOURS = 1
 
 
 def config(ctx: ServiceContext) -> list[ConfigFile]:
@@ -84,19 +78,8 @@ def listeners(ctx: ServiceContext) -> list[Listener]:
 
 
 def bootstrap(ctx: ServiceContext) -> list[Action]:
-    lines = []
-    for ring, port in PORTS.items():
-        lines.append(f"swift-ring-builder {ring}.builder create {PART_POWER} {REPLICAS} "
-                     f"{MIN_PART_HOURS}")
-        for zone, node in enumerate(ctx.members_of("swift-storage"), start=1):
-            lines.append(f"swift-ring-builder {ring}.builder add r1z{zone}-{node.address}:"
-                         f"{port}/{DEVICE} 100")
-        lines.append(f"swift-ring-builder {ring}.builder rebalance")
-    script = "set -e; cd /etc/swift; " + "; ".join(lines)
     return [
-        Action(name="swift-rings", what="build the account, container and object rings",
-               run=Command(argv=("sh", "-c", script)),
-               done=Command(argv=("test", "-f", "/etc/swift/object.ring.gz"))),
+        ring_action(ctx, "swift-proxy-rings"),  # a proxy of its own cluster needs them too
         os_.keystone_action("swift", "object-store",
                             f"http://{ctx.vip('swift')}:{PORT}/v1/AUTH_%(project_id)s"),
     ]

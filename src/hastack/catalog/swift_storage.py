@@ -2,12 +2,15 @@
 
 Swift replicates by itself (three replicas across members), so the servers are plain A/A
 clones, each on its member's own filesystem: a loopback XFS image mounted by a Filesystem
-clone (force_clones: a local filesystem on every node is intended, as in the guide). The
-object expirer runs once cluster-wide (the guide's single instance).
+clone (force_clones: a local filesystem on every node is intended, as in the guide). Lab
+machines get no loop devices from systemd-nspawn: there the device is a plain directory
+(mount_check off) and there is no Filesystem clone. The object expirer runs once
+cluster-wide (the guide's single instance).
 """
 
 from __future__ import annotations
 
+from hastack.catalog import openstack as os_
 from hastack.catalog.base import (
     Action,
     Check,
@@ -49,6 +52,32 @@ DEVICE = "d1"
 IMAGE = "/var/lib/hastack/swift.img"
 IMAGE_SIZE = "2G"
 SERVERS = ("account", "container", "object")
+# Rings: 2^10 partitions, 3 replicas, one device per storage member. They must be identical
+# everywhere: every member builds them from the same devices with the same rebalance seed,
+# so each gets the same ring without copying files between nodes.
+PART_POWER = 10
+REPLICAS = 3
+MIN_PART_HOURS = 1
+RING_SEED = 1
+
+
+def ring_action(ctx: ServiceContext, name: str) -> Action:
+    """Build the account, container and object rings on every member of this service (the
+    units refuse to start without them)."""
+    lines = []
+    for ring, port in PORTS.items():
+        lines.append(f"swift-ring-builder {ring}.builder create {PART_POWER} {REPLICAS} "
+                     f"{MIN_PART_HOURS}")
+        for zone, node in enumerate(ctx.members_of("swift-storage"), start=1):
+            lines.append(f"swift-ring-builder {ring}.builder add r1z{zone}-{node.address}:"
+                         f"{port}/{DEVICE} 100")
+        lines.append(f"swift-ring-builder {ring}.builder rebalance --seed {RING_SEED}"
+                     " || [ $? -eq 1 ]")  # 1: rebalanced with warnings (fewer zones)
+    script = ("set -e; cd /etc/swift; rm -f account.builder container.builder "
+              "object.builder; " + "; ".join(lines))
+    return Action(name=name, what="build the account, container and object rings",
+                  run=Command(argv=("sh", "-c", script)),
+                  done=Command(argv=("test", "-f", "/etc/swift/object.ring.gz")), on="all")
 
 
 def swift_conf(node: str) -> ConfigFile:
@@ -67,7 +96,7 @@ def config(ctx: ServiceContext) -> list[ConfigFile]:
         for server in SERVERS:
             files.append(ini_file(node.name, f"/etc/swift/{server}-server.conf", {
                 "DEFAULT": {"bind_ip": str(node.address), "bind_port": PORTS[server],
-                            "devices": DEVICES, "mount_check": True},
+                            "devices": DEVICES, "mount_check": not os_.on_lab(ctx.members)},
                 "pipeline:main": {"pipeline": f"healthcheck recon {server}-server"},
                 f"app:{server}-server": {"use": f"egg:swift#{server}"},
                 "filter:healthcheck": {"use": "egg:swift#healthcheck"},
@@ -77,6 +106,11 @@ def config(ctx: ServiceContext) -> list[ConfigFile]:
 
 
 def resources(ctx: ServiceContext) -> list[Resource | CibSetting]:
+    servers: list[Resource | CibSetting] = [
+        clone(systemd(resource_id("swift", s), ctx.unit(f"swift-{s}"))) for s in SERVERS]
+    expirer = systemd(resource_id("swift", "object-expirer"), ctx.unit("swift-object-expirer"))
+    if os_.on_lab(ctx.members):
+        return [*servers, expirer]
     fs = Clone(primitive=Primitive(
         id=resource_id("swift", "fs"), agent="ocf:heartbeat:Filesystem",
         params=pairs({"device": IMAGE, "directory": f"{DEVICES}/{DEVICE}", "fstype": "xfs",
@@ -84,15 +118,13 @@ def resources(ctx: ServiceContext) -> list[Resource | CibSetting]:
         ops=(Op("start", timeout="120s"), Op("stop", timeout="120s"),
              Op("monitor", interval="20s", timeout="40s"))),
         meta=pairs({"interleave": True}))
-    servers: list[Resource | CibSetting] = [
-        clone(systemd(resource_id("swift", s), ctx.unit(f"swift-{s}"))) for s in SERVERS]
-    expirer = systemd(resource_id("swift", "object-expirer"), ctx.unit("swift-object-expirer"))
     return [fs, *servers, expirer]
 
 
 def constraints(ctx: ServiceContext) -> list[Constraint]:
+    fs = () if os_.on_lab(ctx.members) else (clone_id("swift", "fs"),)
     return [Order(clone_id("keystone"), clone_id("swift", "account")),
-            *chain(clone_id("swift", "fs"), *(clone_id("swift", s) for s in SERVERS)),
+            *chain(*fs, *(clone_id("swift", s) for s in SERVERS)),
             Order(clone_id("swift", "proxy"), resource_id("swift", "object-expirer"))]
 
 
@@ -101,11 +133,18 @@ def listeners(ctx: ServiceContext) -> list[Listener]:
 
 
 def bootstrap(ctx: ServiceContext) -> list[Action]:
-    make = (f"test -f {IMAGE} || {{ mkdir -p {DEVICES}/{DEVICE} && "
+    device = f"{DEVICES}/{DEVICE}"
+    rings = ring_action(ctx, "swift-rings")
+    if os_.on_lab(ctx.members):
+        return [Action(name="swift-device", what="create each member's swift device directory",
+                       run=Command(argv=("install", "-d", "-o", "swift", "-g", "swift",
+                                         DEVICES, device)),
+                       done=Command(argv=("test", "-d", device)), on="all"), rings]
+    make = (f"test -f {IMAGE} || {{ mkdir -p {device} && "
             f"truncate -s {IMAGE_SIZE} {IMAGE} && mkfs.xfs -q {IMAGE}; }}")
     return [Action(name="swift-image", what="create each member's XFS image for swift",
                    run=Command(argv=("sh", "-c", make)),
-                   done=Command(argv=("test", "-f", IMAGE)), on="all")]
+                   done=Command(argv=("test", "-f", IMAGE)), on="all"), rings]
 
 
 def checks(ctx: ServiceContext) -> list[Check]:

@@ -180,11 +180,19 @@ async def _restart_changed(d: Deployment, entry: CatalogEntry, members: tuple[st
     if not marked:
         return
     first = d.transports[members[0]]
+    platform = platform_info(d.loaded.site.platform.value)
     for name in marked:
         started = time.monotonic()
         if d.dry_run:
             d.record(f"restart:{entry.name}", name, "would change", "configuration changed",
                      started)
+            continue
+        if entry.service.reload_units:
+            units = [platform.units.get(c, c) for c in entry.service.reload_units]
+            (await d.transports[name].run(["systemctl", "reload", *units])).check()
+            await d.transports[name].run(["rm", "-f", f"{RESTART_DIR}/{entry.name}"])
+            d.record(f"reload:{entry.name}", name, "changed",
+                     "reloaded for its new configuration", started)
             continue
         for rsc in resources:
             # Fresh each time: restarting one resource restarts what depends on it.

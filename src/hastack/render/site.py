@@ -202,7 +202,8 @@ def render_site(site: Site, placement: Placement, base: CatalogEntry,
         haproxy = None
         if LOADBALANCER in cluster.services:
             haproxy = render_haproxy(site, placement, listeners)
-            cluster_files += [text_file(n, "/etc/haproxy/haproxy.cfg", haproxy)
+            cluster_files += [replace(text_file(n, "/etc/haproxy/haproxy.cfg", haproxy),
+                                      service=LOADBALANCER)
                               for n in cluster.members]
         clusters.append(ClusterRendering(model=model, cib=cib_text(model), corosync=corosync,
                                          haproxy=haproxy, dropped=dropped))

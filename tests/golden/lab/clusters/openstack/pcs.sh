@@ -19,11 +19,12 @@ pcs -f hastack-cib.xml resource create vip-db ocf:heartbeat:IPaddr2 ip=198.18.0.
 pcs -f hastack-cib.xml resource create vip-keystone ocf:heartbeat:IPaddr2 ip=198.18.0.201 cidr_netmask=24 op start interval=0s timeout=20s stop interval=0s timeout=20s monitor interval=10s timeout=20s
 pcs -f hastack-cib.xml resource create vip-glance ocf:heartbeat:IPaddr2 ip=198.18.0.202 cidr_netmask=24 op start interval=0s timeout=20s stop interval=0s timeout=20s monitor interval=10s timeout=20s
 pcs -f hastack-cib.xml resource create vip-cinder ocf:heartbeat:IPaddr2 ip=198.18.0.203 cidr_netmask=24 op start interval=0s timeout=20s stop interval=0s timeout=20s monitor interval=10s timeout=20s
-pcs -f hastack-cib.xml resource create vip-neutron ocf:heartbeat:IPaddr2 ip=198.18.0.204 cidr_netmask=24 op start interval=0s timeout=20s stop interval=0s timeout=20s monitor interval=10s timeout=20s
-pcs -f hastack-cib.xml resource create vip-placement ocf:heartbeat:IPaddr2 ip=198.18.0.205 cidr_netmask=24 op start interval=0s timeout=20s stop interval=0s timeout=20s monitor interval=10s timeout=20s
-pcs -f hastack-cib.xml resource create vip-nova ocf:heartbeat:IPaddr2 ip=198.18.0.206 cidr_netmask=24 op start interval=0s timeout=20s stop interval=0s timeout=20s monitor interval=10s timeout=20s
-pcs -f hastack-cib.xml resource create vip-heat ocf:heartbeat:IPaddr2 ip=198.18.0.207 cidr_netmask=24 op start interval=0s timeout=20s stop interval=0s timeout=20s monitor interval=10s timeout=20s
-pcs -f hastack-cib.xml resource create vip-horizon ocf:heartbeat:IPaddr2 ip=198.18.0.208 cidr_netmask=24 op start interval=0s timeout=20s stop interval=0s timeout=20s monitor interval=10s timeout=20s
+pcs -f hastack-cib.xml resource create vip-swift ocf:heartbeat:IPaddr2 ip=198.18.0.204 cidr_netmask=24 op start interval=0s timeout=20s stop interval=0s timeout=20s monitor interval=10s timeout=20s
+pcs -f hastack-cib.xml resource create vip-neutron ocf:heartbeat:IPaddr2 ip=198.18.0.205 cidr_netmask=24 op start interval=0s timeout=20s stop interval=0s timeout=20s monitor interval=10s timeout=20s
+pcs -f hastack-cib.xml resource create vip-placement ocf:heartbeat:IPaddr2 ip=198.18.0.206 cidr_netmask=24 op start interval=0s timeout=20s stop interval=0s timeout=20s monitor interval=10s timeout=20s
+pcs -f hastack-cib.xml resource create vip-nova ocf:heartbeat:IPaddr2 ip=198.18.0.207 cidr_netmask=24 op start interval=0s timeout=20s stop interval=0s timeout=20s monitor interval=10s timeout=20s
+pcs -f hastack-cib.xml resource create vip-heat ocf:heartbeat:IPaddr2 ip=198.18.0.208 cidr_netmask=24 op start interval=0s timeout=20s stop interval=0s timeout=20s monitor interval=10s timeout=20s
+pcs -f hastack-cib.xml resource create vip-horizon ocf:heartbeat:IPaddr2 ip=198.18.0.209 cidr_netmask=24 op start interval=0s timeout=20s stop interval=0s timeout=20s monitor interval=10s timeout=20s
 pcs -f hastack-cib.xml resource create galera ocf:heartbeat:galera wsrep_cluster_address=gcomm://ctl1,ctl2,ctl3 enable_creation=true config=/etc/mysql/my.cnf datadir=/var/lib/mysql socket=/run/mysqld/mysqld.sock pid=/run/mysqld/mysqld.pid log=/var/log/mysql/error.log additional_parameters=--open-files-limit=16384 op start interval=0s timeout=120s stop interval=0s timeout=120s promote interval=0s timeout=300s on-fail=block demote interval=0s timeout=120s monitor interval=20s timeout=30s monitor interval=10s timeout=30s role=Promoted monitor interval=30s timeout=30s role=Unpromoted promotable promoted-max=3 ordered=true interleave=true notify=true clone-max=3
 pcs -f hastack-cib.xml resource create memcached systemd:memcached op start interval=0s timeout=60s stop interval=0s timeout=60s monitor interval=10s timeout=100s clone interleave=true clone-max=3
 pcs -f hastack-cib.xml resource create rabbitmq ocf:heartbeat:rabbitmq-cluster op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=60s meta notify=true clone interleave=true ordered=true clone-max=3
@@ -32,6 +33,11 @@ pcs -f hastack-cib.xml resource create glance-api systemd:glance-api op start in
 pcs -f hastack-cib.xml resource create cinder-api systemd:cinder-api op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=100s clone interleave=true clone-max=3
 pcs -f hastack-cib.xml resource create cinder-scheduler systemd:cinder-scheduler op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=100s clone interleave=true clone-max=3
 pcs -f hastack-cib.xml resource create cinder-volume systemd:cinder-volume op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=100s
+pcs -f hastack-cib.xml resource create swift-account systemd:swift-account op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=100s clone interleave=true clone-max=3
+pcs -f hastack-cib.xml resource create swift-container systemd:swift-container op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=100s clone interleave=true clone-max=3
+pcs -f hastack-cib.xml resource create swift-object systemd:swift-object op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=100s clone interleave=true clone-max=3
+pcs -f hastack-cib.xml resource create swift-object-expirer systemd:swift-object-expirer op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=100s
+pcs -f hastack-cib.xml resource create swift-proxy systemd:swift-proxy op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=100s clone interleave=true clone-max=3
 pcs -f hastack-cib.xml resource create neutron-api systemd:neutron-api op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=100s clone interleave=true clone-max=3
 pcs -f hastack-cib.xml resource create neutron-rpc systemd:neutron-rpc-server op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=100s clone interleave=true clone-max=3
 pcs -f hastack-cib.xml resource create placement-api systemd:placement-api op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=100s clone interleave=true clone-max=3
@@ -60,6 +66,8 @@ pcs -f hastack-cib.xml constraint order start vip-glance then start haproxy-clon
 pcs -f hastack-cib.xml constraint colocation add vip-glance with haproxy-clone INFINITY
 pcs -f hastack-cib.xml constraint order start vip-cinder then start haproxy-clone kind=Optional
 pcs -f hastack-cib.xml constraint colocation add vip-cinder with haproxy-clone INFINITY
+pcs -f hastack-cib.xml constraint order start vip-swift then start haproxy-clone kind=Optional
+pcs -f hastack-cib.xml constraint colocation add vip-swift with haproxy-clone INFINITY
 pcs -f hastack-cib.xml constraint order start vip-neutron then start haproxy-clone kind=Optional
 pcs -f hastack-cib.xml constraint colocation add vip-neutron with haproxy-clone INFINITY
 pcs -f hastack-cib.xml constraint order start vip-placement then start haproxy-clone kind=Optional
@@ -80,6 +88,13 @@ pcs -f hastack-cib.xml constraint order start cinder-api-clone then start cinder
 pcs -f hastack-cib.xml constraint colocation add cinder-scheduler-clone with cinder-api-clone INFINITY
 pcs -f hastack-cib.xml constraint order start cinder-scheduler-clone then start cinder-volume kind=Mandatory
 pcs -f hastack-cib.xml constraint colocation add cinder-volume with cinder-scheduler-clone INFINITY
+pcs -f hastack-cib.xml constraint order start keystone-clone then start swift-account-clone kind=Mandatory
+pcs -f hastack-cib.xml constraint order start swift-account-clone then start swift-container-clone kind=Mandatory
+pcs -f hastack-cib.xml constraint colocation add swift-container-clone with swift-account-clone INFINITY
+pcs -f hastack-cib.xml constraint order start swift-container-clone then start swift-object-clone kind=Mandatory
+pcs -f hastack-cib.xml constraint colocation add swift-object-clone with swift-container-clone INFINITY
+pcs -f hastack-cib.xml constraint order start swift-proxy-clone then start swift-object-expirer kind=Mandatory
+pcs -f hastack-cib.xml constraint order start swift-account-clone then start swift-proxy-clone kind=Mandatory
 pcs -f hastack-cib.xml constraint order start keystone-clone then start neutron-api-clone kind=Mandatory
 pcs -f hastack-cib.xml constraint order start neutron-api-clone then start neutron-rpc-clone kind=Mandatory
 pcs -f hastack-cib.xml constraint colocation add neutron-rpc-clone with neutron-api-clone INFINITY
@@ -114,6 +129,7 @@ pcs -f hastack-cib.xml constraint location vip-db rule resource-discovery=exclus
 pcs -f hastack-cib.xml constraint location vip-keystone rule resource-discovery=exclusive score=0 osprole eq controller
 pcs -f hastack-cib.xml constraint location vip-glance rule resource-discovery=exclusive score=0 osprole eq controller
 pcs -f hastack-cib.xml constraint location vip-cinder rule resource-discovery=exclusive score=0 osprole eq controller
+pcs -f hastack-cib.xml constraint location vip-swift rule resource-discovery=exclusive score=0 osprole eq controller
 pcs -f hastack-cib.xml constraint location vip-neutron rule resource-discovery=exclusive score=0 osprole eq controller
 pcs -f hastack-cib.xml constraint location vip-placement rule resource-discovery=exclusive score=0 osprole eq controller
 pcs -f hastack-cib.xml constraint location vip-nova rule resource-discovery=exclusive score=0 osprole eq controller
@@ -127,6 +143,11 @@ pcs -f hastack-cib.xml constraint location glance-api-clone rule resource-discov
 pcs -f hastack-cib.xml constraint location cinder-api-clone rule resource-discovery=exclusive score=0 osprole eq controller
 pcs -f hastack-cib.xml constraint location cinder-scheduler-clone rule resource-discovery=exclusive score=0 osprole eq controller
 pcs -f hastack-cib.xml constraint location cinder-volume rule resource-discovery=exclusive score=0 osprole eq controller
+pcs -f hastack-cib.xml constraint location swift-account-clone rule resource-discovery=exclusive score=0 osprole eq controller
+pcs -f hastack-cib.xml constraint location swift-container-clone rule resource-discovery=exclusive score=0 osprole eq controller
+pcs -f hastack-cib.xml constraint location swift-object-clone rule resource-discovery=exclusive score=0 osprole eq controller
+pcs -f hastack-cib.xml constraint location swift-object-expirer rule resource-discovery=exclusive score=0 osprole eq controller
+pcs -f hastack-cib.xml constraint location swift-proxy-clone rule resource-discovery=exclusive score=0 osprole eq controller
 pcs -f hastack-cib.xml constraint location neutron-api-clone rule resource-discovery=exclusive score=0 osprole eq controller
 pcs -f hastack-cib.xml constraint location neutron-rpc-clone rule resource-discovery=exclusive score=0 osprole eq controller
 pcs -f hastack-cib.xml constraint location placement-api-clone rule resource-discovery=exclusive score=0 osprole eq controller
