@@ -426,16 +426,17 @@ def verify(
 
 
 DRILL_SECONDS = {"power-loss": 90.0, "partition": 90.0, "service-kill": 60.0,
-                 "galera-cold-start": 300.0}
+                 "galera-cold-start": 300.0, "compute-loss": 120.0}
 
 
 @app.command()
 def drill(
     site: SiteArg,
-    kind: Annotated[str, typer.Argument(help="power-loss, partition, service-kill or "
-                                        "galera-cold-start")],
+    kind: Annotated[str, typer.Argument(help="power-loss, partition, service-kill, "
+                                        "galera-cold-start or compute-loss")],
     node: Annotated[str | None, typer.Option(help="the node to break (default: the one "
-                                             "holding the DB VIP)")] = None,
+                                             "holding the DB VIP; compute-loss: the first "
+                                             "compute)")] = None,
     service: Annotated[str, typer.Option(help="service-kill: galera, rabbitmq, haproxy or "
                                          "memcached")] = "galera",
     seconds: Annotated[float | None, typer.Option(
@@ -450,6 +451,7 @@ def drill(
 
     from hastack.deploy.targets import is_lab, transports
     from hastack.drills import run as drills
+    from hastack.site.model import Role
 
     if kind not in drills.KINDS:
         run(_usage("usage", f"unknown drill '{kind}'", f"one of: {', '.join(drills.KINDS)}"))
@@ -457,7 +459,12 @@ def drill(
     if not is_lab(loaded):
         run(_usage("drill-needs-lab", "drills power nodes off and cut links through the lab",
                    "run drills on a lab site"))
-    if node is not None and node not in loaded.placement.cluster_of("galera").members:
+    computes = [n.name for n in loaded.site.nodes if n.role is Role.COMPUTE]
+    if kind == "compute-loss":
+        if node is not None and node not in computes:
+            run(_usage("drill-bad-node", f"{node} is not a compute node of the site",
+                       f"one of: {', '.join(computes) or 'none'}"))
+    elif node is not None and node not in loaded.placement.cluster_of("galera").members:
         run(_usage("drill-bad-node", f"{node} is not a member of the DB's cluster",
                    "name a controller of that cluster"))
     drill_ = drills.prepare(loaded, rendering, store, run(lambda: transports(loaded)))
@@ -471,6 +478,8 @@ def drill(
         if kind == "service-kill":
             return await drills.service_kill(drill_, node=node, service=service,
                                              load_seconds=load_seconds)
+        if kind == "compute-loss":
+            return await drills.compute_loss(drill_, node=node, load_seconds=load_seconds)
         return await drills.galera_cold_start(drill_, load_seconds=load_seconds)
 
     report = run(lambda: asyncio.run(go()))
@@ -501,6 +510,10 @@ def _print_drill(report: DrillReport) -> None:
         rows += [(f"{name} API answering after", secs(api.back)),
                  (f"{name} API error window", f"{api.window:.1f} s"),
                  (f"{name} API calls answered / failed", f"{api.answered} / {api.failed}")]
+    if report.instances:
+        rows += [("instances running elsewhere after", secs(report.evacuated)),
+                 ("instances evacuated / booted",
+                  f"{report.instances_moved} / {report.instances}")]
     rows += [("back at full strength after", secs(report.rejoined)),
             ("host load average", f"{report.load_average:.2f}")]
     for label, value in rows:

@@ -121,6 +121,65 @@ while time.time() < end:
 """
 
 
+# compute-loss: instances booted on the compute that will fail (nova's fake driver in the
+# lab: no network, no disk), then watched until nova runs every one of them elsewhere.
+# create: prints one server id per line; watch: "TIME MOVED TOTAL" per poll, until all moved;
+# delete: removes them. Raw calls with microversions (2.74: boot on a named host).
+SERVERS = """
+import os, sys, time, openstack
+mode, target, rest = sys.argv[1], sys.argv[2], sys.argv[3:]
+conn = openstack.connect()
+nova = conn.compute
+def call(method, url, version, **kw):
+    r = nova.request(url, method, microversion=version, raise_exc=False, **kw)
+    if r.status_code >= 400:
+        raise SystemExit(f"{method} {url}: HTTP {r.status_code} {r.text[:300]}")
+    return r
+if mode == "create":
+    flavor = conn.compute.find_flavor("hastack-drill") or conn.compute.create_flavor(
+        name="hastack-drill", ram=64, vcpus=1, disk=0)
+    image = conn.image.find_image("hastack-drill")
+    if image is None:
+        image = conn.image.create_image("hastack-drill", data=b"hastack" * 128,
+                                        disk_format="raw", container_format="bare", wait=True)
+    ids = []
+    for i in range(int(rest[0])):
+        body = {"server": {"name": f"hastack-drill-{target}-{i}", "flavorRef": flavor.id,
+                           "imageRef": image.id, "networks": "none", "host": target}}
+        ids.append(call("POST", "/servers", "2.74", json=body).json()["server"]["id"])
+    end = time.time() + 300
+    while time.time() < end:
+        states = [call("GET", f"/servers/{i}", "2.74").json()["server"]["status"] for i in ids]
+        if all(s == "ACTIVE" for s in states):
+            break
+        if "ERROR" in states:
+            raise SystemExit(f"an instance went to ERROR on {target}")
+        time.sleep(1)
+    else:
+        raise SystemExit(f"instances not ACTIVE on {target} within 300 s")
+    print("\n".join(ids))
+elif mode == "watch":
+    seconds, ids = float(rest[0]), rest[1:]
+    end = time.time() + seconds
+    while time.time() < end:
+        moved = 0
+        for i in ids:
+            try:
+                server = call("GET", f"/servers/{i}", "2.74").json()["server"]
+            except (SystemExit, Exception):
+                continue
+            if server["status"] == "ACTIVE" and server["OS-EXT-SRV-ATTR:host"] != target:
+                moved += 1
+        print(time.time(), moved, len(ids), flush=True)
+        if moved == len(ids):
+            break
+        time.sleep(1)
+else:
+    for i in rest:
+        nova.request(f"/servers/{i}", "DELETE", raise_exc=False)
+"""
+
+
 @dataclass(frozen=True)
 class ApiTarget:
     """An API the drill loads: where to call, and how often."""

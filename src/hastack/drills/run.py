@@ -7,6 +7,8 @@ service-kill       SIGKILL of a service's main process on the node: Pacemaker's 
                    it and recovers the resource in place, nobody is fenced;
 galera-cold-start  every member powered off, then on: Galera bootstraps from the most advanced
                    member and no acknowledged write is lost.
+compute-loss       a compute node running instances loses power: it is fenced and nova runs
+                   every instance on another compute (instance HA); it returns to service.
 
 Each drill reports: time to detect, to fence, until the DB VIP, the bus and each OpenStack
 API (keystone tokens, nova and neutron lists, when deployed) answer again, the error window
@@ -34,6 +36,7 @@ from hastack.drills.load import (
     DB_LOAD,
     DB_SETUP,
     DB_TABLE,
+    SERVERS,
     ApiTarget,
     LoadRecord,
     attempts,
@@ -45,9 +48,12 @@ from hastack.pacemaker.status import ClusterStatus
 from hastack.render.site import SiteRendering
 from hastack.secrets import Secrets
 from hastack.site.load import LoadedSite
-from hastack.transport.base import Transport
+from hastack.site.model import Role
+from hastack.transport.base import Result, Transport
 
-KINDS = ("power-loss", "partition", "service-kill", "galera-cold-start")
+KINDS = ("power-loss", "partition", "service-kill", "galera-cold-start", "compute-loss")
+INSTANCES = 2  # compute-loss: instances booted on the compute that fails
+EVACUATE_TIMEOUT = 600
 WARMUP = 8.0  # seconds of steady load before the fault, so the record has a baseline
 POLL = 0.5
 # service-kill: the resource Pacemaker recovers and the main process that is killed.
@@ -85,6 +91,10 @@ class DrillReport:
     bus_acked: int = 0
     bus_lost: int = 0
     rejoined: float | None = None
+    instances: int = 0  # compute-loss: booted on the failing compute
+    instances_moved: int = 0  # ... and ACTIVE on another compute afterwards
+    evacuated: float | None = None  # ... all of them, after the fault
+    fault_at: float = 0.0  # unix time of the fault: every figure counts from it
     apis: dict[str, ApiFigures] = field(default_factory=dict)
     bus_keeps_messages: bool = True  # False: losing them is expected (reported, not failed)
     load_average: float = field(default_factory=lambda: os.getloadavg()[0])
@@ -138,6 +148,7 @@ class Drill:
         return {"OS_AUTH_URL": f"http://{self.loaded.placement.vips['keystone']}:"
                                f"{os_.KEYSTONE_PORT}/v3",
                 "OS_USERNAME": os_.ADMIN_USER, "OS_PROJECT_NAME": os_.ADMIN_PROJECT,
+                "OS_USER_DOMAIN_NAME": "Default", "OS_PROJECT_DOMAIN_NAME": "Default",
                 "OS_PASSWORD": self.secrets.lookup(os_.admin_password())}
 
     async def status(self, prefer: Sequence[str] = ()) -> ClusterStatus | None:
@@ -296,7 +307,7 @@ async def _fault_and_recovery(drill: Drill, report: DrillReport, run_id: str, lo
                               after: Callable[[], Awaitable[None]] | None,
                               rejoin_timeout: float) -> DrillReport:
     await asyncio.sleep(WARMUP)
-    t0 = time.time()
+    t0 = report.fault_at = time.time()
     strength: asyncio.Task[None] | None = None
     try:
         await fault()
@@ -487,4 +498,51 @@ async def galera_cold_start(drill: Drill, *, load_seconds: float) -> DrillReport
         report.notes.append(f"{report.bus_lost} queued messages did not survive the outage "
                             "of every RabbitMQ member: expected with the rabbitmq-cluster "
                             "agent, which rebuilds the bus from empty")
+    return report
+
+
+async def _servers(drill: Drill, *argv: str, timeout: float = 600) -> str:
+    done = await drill.client.run([PYTHON, "-", *argv], stdin=SERVERS.encode(),
+                                  env=drill.api_env(), timeout=timeout)
+    if not done.ok:
+        raise HastackError("compute-loss", f"instances ({argv[0]}): "
+                           f"{(done.stderr or done.stdout).strip()[-400:]}",
+                           fix="check `hastack verify SITE` (nova, glance, the computes)")
+    return done.stdout
+
+
+async def compute_loss(drill: Drill, *, node: str | None, load_seconds: float) -> DrillReport:
+    computes = [n.name for n in drill.loaded.site.nodes if n.role is Role.COMPUTE]
+    if not computes:
+        raise UsageError("drill-no-compute", "the site has no compute node to lose",
+                         fix="add compute nodes (role: compute) to the site")
+    target = node or computes[0]
+    report = DrillReport("compute-loss", target, load_seconds)
+    ids = (await _servers(drill, "create", target, str(INSTANCES))).split()
+    report.instances = len(ids)
+    watcher: list[asyncio.Task[Result]] = []
+
+    async def fault() -> None:
+        await asyncio.to_thread(control.power, drill.loaded, target, "off")
+        watcher.append(asyncio.create_task(drill.client.run(
+            [PYTHON, "-", "watch", target, str(EVACUATE_TIMEOUT), *ids],
+            stdin=SERVERS.encode(), env=drill.api_env(), timeout=EVACUATE_TIMEOUT + 60)))
+
+    try:
+        await _run(drill, report, fault, _fencing_watch(drill, target))
+        if watcher:
+            polls = [line.split() for line in (await watcher[0]).stdout.splitlines()]
+            polls = [p for p in polls if len(p) == 3]
+            report.instances_moved = int(polls[-1][1]) if polls else 0
+            all_moved = next((float(p[0]) for p in polls if p[1] == p[2]), None)
+            if all_moved is not None:
+                report.evacuated = all_moved - report.fault_at
+    finally:
+        for task in watcher:
+            task.cancel()
+        await _servers(drill, "delete", target, *ids)
+    if report.instances_moved != report.instances:
+        report.problems.append(f"{report.instances - report.instances_moved} of "
+                               f"{report.instances} instances were not running on another "
+                               f"compute within {EVACUATE_TIMEOUT} s")
     return report
