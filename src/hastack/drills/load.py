@@ -157,7 +157,7 @@ if mode == "create":
         time.sleep(1)
     else:
         raise SystemExit(f"instances not ACTIVE on {target} within 300 s")
-    print("\n".join(ids))
+    print(*ids, sep=chr(10))
 elif mode == "watch":
     seconds, ids = float(rest[0]), rest[1:]
     end = time.time() + seconds
