@@ -384,6 +384,20 @@ def test_nova_requests(max_version: str, force_down: tuple[str, str, str, object
     assert compute.calls[-1] == ("POST", "/servers/a/action", "2.29", {"evacuate": {}})
 
 
+@pytest.mark.parametrize(("max_version", "unforce"), [
+    ("2.93", ("PUT", "/os-services/id-cmp1", "2.53", {"forced_down": False})),
+    ("2.52", ("PUT", "/os-services/force-down", "2.11",
+              {"host": "cmp1", "binary": "nova-compute", "forced_down": False})),
+])
+def test_a_returning_node_is_unforced(max_version: str,
+                                      unforce: tuple[str, str, str, object]) -> None:
+    compute = RecordingCompute(max_version, [])
+    nova = ev.Nova(compute)
+    (svc,) = nova.services()
+    nova.unforce(svc)
+    assert compute.calls[-1] == unforce
+
+
 def test_nova_refusal_is_a_failure_with_nova_s_words() -> None:
     compute = RecordingCompute("2.93", [server("locked-1", "active")])
     nova = ev.Nova(compute)

@@ -452,21 +452,19 @@ class Nova:
         """Mark the service forced down; False when it already was."""
         if service.get("forced_down"):
             return False
-        if self._old:
-            self._call("PUT", "/os-services/force-down", OLD_SERVICES_VERSION,
-                       {"host": service["host"], "binary": "nova-compute", "forced_down": True})
-        else:
-            self._call("PUT", f"/os-services/{service['id']}", SERVICES_VERSION,
-                       {"forced_down": True})
+        self._set_forced_down(service, True)
         return True
 
     def unforce(self, service: Mapping[str, Any]) -> None:
+        self._set_forced_down(service, False)
+
+    def _set_forced_down(self, service: Mapping[str, Any], down: bool) -> None:
         if self._old:
             self._call("PUT", "/os-services/force-down", OLD_SERVICES_VERSION,
-                       {"host": service["host"], "binary": "nova-compute", "forced_down": False})
+                       {"host": service["host"], "binary": "nova-compute", "forced_down": down})
         else:
             self._call("PUT", f"/os-services/{service['id']}", SERVICES_VERSION,
-                       {"forced_down": False})
+                       {"forced_down": down})
 
     def servers_on(self, host: str) -> list[dict[str, Any]]:
         servers: list[dict[str, Any]] = []
