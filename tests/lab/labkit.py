@@ -15,6 +15,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SITE = ROOT / "tests" / "lab" / "lab3.yaml"
+EXAMPLE = ROOT / "examples" / "lab.yaml"  # make lab's site: 3 controllers, 2 computes
 STATE = Path("/var/lib/hastack/lab")
 HASTACK = str(Path(sys.executable).with_name("hastack"))
 NODES = ("n1", "n2", "n3")
@@ -33,7 +34,8 @@ def hastack(*args: str, check: bool = True, timeout: float = 1800,
 
 
 @contextmanager
-def running_lab(*up: str, then: Sequence[Sequence[str]] = ()) -> Iterator[None]:
+def running_lab(*up: str, then: Sequence[Sequence[str]] = (), site: Path = SITE
+                ) -> Iterator[None]:
     """`hastack lab up SITE *up`, then each command of ``then``; the lab is removed after,
     whatever happened. Skips without root or when another lab is up."""
     if os.geteuid() != 0:
@@ -41,7 +43,7 @@ def running_lab(*up: str, then: Sequence[Sequence[str]] = ()) -> Iterator[None]:
     if (STATE / "site.json").exists():
         pytest.skip("a lab is already up here; `hastack lab down` first")
     try:
-        hastack("lab", "up", str(SITE), *up)
+        hastack("lab", "up", str(site), *up)
         for command in then:
             hastack(*command)
         yield

@@ -1,28 +1,43 @@
-"""The OpenStack control plane on the three-machine lab: keystone, glance, placement, nova,
-neutron's servers, cinder, heat and horizon under Pacemaker behind their VIPs, registered in
-keystone, checked by the guide's test actions through openstacksdk; a controller's power loss
-under API load; a re-run changes nothing."""
+"""The whole control plane of `make lab` (examples/lab.yaml: 3 controllers, 2 computes):
+keystone, glance, placement, nova, neutron with its Linux bridge, DHCP, L3 and metadata agents,
+cinder, heat, horizon and swift under Pacemaker behind their VIPs, checked by the guide's test
+actions through openstacksdk; a controller's power loss under API load; a compute's power loss
+with its instances evacuated and the compute back in service after; a hand-edited haproxy.cfg
+put back and reloaded; what `hastack lab access` prints works; a re-run changes nothing."""
 
 from __future__ import annotations
 
 import json
+import shlex
+import subprocess
 from collections.abc import Iterator
 
 import pytest
-from labkit import SITE, hastack, running_lab
+from labkit import EXAMPLE, hastack, inside, running_lab, wait_for
 
 pytestmark = pytest.mark.lab
 
+SITE = EXAMPLE
+CONTROLLERS = ("ctl1", "ctl2", "ctl3")
 API_CHECKS = ("keystone-token", "keystone-token-member", "glance-image", "neutron-network",
-              "placement-api", "nova-services", "nova-api-member", "cinder-volume",
-              "heat-stack", "horizon-login")
+              "neutron-agents", "placement-api", "nova-services", "nova-api-member",
+              "cinder-volume", "heat-stack", "horizon-login", "swift-object")
+OPENRC = "/root/openrc"
+# Linux bridge, DHCP, L3 and metadata agents on each controller, Linux bridge on each compute.
+AGENTS = 3 * 4 + 2
 
 
 @pytest.fixture(scope="module")
 def cloud() -> Iterator[None]:
     # The site's packages (OpenStack's included), then the whole control plane.
-    with running_lab(then=[("deploy", str(SITE))]):
+    with running_lab(then=[("deploy", str(SITE))], site=SITE):
         yield
+
+
+def openstack(*argv: str) -> subprocess.CompletedProcess[str]:
+    """The openstack CLI on ctl1 with the admin openrc hastack rendered."""
+    command = f". {OPENRC} && openstack {shlex.join(argv)}"
+    return inside("ctl1", "bash", "-c", command)
 
 
 def test_verify_passes_every_check_of_the_control_plane(cloud: None) -> None:
@@ -31,6 +46,16 @@ def test_verify_passes_every_check_of_the_control_plane(cloud: None) -> None:
     for check in API_CHECKS:
         assert check in result.stdout
     assert "FAIL" not in result.stdout
+
+
+def test_every_neutron_agent_is_alive(cloud: None) -> None:
+    listed = openstack("network", "agent", "list", "-f", "json")
+    assert listed.returncode == 0, listed.stderr
+    agents = json.loads(listed.stdout)
+    alive = {(a["Agent Type"], a["Host"]) for a in agents if a["Alive"] in (True, ":-)")}
+    assert len(alive) == AGENTS, agents
+    assert {host for kind, host in alive if kind == "Linux bridge agent"} == {
+        *CONTROLLERS, "cmp1", "cmp2"}
 
 
 def test_power_loss_keeps_every_api_answering_through_its_vip(cloud: None) -> None:
@@ -45,6 +70,93 @@ def test_power_loss_keeps_every_api_answering_through_its_vip(cloud: None) -> No
         assert api["answering_at_end"] and api["back"] is not None, (name, api)
     assert report["db_lost"] == 0 and report["bus_lost"] == 0
     assert report["fenced"] is not None
+
+
+def _compute_services() -> dict[str, dict[str, str]]:
+    listed = openstack("--os-compute-api-version", "2.11", "compute", "service", "list",
+                       "--service", "nova-compute", "-f", "json")
+    assert listed.returncode == 0, listed.stderr
+    return {s["Host"]: s for s in json.loads(listed.stdout)}
+
+
+def test_compute_loss_evacuates_and_the_compute_returns(cloud: None) -> None:
+    """cmp1 loses power with instances on it: they come back ACTIVE on cmp2, and cmp1, once
+    it booted and its nova-compute reports again, is in service again (not forced down)."""
+    result = hastack("drill", str(SITE), "compute-loss", "--format", "json", check=False)
+    report = json.loads(result.stdout)
+    assert result.returncode == 0 and report["ok"], result.stdout + result.stderr
+    assert report["target"] == "cmp1"
+    assert report["instances"] > 0 and report["instances_moved"] == report["instances"]
+    assert report["fenced"] is not None and report["evacuated"] is not None
+    for name, api in report["apis"].items():
+        assert api["answering_at_end"], (name, api)
+
+    def back_in_service() -> bool:
+        cmp1 = _compute_services().get("cmp1", {})
+        return cmp1.get("State") == "up" and cmp1.get("Forced Down") is False
+
+    wait_for("cmp1's nova-compute up and no longer forced down", back_in_service, timeout=600)
+    servers = openstack("server", "list", "--all-projects", "--long", "-f", "json")
+    assert servers.returncode == 0, servers.stderr
+    assert all(s["Host"] != "cmp1" for s in json.loads(servers.stdout)), servers.stdout
+
+
+def _haproxy_pid(node: str) -> str:
+    return inside(node, "systemctl", "show", "-p", "MainPID", "--value", "haproxy").stdout.strip()
+
+
+def test_a_hand_edited_haproxy_cfg_is_put_back_and_reloaded(cloud: None) -> None:
+    """Horizon's listener is cut out of haproxy.cfg on every controller and HAProxy reloaded
+    by hand: the dashboard is gone. A re-run of deploy puts the file back and reloads HAProxy
+    (same process, no restart through Pacemaker): the dashboard answers again."""
+    pids = {node: _haproxy_pid(node) for node in CONTROLLERS}
+    cut = ("python3 - <<'EOF'\n"
+           "import re, pathlib\n"
+           "p = pathlib.Path('/etc/haproxy/haproxy.cfg')\n"
+           "text = p.read_text()\n"
+           "cut = re.sub(r'\\nlisten horizon\\n(?:[ \\t].*\\n)*', '\\n', text)\n"
+           "assert cut != text\n"
+           "p.write_text(cut)\n"
+           "EOF\n"
+           "systemctl reload haproxy")
+    for node in CONTROLLERS:
+        done = inside(node, "bash", "-c", cut)
+        assert done.returncode == 0, f"{node}: {done.stderr}"
+    horizon = _horizon_url()
+
+    def dashboard_answers() -> bool:
+        probe = inside("ctl1", "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+                       "--max-time", "10", horizon)
+        return probe.stdout == "200"
+
+    wait_for("the dashboard to stop answering once its listener is gone",
+             lambda: not dashboard_answers(), timeout=120)
+    again = hastack("deploy", str(SITE))
+    assert "haproxy.cfg" in again.stdout and "reload" in again.stdout, again.stdout
+    wait_for(f"the dashboard at {horizon} to answer again", dashboard_answers, timeout=180)
+    assert {node: _haproxy_pid(node) for node in CONTROLLERS} == pids
+
+
+def _horizon_url() -> str:
+    access = hastack("lab", "access", "--site", str(SITE)).stdout
+    line = next(ln for ln in access.splitlines() if ln.startswith("dashboard"))
+    return line.split()[1] + "auth/login/"
+
+
+def test_lab_access_says_how_to_reach_the_cloud(cloud: None) -> None:
+    """Every command `hastack lab access` prints works as printed."""
+    access = hastack("lab", "access", "--site", str(SITE)).stdout
+    lines = {ln.split()[0]: ln for ln in access.splitlines() if ln.strip()}
+    assert set(lines) >= {"dashboard", "admin", "openstack", "a"}, access
+    command = lines["openstack"].split(None, 1)[1]
+    argv = shlex.split(command)
+    assert argv[:3] == ["hastack", "lab", "exec"], command
+    listed = hastack(*argv[1:])
+    assert listed.returncode == 0, listed.stderr
+    openrc = inside("ctl1", "stat", "-c", "%a", OPENRC).stdout.strip()
+    assert openrc == "600"
+    page = inside("ctl1", "curl", "-s", "--max-time", "10", _horizon_url()).stdout
+    assert "csrfmiddlewaretoken" in page or "Log in" in page, page[:500]
 
 
 def test_deploy_again_changes_nothing(cloud: None) -> None:

@@ -119,14 +119,24 @@ def test_every_controller_gets_the_agents_and_credentials(name: str) -> None:
                    if n in {r.name for r in ctx.remotes})
 
 
-@pytest.mark.parametrize(("name", "first"), [("lab", "compute-nova-clone"),
-                                              ("collapsed", "compute-neutron-agent-clone")])
-def test_compute_chain_follows_the_neutron_agents_toggle(name: str, first: str) -> None:
-    loaded, ctx = _compute_ctx(name)
-    assert loaded.site.services.neutron_agents is (name != "lab")
-    clones = [r.id for r in compute.resources(ctx) if isinstance(r, Clone)]
-    assert clones[0] == first
-    agent_ini = "/etc/neutron/plugins/ml2/openvswitch_agent.ini"
+@pytest.mark.parametrize(("agents", "l2", "first"), [
+    (False, "openvswitch", "compute-nova-clone"),
+    (True, "openvswitch", "compute-neutron-agent-clone"),
+    (True, "linuxbridge", "compute-neutron-agent-clone")])
+def test_compute_chain_follows_the_neutron_agents_choice(tmp_path: Path, agents: bool, l2: str,
+                                                         first: str) -> None:
+    site = yaml.safe_load((ROOT / "examples" / "lab.yaml").read_text())
+    site["services"].update(neutron_agents=agents, neutron_l2=l2)
+    (tmp_path / "site.yaml").write_text(yaml.safe_dump(site))
+    loaded = catalog.load(tmp_path / "site.yaml")
+    ctx = ServiceContext(loaded.site, loaded.placement, "compute",
+                         platform_info(loaded.site.platform.value))
+    clones = {r.id: r for r in compute.resources(ctx) if isinstance(r, Clone)}
+    assert next(iter(clones)) == first
     remote_files = {f.path for f in compute.config(ctx)
                     if f.node in {n.name for n in ctx.remotes}}
-    assert (agent_ini in remote_files) is loaded.site.services.neutron_agents
+    agent_ini = f"/etc/neutron/plugins/ml2/{l2}_agent.ini"
+    assert (agent_ini in remote_files) is agents
+    assert ("/etc/neutron/neutron.conf" in remote_files) is agents
+    if agents:
+        assert clones[first].primitive.agent == f"systemd:neutron-{l2}-agent"

@@ -51,12 +51,13 @@ from hastack.catalog.base import (
     vip_id,
 )
 from hastack.catalog.nova import nova_conf
+from hastack.catalog.platform import L2_AGENT
 
 SERVICE = Service(
     name="compute",
     ha_mode=HAMode.ACTIVE_PASSIVE,
     packages=("openstack-client",),
-    remote_packages=("pacemaker-remote", "nova-compute", "neutron-compute-agent"),
+    remote_packages=("pacemaker-remote", "nova-compute", L2_AGENT),
     requires=("nova", "neutron-server"),
     after=("neutron-agents", "ceilometer"),
     toggle="compute",
@@ -83,12 +84,11 @@ DISCOVER_WAIT = 300
 
 
 def _compute_side(ctx: ServiceContext) -> list[Primitive]:
-    # Without neutron agents (no Open vSwitch datapath, as in the lab) the chain starts at
-    # ceilometer or at nova-compute itself.
+    # Without neutron agents the chain starts at ceilometer or at nova-compute itself.
     chain_ = []
     if ctx.has("neutron-agents"):
         chain_.append(systemd(resource_id("compute", "neutron-agent"),
-                              ctx.unit("neutron-openvswitch-agent"), runs_on="compute"))
+                              neutron_agents.l2_unit(ctx), runs_on="compute"))
     if ctx.has("ceilometer"):
         chain_.append(systemd(resource_id("compute", "ceilometer"),
                               ctx.unit("ceilometer-compute"), runs_on="compute"))

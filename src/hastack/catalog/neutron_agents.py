@@ -1,10 +1,13 @@
-"""Neutron agents: Open vSwitch, DHCP, L3 and metadata agents on every member.
+"""Neutron agents: the L2 (Open vSwitch or Linux bridge), DHCP, L3 and metadata agents on
+every member; the L2 agent on every compute node too.
 
 Guide: Neutron agents. Active/active by default: DHCP served by every agent, routers made
 highly available by VRRP across L3 agents (l3_ha); active/passive when the site says so
 (one instance each, moving together). The guide's NeutronScale/OVSCleanup/NetnsCleanup
 agents were RDO-only and are not in Debian: ovs and netns cleanup run as the agents' own
 start-up (docs/deviations.md). The chain keeps the guide's order and colocation.
+Linux bridge (``services.neutron_l2: linuxbridge``) is for kernels without an Open vSwitch
+datapath, as in the lab: VXLAN tenant networks with l2population, so no multicast leaves.
 """
 
 from __future__ import annotations
@@ -30,29 +33,54 @@ from hastack.catalog.base import (
     systemd,
 )
 from hastack.catalog.nova import METADATA_PORT, METADATA_SECRET
+from hastack.catalog.platform import L2_AGENT, l2_agent_component
+from hastack.site.model import L2Agent
 
 SERVICE = Service(
     name="neutron-agents",
     ha_mode=HAMode.ACTIVE_ACTIVE,
-    packages=("neutron-agents",),
+    packages=("neutron-agents", L2_AGENT),
     requires=("neutron-server", "rabbitmq"),
     toggle="neutron_agents",
-    summary="OVS, DHCP, L3 and metadata agents (A/A, or A/P by site choice)",
+    summary="L2, DHCP, L3 and metadata agents (A/A, or A/P by site choice)",
 )
 
-AGENTS = ("openvswitch-agent", "dhcp-agent", "l3-agent", "metadata-agent")
-INTERFACE_DRIVER = "openvswitch"
+OTHER_AGENTS = ("dhcp-agent", "l3-agent", "metadata-agent")
+
+
+def l2_driver(ctx: ServiceContext) -> L2Agent:
+    return ctx.site.services.neutron_l2
+
+
+def l2_unit(ctx: ServiceContext) -> str:
+    return ctx.unit(l2_agent_component(ctx.site))
+
+
+def agents(ctx: ServiceContext) -> tuple[str, ...]:
+    return (f"{l2_driver(ctx).value}-agent", *OTHER_AGENTS)
+
+
+def _l2_agent_ini(ctx: ServiceContext, node: str, address: str) -> ConfigFile:
+    if l2_driver(ctx) is L2Agent.LINUXBRIDGE:
+        interface = ctx.site.networks.external_interface
+        return ini_file(node, "/etc/neutron/plugins/ml2/linuxbridge_agent.ini", {
+            "linux_bridge": {"physical_interface_mappings":
+                             f"physnet1:{interface}" if interface else ""},
+            "vxlan": {"enable_vxlan": True, "local_ip": address, "l2_population": True},
+            "securitygroup": {"firewall_driver": "iptables", "enable_security_group": True},
+        }, group="neutron")
+    return ini_file(node, "/etc/neutron/plugins/ml2/openvswitch_agent.ini", {
+        "ovs": {"local_ip": address, "bridge_mappings": "physnet1:br-ex"},
+        "agent": {"tunnel_types": "vxlan", "l2_population": False},
+        "securitygroup": {"firewall_driver": "openvswitch"},
+    }, group="neutron")
 
 
 def agent_files(ctx: ServiceContext, node: str, address: str) -> list[ConfigFile]:
-    """The agent side of neutron: also what compute nodes run (openvswitch agent)."""
-    return [
-        ini_file(node, "/etc/neutron/plugins/ml2/openvswitch_agent.ini", {
-            "ovs": {"local_ip": address, "bridge_mappings": "physnet1:br-ex"},
-            "agent": {"tunnel_types": "vxlan", "l2_population": False},
-            "securitygroup": {"firewall_driver": "openvswitch"},
-        }, group="neutron"),
-    ]
+    """What a compute node's L2 agent reads: neutron.conf (messaging) and its agent file."""
+    return [ini_file(node, "/etc/neutron/neutron.conf",
+                     neutron_server.neutron_conf(ctx, address, server=False), group="neutron"),
+            _l2_agent_ini(ctx, node, address)]
 
 
 def config(ctx: ServiceContext) -> list[ConfigFile]:
@@ -63,12 +91,12 @@ def config(ctx: ServiceContext) -> list[ConfigFile]:
             files.append(ini_file(node.name, "/etc/neutron/neutron.conf",
                                   neutron_server.neutron_conf(ctx, address, server=False),
                                   group="neutron"))
-        files += agent_files(ctx, node.name, address)
+        files.append(_l2_agent_ini(ctx, node.name, address))
         files.append(ini_file(node.name, "/etc/neutron/dhcp_agent.ini", {"DEFAULT": {
-            "interface_driver": INTERFACE_DRIVER, "enable_isolated_metadata": True}},
+            "interface_driver": l2_driver(ctx).value, "enable_isolated_metadata": True}},
             group="neutron"))
         files.append(ini_file(node.name, "/etc/neutron/l3_agent.ini", {"DEFAULT": {
-            "interface_driver": INTERFACE_DRIVER, "agent_mode": "legacy",
+            "interface_driver": l2_driver(ctx).value, "agent_mode": "legacy",
             # the guide: gratuitous ARPs after a router fails over
             "send_arp_for_ha": 3}}, group="neutron"))
         files.append(ini_file(node.name, "/etc/neutron/metadata_agent.ini", {"DEFAULT": {
@@ -82,11 +110,11 @@ def config(ctx: ServiceContext) -> list[ConfigFile]:
 def resources(ctx: ServiceContext) -> list[Resource | CibSetting]:
     return [neutron_server.wrap(ctx, systemd(resource_id("neutron", a),
                                              ctx.unit(f"neutron-{a}")))
-            for a in AGENTS]
+            for a in agents(ctx)]
 
 
 def constraints(ctx: ServiceContext) -> list[Constraint]:
-    refs = [neutron_server.ref(ctx, a) for a in AGENTS]
+    refs = [neutron_server.ref(ctx, a) for a in agents(ctx)]
     return [Order(neutron_server.ref(ctx, "rpc"), refs[0]), *chain(*refs)]
 
 

@@ -31,7 +31,7 @@ from hastack.catalog.base import (
     systemd,
     text_file,
 )
-from hastack.site.model import HAChoice, NeutronHA
+from hastack.site.model import HAChoice, L2Agent, NeutronHA
 
 SERVICE = Service(
     name="neutron-server",
@@ -60,6 +60,9 @@ def wrap(ctx: ServiceContext, primitive: Primitive) -> Resource:
     return clone(primitive) if active_active(ctx) else primitive
 
 
+ROOTWRAP = "/etc/neutron/rootwrap.conf"
+
+
 def neutron_conf(ctx: ServiceContext, address: str, *, server: bool) -> os_.Sections:
     members = len(ctx.members_of("neutron-agents")) if ctx.has("neutron-agents") else 1
     sections = os_.merge(
@@ -76,16 +79,25 @@ def neutron_conf(ctx: ServiceContext, address: str, *, server: bool) -> os_.Sect
         {"keystone_authtoken": os_.authtoken_section(ctx, "neutron")},
         {"nova": os_.service_credentials(ctx, "nova")},
         {"oslo_concurrency": {"lock_path": "/var/lib/neutron/lock"}},
+        # The agents reach root (and privsep) only through rootwrap, as Debian's sudoers allow.
+        {"agent": {"root_helper": f"sudo neutron-rootwrap {ROOTWRAP}",
+                   "root_helper_daemon": f"sudo neutron-rootwrap-daemon {ROOTWRAP}"}},
     )
+    if ctx.site.services.neutron_l2 is L2Agent.LINUXBRIDGE:
+        # Zed marks Linux bridge experimental: server and agents refuse it unless enabled.
+        sections["experimental"] = {"linuxbridge": True}
     if server:
         sections["database"] = os_.database_section(ctx, "neutron")
     return sections
 
 
-def ml2_conf(node: str) -> ConfigFile:
+def ml2_conf(ctx: ServiceContext, node: str) -> ConfigFile:
+    # l2population: Linux bridge VXLAN learns its peers from the server, not by multicast.
+    mechanism = ("linuxbridge,l2population"
+                 if ctx.site.services.neutron_l2 is L2Agent.LINUXBRIDGE else "openvswitch")
     return ini_file(node, ML2, {
         "ml2": {"type_drivers": "flat,vlan,vxlan", "tenant_network_types": "vxlan",
-                "mechanism_drivers": "openvswitch", "extension_drivers": "port_security"},
+                "mechanism_drivers": mechanism, "extension_drivers": "port_security"},
         "ml2_type_flat": {"flat_networks": "physnet1"},
         "ml2_type_vxlan": {"vni_ranges": "1:10000"},
     }, group="neutron")
@@ -97,7 +109,7 @@ def config(ctx: ServiceContext) -> list[ConfigFile]:
         files.append(ini_file(node.name, "/etc/neutron/neutron.conf",
                               neutron_conf(ctx, str(node.address), server=True),
                               group="neutron"))
-        files.append(ml2_conf(node.name))
+        files.append(ml2_conf(ctx, node.name))
         files += os_.uwsgi_files(ctx, node, component="neutron-api",
                                  wsgi_file="/usr/bin/neutron-api", port=PORT, user="neutron")
         # Sourced after the init script built its arguments: it must name neutron.conf too.

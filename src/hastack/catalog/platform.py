@@ -7,10 +7,11 @@ Debian 12 names were read from the bookworm packages themselves (their .service 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from hastack.errors import PlanError
+from hastack.site.model import Site
 
 
 @dataclass(frozen=True)
@@ -68,9 +69,9 @@ DEBIAN_12 = PlatformInfo(
         "nova-compute": ("nova-compute",),
         "neutron-server": ("neutron-api", "neutron-rpc-server", "neutron-common",
                            "uwsgi-plugin-python3"),
-        "neutron-agents": ("neutron-openvswitch-agent", "neutron-dhcp-agent",
-                           "neutron-l3-agent", "neutron-metadata-agent", "openvswitch-switch"),
-        "neutron-compute-agent": ("neutron-openvswitch-agent", "openvswitch-switch"),
+        "neutron-agents": ("neutron-dhcp-agent", "neutron-l3-agent", "neutron-metadata-agent"),
+        "neutron-openvswitch-agent": ("neutron-openvswitch-agent", "openvswitch-switch"),
+        "neutron-linuxbridge-agent": ("neutron-linuxbridge-agent",),
         "cinder-api": ("cinder-api", "uwsgi-plugin-python3"),
         "cinder-scheduler": ("cinder-scheduler",),
         "cinder-volume": ("cinder-volume",),
@@ -99,6 +100,7 @@ DEBIAN_12 = PlatformInfo(
         "neutron-api": "neutron-api",
         "neutron-rpc-server": "neutron-rpc-server",
         "neutron-openvswitch-agent": "neutron-openvswitch-agent",
+        "neutron-linuxbridge-agent": "neutron-linuxbridge-agent",
         "neutron-dhcp-agent": "neutron-dhcp-agent",
         "neutron-l3-agent": "neutron-l3-agent",
         "neutron-metadata-agent": "neutron-metadata-agent",
@@ -130,3 +132,17 @@ PLATFORMS: Mapping[str, PlatformInfo] = {DEBIAN_12.name: DEBIAN_12}
 
 def platform_info(name: str) -> PlatformInfo:
     return PLATFORMS[name]
+
+
+# A component that stands for the L2 agent the site chose (services.neutron_l2).
+L2_AGENT = "neutron-l2-agent"
+
+
+def l2_agent_component(site: Site) -> str:
+    return f"neutron-{site.services.neutron_l2.value}-agent"
+
+
+def site_packages_for(site: Site, components: Iterable[str]) -> tuple[str, ...]:
+    """The packages of ``components`` on the site's platform, with its choices applied."""
+    chosen = (l2_agent_component(site) if c == L2_AGENT else c for c in components)
+    return platform_info(site.platform.value).packages_for(*dict.fromkeys(chosen))

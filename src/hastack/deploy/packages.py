@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from hastack.catalog.base import CatalogEntry
-from hastack.catalog.platform import platform_info
+from hastack.catalog.platform import site_packages_for
 from hastack.site.load import LoadedSite
 from hastack.site.model import Role
 from hastack.transport.base import Transport
@@ -31,8 +31,7 @@ def node_packages(loaded: LoadedSite, base: CatalogEntry, catalog: Sequence[Cata
             components += entry.service.remote_packages
         elif node in placement.cluster_of(entry.name).members:
             components += entry.service.packages
-    platform = platform_info(loaded.site.platform.value)
-    return list(platform.packages_for(*dict.fromkeys(components)))
+    return list(site_packages_for(loaded.site, components))
 
 
 async def missing_on(node: Transport, packages: Sequence[str]) -> list[str]:

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
 
-from hastack.catalog.platform import platform_info
+from hastack.catalog.platform import site_packages_for
 from hastack.process import run
 from hastack.site.load import LoadedSite
 
@@ -36,7 +36,6 @@ def site_packages(loaded: LoadedSite, *, core_only: bool = False) -> list[str]:
     """Every package of every service the site places (or of its HA core), on this platform."""
     from hastack import catalog
 
-    platform = platform_info(loaded.site.platform.value)
     components: list[str] = list(catalog.BASE.service.packages)
     for entry in catalog.SERVICES:
         if core_only and entry.name not in catalog.CORE:
@@ -44,7 +43,7 @@ def site_packages(loaded: LoadedSite, *, core_only: bool = False) -> list[str]:
         if loaded.placement.has(entry.name):
             components += entry.service.packages
             components += entry.service.remote_packages
-    packages = platform.packages_for(*dict.fromkeys(components))
+    packages = site_packages_for(loaded.site, components)
     return [p for p in packages if p not in NEVER_ON_HOST]
 
 
@@ -99,11 +98,9 @@ def remote_debs(loaded: LoadedSite, scope: Scope, cache: Path) -> list[Path]:
         return []
     from hastack import catalog
 
-    platform = platform_info(loaded.site.platform.value)
     components = [c for e in catalog.SERVICES if loaded.placement.has(e.name)
                   for c in e.service.remote_packages]
-    wanted = [p for p in platform.packages_for(*dict.fromkeys(components))
-              if p in NEVER_ON_HOST]
+    wanted = [p for p in site_packages_for(loaded.site, components) if p in NEVER_ON_HOST]
     cache.mkdir(parents=True, exist_ok=True)
     debs = []
     for package in wanted:

@@ -136,7 +136,10 @@ def boot(machine: MachineSpec, *, timeout: float = 60) -> int:
          "--capability=CAP_NET_ADMIN,CAP_NET_RAW,CAP_SYS_TIME",
          f"--directory={machine.root}", f"--network-namespace-path=/run/netns/{machine.netns}",
          f"--machine={machine.name}", *_shared_binds(machine)],
-        stdin=subprocess.DEVNULL, stdout=console, stderr=console, start_new_session=True)
+        stdin=subprocess.DEVNULL, stdout=console, stderr=console, start_new_session=True,
+        # neutron's agents set forwarding in the namespaces they create; only the machine's
+        # own network sysctls become writable, the rest of /proc/sys stays read-only.
+        env={**os.environ, "SYSTEMD_NSPAWN_API_VFS_WRITABLE": "network"})
     console.close()
     _pid_file(machine, "nspawn").write_text(f"{proc.pid}\n")
     deadline = time.monotonic() + timeout

@@ -43,6 +43,13 @@ class HAChoice(StrEnum):
     ACTIVE_PASSIVE = "active-passive"
 
 
+class L2Agent(StrEnum):
+    """Neutron's layer-2 agent and ML2 mechanism driver."""
+
+    OPENVSWITCH = "openvswitch"
+    LINUXBRIDGE = "linuxbridge"
+
+
 class Platform(StrEnum):
     DEBIAN_12 = "debian-12"
 
@@ -73,6 +80,10 @@ class Networks(Model):
     internal: IPv4Network = Field(description="the internal network every node is on")
     external: IPv4Network | None = Field(None, description="the external network the neutron "
                                          "agents and the gateway reach")
+    external_interface: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]{1,15}$",
+                                           description="linuxbridge: the interface on the "
+                                           "external network, mapped to physnet1 (none: tenant "
+                                           "networks only)")
     vip_range: str | None = Field(None, pattern=r"^\d+\.\d+\.\d+\.\d+-\d+\.\d+\.\d+\.\d+$",
                                   description="first-last address to allocate VIPs from")
     vips: dict[Name, IPv4Address] = Field(default_factory=dict,
@@ -98,9 +109,11 @@ class Services(Model):
     heat: bool = True
     ceilometer: bool = False
     horizon: bool = True
-    neutron_agents: bool = Field(True, description="the OVS, DHCP, L3 and metadata agents on "
-                                 "the controllers; off where the kernel has no Open vSwitch "
-                                 "datapath (the lab's sandbox)")
+    neutron_agents: bool = Field(True, description="the L2, DHCP, L3 and metadata agents on "
+                                 "the controllers (and the L2 agent on the computes)")
+    neutron_l2: L2Agent = Field(L2Agent.OPENVSWITCH, description="openvswitch (the guide) or "
+                                "linuxbridge (where the kernel has no Open vSwitch datapath, "
+                                "as in the lab's sandbox)")
     neutron_ha: HAChoice | NeutronHA = HAChoice.ACTIVE_ACTIVE
     mongodb: bool = Field(False, description="refused: not packaged for Debian 12")
     qpid: bool = Field(False, description="refused: not packaged for Debian 12")

@@ -40,6 +40,10 @@ pcs -f hastack-cib.xml resource create swift-object-expirer systemd:swift-object
 pcs -f hastack-cib.xml resource create swift-proxy systemd:swift-proxy op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=100s clone interleave=true clone-max=3
 pcs -f hastack-cib.xml resource create neutron-api systemd:neutron-api op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=100s clone interleave=true clone-max=3
 pcs -f hastack-cib.xml resource create neutron-rpc systemd:neutron-rpc-server op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=100s clone interleave=true clone-max=3
+pcs -f hastack-cib.xml resource create neutron-linuxbridge-agent systemd:neutron-linuxbridge-agent op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=100s clone interleave=true clone-max=3
+pcs -f hastack-cib.xml resource create neutron-dhcp-agent systemd:neutron-dhcp-agent op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=100s clone interleave=true clone-max=3
+pcs -f hastack-cib.xml resource create neutron-l3-agent systemd:neutron-l3-agent op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=100s clone interleave=true clone-max=3
+pcs -f hastack-cib.xml resource create neutron-metadata-agent systemd:neutron-metadata-agent op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=100s clone interleave=true clone-max=3
 pcs -f hastack-cib.xml resource create placement-api systemd:placement-api op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=100s clone interleave=true clone-max=3
 pcs -f hastack-cib.xml resource create nova-api systemd:nova-api op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=100s clone interleave=true clone-max=3
 pcs -f hastack-cib.xml resource create nova-metadata systemd:nova-api-metadata op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=100s clone interleave=true clone-max=3
@@ -52,6 +56,7 @@ pcs -f hastack-cib.xml resource create heat-engine systemd:heat-engine op start 
 pcs -f hastack-cib.xml resource create horizon systemd:apache2 op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=100s clone interleave=true clone-max=3
 pcs -f hastack-cib.xml resource create cmp1 ocf:pacemaker:remote server=198.18.0.21 reconnect_interval=60s op monitor interval=20s timeout=30s
 pcs -f hastack-cib.xml resource create cmp2 ocf:pacemaker:remote server=198.18.0.22 reconnect_interval=60s op monitor interval=20s timeout=30s
+pcs -f hastack-cib.xml resource create compute-neutron-agent systemd:neutron-linuxbridge-agent op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=100s clone interleave=true
 pcs -f hastack-cib.xml resource create compute-nova systemd:nova-compute op start interval=0s timeout=300s stop interval=0s timeout=300s monitor interval=10s timeout=100s clone interleave=true
 pcs -f hastack-cib.xml stonith create fence-nova fence_hastack_evacuate record_only=1 clouds=/etc/hastack/clouds.yaml pcmk_host_list=cmp1,cmp2 op monitor interval=60s timeout=30s
 pcs -f hastack-cib.xml resource create nova-evacuate ocf:hastack:NovaEvacuate clouds=/etc/hastack/clouds.yaml op start interval=0s timeout=20s stop interval=0s timeout=20s monitor interval=10s timeout=600s
@@ -98,6 +103,13 @@ pcs -f hastack-cib.xml constraint order start swift-account-clone then start swi
 pcs -f hastack-cib.xml constraint order start keystone-clone then start neutron-api-clone kind=Mandatory
 pcs -f hastack-cib.xml constraint order start neutron-api-clone then start neutron-rpc-clone kind=Mandatory
 pcs -f hastack-cib.xml constraint colocation add neutron-rpc-clone with neutron-api-clone INFINITY
+pcs -f hastack-cib.xml constraint order start neutron-rpc-clone then start neutron-linuxbridge-agent-clone kind=Mandatory
+pcs -f hastack-cib.xml constraint order start neutron-linuxbridge-agent-clone then start neutron-dhcp-agent-clone kind=Mandatory
+pcs -f hastack-cib.xml constraint colocation add neutron-dhcp-agent-clone with neutron-linuxbridge-agent-clone INFINITY
+pcs -f hastack-cib.xml constraint order start neutron-dhcp-agent-clone then start neutron-l3-agent-clone kind=Mandatory
+pcs -f hastack-cib.xml constraint colocation add neutron-l3-agent-clone with neutron-dhcp-agent-clone INFINITY
+pcs -f hastack-cib.xml constraint order start neutron-l3-agent-clone then start neutron-metadata-agent-clone kind=Mandatory
+pcs -f hastack-cib.xml constraint colocation add neutron-metadata-agent-clone with neutron-l3-agent-clone INFINITY
 pcs -f hastack-cib.xml constraint order start keystone-clone then start placement-api-clone kind=Mandatory
 pcs -f hastack-cib.xml constraint order start keystone-clone then start nova-api-clone kind=Mandatory
 pcs -f hastack-cib.xml constraint order start placement-api-clone then start nova-api-clone kind=Mandatory
@@ -114,7 +126,10 @@ pcs -f hastack-cib.xml constraint order start heat-api-clone then start heat-api
 pcs -f hastack-cib.xml constraint colocation add heat-api-cfn-clone with heat-api-clone INFINITY
 pcs -f hastack-cib.xml constraint order start heat-api-cfn-clone then start heat-engine kind=Mandatory
 pcs -f hastack-cib.xml constraint colocation add heat-engine with heat-api-cfn-clone INFINITY
+pcs -f hastack-cib.xml constraint location compute-neutron-agent-clone rule resource-discovery=exclusive score=0 osprole eq compute
 pcs -f hastack-cib.xml constraint location compute-nova-clone rule resource-discovery=exclusive score=0 osprole eq compute
+pcs -f hastack-cib.xml constraint order start compute-neutron-agent-clone then start compute-nova-clone kind=Mandatory
+pcs -f hastack-cib.xml constraint colocation add compute-nova-clone with compute-neutron-agent-clone INFINITY
 pcs -f hastack-cib.xml constraint order start nova-conductor-clone then start compute-nova-clone kind=Mandatory
 pcs -f hastack-cib.xml constraint order start vip-keystone then start nova-evacuate kind=Mandatory
 pcs -f hastack-cib.xml constraint order start vip-nova then start nova-evacuate kind=Mandatory
@@ -150,6 +165,10 @@ pcs -f hastack-cib.xml constraint location swift-object-expirer rule resource-di
 pcs -f hastack-cib.xml constraint location swift-proxy-clone rule resource-discovery=exclusive score=0 osprole eq controller
 pcs -f hastack-cib.xml constraint location neutron-api-clone rule resource-discovery=exclusive score=0 osprole eq controller
 pcs -f hastack-cib.xml constraint location neutron-rpc-clone rule resource-discovery=exclusive score=0 osprole eq controller
+pcs -f hastack-cib.xml constraint location neutron-linuxbridge-agent-clone rule resource-discovery=exclusive score=0 osprole eq controller
+pcs -f hastack-cib.xml constraint location neutron-dhcp-agent-clone rule resource-discovery=exclusive score=0 osprole eq controller
+pcs -f hastack-cib.xml constraint location neutron-l3-agent-clone rule resource-discovery=exclusive score=0 osprole eq controller
+pcs -f hastack-cib.xml constraint location neutron-metadata-agent-clone rule resource-discovery=exclusive score=0 osprole eq controller
 pcs -f hastack-cib.xml constraint location placement-api-clone rule resource-discovery=exclusive score=0 osprole eq controller
 pcs -f hastack-cib.xml constraint location nova-api-clone rule resource-discovery=exclusive score=0 osprole eq controller
 pcs -f hastack-cib.xml constraint location nova-metadata-clone rule resource-discovery=exclusive score=0 osprole eq controller
