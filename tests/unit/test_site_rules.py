@@ -288,13 +288,34 @@ def test_explicit_vips_kept(tmp_path: Path) -> None:
     assert len(names) >= 3, "needs a catalog with at least three VIP names"
     data = lab_data()
     # The last VIP takes the range's first address explicitly, the first one an address
-    # outside the range: the others fill the range in catalog order, skipping .200.
+    # outside the range: the others keep their own slots of the range, which skips .200.
     data["networks"]["vips"] = {names[-1]: "198.18.0.200", names[0]: "198.18.0.250"}
     vips = catalog.load(write_site(tmp_path, data)).placement.vips
     assert vips[names[-1]] == IPv4Address("198.18.0.200")
     assert vips[names[0]] == IPv4Address("198.18.0.250")
     first = IPv4Address("198.18.0.201")
-    assert [vips[n] for n in names[1:-1]] == [first + i for i in range(len(names) - 2)]
+    assert [vips[n] for n in names[1:-1]] == [first + i for i in range(1, len(names) - 1)]
+
+
+@pytest.mark.parametrize("toggle", ["cinder", "swift", "heat", "horizon"])
+def test_turning_a_service_off_moves_no_other_vip(tmp_path: Path, toggle: str) -> None:
+    before = catalog.load(EXAMPLES / "lab.yaml").placement.vips
+    data = lab_data()
+    data["services"][toggle] = False
+    after = catalog.load(write_site(tmp_path, data)).placement.vips
+    assert set(after) < set(before)
+    assert all(after[name] == before[name] for name in after)
+
+
+def test_a_small_range_is_packed_in_order(tmp_path: Path) -> None:
+    data = lab_data()
+    names = vip_names(catalog.load(EXAMPLES / "lab.yaml"))
+    data["services"]["swift"] = False
+    data["networks"]["vip_range"] = f"198.18.0.200-198.18.0.{200 + len(names) - 2}"
+    loaded = catalog.load(write_site(tmp_path, data))
+    first = IPv4Address("198.18.0.200")
+    assert list(loaded.placement.vips.values()) == [
+        first + i for i in range(len(loaded.placement.vips))]
 
 
 def test_range_skips_addresses_in_use(tmp_path: Path) -> None:

@@ -114,17 +114,20 @@ def used_addresses(site: Site) -> set[IPv4Address]:
     return used
 
 
-def allocate_vips(site: Site, names: Sequence[str]) -> dict[str, IPv4Address]:
-    """Explicit VIPs first; the rest from the range in order, skipping addresses in use."""
+def allocate_vips(site: Site, names: Sequence[str],
+                  every_name: Sequence[str] = ()) -> dict[str, IPv4Address]:
+    """Explicit VIPs first, the rest from the range, skipping addresses in use.
+
+    When the range has an address for every VIP name the catalog knows (``every_name``), each
+    name keeps its own slot, so turning a service on or off moves no other VIP; a smaller range
+    is packed in order."""
     vips = {n: site.networks.vips[n] for n in names if n in site.networks.vips}
     used = used_addresses(site)
-    free = iter(a for a in vip_pool(site) if a not in used)
-    for name in names:
-        if name not in vips:
-            address = next(free, None)
-            if address is not None:
-                vips[name] = address
-    return vips
+    free = [a for a in vip_pool(site) if a not in used]
+    wanted = [n for n in names if n not in vips]
+    if len(free) >= len(every_name) and set(wanted) <= set(every_name):
+        return vips | {n: free[list(every_name).index(n)] for n in wanted}
+    return vips | dict(zip(wanted, free, strict=False))
 
 
 def place(site: Site, services: Sequence[ServiceSpec]) -> Placement:
@@ -143,4 +146,9 @@ def place(site: Site, services: Sequence[ServiceSpec]) -> Placement:
         for name, cluster in clusters.items()
     )
     return Placement(clusters=placed, service_cluster=assigned,
-                     vips=allocate_vips(site, vip_names(site, services, assigned)))
+                     vips=allocate_vips(site, vip_names(site, services, assigned),
+                                        every_name=_every_vip_name(services)))
+
+
+def _every_vip_name(services: Sequence[ServiceSpec]) -> list[str]:
+    return list(dict.fromkeys(v for spec in services for v in spec.vips))

@@ -12,11 +12,11 @@ pcs -f hastack-cib.xml resource create vip-db ocf:heartbeat:IPaddr2 ip=10.20.0.2
 pcs -f hastack-cib.xml resource create vip-keystone ocf:heartbeat:IPaddr2 ip=10.20.0.201 cidr_netmask=24 op start interval=0s timeout=20s stop interval=0s timeout=20s monitor interval=10s timeout=20s
 pcs -f hastack-cib.xml resource create vip-glance ocf:heartbeat:IPaddr2 ip=10.20.0.202 cidr_netmask=24 op start interval=0s timeout=20s stop interval=0s timeout=20s monitor interval=10s timeout=20s
 pcs -f hastack-cib.xml resource create vip-cinder ocf:heartbeat:IPaddr2 ip=10.20.0.203 cidr_netmask=24 op start interval=0s timeout=20s stop interval=0s timeout=20s monitor interval=10s timeout=20s
-pcs -f hastack-cib.xml resource create vip-neutron ocf:heartbeat:IPaddr2 ip=10.20.0.204 cidr_netmask=24 op start interval=0s timeout=20s stop interval=0s timeout=20s monitor interval=10s timeout=20s
-pcs -f hastack-cib.xml resource create vip-placement ocf:heartbeat:IPaddr2 ip=10.20.0.205 cidr_netmask=24 op start interval=0s timeout=20s stop interval=0s timeout=20s monitor interval=10s timeout=20s
-pcs -f hastack-cib.xml resource create vip-nova ocf:heartbeat:IPaddr2 ip=10.20.0.206 cidr_netmask=24 op start interval=0s timeout=20s stop interval=0s timeout=20s monitor interval=10s timeout=20s
-pcs -f hastack-cib.xml resource create vip-heat ocf:heartbeat:IPaddr2 ip=10.20.0.207 cidr_netmask=24 op start interval=0s timeout=20s stop interval=0s timeout=20s monitor interval=10s timeout=20s
-pcs -f hastack-cib.xml resource create vip-horizon ocf:heartbeat:IPaddr2 ip=10.20.0.208 cidr_netmask=24 op start interval=0s timeout=20s stop interval=0s timeout=20s monitor interval=10s timeout=20s
+pcs -f hastack-cib.xml resource create vip-neutron ocf:heartbeat:IPaddr2 ip=10.20.0.205 cidr_netmask=24 op start interval=0s timeout=20s stop interval=0s timeout=20s monitor interval=10s timeout=20s
+pcs -f hastack-cib.xml resource create vip-placement ocf:heartbeat:IPaddr2 ip=10.20.0.206 cidr_netmask=24 op start interval=0s timeout=20s stop interval=0s timeout=20s monitor interval=10s timeout=20s
+pcs -f hastack-cib.xml resource create vip-nova ocf:heartbeat:IPaddr2 ip=10.20.0.207 cidr_netmask=24 op start interval=0s timeout=20s stop interval=0s timeout=20s monitor interval=10s timeout=20s
+pcs -f hastack-cib.xml resource create vip-heat ocf:heartbeat:IPaddr2 ip=10.20.0.208 cidr_netmask=24 op start interval=0s timeout=20s stop interval=0s timeout=20s monitor interval=10s timeout=20s
+pcs -f hastack-cib.xml resource create vip-horizon ocf:heartbeat:IPaddr2 ip=10.20.0.209 cidr_netmask=24 op start interval=0s timeout=20s stop interval=0s timeout=20s monitor interval=10s timeout=20s
 pcs -f hastack-cib.xml constraint location fence-lb1 prefers lb1=-INFINITY
 pcs -f hastack-cib.xml constraint location fence-lb2 prefers lb2=-INFINITY
 pcs -f hastack-cib.xml constraint location fence-lb3 prefers lb3=-INFINITY
