@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from hastack import catalog
 from hastack.catalog.base import ApiCall, KeystoneEntry, ServiceContext
 from hastack.catalog.platform import platform_info
@@ -26,6 +28,17 @@ def test_controllers_get_their_services_packages_and_computes_only_the_remote_si
     assert "keystone" not in compute and "corosync" not in compute
     core = [e for e in catalog.SERVICES if e.name in catalog.CORE]
     assert "keystone" not in node_packages(loaded, catalog.BASE, core, "ctl1")
+
+
+@pytest.mark.parametrize(("example", "chosen", "other"), [
+    ("lab", "neutron-linuxbridge-agent", "openvswitch-switch"),
+    ("collapsed", "openvswitch-switch", "neutron-linuxbridge-agent")])
+def test_the_l2_agent_the_site_chose_is_installed_on_controllers_and_computes(
+        example: str, chosen: str, other: str) -> None:
+    loaded = catalog.load(ROOT / "examples" / f"{example}.yaml")
+    for node in ("ctl1", "cmp1"):
+        packages = node_packages(loaded, catalog.BASE, catalog.SERVICES, node)
+        assert chosen in packages and other not in packages, (node, packages)
 
 
 def test_segregated_members_get_only_the_services_of_their_own_cluster() -> None:
