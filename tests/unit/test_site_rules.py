@@ -199,6 +199,18 @@ def test_three_members_no_warning(tmp_path: Path) -> None:
     assert catalog.load(write_site(tmp_path, with_controllers(3))).warnings == ()
 
 
+@pytest.mark.parametrize(("l2", "warned"), [("openvswitch", True), ("linuxbridge", False)])
+def test_external_interface_is_only_for_linux_bridge(tmp_path: Path, l2: str,
+                                                     warned: bool) -> None:
+    data = lab_data()
+    data["networks"]["external_interface"] = "eth1"
+    data["services"]["neutron_l2"] = l2
+    loaded = catalog.load(write_site(tmp_path, data))
+    codes = [(p.code, p.key) for p in loaded.warnings]
+    expected = [("site-external-interface-unused", "networks.external_interface")]
+    assert codes == (expected if warned else [])
+
+
 # --- the examples ----------------------------------------------------------------------------
 
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from ipaddress import IPv4Address, IPv4Network
 
 from hastack.errors import Problem, Severity
-from hastack.site.model import FenceType, HAChoice, NeutronHA, Role, Site, Topology
+from hastack.site.model import FenceType, HAChoice, L2Agent, NeutronHA, Role, Site, Topology
 from hastack.site.placement import (
     WILDCARD,
     ServiceSpec,
@@ -188,6 +188,12 @@ def neutron_mode(site: Site, services: Sequence[ServiceSpec]) -> Iterator[Proble
                      f"{mode.agents.value}",
                      "the guide runs server and agents in one mode: pick one value, e.g. "
                      f"neutron_ha: {HAChoice.ACTIVE_ACTIVE.value}")
+    if site.networks.external_interface and site.services.neutron_l2 is L2Agent.OPENVSWITCH:
+        yield _warning("site-external-interface-unused", "networks.external_interface",
+                       "only the Linux bridge agent maps physnet1 to an interface; Open "
+                       "vSwitch maps it to the bridge br-ex",
+                       "add the interface to br-ex on each node and remove "
+                       "networks.external_interface, or set services.neutron_l2: linuxbridge")
 
 
 def service_placement(site: Site, services: Sequence[ServiceSpec]) -> Iterator[Problem]:
