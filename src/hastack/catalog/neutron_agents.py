@@ -48,20 +48,16 @@ SERVICE = Service(
 OTHER_AGENTS = ("dhcp-agent", "l3-agent", "metadata-agent")
 
 
-def l2_driver(ctx: ServiceContext) -> L2Agent:
-    return ctx.site.services.neutron_l2
-
-
 def l2_unit(ctx: ServiceContext) -> str:
     return ctx.unit(l2_agent_component(ctx.site))
 
 
 def agents(ctx: ServiceContext) -> tuple[str, ...]:
-    return (f"{l2_driver(ctx).value}-agent", *OTHER_AGENTS)
+    return (f"{neutron_server.l2_driver(ctx).value}-agent", *OTHER_AGENTS)
 
 
 def _l2_agent_ini(ctx: ServiceContext, node: str, address: str) -> ConfigFile:
-    if l2_driver(ctx) is L2Agent.LINUXBRIDGE:
+    if neutron_server.l2_driver(ctx) is L2Agent.LINUXBRIDGE:
         interface = ctx.site.networks.external_interface
         return ini_file(node, "/etc/neutron/plugins/ml2/linuxbridge_agent.ini", {
             "linux_bridge": {"physical_interface_mappings":
@@ -76,27 +72,27 @@ def _l2_agent_ini(ctx: ServiceContext, node: str, address: str) -> ConfigFile:
     }, group="neutron")
 
 
-def agent_files(ctx: ServiceContext, node: str, address: str) -> list[ConfigFile]:
-    """What a compute node's L2 agent reads: neutron.conf (messaging) and its agent file."""
-    return [ini_file(node, "/etc/neutron/neutron.conf",
-                     neutron_server.neutron_conf(ctx, address, server=False), group="neutron"),
-            _l2_agent_ini(ctx, node, address)]
+def agent_files(ctx: ServiceContext, node: str, address: str, *,
+                neutron_conf: bool = True) -> list[ConfigFile]:
+    """What an L2 agent reads: its agent file, and neutron.conf (messaging) unless the node
+    gets it from neutron-server already."""
+    conf = [ini_file(node, "/etc/neutron/neutron.conf",
+                     neutron_server.neutron_conf(ctx, address, server=False), group="neutron")]
+    return [*(conf if neutron_conf else []), _l2_agent_ini(ctx, node, address)]
 
 
 def config(ctx: ServiceContext) -> list[ConfigFile]:
     files: list[ConfigFile] = []
+    interface_driver = neutron_server.l2_driver(ctx).value
     for node in ctx.members:
         address = str(node.address)
-        if not ctx.here("neutron-server"):
-            files.append(ini_file(node.name, "/etc/neutron/neutron.conf",
-                                  neutron_server.neutron_conf(ctx, address, server=False),
-                                  group="neutron"))
-        files.append(_l2_agent_ini(ctx, node.name, address))
+        files += agent_files(ctx, node.name, address,
+                             neutron_conf=not ctx.here("neutron-server"))
         files.append(ini_file(node.name, "/etc/neutron/dhcp_agent.ini", {"DEFAULT": {
-            "interface_driver": l2_driver(ctx).value, "enable_isolated_metadata": True}},
+            "interface_driver": interface_driver, "enable_isolated_metadata": True}},
             group="neutron"))
         files.append(ini_file(node.name, "/etc/neutron/l3_agent.ini", {"DEFAULT": {
-            "interface_driver": l2_driver(ctx).value, "agent_mode": "legacy",
+            "interface_driver": interface_driver, "agent_mode": "legacy",
             # the guide: gratuitous ARPs after a router fails over
             "send_arp_for_ha": 3}}, group="neutron"))
         files.append(ini_file(node.name, "/etc/neutron/metadata_agent.ini", {"DEFAULT": {

@@ -63,6 +63,11 @@ def wrap(ctx: ServiceContext, primitive: Primitive) -> Resource:
 ROOTWRAP = "/etc/neutron/rootwrap.conf"
 
 
+def l2_driver(ctx: ServiceContext) -> L2Agent:
+    """The site's L2 agent, which is also ML2's mechanism driver and the interface driver."""
+    return ctx.site.services.neutron_l2
+
+
 def neutron_conf(ctx: ServiceContext, address: str, *, server: bool) -> os_.Sections:
     members = len(ctx.members_of("neutron-agents")) if ctx.has("neutron-agents") else 1
     sections = os_.merge(
@@ -83,7 +88,7 @@ def neutron_conf(ctx: ServiceContext, address: str, *, server: bool) -> os_.Sect
         {"agent": {"root_helper": f"sudo neutron-rootwrap {ROOTWRAP}",
                    "root_helper_daemon": f"sudo neutron-rootwrap-daemon {ROOTWRAP}"}},
     )
-    if ctx.site.services.neutron_l2 is L2Agent.LINUXBRIDGE:
+    if l2_driver(ctx) is L2Agent.LINUXBRIDGE:
         # Zed marks Linux bridge experimental: server and agents refuse it unless enabled.
         sections["experimental"] = {"linuxbridge": True}
     if server:
@@ -94,7 +99,7 @@ def neutron_conf(ctx: ServiceContext, address: str, *, server: bool) -> os_.Sect
 def ml2_conf(ctx: ServiceContext, node: str) -> ConfigFile:
     # l2population: Linux bridge VXLAN learns its peers from the server, not by multicast.
     mechanism = ("linuxbridge,l2population"
-                 if ctx.site.services.neutron_l2 is L2Agent.LINUXBRIDGE else "openvswitch")
+                 if l2_driver(ctx) is L2Agent.LINUXBRIDGE else "openvswitch")
     return ini_file(node, ML2, {
         "ml2": {"type_drivers": "flat,vlan,vxlan", "tenant_network_types": "vxlan",
                 "mechanism_drivers": mechanism, "extension_drivers": "port_security"},

@@ -115,7 +115,7 @@ def used_addresses(site: Site) -> set[IPv4Address]:
 
 
 def allocate_vips(site: Site, names: Sequence[str],
-                  every_name: Sequence[str] = ()) -> dict[str, IPv4Address]:
+                  every_name: Sequence[str]) -> dict[str, IPv4Address]:
     """Explicit VIPs first, the rest from the range, skipping addresses in use.
 
     When the range has an address for every VIP name the catalog knows (``every_name``), each
@@ -126,7 +126,8 @@ def allocate_vips(site: Site, names: Sequence[str],
     free = [a for a in vip_pool(site) if a not in used]
     wanted = [n for n in names if n not in vips]
     if len(free) >= len(every_name) and set(wanted) <= set(every_name):
-        return vips | {n: free[list(every_name).index(n)] for n in wanted}
+        slot = {name: i for i, name in enumerate(every_name)}
+        return vips | {n: free[slot[n]] for n in wanted}
     return vips | dict(zip(wanted, free, strict=False))
 
 
@@ -147,7 +148,7 @@ def place(site: Site, services: Sequence[ServiceSpec]) -> Placement:
     )
     return Placement(clusters=placed, service_cluster=assigned,
                      vips=allocate_vips(site, vip_names(site, services, assigned),
-                                        every_name=_every_vip_name(services)))
+                                        _every_vip_name(services)))
 
 
 def _every_vip_name(services: Sequence[ServiceSpec]) -> list[str]:
