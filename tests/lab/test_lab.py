@@ -76,6 +76,17 @@ def test_root_namespace_has_no_lab_interface(lab: None) -> None:
     assert " hs-" not in links and "br0" not in links
 
 
+def test_network_sysctls_are_writable_in_namespaces_a_machine_creates(lab: None) -> None:
+    """neutron's L3 and DHCP agents turn forwarding on in the namespaces they create inside the
+    machine; the rest of the machine's /proc/sys stays read-only."""
+    probe = ("ip netns add hs-probe && ip netns exec hs-probe sysctl -w net.ipv4.ip_forward=1;"
+             " rc=$?; ip netns delete hs-probe; exit $rc")
+    done = inside("n1", "sh", "-c", probe)
+    assert done.returncode == 0, done.stderr
+    kernel = inside("n1", "sh", "-c", "echo n1 > /proc/sys/kernel/hostname")
+    assert kernel.returncode != 0 and "Read-only" in kernel.stderr
+
+
 def test_fence_ipmilan_powers_a_machine_off_and_on(lab: None) -> None:
     assert fence("n1", "n3", "status").returncode == 0
     assert "ON" in fence("n1", "n3", "status").stdout.upper()
