@@ -426,22 +426,27 @@ def verify(
 
 
 DRILL_SECONDS = {"power-loss": 90.0, "partition": 90.0, "service-kill": 60.0,
-                 "galera-cold-start": 300.0, "compute-loss": 120.0}
+                 "rabbitmq-member-loss": 90.0, "memcached-loss": 60.0,
+                 "galera-cold-start": 300.0, "compute-loss": 120.0, "soak": 600.0}
 
 
 @app.command()
 def drill(
     site: SiteArg,
     kind: Annotated[str, typer.Argument(help="power-loss, partition, service-kill, "
-                                        "galera-cold-start or compute-loss")],
+                                        "rabbitmq-member-loss, memcached-loss, "
+                                        "galera-cold-start, compute-loss or soak")],
     node: Annotated[str | None, typer.Option(help="the node to break (default: the one "
                                              "holding the DB VIP; compute-loss: the first "
                                              "compute)")] = None,
-    service: Annotated[str, typer.Option(help="service-kill: galera, rabbitmq, haproxy or "
-                                         "memcached")] = "galera",
+    service: Annotated[str, typer.Option(help="service-kill: any service Pacemaker runs on "
+                                         "the controllers (galera, rabbitmq, haproxy, "
+                                         "memcached, keystone, nova-api, ...)")] = "galera",
     seconds: Annotated[float | None, typer.Option(
-        help="how long the loads run (default: 90; service-kill 60; galera-cold-start 300)")]
-    = None,
+        help="how long the loads run (default: 90; service-kill and memcached-loss 60; "
+             "galera-cold-start 300; soak 600)")] = None,
+    minutes: Annotated[float | None, typer.Option(help="soak: how long, in minutes "
+                                                  "(instead of --seconds)")] = None,
     fmt: Annotated[Format, typer.Option("--format")] = Format.TEXT,
 ) -> None:
     """Break the running lab on purpose under a DB and message-bus load, and time the
@@ -468,7 +473,7 @@ def drill(
         run(_usage("drill-bad-node", f"{node} is not a member of the DB's cluster",
                    "name a controller of that cluster"))
     drill_ = drills.prepare(loaded, rendering, store, run(lambda: transports(loaded)))
-    load_seconds = seconds or DRILL_SECONDS[kind]
+    load_seconds = minutes * 60 if minutes else seconds or DRILL_SECONDS[kind]
 
     async def go() -> drills.DrillReport:
         if kind == "power-loss":
@@ -480,6 +485,13 @@ def drill(
                                              load_seconds=load_seconds)
         if kind == "compute-loss":
             return await drills.compute_loss(drill_, node=node, load_seconds=load_seconds)
+        if kind == "rabbitmq-member-loss":
+            return await drills.rabbitmq_member_loss(drill_, node=node,
+                                                     load_seconds=load_seconds)
+        if kind == "memcached-loss":
+            return await drills.memcached_loss(drill_, node=node, load_seconds=load_seconds)
+        if kind == "soak":
+            return await drills.soak(drill_, load_seconds=load_seconds)
         return await drills.galera_cold_start(drill_, load_seconds=load_seconds)
 
     report = run(lambda: asyncio.run(go()))
@@ -508,6 +520,7 @@ def _print_drill(report: DrillReport) -> None:
             ("messages confirmed / lost", f"{report.bus_acked} / {report.bus_lost}")]
     for name, api in report.apis.items():
         rows += [(f"{name} API answering after", secs(api.back)),
+                 (f"{name} API slowest call", secs(api.slowest)),
                  (f"{name} API error window", f"{api.window:.1f} s"),
                  (f"{name} API calls answered / failed", f"{api.answered} / {api.failed}")]
     if report.instances:
@@ -520,6 +533,14 @@ def _print_drill(report: DrillReport) -> None:
         if value != "-":
             table.add_row(label, value)
     out.print(table)
+    if report.timeline:
+        steps = Table("after", "waited", "node", "step", title="recovery timeline")
+        previous = 0.0
+        for step in report.timeline:
+            steps.add_row(f"{step.at:.1f} s", f"{max(step.at - previous, 0.0):.1f} s",
+                          step.node, Text(step.step))
+            previous = max(previous, step.at)
+        out.print(steps)
     for note in report.notes:
         err.print(Text(note, style="yellow"))
     for problem in report.problems:

@@ -114,6 +114,9 @@ class Service:
     # Components reloaded in place (systemctl reload) when their files change, instead of a
     # restart through Pacemaker, which would also restart everything ordered after them.
     reload_units: tuple[str, ...] = ()
+    # On the failover path (the VIPs' HAProxy, the bus, the token cache): its units get the
+    # CPU and I/O priority of corosync and Pacemaker (render/priority.py); APIs get less.
+    failover: bool = False
 
 
 # --- pacemaker ids ------------------------------------------------------------------------

@@ -46,6 +46,7 @@ FENCE_DIR = "/etc/hastack/fence"
 # 2 minutes instead of staying banned until someone runs a cleanup.
 STONITH_FAILURE_TIMEOUT = "120s"
 STONITH_MONITOR = "60s"
+LOAD_THRESHOLD = "1000%"  # see resources(): throttling by load average is off in effect
 IPMI_PORT = 623
 REDFISH_PORT = 443
 # Client side of a VIP move: a dead peer is noticed after 5 s idle + 5 probes x 1 s (guide,
@@ -128,6 +129,12 @@ def resources(ctx: ServiceContext) -> list[Resource | CibSetting]:
         # Without quorum stop everything: the minority of a partition must not keep VIPs.
         ClusterProperty("no-quorum-policy", "stop"),
         ResourceDefault("resource-stickiness", "INFINITY"),
+        # Pacemaker throttles recovery by the load average: above 2 x load-threshold per
+        # core it runs one action at a time cluster-wide. The load average counts the API
+        # workers, which run at a lower priority than recovery (render/priority.py), so a
+        # busy API would make failover wait for it. The threshold is set where it never
+        # applies; node-action-limit (2 x cores by default) still bounds parallel actions.
+        ClusterProperty("load-threshold", LOAD_THRESHOLD),
     ]
     items += [stonith_device(ctx, n) for n in _all_nodes(ctx) if n.fencing is not None]
     return items

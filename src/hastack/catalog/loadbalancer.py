@@ -40,6 +40,7 @@ SERVICE = Service(
     packages=("haproxy",),
     summary="HAProxy clone and the VIPs (IPaddr2)",
     reload_units=("haproxy",),  # a reload keeps open connections and the VIPs where they are
+    failover=True,
 )
 
 OPEN_FILES = 65536

@@ -31,6 +31,7 @@ SERVICE = Service(
     ha_mode=HAMode.ACTIVE_ACTIVE,
     packages=("memcached",),
     summary="token/session cache, clone on every member",
+    failover=True,
 )
 
 MEMORY_MB = 256  # tokens and sessions are small; the lab machines share 24 GiB

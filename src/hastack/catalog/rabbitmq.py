@@ -1,11 +1,18 @@
-"""RabbitMQ: the message bus, one disk node per member, clustered by ocf:heartbeat:rabbitmq-cluster.
+"""RabbitMQ: the message bus, one disk node per member, run by systemd under Pacemaker.
 
 Guide: Message Bus. Clients are never proxied: every oslo.messaging client lists every member
 in its transport_url and fails over itself, with AMQP heartbeats and the kernel's TCP
 keepalive catching dead peers. OpenStack's queues are quorum queues (oslo.messaging
 rabbit_quorum_queue), replicated by Raft: the guide's ha-all mirroring policy is not set
-(classic mirroring is deprecated and RabbitMQ 4 removed it). The agent wipes and re-joins a
-member that comes back from a failure (lab-notes: ~57 s after a power loss).
+(classic mirroring is deprecated and RabbitMQ 4 removed it).
+
+Not the rabbitmq-cluster agent: its monitor and notify actions each start an Erlang VM
+(``rabbitmqctl``: ~1.4 s of CPU), which made it most of an idle plane's CPU and, during a
+recovery, held the one action slot a throttled cluster had for ~4 s per notify; and it wipes
+a member's data on every start, losing quorum queues' messages. RabbitMQ forms and re-forms
+its cluster itself (classic peer discovery of the members listed in rabbitmq.conf, with its
+own lock so members started together form one cluster); Pacemaker starts it as a systemd
+unit and a monitor is a cheap D-Bus query. A member that restarts keeps its data and rejoins.
 """
 
 from __future__ import annotations
@@ -19,8 +26,6 @@ from hastack.catalog.base import (
     Constraint,
     HAMode,
     Listener,
-    Op,
-    Primitive,
     Resource,
     SecretRef,
     Service,
@@ -28,6 +33,7 @@ from hastack.catalog.base import (
     clone,
     compose,
     resource_id,
+    systemd,
     text_file,
 )
 from hastack.catalog.openstack import RABBIT_PORT, RABBIT_USER, rabbit_password
@@ -36,8 +42,8 @@ SERVICE = Service(
     name="rabbitmq",
     ha_mode=HAMode.ACTIVE_ACTIVE,
     packages=("rabbitmq",),
-    summary="RabbitMQ cluster (rabbitmq-cluster agent); quorum queues for OpenStack",
-    agent_units=("rabbitmq",),
+    summary="RabbitMQ cluster (systemd unit, classic peer discovery); quorum queues",
+    failover=True,
 )
 
 # pause_minority: the side of a partition without a majority stops itself instead of
@@ -60,6 +66,10 @@ def config(ctx: ServiceContext) -> list[ConfigFile]:
                                f"NODE_PORT={RABBIT_PORT}\n"))
         files.append(text_file(node.name, "/etc/rabbitmq/rabbitmq.conf",
                                f"listeners.tcp.1 = {node.address}:{RABBIT_PORT}\n",
+                               "cluster_formation.peer_discovery_backend = classic_config\n",
+                               *(f"cluster_formation.classic_config.nodes.{i} = "
+                                 f"rabbit@{m.name}\n"
+                                 for i, m in enumerate(ctx.members, start=1)),
                                "loopback_users = none\n",
                                f"cluster_partition_handling = {PARTITION_HANDLING}\n",
                                f"net_ticktime = {NET_TICKTIME}\n",
@@ -81,12 +91,9 @@ def config(ctx: ServiceContext) -> list[ConfigFile]:
 
 
 def resources(ctx: ServiceContext) -> list[Resource | CibSetting]:
-    primitive = Primitive(
-        id=resource_id("rabbitmq"), agent="ocf:heartbeat:rabbitmq-cluster",
-        ops=(Op("start", timeout="200s"), Op("stop", timeout="200s"),
-             Op("monitor", interval="10s", timeout="60s")),
-        meta=(("notify", "true"),))
-    return [clone(primitive, ordered=True)]
+    # Start: a member that was not the last to stop waits for its peers (up to RabbitMQ's
+    # 10 x 30 s table-loading retries) before it reports ready.
+    return [clone(systemd(resource_id("rabbitmq"), ctx.unit("rabbitmq"), start="360s"))]
 
 
 def constraints(ctx: ServiceContext) -> list[Constraint]:

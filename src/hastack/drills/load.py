@@ -103,7 +103,7 @@ session, token = requests.Session(), None
 end, i = time.time() + seconds, 0
 while time.time() < end:
     i += 1
-    ok = False
+    ok, started = False, time.time()
     try:
         if api == "keystone" or token is None:
             r = session.post(auth_url, json=body, timeout=(3, 10))
@@ -116,7 +116,8 @@ while time.time() < end:
                 token = None
     except requests.RequestException:
         session = requests.Session()
-    print(("ack" if ok else "err"), i, time.time(), flush=True)
+    now = time.time()
+    print(("ack" if ok else "err"), i, now, now - started, flush=True)
     time.sleep(pace)
 """
 
@@ -193,15 +194,17 @@ class ApiTarget:
 class Attempt:
     ok: bool
     id: int
-    at: float
+    at: float  # when it ended
+    seconds: float = 0.0  # how long it took (the API loads say; the others do not)
 
 
 def attempts(lines: Iterable[str]) -> list[Attempt]:
     out = []
     for line in lines:
         parts = line.split()
-        if len(parts) == 3 and parts[0] in ("ack", "err"):
-            out.append(Attempt(parts[0] == "ack", int(parts[1]), float(parts[2])))
+        if len(parts) in (3, 4) and parts[0] in ("ack", "err"):
+            took = float(parts[3]) if len(parts) == 4 else 0.0
+            out.append(Attempt(parts[0] == "ack", int(parts[1]), float(parts[2]), took))
     return out
 
 
@@ -231,6 +234,11 @@ class LoadRecord:
         if start is not None and self.attempts:
             window = max(window, self.attempts[-1].at - start)
         return window
+
+    @property
+    def slowest(self) -> float:
+        """The longest an attempt took after t0, answered or not."""
+        return max((a.seconds for a in self.attempts if a.at >= self.t0), default=0.0)
 
     def back_after(self, since: float) -> float | None:
         """Seconds from t0 to the first success at or after ``since``."""

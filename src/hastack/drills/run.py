@@ -41,6 +41,7 @@ from hastack.drills.load import (
     LoadRecord,
     attempts,
 )
+from hastack.drills.timeline import Step, journal_steps, merged
 from hastack.errors import HastackError, UsageError
 from hastack.lab import control
 from hastack.pacemaker import live
@@ -51,15 +52,16 @@ from hastack.site.load import LoadedSite
 from hastack.site.model import Role
 from hastack.transport.base import Result, Transport
 
-KINDS = ("power-loss", "partition", "service-kill", "galera-cold-start", "compute-loss")
+KINDS = ("power-loss", "partition", "service-kill", "rabbitmq-member-loss", "memcached-loss",
+         "galera-cold-start", "compute-loss", "soak")
+MEMCACHED_GONE = 30.0  # memcached-loss: how long the member stays frozen
 INSTANCES = 2  # compute-loss: instances booted on the compute that fails
 EVACUATE_TIMEOUT = 600
 WARMUP = 8.0  # seconds of steady load before the fault, so the record has a baseline
 POLL = 0.5
-# service-kill: the resource Pacemaker recovers and the main process that is killed.
-KILLABLE = {"galera": ("galera-clone", "mariadbd"), "rabbitmq": ("rabbitmq-clone", "beam.smp"),
-            "haproxy": ("haproxy-clone", "haproxy"),
-            "memcached": ("memcached-clone", "memcached")}
+# service-kill of a daemon an OCF agent starts: its main process (systemd-class resources:
+# the unit's MainPID).
+OCF_PROCESSES = {"galera": "mariadbd"}
 
 
 @dataclass
@@ -71,6 +73,7 @@ class ApiFigures:
     answered: int = 0
     failed: int = 0
     answering_at_end: bool = False
+    slowest: float = 0.0  # the longest one call took after the fault
 
 
 @dataclass
@@ -98,6 +101,9 @@ class DrillReport:
     apis: dict[str, ApiFigures] = field(default_factory=dict)
     bus_keeps_messages: bool = True  # False: losing them is expected (reported, not failed)
     load_average: float = field(default_factory=lambda: os.getloadavg()[0])
+    # Every step from the fault to full strength (seconds after the fault), from the nodes'
+    # journals and the loads' records; nodes whose journal could not be read are noted.
+    timeline: list[Step] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -323,20 +329,58 @@ async def _fault_and_recovery(drill: Drill, report: DrillReport, run_id: str, lo
                for name, task in loads.items()}
     if strength is not None:
         await strength
+    load_steps = [s for name, record in records.items() for s in _load_steps(name, record)]
     await _count_losses(drill, report, run_id, records.pop("db"), records.pop("bus"))
     for name, record in records.items():
         api = report.apis[name.removeprefix("api:")] = _api_figures(record)
         if not api.answering_at_end:
             report.problems.append(f"the {name.removeprefix('api:')} API was not answering "
                                    "through its VIP when the load ended")
+    await _timeline(drill, report, load_steps)
     return report
+
+
+def _load_steps(name: str, record: LoadRecord) -> list[Step]:
+    """Each stretch of failures the load saw after the fault: its first failure and the
+    first success after it."""
+    label = {"db": "DB writes through the VIP", "bus": "confirmed publishes"}.get(
+        name, f"{name.removeprefix('api:')} API through its VIP")
+    out: list[Step] = []
+    failing_since: float | None = None
+    for attempt in record.attempts:
+        if attempt.at < record.t0:
+            continue
+        if not attempt.ok and failing_since is None:
+            failing_since = attempt.at
+            out.append(Step(round(attempt.at - record.t0, 2), "load", f"{label}: failing"))
+        elif attempt.ok and failing_since is not None:
+            out.append(Step(round(attempt.at - record.t0, 2), "load",
+                            f"{label}: answered again",
+                            f"after {attempt.at - failing_since:.1f} s of errors"))
+            failing_since = None
+    return out
+
+
+async def _timeline(drill: Drill, report: DrillReport, load_steps: list[Step]) -> None:
+    """The recovery, step by step, from every node's journal up to full strength."""
+    t0 = report.fault_at
+    end = t0 + (report.rejoined if report.rejoined is not None else report.load_seconds)
+    nodes = [n.name for n in drill.loaded.site.nodes if n.name in drill.transports]
+    journal, unread = await journal_steps(drill.transports, nodes, t0, end)
+    marks = [Step(0.0, "drill", f"fault: {report.kind} of {report.target}")]
+    if report.rejoined is not None:
+        marks.append(Step(round(report.rejoined, 2), "drill", "back at full strength"))
+    report.timeline = merged(marks, journal, load_steps)
+    if unread:
+        report.notes.append(f"timeline: the journal of {', '.join(unread)} could not be read")
 
 
 def _api_figures(record: LoadRecord) -> ApiFigures:
     answered = len(record.acked)
     return ApiFigures(back=_back_after(record), window=record.error_window, answered=answered,
                       failed=len(record.attempts) - answered,
-                      answering_at_end=bool(record.attempts) and record.attempts[-1].ok)
+                      answering_at_end=bool(record.attempts) and record.attempts[-1].ok,
+                      slowest=round(record.slowest, 2))
 
 
 def _fencing_watch(drill: Drill, target: str) -> Watch:
@@ -368,6 +412,84 @@ async def power_loss(drill: Drill, *, node: str | None, load_seconds: float) -> 
     async def fault() -> None:
         await asyncio.to_thread(control.power, drill.loaded, target, "off")
     return await _run(drill, report, fault, _fencing_watch(drill, target))
+
+
+async def rabbitmq_member_loss(drill: Drill, *, node: str | None,
+                               load_seconds: float) -> DrillReport:
+    """Power loss of a member that does not hold the DB VIP: the bus loses one broker, its
+    clients move to the others, nothing confirmed is lost, and the member rejoins."""
+    holder = await _db_vip_holder(drill)
+    target = node or next(m for m in reversed(drill.members) if m != holder)
+    report = DrillReport("rabbitmq-member-loss", target, load_seconds)
+
+    async def fault() -> None:
+        await asyncio.to_thread(control.power, drill.loaded, target, "off")
+    return await _run(drill, report, fault, _fencing_watch(drill, target))
+
+
+async def memcached_loss(drill: Drill, *, node: str | None, load_seconds: float) -> DrillReport:
+    """One memcached member stops answering (frozen, so its clients wait on it rather than
+    being refused: the worst case) for MEMCACHED_GONE seconds, then answers again. The APIs'
+    slowest call meanwhile is the figure; Pacemaker sees the process alive throughout."""
+    target = node or await _db_vip_holder(drill)
+    report = DrillReport("memcached-loss", target, load_seconds)
+    machine = drill.transports[target]
+    victim = killable(drill)["memcached"]
+    frozen: list[str] = []
+
+    async def fault() -> None:
+        pid = await _main_pid(machine, victim)
+        (await machine.run(["kill", "-STOP", pid])).check()
+        frozen.append(pid)
+        report.detected = 0.0  # nothing to detect: the fault is the drill's own
+
+    async def watch(report: DrillReport, t0: float) -> bool:
+        if frozen and time.time() - t0 >= MEMCACHED_GONE:
+            (await machine.run(["kill", "-CONT", frozen.pop()])).check()
+            report.recovered = time.time() - t0
+        return False  # the load runs to its end: the figure is the slowest call throughout
+
+    async def thaw() -> None:
+        for pid in frozen:  # the drill stopped early: never leave memcached frozen
+            await machine.run(["kill", "-CONT", pid])
+    return await _run(drill, report, fault, watch, after=thaw)
+
+
+async def soak(drill: Drill, *, load_seconds: float) -> DrillReport:
+    """The load and no fault: zero fencing, zero failed actions, zero errors."""
+    report = DrillReport("soak", "no fault", load_seconds)
+    fencing_before = await _fencing_history(drill)
+
+    async def fault() -> None:
+        report.detected = 0.0
+
+    async def watch(report: DrillReport, t0: float) -> bool:
+        return False
+
+    await _run(drill, report, fault, watch)
+    status = await drill.status()
+    if status is not None and status.failures:
+        report.problems.append("failed actions: " + ", ".join(
+            f"{f.resource} on {f.node}" for f in status.failures))
+    fencing_after = await _fencing_history(drill)
+    if fencing_after > fencing_before:
+        report.problems.append(f"{fencing_after - fencing_before} fencing actions happened "
+                               "while nothing was broken")
+    errors = {name: api.failed for name, api in report.apis.items() if api.failed}
+    if report.db_window or report.bus_window or errors:
+        report.problems.append(f"errors with no fault: DB window {report.db_window:.1f} s, bus "
+                               f"window {report.bus_window:.1f} s, API calls failed {errors}")
+    return report
+
+
+async def _fencing_history(drill: Drill) -> int:
+    """How many fencing actions the cluster has recorded."""
+    for name in drill.members:
+        done = await drill.transports[name].run(["stonith_admin", "--history", "*",
+                                                 "--output-as=xml"], timeout=60)
+        if done.ok:
+            return done.stdout.count("<fence_event ")
+    return 0
 
 
 async def _holds_vip(drill: Drill, node: str) -> bool | None:
@@ -417,25 +539,64 @@ async def partition(drill: Drill, *, node: str | None, load_seconds: float) -> D
     return report
 
 
+@dataclass(frozen=True)
+class Killable:
+    """A service-kill target: the resource Pacemaker recovers and how its process is found."""
+
+    name: str  # the primitive's id, what --service names
+    resource: str  # the clone or primitive id crm_mon reports
+    unit: str | None  # systemd-class: the unit whose MainPID is killed
+    process: str | None  # OCF-class: the daemon's process name
+    promotable: bool = False
+
+
+def killable(drill: Drill) -> dict[str, Killable]:
+    """Every service of the drilled cluster that runs on controllers and has a process to
+    kill: systemd-class resources and the OCF-driven daemons (Galera, RabbitMQ)."""
+    out = {}
+    for rsc in drill.rendering.cluster(drill.cluster).model.resources:
+        primitive = rsc.primitive if isinstance(rsc, Clone) else rsc
+        if primitive.runs_on != "controller":
+            continue
+        unit = primitive.agent.split(":", 1)[1] if primitive.standard == "systemd" else None
+        process = OCF_PROCESSES.get(primitive.id)
+        if unit or process:
+            out[primitive.id] = Killable(primitive.id, rsc.id, unit, process,
+                                         isinstance(rsc, Clone) and rsc.promotable)
+    return out
+
+
+async def _main_pid(machine: Transport, target: Killable) -> str:
+    if target.unit is not None:
+        found = await machine.run(["systemctl", "show", "-P", "MainPID", target.unit])
+    else:
+        found = await machine.run(["pgrep", "-o", "-x", str(target.process)])
+    pid = found.stdout.strip()
+    if not found.ok or pid in ("", "0"):
+        raise UsageError("drill-no-process", f"no process of {target.name} runs on "
+                         f"{machine.host}", fix="check `hastack status`")
+    return pid
+
+
 async def service_kill(drill: Drill, *, node: str | None, service: str,
                        load_seconds: float) -> DrillReport:
-    if service not in KILLABLE:
+    targets = killable(drill)
+    if service not in targets:
         raise UsageError("drill-bad-service", f"service-kill knows no service '{service}'",
-                         fix=f"one of: {', '.join(KILLABLE)}")
-    rid, process = KILLABLE[service]
-    target = node or await _db_vip_holder(drill)
+                         fix=f"one of: {', '.join(sorted(targets))}")
+    victim = targets[service]
+    if node is None:
+        status = await drill.status()
+        where = status.running_on(victim.resource) if status else ()
+        holder = await _db_vip_holder(drill)
+        node = holder if holder in where or not where else where[0]
+    target = node
     report = DrillReport(f"service-kill of {service}", target, load_seconds)
     machine = drill.transports[target]
-    killed: list[str] = []
 
     async def fault() -> None:
-        found = await machine.run(["pgrep", "-o", "-x", process])
-        pid = found.stdout.strip()
-        if not found.ok or not pid:
-            raise UsageError("drill-no-process", f"no {process} process runs on {target}",
-                             fix="check `hastack status`")
+        pid = await _main_pid(machine, victim)
         (await machine.run(["kill", "-KILL", pid])).check()
-        killed.append(pid)
 
     gone: list[float] = []  # when the instance was first seen not running on the target
 
@@ -443,9 +604,10 @@ async def service_kill(drill: Drill, *, node: str | None, service: str,
         status = await drill.status(prefer=[target])
         if status is None:
             return False
-        here = target in (status.promoted_on(rid) if service == "galera"
+        rid = victim.resource
+        here = target in (status.promoted_on(rid) if victim.promotable
                           else status.running_on(rid))
-        failed = any(f.resource in (rid, rid.removesuffix("-clone")) and f.node == target
+        failed = any(f.resource in (rid, victim.name) and f.node == target
                      for f in status.failures)
         now = time.time() - t0
         if report.detected is None and (failed or not here):
@@ -454,7 +616,7 @@ async def service_kill(drill: Drill, *, node: str | None, service: str,
             gone.append(now)
         node_state = status.node(target)
         if node_state is not None and not node_state.online:
-            report.problems.append(f"{target} was fenced: a killed {process} must be "
+            report.problems.append(f"{target} was fenced: a killed {service} must be "
                                    "recovered in place")
             return True
         if gone and here:
@@ -464,16 +626,21 @@ async def service_kill(drill: Drill, *, node: str | None, service: str,
 
     await _run(drill, report, fault, watch)
     if report.recovered is None:
-        report.problems.append(f"{rid} did not run on {target} again while the load ran")
+        report.problems.append(f"{victim.resource} did not run on {target} again while the "
+                               "load ran")
+    others = sorted({s.step.split()[1] for s in report.timeline
+                     if s.step.startswith("start ") and f" on {target}:" in s.step
+                     and s.step.split()[1] not in (victim.name, victim.resource)})
+    if others:
+        report.problems.append(f"one fault, one repair: killing {service} also restarted "
+                               f"{', '.join(others)} on {target}")
     return report
 
 
 async def galera_cold_start(drill: Drill, *, load_seconds: float) -> DrillReport:
-    # The rabbitmq-cluster agent starts a cluster that lost every member from an empty
-    # database (it cannot tell which member is freshest), so the bus must come back but its
-    # queued messages do not; OpenStack's RPC messages are transient by design.
-    report = DrillReport("galera-cold-start", "all members", load_seconds,
-                         bus_keeps_messages=False)
+    """Every member loses power at once and gets it back: Galera bootstraps from the most
+    advanced member, RabbitMQ re-forms from the members' own data; nothing acknowledged lost."""
+    report = DrillReport("galera-cold-start", "all members", load_seconds)
 
     async def fault() -> None:
         for member in drill.members:
@@ -494,10 +661,6 @@ async def galera_cold_start(drill: Drill, *, load_seconds: float) -> DrillReport
     await _run(drill, report, fault, watch)
     if report.recovered is None:
         report.problems.append("Galera was promoted nowhere while the load ran")
-    if report.bus_lost:
-        report.notes.append(f"{report.bus_lost} queued messages did not survive the outage "
-                            "of every RabbitMQ member: expected with the rabbitmq-cluster "
-                            "agent, which rebuilds the bus from empty")
     return report
 
 

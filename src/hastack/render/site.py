@@ -33,6 +33,7 @@ from hastack.render.cib import ClusterModel, cib_text, resource_refs
 from hastack.render.corosync import node_ids, render_corosync
 from hastack.render.haproxy import render_haproxy
 from hastack.render.ini import render_ini
+from hastack.render.priority import priority_files
 from hastack.site.model import Site
 from hastack.site.placement import ClusterPlacement, Placement
 
@@ -143,10 +144,15 @@ def _cluster_model(site: Site, placement: Placement, cluster: ClusterPlacement,
     items: list[Resource | CibSetting] = []
     constraints: list[Constraint] = []
     files: list[ConfigFile] = []
+    tiers: list[tuple[bool, list[Resource]]] = []
     for entry, ctx in contexts:
-        items.extend(entry.resources(ctx))
+        made = entry.resources(ctx)
+        items.extend(made)
+        tiers.append((entry.service.failover, _split(made)[0]))
         constraints.extend(entry.constraints(ctx))
         files.extend(entry.config(ctx))
+    files += [replace(f, service=base.name) for f in
+              priority_files(cluster.members, cluster.remotes, tiers)]
     resources, settings = _split(items)
     _check_unique(resources, cluster.name)
     # Remote nodes exist once their connection resources do (the compute service); only

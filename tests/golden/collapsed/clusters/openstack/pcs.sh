@@ -2,7 +2,7 @@
 # Cluster openstack: rendered by hastack.
 set -e
 pcs cluster cib hastack-cib.xml
-pcs -f hastack-cib.xml property set stonith-enabled=true cluster-name=openstack no-quorum-policy=stop cluster-recheck-interval=1min
+pcs -f hastack-cib.xml property set stonith-enabled=true cluster-name=openstack no-quorum-policy=stop load-threshold=1000% cluster-recheck-interval=1min
 pcs -f hastack-cib.xml resource defaults update resource-stickiness=INFINITY
 pcs -f hastack-cib.xml node attribute ctl1 osprole=controller
 pcs -f hastack-cib.xml node attribute ctl2 osprole=controller
@@ -27,7 +27,7 @@ pcs -f hastack-cib.xml resource create vip-heat ocf:heartbeat:IPaddr2 ip=10.20.0
 pcs -f hastack-cib.xml resource create vip-horizon ocf:heartbeat:IPaddr2 ip=10.20.0.209 cidr_netmask=24 op start interval=0s timeout=20s stop interval=0s timeout=20s monitor interval=10s timeout=20s
 pcs -f hastack-cib.xml resource create galera ocf:heartbeat:galera wsrep_cluster_address=gcomm://ctl1,ctl2,ctl3 enable_creation=true config=/etc/mysql/my.cnf datadir=/var/lib/mysql socket=/run/mysqld/mysqld.sock pid=/run/mysqld/mysqld.pid log=/var/log/mysql/error.log additional_parameters=--open-files-limit=16384 op start interval=0s timeout=120s stop interval=0s timeout=120s promote interval=0s timeout=300s on-fail=block demote interval=0s timeout=120s monitor interval=20s timeout=30s monitor interval=10s timeout=30s role=Promoted monitor interval=30s timeout=30s role=Unpromoted promotable promoted-max=3 ordered=true interleave=true notify=true clone-max=3
 pcs -f hastack-cib.xml resource create memcached systemd:memcached op start interval=0s timeout=60s stop interval=0s timeout=60s monitor interval=10s timeout=100s clone interleave=true clone-max=3
-pcs -f hastack-cib.xml resource create rabbitmq ocf:heartbeat:rabbitmq-cluster op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=60s meta notify=true clone interleave=true ordered=true clone-max=3
+pcs -f hastack-cib.xml resource create rabbitmq systemd:rabbitmq-server op start interval=0s timeout=360s stop interval=0s timeout=360s monitor interval=10s timeout=100s clone interleave=true clone-max=3
 pcs -f hastack-cib.xml resource create keystone systemd:keystone op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=100s clone interleave=true clone-max=3
 pcs -f hastack-cib.xml resource create glance-fs ocf:heartbeat:Filesystem device=10.20.0.1:/srv/hastack/glance directory=/var/lib/glance/images fstype=nfs options=vers=4.2 op start interval=0s timeout=240s stop interval=0s timeout=240s monitor interval=20s timeout=40s clone interleave=true clone-max=3
 pcs -f hastack-cib.xml resource create glance-api systemd:glance-api op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=100s clone interleave=true clone-max=3

@@ -1,0 +1,143 @@
+"""A drill's recovery timeline: every step from the fault to full strength, from the nodes'
+own records (their journals) and the loads' records, so a slow step can be seen and fixed.
+
+Each step has its moment (seconds after the fault), the node that recorded it and a name. The
+time between two steps belongs to the later one: it is what the recovery waited for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from hastack.errors import HastackError
+from hastack.transport.base import Transport
+
+# The daemons whose lines tell the story, by their journal identifier.
+IDENTIFIERS = ("corosync", "pacemaker-controld", "pacemaker-fenced", "pacemaker-schedulerd",
+               "haproxy")
+
+
+@dataclass(frozen=True)
+class Step:
+    at: float  # seconds after the fault
+    node: str  # who recorded it ("load" for the drill's own loads)
+    step: str  # what happened, named
+    detail: str = ""
+
+
+# (identifier, pattern, name built from the match): one entry per step worth naming. The
+# patterns follow corosync 3.1, Pacemaker 2.1 and HAProxy 2.6 log lines.
+Rule = tuple[str, re.Pattern[str], str]
+RULES: tuple[Rule, ...] = (
+    ("corosync", re.compile(r"A processor failed, forming new configuration"),
+     "corosync lost the token"),
+    ("corosync", re.compile(r"A new membership \([^)]*\) was formed\.(?P<who>.*)"),
+     "corosync membership formed: {who}"),
+    ("corosync", re.compile(r"\[QUORUM\] (?P<what>This node is within the (non-)?primary "
+                            r"component.*)"), "corosync: {what}"),
+    ("pacemaker-controld", re.compile(r"Node (?P<node>\S+) state is now lost"),
+     "pacemaker: {node} lost"),
+    ("pacemaker-controld", re.compile(r"Requesting fencing \((?P<action>\w+)\) targeting "
+                                      r"node (?P<node>\S+)"),
+     "fencing of {node} requested ({action})"),
+    ("pacemaker-fenced", re.compile(r"Operation '(?P<action>\w+)' targeting (?P<node>\S+) "
+                                    r"(?:by|on) (?P<by>\S+) for \S+: (?P<result>.+)"),
+     "fencing of {node} by {by}: {result}"),
+    ("pacemaker-fenced", re.compile(r"Operation '(?P<action>\w+)' \[\d+\] targeting "
+                                    r"(?P<node>\S+) using (?P<device>\S+) returned (?P<rc>-?\d+)"),
+     "fence device {device} returned {rc} for {node}"),
+    ("pacemaker-schedulerd", re.compile(r"Calculated transition (?P<n>\d+)"),
+     "transition {n} computed"),
+    ("pacemaker-controld", re.compile(r"Transition (?P<n>\d+) \(Complete=(?P<c>\d+), "
+                                      r"Pending=\d+, Fired=\d+, Skipped=(?P<s>\d+), "
+                                      r"Incomplete=(?P<i>\d+).*\): (?P<how>\w+)"),
+     "transition {n} {how} ({c} actions done, {s} skipped, {i} left)"),
+    ("pacemaker-controld", re.compile(r"(?P<level>High|Extreme) (?P<what>CPU|CIB) load "
+                                      r"detected: (?P<load>\d+\.\d\d)"),
+     "pacemaker throttles actions: {level} {what} load {load}"),
+    ("pacemaker-controld", re.compile(r"Initiating (?P<op>start|promote) operation "
+                                      r"(?P<rsc>[^_\s:]+)\S* (?:locally )?on (?P<node>\S+)"),
+     "{op} {rsc} on {node}: initiated"),
+    ("pacemaker-controld", re.compile(r"Result of (?P<op>start|stop|promote|demote) operation "
+                                      r"for (?P<rsc>\S+) on (?P<node>\S+): (?P<result>[^|(]+)"),
+     "{op} {rsc} on {node}: {result}"),
+    ("pacemaker-controld", re.compile(r"Result of monitor operation for (?P<rsc>\S+) on "
+                                      r"(?P<node>\S+): (?P<result>(?!ok)[^|(]+)"),
+     "monitor of {rsc} on {node}: {result}"),
+    ("haproxy", re.compile(r"Server (?P<server>\S+) is (?P<state>DOWN|UP)"),
+     "haproxy: {server} {state}"),
+)
+
+
+def classify(identifier: str, message: str) -> str | None:
+    """The step a journal line names, or None for a line that names none."""
+    for ident, pattern, name in RULES:
+        if ident != identifier:
+            continue
+        found = pattern.search(message)
+        if found:
+            fields = {k: (v or "").strip() for k, v in found.groupdict().items()}
+            return name.format(**fields).strip()
+    return None
+
+
+def steps_from_journal(node: str, lines: Iterable[str], fault_at: float) -> list[Step]:
+    """Steps from ``journalctl -o json`` lines of one node."""
+    out = []
+    for line in lines:
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        message = entry.get("MESSAGE")
+        if not isinstance(message, str):
+            continue  # journald gives binary messages as byte arrays: none of ours
+        name = classify(entry.get("SYSLOG_IDENTIFIER", ""), message)
+        if name is not None:
+            at = int(entry["__REALTIME_TIMESTAMP"]) / 1e6 - fault_at
+            out.append(Step(round(at, 2), node, name, message.strip()[:300]))
+    return out
+
+
+async def journal_steps(transports: Mapping[str, Transport], nodes: Sequence[str],
+                        fault_at: float, until: float) -> tuple[list[Step], list[str]]:
+    """Every node's steps between the fault (a second before, to catch the first symptom)
+    and ``until`` (unix time); a node that cannot be read is named in the second list."""
+    argv = ["journalctl", "--no-pager", "-o", "json", f"--since=@{fault_at - 1:.0f}",
+            f"--until=@{until + 1:.0f}", *(f"--identifier={i}" for i in IDENTIFIERS)]
+
+    async def one(node: str) -> tuple[str, list[Step] | None]:
+        try:
+            done = await transports[node].run(argv, timeout=60)
+        except HastackError:
+            return node, None
+        if not done.ok:
+            return node, None
+        return node, steps_from_journal(node, done.stdout.splitlines(), fault_at)
+
+    steps: list[Step] = []
+    unread = []
+    for node, found in await asyncio.gather(*(one(n) for n in nodes)):
+        if found is None:
+            unread.append(node)
+        else:
+            steps += found
+    return steps, unread
+
+
+def merged(*parts: Iterable[Step]) -> list[Step]:
+    """All steps in time order; the same step recorded by several nodes at once (a cluster
+    event every member logs) is kept once, from the first node that recorded it."""
+    seen: set[tuple[str, float]] = set()
+    out = []
+    for step in sorted((s for p in parts for s in p), key=lambda s: (s.at, s.node)):
+        key = (step.step, round(step.at))
+        if key in seen and step.step.startswith(("corosync membership", "transition")):
+            continue
+        seen.add(key)
+        out.append(step)
+    return out

@@ -1,0 +1,71 @@
+"""CPU and I/O priority drop-ins: failover never waits behind an API worker.
+
+When a node dies, corosync, Pacemaker (and the agents it runs: the VIPs, Galera's mysqld,
+RabbitMQ), HAProxy and memcached must get the CPU at once, even when the API workers keep
+every core busy. Each systemd unit gets a drop-in: ``CPUWeight``/``IOWeight`` where the unit
+has its own cgroup with those controllers (cgroup v2 hosts), and ``Nice`` for every case,
+including processes sharing one CPU cgroup (the lab's machines on a cgroup v1 host).
+
+The drop-ins belong to the cluster base, so writing them restarts nothing: a unit takes its
+priority at its next start (a first deploy writes every file before anything starts).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from hastack.catalog.base import Clone, ConfigFile, Primitive, text_file
+
+DROPIN = "hastack-priority.conf"
+
+
+@dataclass(frozen=True)
+class Tier:
+    name: str
+    nice: int
+    cpu_weight: int  # systemd's default is 100
+    io_weight: int
+
+
+# Corosync raises itself to SCHED_RR; its unit still gets the failover tier for its I/O.
+FAILOVER = Tier("failover", nice=-10, cpu_weight=1000, io_weight=1000)
+# API servers, conductors, schedulers, agents: busy but never on the failover path.
+SERVICE = Tier("service", nice=10, cpu_weight=20, io_weight=20)
+# The cluster stack itself, on every member (and pacemaker_remote on computes).
+MEMBER_UNITS = ("corosync", "pacemaker")
+REMOTE_UNITS = ("pacemaker_remote",)
+
+
+def dropin(node: str, unit: str, tier: Tier) -> ConfigFile:
+    return text_file(node, f"/etc/systemd/system/{unit}.service.d/{DROPIN}",
+                     f"# hastack: {tier.name} tier (render/priority.py)\n[Service]\n"
+                     f"Nice={tier.nice}\nCPUWeight={tier.cpu_weight}\n"
+                     f"IOWeight={tier.io_weight}\n")
+
+
+def systemd_units(resources: Iterable[Primitive | Clone]) -> list[tuple[str, str]]:
+    """(unit, runs_on) of every systemd-class resource."""
+    out: list[tuple[str, str]] = []
+    for rsc in resources:
+        primitive = rsc.primitive if isinstance(rsc, Clone) else rsc
+        if primitive.standard == "systemd":
+            out.append((primitive.agent.split(":", 1)[1], primitive.runs_on))
+    return out
+
+
+def priority_files(members: Sequence[str], remotes: Sequence[str],
+                   services: Iterable[tuple[bool, Iterable[Primitive | Clone]]]
+                   ) -> list[ConfigFile]:
+    """Drop-ins for the cluster stack and for every systemd unit Pacemaker drives;
+    ``services`` pairs each service's failover flag with its resources."""
+    files = [dropin(n, u, FAILOVER) for n in members for u in MEMBER_UNITS]
+    files += [dropin(n, u, FAILOVER) for n in remotes for u in REMOTE_UNITS]
+    seen: set[tuple[str, str]] = set()
+    for failover, resources in services:
+        for unit, runs_on in systemd_units(resources):
+            for node in (members if runs_on == "controller" else remotes):
+                if (node, unit) not in seen:
+                    seen.add((node, unit))
+                    files.append(dropin(node, unit, FAILOVER if failover else SERVICE))
+    return files

@@ -1,0 +1,72 @@
+"""The recovery timeline: journal lines of corosync, Pacemaker and HAProxy named as steps."""
+
+from __future__ import annotations
+
+import json
+
+from hastack.drills.timeline import Step, classify, merged, steps_from_journal
+
+
+def test_the_lines_of_a_failover_are_named() -> None:
+    lines = {
+        ("corosync", "[TOTEM ] A processor failed, forming new configuration: token timed "
+                     "out (1650ms), waiting 1980ms for consensus."): "corosync lost the token",
+        ("corosync", "[TOTEM ] A new membership (1.11) was formed. Members left: 1"):
+            "corosync membership formed: Members left: 1",
+        ("pacemaker-controld", "Requesting fencing (reboot) targeting node ctl1"):
+            "fencing of ctl1 requested (reboot)",
+        ("pacemaker-fenced", "Operation 'reboot' targeting ctl1 by ctl2 for "
+                             "pacemaker-controld.1234@ctl2: OK (complete)"):
+            "fencing of ctl1 by ctl2: OK (complete)",
+        ("pacemaker-schedulerd", "Calculated transition 23, saving inputs in "
+                                 "/var/lib/pacemaker/pengine/pe-input-23.bz2"):
+            "transition 23 computed",
+        ("pacemaker-controld", "Transition 23 (Complete=14, Pending=0, Fired=0, Skipped=2, "
+                               "Incomplete=1, Source=/var/lib/pacemaker/pengine/pe-input-23"
+                               ".bz2): Stopped"):
+            "transition 23 Stopped (14 actions done, 2 skipped, 1 left)",
+        ("pacemaker-controld", "Initiating start operation vip-db_start_0 on ctl2"):
+            "start vip-db on ctl2: initiated",
+        ("pacemaker-controld", "Initiating promote operation galera_promote_0 locally on "
+                               "ctl3"): "promote galera on ctl3: initiated",
+        ("pacemaker-controld", "Result of start operation for vip-db on ctl2: ok"):
+            "start vip-db on ctl2: ok",
+        ("pacemaker-controld", "Result of monitor operation for memcached on ctl3: not "
+                               "running"): "monitor of memcached on ctl3: not running",
+        ("pacemaker-controld", "High CPU load detected: 15.710000"):
+            "pacemaker throttles actions: High CPU load 15.71",
+        ("haproxy", "Server galera/ctl1 is DOWN, reason: Layer4 timeout, check duration: "
+                    "2001ms."): "haproxy: galera/ctl1 DOWN",
+    }
+    for (identifier, message), step in lines.items():
+        assert classify(identifier, message) == step, message
+
+
+def test_routine_lines_name_no_step() -> None:
+    assert classify("pacemaker-controld", "Result of monitor operation for vip-db on ctl2: "
+                    "ok") is None
+    assert classify("corosync", "[QUORUM] Members[3]: 1 2 3") is None
+    # A line is judged by the daemon that wrote it, not by its words alone.
+    assert classify("haproxy", "Calculated transition 4") is None
+
+
+def test_journal_entries_are_timed_from_the_fault() -> None:
+    fault = 1_700_000_000.0
+    entries = [
+        {"SYSLOG_IDENTIFIER": "pacemaker-controld", "__REALTIME_TIMESTAMP": "1700000004500000",
+         "MESSAGE": "Requesting fencing (reboot) targeting node ctl1"},
+        {"SYSLOG_IDENTIFIER": "pacemaker-controld", "__REALTIME_TIMESTAMP": "1700000005000000",
+         "MESSAGE": [104, 105]},  # a binary message: skipped, not a crash
+    ]
+    lines = [json.dumps(e) for e in entries] + ["not json"]
+    assert steps_from_journal("ctl2", lines, fault) == [
+        Step(4.5, "ctl2", "fencing of ctl1 requested (reboot)",
+             "Requesting fencing (reboot) targeting node ctl1")]
+
+
+def test_merged_keeps_time_order_and_one_copy_of_a_cluster_wide_event() -> None:
+    formed = "corosync membership formed: Members left: 1"
+    steps = merged([Step(3.1, "ctl2", formed), Step(3.2, "ctl3", formed)],
+                   [Step(0.0, "drill", "fault"), Step(9.0, "load", "DB back")])
+    assert [s.step for s in steps] == ["fault", formed, "DB back"]
+    assert steps[1].node == "ctl2"
