@@ -131,31 +131,3 @@ def test_verify_passes_every_core_check(lab: None) -> None:
                   "rabbitmq-publish-consume"):
         assert check in result.stdout
     assert "FAIL" not in result.stdout
-
-
-def drill(kind: str, *extra: str) -> str:
-    result = hastack("drill", str(SITE), kind, *extra, check=False)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "/ 0 " in result.stdout  # acknowledged / lost, for the DB and for the bus
-    assert result.stdout.count("/ 0") == 2, result.stdout
-    return result.stdout
-
-
-def test_zx_service_kill_is_recovered_in_place(lab: None) -> None:
-    out = drill("service-kill", "--service", "galera", "--seconds", "60")
-    assert "resource recovered after" in out and "node fenced" not in out
-
-
-def test_zy_partition_fences_the_minority_without_split_brain(lab: None) -> None:
-    """The cut-off node (holding the DB VIP) must release it and be fenced by the majority;
-    the drill heals the switch and the node rejoins."""
-    out = drill("partition", "--seconds", "60")
-    assert "node fenced after" in out and "cut-off node released its VIPs" in out
-
-
-def test_zz_power_loss_drill_loses_nothing_and_recovers(lab: None) -> None:
-    """Last: it fences a member. Every acknowledged write and message must survive, the VIP
-    must answer again and the fenced node must come back to full strength."""
-    out = drill("power-loss", "--seconds", "60")
-    assert "node fenced after" in out
-    hastack("verify", str(SITE), "--scope", "core")

@@ -11,6 +11,7 @@ import json
 import shlex
 import subprocess
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from labkit import EXAMPLE, hastack, inside, running_lab, wait_for
@@ -70,6 +71,53 @@ def test_power_loss_keeps_every_api_answering_through_its_vip(cloud: None) -> No
         assert api["answering_at_end"] and api["back"] is not None, (name, api)
     assert report["db_lost"] == 0 and report["bus_lost"] == 0
     assert report["fenced"] is not None
+
+
+def drill(kind: str, *extra: str) -> dict[str, Any]:
+    """One drill on the whole plane under its load: it passed (nothing acknowledged lost,
+    everything back), and its report carries a recovery timeline from the nodes' journals."""
+    result = hastack("drill", str(SITE), kind, *extra, "--format", "json", check=False)
+    report: dict[str, Any] = json.loads(result.stdout)
+    assert result.returncode == 0 and report["ok"], result.stdout + result.stderr
+    assert report["db_lost"] == 0 and report["bus_lost"] == 0
+    assert report["db_acked"] > 0 and report["bus_acked"] > 0
+    steps = [s["step"] for s in report["timeline"]]
+    assert steps[0].startswith("fault:") and "back at full strength" in steps, steps
+    return report
+
+
+def test_partition_fences_the_cut_off_controller_without_split_brain(cloud: None) -> None:
+    report = drill("partition", "--seconds", "75")
+    assert report["fenced"] is not None and report["minority_stopped"] is not None
+    assert any(s["step"].startswith("fencing of") for s in report["timeline"])
+
+
+def test_killed_memcached_is_repaired_in_place_and_nothing_else_restarts(
+        cloud: None) -> None:
+    """One fault, one repair: the drill fails when any other resource restarts on the node."""
+    report = drill("service-kill", "--service", "memcached", "--seconds", "60")
+    assert report["recovered"] is not None and report["fenced"] is None
+    starts = {s["step"].split()[1] for s in report["timeline"]
+              if s["step"].startswith("start ") and s["step"].endswith(": ok")}
+    assert starts <= {"memcached"}, starts
+
+
+def test_rabbitmq_member_loss_keeps_every_confirmed_message(cloud: None) -> None:
+    report = drill("rabbitmq-member-loss", "--seconds", "75")
+    assert report["fenced"] is not None and report["bus_acked"] > 0
+
+
+def test_memcached_loss_reports_the_slowest_api_call(cloud: None) -> None:
+    report = drill("memcached-loss", "--seconds", "60")
+    assert report["recovered"] is not None  # the frozen member answers again
+    assert set(report["apis"]) == {"keystone", "nova", "neutron"}
+    assert all(api["slowest"] > 0 for api in report["apis"].values()), report["apis"]
+
+
+def test_soak_without_a_fault_has_no_error_and_no_fencing(cloud: None) -> None:
+    report = drill("soak", "--seconds", "120")
+    assert report["fenced"] is None
+    assert all(api["failed"] == 0 for api in report["apis"].values()), report["apis"]
 
 
 def _compute_services() -> dict[str, dict[str, str]]:

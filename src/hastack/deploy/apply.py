@@ -39,6 +39,7 @@ from hastack.deploy.plan import service_order
 from hastack.errors import HastackError, PlanError, TransportError
 from hastack.osapi import client as osapi_client
 from hastack.pacemaker import live
+from hastack.render.priority import DROPIN as PRIORITY_DROPIN
 from hastack.render.site import SiteRendering, render_site
 from hastack.secrets import Secrets
 from hastack.site.load import LoadedSite
@@ -130,10 +131,25 @@ async def _prepare_node(d: Deployment, name: str) -> None:
         await node.run(["sysctl", "--system"])
     if any(c.file.path.startswith("/etc/systemd/system/") for c in changes):
         (await node.run(["systemctl", "daemon-reload"])).check()
+    reniced = [c.file.path.split("/")[-2].removesuffix(".service.d") for c in changes
+               if c.file.path.endswith(f"/{PRIORITY_DROPIN}")]
+    if reniced:
+        # A unit takes Nice= when it starts; running processes get it now, without a restart.
+        await node.run(["sh", "-c", RENICE, "renice", *reniced])
     if _role(d, name) is Role.COMPUTE:
         await _ensure_remote_daemon(d, name, [c.file.path for c in changes])
     d.record("prepare", name, "changed" if changes else "unchanged",
              f"wrote {len(changes)} of {len(wanted)} files", started)
+
+
+# For each unit named: the Nice= of its priority drop-in, applied to every process of its
+# cgroup (cgroup v2, or the named hierarchies of a v1 host such as the lab's).
+RENICE = (f'for u in "$@"; do n=$(sed -n "s/^Nice=//p" /etc/systemd/system/$u.service.d/'
+          f'{PRIORITY_DROPIN}); cg=$(systemctl show -P ControlGroup $u.service); '
+          '[ -n "$n" ] && [ -n "$cg" ] || continue; for f in /sys/fs/cgroup$cg '
+          '/sys/fs/cgroup/unified$cg /sys/fs/cgroup/systemd$cg; do if [ -r $f/cgroup.procs ]; '
+          'then renice -n "$n" -p $(cat $f/cgroup.procs) >/dev/null 2>&1; break; fi; done; '
+          'done; true')
 
 
 def _role(d: Deployment, name: str) -> Role:

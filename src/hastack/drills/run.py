@@ -3,16 +3,22 @@
 power-loss         the node (default: the DB VIP's holder) loses power through its BMC;
 partition          the node is cut off from the others at the switch: the minority loses
                    quorum and must stop its resources, the majority fences it (no split brain);
-service-kill       SIGKILL of a service's main process on the node: Pacemaker's monitor sees
-                   it and recovers the resource in place, nobody is fenced;
+service-kill       SIGKILL of a service's main process on the node (any service Pacemaker runs
+                   on the controllers): its monitor sees it and recovers it in place, nobody is
+                   fenced and nothing else restarts;
+rabbitmq-member-loss  power loss of a member that does not hold the DB VIP: the bus loses a
+                   broker and no confirmed message;
+memcached-loss     one memcached member frozen for 30 s: how slow the APIs get meanwhile;
 galera-cold-start  every member powered off, then on: Galera bootstraps from the most advanced
                    member and no acknowledged write is lost.
 compute-loss       a compute node running instances loses power: it is fenced and nova runs
                    every instance on another compute (instance HA); it returns to service.
+soak               the load and no fault: no fencing, no failed action, no error.
 
-Each drill reports: time to detect, to fence, until the DB VIP, the bus and each OpenStack
-API (keystone tokens, nova and neutron lists, when deployed) answer again, the error window
-each load saw, acknowledged vs lost, and when the cluster was at full strength.
+Each drill reports a recovery timeline (drills/timeline.py) and: time to detect, to fence,
+until the DB VIP, the bus and each OpenStack API (keystone tokens, nova and neutron lists,
+when deployed) answer again, the error window and slowest call each load saw, acknowledged
+vs lost, and when the cluster was at full strength.
 """
 
 from __future__ import annotations
@@ -272,7 +278,12 @@ async def _count_losses(drill: Drill, report: DrillReport, run_id: str, db: Load
     report.db_lost = len(db.acked - {int(x) for x in stored.stdout.split()})
     drained = await drill.client.run([PYTHON, "-", run_id, *drill.bus_hosts],
                                      stdin=BUS_DRAIN.encode(), env=drill.bus_env(), timeout=300)
-    report.bus_lost = len(bus.acked - {int(x) for x in drained.stdout.split()})
+    missing = sorted(bus.acked - {int(x) for x in drained.stdout.split()})
+    report.bus_lost = len(missing)
+    if missing:  # which ones, against the fault's time, to find where they went
+        when = {a.id: a.at - report.fault_at for a in bus.attempts}
+        report.problems.append("confirmed messages lost: " + ", ".join(
+            f"#{i} (confirmed at {when[i]:+.1f} s)" for i in missing[:10]))
 
 
 async def _wait_full_strength(drill: Drill, report: DrillReport, t0: float,
