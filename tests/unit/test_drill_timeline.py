@@ -13,7 +13,7 @@ def test_the_lines_of_a_failover_are_named() -> None:
                      "out (1650ms), waiting 1980ms for consensus."): "corosync lost the token",
         ("corosync", "[TOTEM ] A new membership (1.11) was formed. Members left: 1"):
             "corosync membership formed: Members left: 1",
-        ("pacemaker-controld", "Requesting fencing (reboot) targeting node ctl1"):
+        ("pacemaker-controld", "Requesting fencing (reboot) of node ctl1"):
             "fencing of ctl1 requested (reboot)",
         ("pacemaker-fenced", "Operation 'reboot' targeting ctl1 by ctl2 for "
                              "pacemaker-controld.1234@ctl2: OK (complete)"):

@@ -47,6 +47,7 @@ FENCE_DIR = "/etc/hastack/fence"
 STONITH_FAILURE_TIMEOUT = "120s"
 STONITH_MONITOR = "60s"
 LOAD_THRESHOLD = "1000%"  # see resources(): throttling by load average is off in effect
+NODE_ACTION_LIMIT = 16
 IPMI_PORT = 623
 REDFISH_PORT = 443
 # Client side of a VIP move: a dead peer is noticed after 5 s idle + 5 probes x 1 s (guide,
@@ -133,8 +134,13 @@ def resources(ctx: ServiceContext) -> list[Resource | CibSetting]:
         # core it runs one action at a time cluster-wide. The load average counts the API
         # workers, which run at a lower priority than recovery (render/priority.py), so a
         # busy API would make failover wait for it. The threshold is set where it never
-        # applies; node-action-limit (2 x cores by default) still bounds parallel actions.
+        # applies.
         ClusterProperty("load-threshold", LOAD_THRESHOLD),
+        # Actions one node runs at once (default 2 x cores): a VIP's start (0.2 s) waited
+        # for slow starts of services moved with it (heat-engine, cinder-volume: seconds)
+        # that filled a 2-core node's 4 slots (drill timeline). Starts are cheap to run
+        # side by side; the slow ones run at the API services' lower priority.
+        ClusterProperty("node-action-limit", str(NODE_ACTION_LIMIT)),
     ]
     items += [stonith_device(ctx, n) for n in _all_nodes(ctx) if n.fencing is not None]
     return items

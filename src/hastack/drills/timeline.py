@@ -41,8 +41,8 @@ RULES: tuple[Rule, ...] = (
                             r"component.*)"), "corosync: {what}"),
     ("pacemaker-controld", re.compile(r"Node (?P<node>\S+) state is now lost"),
      "pacemaker: {node} lost"),
-    ("pacemaker-controld", re.compile(r"Requesting fencing \((?P<action>\w+)\) targeting "
-                                      r"node (?P<node>\S+)"),
+    ("pacemaker-controld", re.compile(r"Requesting fencing \((?P<action>\w+)\) (?:of|targeting)"
+                                      r" node (?P<node>\S+)"),
      "fencing of {node} requested ({action})"),
     ("pacemaker-fenced", re.compile(r"Operation '(?P<action>\w+)' targeting (?P<node>\S+) "
                                     r"(?:by|on) (?P<by>\S+) for \S+: (?P<result>.+)"),
