@@ -259,7 +259,11 @@ CibSetting = ClusterProperty | ResourceDefault | NodeAttribute
 
 @dataclass(frozen=True)
 class Order:
-    """``first`` then ``then``; Optional orders only when both happen to be scheduled."""
+    """``first`` then ``then``; Optional orders only when both happen to be scheduled.
+
+    A Mandatory order also stops and restarts ``then`` whenever ``first`` stops, so it
+    must say ``why`` a running ``then`` cannot do without ``first`` (tests/unit).
+    """
 
     first: str
     then: str
@@ -267,6 +271,7 @@ class Order:
     then_action: str = "start"
     kind: Literal["Mandatory", "Optional", "Serialize"] = "Mandatory"
     require_all: bool = True
+    why: str = ""
 
     @property
     def refs(self) -> tuple[str, ...]:
@@ -275,13 +280,18 @@ class Order:
 
 @dataclass(frozen=True)
 class Colocation:
-    """``rsc`` runs where ``with_rsc`` runs (score INFINITY unless said)."""
+    """``rsc`` runs where ``with_rsc`` runs (score INFINITY unless said).
+
+    A positive colocation takes ``rsc`` off a node ``with_rsc`` can no longer run on, so it
+    must say ``why`` ``rsc`` is useless (or harmful) anywhere else (tests/unit).
+    """
 
     rsc: str
     with_rsc: str
     score: str = "INFINITY"
     rsc_role: str | None = None
     with_rsc_role: str | None = None
+    why: str = ""
 
     @property
     def refs(self) -> tuple[str, ...]:
@@ -319,14 +329,19 @@ class FencingLevel:
 Constraint = Order | Colocation | Location | FencingLevel
 
 
-def chain(*refs: str, colocate: bool = True) -> list[Constraint]:
-    """The guide's idiom: start each after the previous, and run it where the previous runs."""
-    out: list[Constraint] = []
-    for first, then in itertools.pairwise(refs):
-        out.append(Order(first, then))
-        if colocate:
-            out.append(Colocation(then, first))
-    return out
+def chain(*refs: str) -> list[Constraint]:
+    """The guide's start-up order, each after the previous, as Optional orders: Pacemaker
+    keeps it whenever both start in one transition (a cold start, a node joining), and a
+    running service is never stopped or restarted because the one before it was (its
+    clients reach the other through a VIP or the message bus, on any node)."""
+    return [Order(first, then, kind="Optional") for first, then in itertools.pairwise(refs)]
+
+
+def needs(first: str, then: str, *, why: str) -> list[Constraint]:
+    """``then`` runs only on a node where ``first`` runs, and only while it runs there
+    (a Mandatory order and a colocation): for what a running service truly cannot do
+    without on its own node, said in ``why``."""
+    return [Order(first, then, why=why), Colocation(then, first, why=why)]
 
 
 # --- load balancer ------------------------------------------------------------------------

@@ -67,7 +67,7 @@ def resources(ctx: ServiceContext) -> list[Resource | CibSetting]:
 
 def constraints(ctx: ServiceContext) -> list[Constraint]:
     ids = [clone_id("ceilometer", a) for a in AGENTS]
-    return [Order(clone_id("keystone"), ids[0]), *chain(*ids)]
+    return [Order(clone_id("keystone"), ids[0], kind="Optional"), *chain(*ids)]
 
 
 def listeners(ctx: ServiceContext) -> list[Listener]:

@@ -81,7 +81,9 @@ def resources(ctx: ServiceContext) -> list[Resource | CibSetting]:
 
 
 def constraints(ctx: ServiceContext) -> list[Constraint]:
-    return [Order(clone_id("keystone"), clone_id("cinder", "api")),
+    # Start-up order only: cinder-volume talks to the scheduler and API over the bus, on
+    # any node, so it is neither colocated with them nor restarted with them.
+    return [Order(clone_id("keystone"), clone_id("cinder", "api"), kind="Optional"),
             *chain(clone_id("cinder", "api"), clone_id("cinder", "scheduler"),
                    resource_id("cinder", "volume"))]
 

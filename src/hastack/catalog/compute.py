@@ -2,7 +2,8 @@
 
 Guide: Compute nodes. Each compute joins the cluster as a pacemaker_remote node (never a
 full member: no quorum vote, no corosync limit), running its networking agent, then its
-telemetry agent, then nova-compute, in that order and together. When one fails, the cluster
+telemetry agent, then nova-compute, in that order (Optional: a restart of one restarts no
+other), nova-compute only where its L2 agent can run. When one fails, the cluster
 powers it off through its BMC and then, as the second device of the same fencing level,
 records it for evacuation (fence-nova); nova-evacuate (one instance, A/P) marks its nova
 service forced-down and evacuates its instances at once, instead of waiting for nova's
@@ -23,6 +24,7 @@ from hastack.catalog.base import (
     Check,
     CibSetting,
     ClusterProperty,
+    Colocation,
     Command,
     ConfigFile,
     Constraint,
@@ -169,12 +171,20 @@ def constraints(ctx: ServiceContext) -> list[Constraint]:
     evacuate = resource_id("nova", "evacuate")
     out: list[Constraint] = [Location(ref, score="0", rule=COMPUTE_RULE,
                                       resource_discovery="exclusive") for ref in side]
+    # The guide's start order, Optional: nova-compute outlives a restart of its telemetry
+    # agent and of its L2 agent (which resyncs every port when it comes back).
     out += chain(*side)
-    # One running conductor is enough: nova-conductor-clone carries clone-min=1 (nova.py),
-    # Pacemaker's replacement for the guide's require-all=false.
-    out.append(Order(clone_id("nova", "conductor"), side[-1]))
-    out += [Order(vip_id(v), evacuate) for v in EVACUATE_AFTER_VIPS]
-    out.append(Order(clone_id("nova", "conductor"), evacuate))
+    if ctx.has("neutron-agents"):
+        out.append(Colocation(side[-1], side[0], why=(
+            "nova-compute plugs instances' ports into what the L2 agent of its node wires: "
+            "where the L2 agent cannot run, nova-compute must stop so that no instance is "
+            "scheduled there")))
+    # Start-up order only: computes and nova-evacuate reach a conductor and the APIs over
+    # the bus and the VIPs, wherever they run (nova-conductor-clone's clone-min=1 in nova.py
+    # replaces the guide's require-all=false).
+    out.append(Order(clone_id("nova", "conductor"), side[-1], kind="Optional"))
+    out += [Order(vip_id(v), evacuate, kind="Optional") for v in EVACUATE_AFTER_VIPS]
+    out.append(Order(clone_id("nova", "conductor"), evacuate, kind="Optional"))
     out += [FencingLevel(target=n.name, index=1, devices=(stonith_id(n.name), FENCE_NOVA))
             for n in ctx.remotes]
     return out

@@ -25,10 +25,10 @@ from hastack.catalog.base import (
     Resource,
     Service,
     ServiceContext,
-    chain,
     clone,
     clone_id,
     ini_file,
+    needs,
     pairs,
     resource_id,
     systemd,
@@ -89,9 +89,12 @@ def resources(ctx: ServiceContext) -> list[Resource | CibSetting]:
 
 def constraints(ctx: ServiceContext) -> list[Constraint]:
     api = clone_id("glance", "api")
-    out: list[Constraint] = [Order(clone_id("keystone"), api)]
+    out: list[Constraint] = [Order(clone_id("keystone"), api, kind="Optional")]
     if _gateway(ctx):
-        out += chain(clone_id("glance", "fs"), api)
+        out += needs(clone_id("glance", "fs"), api, why=(
+            "glance-api stores images under the NFS mount: without it uploads land on the "
+            "node's own disk, and the Filesystem agent's stop kills whatever holds the "
+            "mount open (force_unmount), so glance-api stops before it and starts after it"))
     return out
 
 

@@ -3,7 +3,8 @@
 Every member serves the same fernet and credential keys, generated once as secrets and
 written identically everywhere, so a token issued by one member validates on all: a VIP
 move never logs anyone out. Tokens are cached in every memcached member. In a collapsed
-cluster keystone starts after HAProxy, a promoted Galera, RabbitMQ and memcached.
+cluster keystone starts after HAProxy, a promoted Galera, RabbitMQ and memcached (Optional
+orders: once running, it keeps running when one of them fails on its node).
 """
 
 from __future__ import annotations
@@ -104,12 +105,15 @@ def resources(ctx: ServiceContext) -> list[Resource | CibSetting]:
 
 
 def constraints(ctx: ServiceContext) -> list[Constraint]:
+    # Start-up order only (Optional): keystone reaches the database through the DB VIP,
+    # RabbitMQ and memcached through lists of every member, so a running keystone outlives
+    # the loss of any one of them on its own node, and restarting it would not help.
     this = clone_id("keystone")
     return [
-        Order(clone_id("haproxy"), this),
-        Order(clone_id("galera"), this, first_action="promote"),
-        Order(clone_id("rabbitmq"), this),
-        Order(clone_id("memcached"), this),
+        Order(clone_id("haproxy"), this, kind="Optional"),
+        Order(clone_id("galera"), this, first_action="promote", kind="Optional"),
+        Order(clone_id("rabbitmq"), this, kind="Optional"),
+        Order(clone_id("memcached"), this, kind="Optional"),
     ]
 
 

@@ -76,7 +76,9 @@ def constraints(ctx: ServiceContext) -> list[Constraint]:
     out: list[Constraint] = []
     for name in ctx.placement.vips:
         out.append(Order(vip_id(name), haproxy, kind="Optional"))
-        out.append(Colocation(vip_id(name), haproxy))
+        out.append(Colocation(vip_id(name), haproxy, why=(
+            "clients reach the service on the VIP's node through HAProxy: a VIP where "
+            "HAProxy does not run is a dead address")))
     return out
 
 

@@ -5,7 +5,8 @@ Guide: Neutron agents. Active/active by default: DHCP served by every agent, rou
 highly available by VRRP across L3 agents (l3_ha); active/passive when the site says so
 (one instance each, moving together). The guide's NeutronScale/OVSCleanup/NetnsCleanup
 agents were RDO-only and are not in Debian: ovs and netns cleanup run as the agents' own
-start-up (docs/deviations.md). The chain keeps the guide's order and colocation.
+start-up (docs/deviations.md). The chain keeps the guide's start order (Optional); the DHCP,
+L3 and metadata agents are colocated with the L2 agent that wires their namespaces' ports.
 Linux bridge (``services.neutron_l2: linuxbridge``) is for kernels without an Open vSwitch
 datapath, as in the lab: VXLAN tenant networks with l2population, so no multicast leaves.
 """
@@ -19,6 +20,7 @@ from hastack.catalog.base import (
     ApiCall,
     Check,
     CibSetting,
+    Colocation,
     ConfigFile,
     Constraint,
     HAMode,
@@ -110,8 +112,17 @@ def resources(ctx: ServiceContext) -> list[Resource | CibSetting]:
 
 
 def constraints(ctx: ServiceContext) -> list[Constraint]:
-    refs = [neutron_server.ref(ctx, a) for a in agents(ctx)]
-    return [Order(neutron_server.ref(ctx, "rpc"), refs[0]), *chain(*refs)]
+    # The guide's start order, Optional: a running agent outlives a restart of the server or
+    # of the L2 agent (which resyncs every port when it comes back). What is colocated with
+    # the L2 agent cannot work on a node where the L2 agent cannot run.
+    l2, *others = [neutron_server.ref(ctx, a) for a in agents(ctx)]
+    out = [Order(neutron_server.ref(ctx, "rpc"), l2, kind="Optional"), *chain(l2, *others)]
+    for agent in others:
+        out.append(Colocation(agent, l2, why=(
+            f"{agent} serves from namespaces whose ports the L2 agent of its node wires: on "
+            "a node where the L2 agent cannot run, it would take networks and routers it "
+            "cannot connect")))
+    return out
 
 
 def listeners(ctx: ServiceContext) -> list[Listener]:

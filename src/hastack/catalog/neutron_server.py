@@ -130,7 +130,7 @@ def resources(ctx: ServiceContext) -> list[Resource | CibSetting]:
 
 
 def constraints(ctx: ServiceContext) -> list[Constraint]:
-    return [Order(clone_id("keystone"), ref(ctx, "api")),
+    return [Order(clone_id("keystone"), ref(ctx, "api"), kind="Optional"),
             *chain(ref(ctx, "api"), ref(ctx, "rpc"))]
 
 

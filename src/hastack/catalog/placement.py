@@ -60,7 +60,7 @@ def resources(ctx: ServiceContext) -> list[Resource | CibSetting]:
 
 
 def constraints(ctx: ServiceContext) -> list[Constraint]:
-    return [Order(clone_id("keystone"), clone_id("placement", "api"))]
+    return [Order(clone_id("keystone"), clone_id("placement", "api"), kind="Optional")]
 
 
 def listeners(ctx: ServiceContext) -> list[Listener]:

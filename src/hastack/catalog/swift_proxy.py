@@ -70,7 +70,7 @@ def resources(ctx: ServiceContext) -> list[Resource | CibSetting]:
 
 
 def constraints(ctx: ServiceContext) -> list[Constraint]:
-    return [Order(clone_id("swift", "account"), clone_id("swift", "proxy"))]
+    return [Order(clone_id("swift", "account"), clone_id("swift", "proxy"), kind="Optional")]
 
 
 def listeners(ctx: ServiceContext) -> list[Listener]:

@@ -32,6 +32,7 @@ from hastack.catalog.base import (
     clone,
     clone_id,
     ini_file,
+    needs,
     pairs,
     resource_id,
     systemd,
@@ -123,9 +124,19 @@ def resources(ctx: ServiceContext) -> list[Resource | CibSetting]:
 
 def constraints(ctx: ServiceContext) -> list[Constraint]:
     fs = () if os_.on_lab(ctx.members) else (clone_id("swift", "fs"),)
-    return [Order(clone_id("keystone"), clone_id("swift", "account")),
-            *chain(*fs, *(clone_id("swift", s) for s in SERVERS)),
-            Order(clone_id("swift", "proxy"), resource_id("swift", "object-expirer"))]
+    servers = [clone_id("swift", s) for s in SERVERS]
+    out: list[Constraint] = [Order(clone_id("keystone"), servers[0], kind="Optional"),
+                             *chain(*servers)]
+    for device in fs:
+        for server in servers:
+            out += needs(device, server, why=(
+                f"{server} serves the device mounted there, and the Filesystem agent's stop "
+                "kills whatever holds the mount open (force_unmount), so it stops before "
+                "the mount and starts after it"))
+    # The expirer deletes through its own in-process client, not through the proxies.
+    out.append(Order(clone_id("swift", "proxy"), resource_id("swift", "object-expirer"),
+                     kind="Optional"))
+    return out
 
 
 def listeners(ctx: ServiceContext) -> list[Listener]:

@@ -89,6 +89,11 @@ def render_pcs(model: ClusterModel, cib_file: str = "hastack-cib.xml") -> str:
     lines += [f"{pcs} node attribute {a.node} {shlex.quote(f'{a.name}={a.value}')}"
               for a in model.attributes]
     lines += [f"{pcs} {_resource(r)}" for r in model.resources]
-    lines += [f"{pcs} {_constraint(c)}" for c in model.constraints]
+    for con in model.constraints:
+        # The CIB has no room for it: the reason a constraint must be lives here for humans.
+        why = getattr(con, "why", "")
+        if why:
+            lines.append(f"# {why}")
+        lines.append(f"{pcs} {_constraint(con)}")
     lines.append(f"pcs cluster cib-push {shlex.quote(cib_file)} --config")
     return "\n".join(lines) + "\n"

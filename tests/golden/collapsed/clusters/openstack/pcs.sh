@@ -69,90 +69,103 @@ pcs -f hastack-cib.xml constraint location fence-ctl1 prefers ctl1=-INFINITY
 pcs -f hastack-cib.xml constraint location fence-ctl2 prefers ctl2=-INFINITY
 pcs -f hastack-cib.xml constraint location fence-ctl3 prefers ctl3=-INFINITY
 pcs -f hastack-cib.xml constraint order start vip-db then start haproxy-clone kind=Optional
+# clients reach the service on the VIP's node through HAProxy: a VIP where HAProxy does not run is a dead address
 pcs -f hastack-cib.xml constraint colocation add vip-db with haproxy-clone INFINITY
 pcs -f hastack-cib.xml constraint order start vip-keystone then start haproxy-clone kind=Optional
+# clients reach the service on the VIP's node through HAProxy: a VIP where HAProxy does not run is a dead address
 pcs -f hastack-cib.xml constraint colocation add vip-keystone with haproxy-clone INFINITY
 pcs -f hastack-cib.xml constraint order start vip-glance then start haproxy-clone kind=Optional
+# clients reach the service on the VIP's node through HAProxy: a VIP where HAProxy does not run is a dead address
 pcs -f hastack-cib.xml constraint colocation add vip-glance with haproxy-clone INFINITY
 pcs -f hastack-cib.xml constraint order start vip-cinder then start haproxy-clone kind=Optional
+# clients reach the service on the VIP's node through HAProxy: a VIP where HAProxy does not run is a dead address
 pcs -f hastack-cib.xml constraint colocation add vip-cinder with haproxy-clone INFINITY
 pcs -f hastack-cib.xml constraint order start vip-swift then start haproxy-clone kind=Optional
+# clients reach the service on the VIP's node through HAProxy: a VIP where HAProxy does not run is a dead address
 pcs -f hastack-cib.xml constraint colocation add vip-swift with haproxy-clone INFINITY
 pcs -f hastack-cib.xml constraint order start vip-neutron then start haproxy-clone kind=Optional
+# clients reach the service on the VIP's node through HAProxy: a VIP where HAProxy does not run is a dead address
 pcs -f hastack-cib.xml constraint colocation add vip-neutron with haproxy-clone INFINITY
 pcs -f hastack-cib.xml constraint order start vip-placement then start haproxy-clone kind=Optional
+# clients reach the service on the VIP's node through HAProxy: a VIP where HAProxy does not run is a dead address
 pcs -f hastack-cib.xml constraint colocation add vip-placement with haproxy-clone INFINITY
 pcs -f hastack-cib.xml constraint order start vip-nova then start haproxy-clone kind=Optional
+# clients reach the service on the VIP's node through HAProxy: a VIP where HAProxy does not run is a dead address
 pcs -f hastack-cib.xml constraint colocation add vip-nova with haproxy-clone INFINITY
 pcs -f hastack-cib.xml constraint order start vip-heat then start haproxy-clone kind=Optional
+# clients reach the service on the VIP's node through HAProxy: a VIP where HAProxy does not run is a dead address
 pcs -f hastack-cib.xml constraint colocation add vip-heat with haproxy-clone INFINITY
 pcs -f hastack-cib.xml constraint order start vip-horizon then start haproxy-clone kind=Optional
+# clients reach the service on the VIP's node through HAProxy: a VIP where HAProxy does not run is a dead address
 pcs -f hastack-cib.xml constraint colocation add vip-horizon with haproxy-clone INFINITY
-pcs -f hastack-cib.xml constraint order start haproxy-clone then start keystone-clone kind=Mandatory
-pcs -f hastack-cib.xml constraint order promote galera-clone then start keystone-clone kind=Mandatory
-pcs -f hastack-cib.xml constraint order start rabbitmq-clone then start keystone-clone kind=Mandatory
-pcs -f hastack-cib.xml constraint order start memcached-clone then start keystone-clone kind=Mandatory
-pcs -f hastack-cib.xml constraint order start keystone-clone then start glance-api-clone kind=Mandatory
+pcs -f hastack-cib.xml constraint order start haproxy-clone then start keystone-clone kind=Optional
+pcs -f hastack-cib.xml constraint order promote galera-clone then start keystone-clone kind=Optional
+pcs -f hastack-cib.xml constraint order start rabbitmq-clone then start keystone-clone kind=Optional
+pcs -f hastack-cib.xml constraint order start memcached-clone then start keystone-clone kind=Optional
+pcs -f hastack-cib.xml constraint order start keystone-clone then start glance-api-clone kind=Optional
+# glance-api stores images under the NFS mount: without it uploads land on the node's own disk, and the Filesystem agent's stop kills whatever holds the mount open (force_unmount), so glance-api stops before it and starts after it
 pcs -f hastack-cib.xml constraint order start glance-fs-clone then start glance-api-clone kind=Mandatory
+# glance-api stores images under the NFS mount: without it uploads land on the node's own disk, and the Filesystem agent's stop kills whatever holds the mount open (force_unmount), so glance-api stops before it and starts after it
 pcs -f hastack-cib.xml constraint colocation add glance-api-clone with glance-fs-clone INFINITY
-pcs -f hastack-cib.xml constraint order start keystone-clone then start cinder-api-clone kind=Mandatory
-pcs -f hastack-cib.xml constraint order start cinder-api-clone then start cinder-scheduler-clone kind=Mandatory
-pcs -f hastack-cib.xml constraint colocation add cinder-scheduler-clone with cinder-api-clone INFINITY
-pcs -f hastack-cib.xml constraint order start cinder-scheduler-clone then start cinder-volume kind=Mandatory
-pcs -f hastack-cib.xml constraint colocation add cinder-volume with cinder-scheduler-clone INFINITY
-pcs -f hastack-cib.xml constraint order start keystone-clone then start swift-account-clone kind=Mandatory
+pcs -f hastack-cib.xml constraint order start keystone-clone then start cinder-api-clone kind=Optional
+pcs -f hastack-cib.xml constraint order start cinder-api-clone then start cinder-scheduler-clone kind=Optional
+pcs -f hastack-cib.xml constraint order start cinder-scheduler-clone then start cinder-volume kind=Optional
+pcs -f hastack-cib.xml constraint order start keystone-clone then start swift-account-clone kind=Optional
+pcs -f hastack-cib.xml constraint order start swift-account-clone then start swift-container-clone kind=Optional
+pcs -f hastack-cib.xml constraint order start swift-container-clone then start swift-object-clone kind=Optional
+# swift-account-clone serves the device mounted there, and the Filesystem agent's stop kills whatever holds the mount open (force_unmount), so it stops before the mount and starts after it
 pcs -f hastack-cib.xml constraint order start swift-fs-clone then start swift-account-clone kind=Mandatory
+# swift-account-clone serves the device mounted there, and the Filesystem agent's stop kills whatever holds the mount open (force_unmount), so it stops before the mount and starts after it
 pcs -f hastack-cib.xml constraint colocation add swift-account-clone with swift-fs-clone INFINITY
-pcs -f hastack-cib.xml constraint order start swift-account-clone then start swift-container-clone kind=Mandatory
-pcs -f hastack-cib.xml constraint colocation add swift-container-clone with swift-account-clone INFINITY
-pcs -f hastack-cib.xml constraint order start swift-container-clone then start swift-object-clone kind=Mandatory
-pcs -f hastack-cib.xml constraint colocation add swift-object-clone with swift-container-clone INFINITY
-pcs -f hastack-cib.xml constraint order start swift-proxy-clone then start swift-object-expirer kind=Mandatory
-pcs -f hastack-cib.xml constraint order start swift-account-clone then start swift-proxy-clone kind=Mandatory
-pcs -f hastack-cib.xml constraint order start keystone-clone then start neutron-api-clone kind=Mandatory
-pcs -f hastack-cib.xml constraint order start neutron-api-clone then start neutron-rpc-clone kind=Mandatory
-pcs -f hastack-cib.xml constraint colocation add neutron-rpc-clone with neutron-api-clone INFINITY
-pcs -f hastack-cib.xml constraint order start neutron-rpc-clone then start neutron-openvswitch-agent-clone kind=Mandatory
-pcs -f hastack-cib.xml constraint order start neutron-openvswitch-agent-clone then start neutron-dhcp-agent-clone kind=Mandatory
+# swift-container-clone serves the device mounted there, and the Filesystem agent's stop kills whatever holds the mount open (force_unmount), so it stops before the mount and starts after it
+pcs -f hastack-cib.xml constraint order start swift-fs-clone then start swift-container-clone kind=Mandatory
+# swift-container-clone serves the device mounted there, and the Filesystem agent's stop kills whatever holds the mount open (force_unmount), so it stops before the mount and starts after it
+pcs -f hastack-cib.xml constraint colocation add swift-container-clone with swift-fs-clone INFINITY
+# swift-object-clone serves the device mounted there, and the Filesystem agent's stop kills whatever holds the mount open (force_unmount), so it stops before the mount and starts after it
+pcs -f hastack-cib.xml constraint order start swift-fs-clone then start swift-object-clone kind=Mandatory
+# swift-object-clone serves the device mounted there, and the Filesystem agent's stop kills whatever holds the mount open (force_unmount), so it stops before the mount and starts after it
+pcs -f hastack-cib.xml constraint colocation add swift-object-clone with swift-fs-clone INFINITY
+pcs -f hastack-cib.xml constraint order start swift-proxy-clone then start swift-object-expirer kind=Optional
+pcs -f hastack-cib.xml constraint order start swift-account-clone then start swift-proxy-clone kind=Optional
+pcs -f hastack-cib.xml constraint order start keystone-clone then start neutron-api-clone kind=Optional
+pcs -f hastack-cib.xml constraint order start neutron-api-clone then start neutron-rpc-clone kind=Optional
+pcs -f hastack-cib.xml constraint order start neutron-rpc-clone then start neutron-openvswitch-agent-clone kind=Optional
+pcs -f hastack-cib.xml constraint order start neutron-openvswitch-agent-clone then start neutron-dhcp-agent-clone kind=Optional
+pcs -f hastack-cib.xml constraint order start neutron-dhcp-agent-clone then start neutron-l3-agent-clone kind=Optional
+pcs -f hastack-cib.xml constraint order start neutron-l3-agent-clone then start neutron-metadata-agent-clone kind=Optional
+# neutron-dhcp-agent-clone serves from namespaces whose ports the L2 agent of its node wires: on a node where the L2 agent cannot run, it would take networks and routers it cannot connect
 pcs -f hastack-cib.xml constraint colocation add neutron-dhcp-agent-clone with neutron-openvswitch-agent-clone INFINITY
-pcs -f hastack-cib.xml constraint order start neutron-dhcp-agent-clone then start neutron-l3-agent-clone kind=Mandatory
-pcs -f hastack-cib.xml constraint colocation add neutron-l3-agent-clone with neutron-dhcp-agent-clone INFINITY
-pcs -f hastack-cib.xml constraint order start neutron-l3-agent-clone then start neutron-metadata-agent-clone kind=Mandatory
-pcs -f hastack-cib.xml constraint colocation add neutron-metadata-agent-clone with neutron-l3-agent-clone INFINITY
-pcs -f hastack-cib.xml constraint order start keystone-clone then start placement-api-clone kind=Mandatory
-pcs -f hastack-cib.xml constraint order start keystone-clone then start nova-api-clone kind=Mandatory
-pcs -f hastack-cib.xml constraint order start placement-api-clone then start nova-api-clone kind=Mandatory
-pcs -f hastack-cib.xml constraint order start nova-api-clone then start nova-metadata-clone kind=Mandatory
-pcs -f hastack-cib.xml constraint colocation add nova-metadata-clone with nova-api-clone INFINITY
-pcs -f hastack-cib.xml constraint order start nova-metadata-clone then start nova-scheduler-clone kind=Mandatory
-pcs -f hastack-cib.xml constraint colocation add nova-scheduler-clone with nova-metadata-clone INFINITY
-pcs -f hastack-cib.xml constraint order start nova-scheduler-clone then start nova-conductor-clone kind=Mandatory
-pcs -f hastack-cib.xml constraint colocation add nova-conductor-clone with nova-scheduler-clone INFINITY
-pcs -f hastack-cib.xml constraint order start nova-conductor-clone then start nova-novncproxy-clone kind=Mandatory
-pcs -f hastack-cib.xml constraint colocation add nova-novncproxy-clone with nova-conductor-clone INFINITY
-pcs -f hastack-cib.xml constraint order start keystone-clone then start ceilometer-central-clone kind=Mandatory
-pcs -f hastack-cib.xml constraint order start ceilometer-central-clone then start ceilometer-notification-clone kind=Mandatory
-pcs -f hastack-cib.xml constraint colocation add ceilometer-notification-clone with ceilometer-central-clone INFINITY
-pcs -f hastack-cib.xml constraint order start keystone-clone then start heat-api-clone kind=Mandatory
-pcs -f hastack-cib.xml constraint order start ceilometer-notification-clone then start heat-api-clone kind=Mandatory
-pcs -f hastack-cib.xml constraint order start heat-api-clone then start heat-api-cfn-clone kind=Mandatory
-pcs -f hastack-cib.xml constraint colocation add heat-api-cfn-clone with heat-api-clone INFINITY
-pcs -f hastack-cib.xml constraint order start heat-api-cfn-clone then start heat-engine kind=Mandatory
-pcs -f hastack-cib.xml constraint colocation add heat-engine with heat-api-cfn-clone INFINITY
+# neutron-l3-agent-clone serves from namespaces whose ports the L2 agent of its node wires: on a node where the L2 agent cannot run, it would take networks and routers it cannot connect
+pcs -f hastack-cib.xml constraint colocation add neutron-l3-agent-clone with neutron-openvswitch-agent-clone INFINITY
+# neutron-metadata-agent-clone serves from namespaces whose ports the L2 agent of its node wires: on a node where the L2 agent cannot run, it would take networks and routers it cannot connect
+pcs -f hastack-cib.xml constraint colocation add neutron-metadata-agent-clone with neutron-openvswitch-agent-clone INFINITY
+pcs -f hastack-cib.xml constraint order start keystone-clone then start placement-api-clone kind=Optional
+pcs -f hastack-cib.xml constraint order start keystone-clone then start nova-api-clone kind=Optional
+pcs -f hastack-cib.xml constraint order start placement-api-clone then start nova-api-clone kind=Optional
+pcs -f hastack-cib.xml constraint order start nova-api-clone then start nova-metadata-clone kind=Optional
+pcs -f hastack-cib.xml constraint order start nova-metadata-clone then start nova-scheduler-clone kind=Optional
+pcs -f hastack-cib.xml constraint order start nova-scheduler-clone then start nova-conductor-clone kind=Optional
+pcs -f hastack-cib.xml constraint order start nova-conductor-clone then start nova-novncproxy-clone kind=Optional
+pcs -f hastack-cib.xml constraint order start keystone-clone then start ceilometer-central-clone kind=Optional
+pcs -f hastack-cib.xml constraint order start ceilometer-central-clone then start ceilometer-notification-clone kind=Optional
+pcs -f hastack-cib.xml constraint order start keystone-clone then start heat-api-clone kind=Optional
+pcs -f hastack-cib.xml constraint order start ceilometer-notification-clone then start heat-api-clone kind=Optional
+pcs -f hastack-cib.xml constraint order start heat-api-clone then start heat-api-cfn-clone kind=Optional
+pcs -f hastack-cib.xml constraint order start heat-api-cfn-clone then start heat-engine kind=Optional
 pcs -f hastack-cib.xml constraint location compute-neutron-agent-clone rule resource-discovery=exclusive score=0 osprole eq compute
 pcs -f hastack-cib.xml constraint location compute-ceilometer-clone rule resource-discovery=exclusive score=0 osprole eq compute
 pcs -f hastack-cib.xml constraint location compute-nova-clone rule resource-discovery=exclusive score=0 osprole eq compute
-pcs -f hastack-cib.xml constraint order start compute-neutron-agent-clone then start compute-ceilometer-clone kind=Mandatory
-pcs -f hastack-cib.xml constraint colocation add compute-ceilometer-clone with compute-neutron-agent-clone INFINITY
-pcs -f hastack-cib.xml constraint order start compute-ceilometer-clone then start compute-nova-clone kind=Mandatory
-pcs -f hastack-cib.xml constraint colocation add compute-nova-clone with compute-ceilometer-clone INFINITY
-pcs -f hastack-cib.xml constraint order start nova-conductor-clone then start compute-nova-clone kind=Mandatory
-pcs -f hastack-cib.xml constraint order start vip-keystone then start nova-evacuate kind=Mandatory
-pcs -f hastack-cib.xml constraint order start vip-nova then start nova-evacuate kind=Mandatory
-pcs -f hastack-cib.xml constraint order start vip-neutron then start nova-evacuate kind=Mandatory
-pcs -f hastack-cib.xml constraint order start vip-glance then start nova-evacuate kind=Mandatory
-pcs -f hastack-cib.xml constraint order start vip-db then start nova-evacuate kind=Mandatory
-pcs -f hastack-cib.xml constraint order start nova-conductor-clone then start nova-evacuate kind=Mandatory
+pcs -f hastack-cib.xml constraint order start compute-neutron-agent-clone then start compute-ceilometer-clone kind=Optional
+pcs -f hastack-cib.xml constraint order start compute-ceilometer-clone then start compute-nova-clone kind=Optional
+# nova-compute plugs instances' ports into what the L2 agent of its node wires: where the L2 agent cannot run, nova-compute must stop so that no instance is scheduled there
+pcs -f hastack-cib.xml constraint colocation add compute-nova-clone with compute-neutron-agent-clone INFINITY
+pcs -f hastack-cib.xml constraint order start nova-conductor-clone then start compute-nova-clone kind=Optional
+pcs -f hastack-cib.xml constraint order start vip-keystone then start nova-evacuate kind=Optional
+pcs -f hastack-cib.xml constraint order start vip-nova then start nova-evacuate kind=Optional
+pcs -f hastack-cib.xml constraint order start vip-neutron then start nova-evacuate kind=Optional
+pcs -f hastack-cib.xml constraint order start vip-glance then start nova-evacuate kind=Optional
+pcs -f hastack-cib.xml constraint order start vip-db then start nova-evacuate kind=Optional
+pcs -f hastack-cib.xml constraint order start nova-conductor-clone then start nova-evacuate kind=Optional
 pcs -f hastack-cib.xml stonith level add 1 cmp1 fence-cmp1,fence-nova
 pcs -f hastack-cib.xml stonith level add 1 cmp2 fence-cmp2,fence-nova
 pcs -f hastack-cib.xml constraint location haproxy-clone rule resource-discovery=exclusive score=0 osprole eq controller

@@ -41,44 +41,39 @@ pcs -f hastack-cib.xml resource create nova-evacuate ocf:hastack:NovaEvacuate cl
 pcs -f hastack-cib.xml constraint location fence-api1 prefers api1=-INFINITY
 pcs -f hastack-cib.xml constraint location fence-api2 prefers api2=-INFINITY
 pcs -f hastack-cib.xml constraint location fence-api3 prefers api3=-INFINITY
-pcs -f hastack-cib.xml constraint order start keystone-clone then start glance-api-clone kind=Mandatory
-pcs -f hastack-cib.xml constraint order start keystone-clone then start cinder-api-clone kind=Mandatory
-pcs -f hastack-cib.xml constraint order start cinder-api-clone then start cinder-scheduler-clone kind=Mandatory
-pcs -f hastack-cib.xml constraint colocation add cinder-scheduler-clone with cinder-api-clone INFINITY
-pcs -f hastack-cib.xml constraint order start cinder-scheduler-clone then start cinder-volume kind=Mandatory
-pcs -f hastack-cib.xml constraint colocation add cinder-volume with cinder-scheduler-clone INFINITY
-pcs -f hastack-cib.xml constraint order start keystone-clone then start neutron-api-clone kind=Mandatory
-pcs -f hastack-cib.xml constraint order start neutron-api-clone then start neutron-rpc-clone kind=Mandatory
-pcs -f hastack-cib.xml constraint colocation add neutron-rpc-clone with neutron-api-clone INFINITY
-pcs -f hastack-cib.xml constraint order start neutron-rpc-clone then start neutron-openvswitch-agent-clone kind=Mandatory
-pcs -f hastack-cib.xml constraint order start neutron-openvswitch-agent-clone then start neutron-dhcp-agent-clone kind=Mandatory
+pcs -f hastack-cib.xml constraint order start keystone-clone then start glance-api-clone kind=Optional
+pcs -f hastack-cib.xml constraint order start keystone-clone then start cinder-api-clone kind=Optional
+pcs -f hastack-cib.xml constraint order start cinder-api-clone then start cinder-scheduler-clone kind=Optional
+pcs -f hastack-cib.xml constraint order start cinder-scheduler-clone then start cinder-volume kind=Optional
+pcs -f hastack-cib.xml constraint order start keystone-clone then start neutron-api-clone kind=Optional
+pcs -f hastack-cib.xml constraint order start neutron-api-clone then start neutron-rpc-clone kind=Optional
+pcs -f hastack-cib.xml constraint order start neutron-rpc-clone then start neutron-openvswitch-agent-clone kind=Optional
+pcs -f hastack-cib.xml constraint order start neutron-openvswitch-agent-clone then start neutron-dhcp-agent-clone kind=Optional
+pcs -f hastack-cib.xml constraint order start neutron-dhcp-agent-clone then start neutron-l3-agent-clone kind=Optional
+pcs -f hastack-cib.xml constraint order start neutron-l3-agent-clone then start neutron-metadata-agent-clone kind=Optional
+# neutron-dhcp-agent-clone serves from namespaces whose ports the L2 agent of its node wires: on a node where the L2 agent cannot run, it would take networks and routers it cannot connect
 pcs -f hastack-cib.xml constraint colocation add neutron-dhcp-agent-clone with neutron-openvswitch-agent-clone INFINITY
-pcs -f hastack-cib.xml constraint order start neutron-dhcp-agent-clone then start neutron-l3-agent-clone kind=Mandatory
-pcs -f hastack-cib.xml constraint colocation add neutron-l3-agent-clone with neutron-dhcp-agent-clone INFINITY
-pcs -f hastack-cib.xml constraint order start neutron-l3-agent-clone then start neutron-metadata-agent-clone kind=Mandatory
-pcs -f hastack-cib.xml constraint colocation add neutron-metadata-agent-clone with neutron-l3-agent-clone INFINITY
-pcs -f hastack-cib.xml constraint order start keystone-clone then start placement-api-clone kind=Mandatory
-pcs -f hastack-cib.xml constraint order start keystone-clone then start nova-api-clone kind=Mandatory
-pcs -f hastack-cib.xml constraint order start placement-api-clone then start nova-api-clone kind=Mandatory
-pcs -f hastack-cib.xml constraint order start nova-api-clone then start nova-metadata-clone kind=Mandatory
-pcs -f hastack-cib.xml constraint colocation add nova-metadata-clone with nova-api-clone INFINITY
-pcs -f hastack-cib.xml constraint order start nova-metadata-clone then start nova-scheduler-clone kind=Mandatory
-pcs -f hastack-cib.xml constraint colocation add nova-scheduler-clone with nova-metadata-clone INFINITY
-pcs -f hastack-cib.xml constraint order start nova-scheduler-clone then start nova-conductor-clone kind=Mandatory
-pcs -f hastack-cib.xml constraint colocation add nova-conductor-clone with nova-scheduler-clone INFINITY
-pcs -f hastack-cib.xml constraint order start nova-conductor-clone then start nova-novncproxy-clone kind=Mandatory
-pcs -f hastack-cib.xml constraint colocation add nova-novncproxy-clone with nova-conductor-clone INFINITY
-pcs -f hastack-cib.xml constraint order start keystone-clone then start heat-api-clone kind=Mandatory
-pcs -f hastack-cib.xml constraint order start heat-api-clone then start heat-api-cfn-clone kind=Mandatory
-pcs -f hastack-cib.xml constraint colocation add heat-api-cfn-clone with heat-api-clone INFINITY
-pcs -f hastack-cib.xml constraint order start heat-api-cfn-clone then start heat-engine kind=Mandatory
-pcs -f hastack-cib.xml constraint colocation add heat-engine with heat-api-cfn-clone INFINITY
+# neutron-l3-agent-clone serves from namespaces whose ports the L2 agent of its node wires: on a node where the L2 agent cannot run, it would take networks and routers it cannot connect
+pcs -f hastack-cib.xml constraint colocation add neutron-l3-agent-clone with neutron-openvswitch-agent-clone INFINITY
+# neutron-metadata-agent-clone serves from namespaces whose ports the L2 agent of its node wires: on a node where the L2 agent cannot run, it would take networks and routers it cannot connect
+pcs -f hastack-cib.xml constraint colocation add neutron-metadata-agent-clone with neutron-openvswitch-agent-clone INFINITY
+pcs -f hastack-cib.xml constraint order start keystone-clone then start placement-api-clone kind=Optional
+pcs -f hastack-cib.xml constraint order start keystone-clone then start nova-api-clone kind=Optional
+pcs -f hastack-cib.xml constraint order start placement-api-clone then start nova-api-clone kind=Optional
+pcs -f hastack-cib.xml constraint order start nova-api-clone then start nova-metadata-clone kind=Optional
+pcs -f hastack-cib.xml constraint order start nova-metadata-clone then start nova-scheduler-clone kind=Optional
+pcs -f hastack-cib.xml constraint order start nova-scheduler-clone then start nova-conductor-clone kind=Optional
+pcs -f hastack-cib.xml constraint order start nova-conductor-clone then start nova-novncproxy-clone kind=Optional
+pcs -f hastack-cib.xml constraint order start keystone-clone then start heat-api-clone kind=Optional
+pcs -f hastack-cib.xml constraint order start heat-api-clone then start heat-api-cfn-clone kind=Optional
+pcs -f hastack-cib.xml constraint order start heat-api-cfn-clone then start heat-engine kind=Optional
 pcs -f hastack-cib.xml constraint location compute-neutron-agent-clone rule resource-discovery=exclusive score=0 osprole eq compute
 pcs -f hastack-cib.xml constraint location compute-nova-clone rule resource-discovery=exclusive score=0 osprole eq compute
-pcs -f hastack-cib.xml constraint order start compute-neutron-agent-clone then start compute-nova-clone kind=Mandatory
+pcs -f hastack-cib.xml constraint order start compute-neutron-agent-clone then start compute-nova-clone kind=Optional
+# nova-compute plugs instances' ports into what the L2 agent of its node wires: where the L2 agent cannot run, nova-compute must stop so that no instance is scheduled there
 pcs -f hastack-cib.xml constraint colocation add compute-nova-clone with compute-neutron-agent-clone INFINITY
-pcs -f hastack-cib.xml constraint order start nova-conductor-clone then start compute-nova-clone kind=Mandatory
-pcs -f hastack-cib.xml constraint order start nova-conductor-clone then start nova-evacuate kind=Mandatory
+pcs -f hastack-cib.xml constraint order start nova-conductor-clone then start compute-nova-clone kind=Optional
+pcs -f hastack-cib.xml constraint order start nova-conductor-clone then start nova-evacuate kind=Optional
 pcs -f hastack-cib.xml stonith level add 1 cmp1 fence-cmp1,fence-nova
 pcs -f hastack-cib.xml constraint location keystone-clone rule resource-discovery=exclusive score=0 osprole eq controller
 pcs -f hastack-cib.xml constraint location glance-api-clone rule resource-discovery=exclusive score=0 osprole eq controller

@@ -13,6 +13,6 @@ pcs -f hastack-cib.xml resource create placement-api systemd:placement-api op st
 pcs -f hastack-cib.xml constraint location fence-identity1 prefers identity1=-INFINITY
 pcs -f hastack-cib.xml constraint location fence-identity2 prefers identity2=-INFINITY
 pcs -f hastack-cib.xml constraint location fence-identity3 prefers identity3=-INFINITY
-pcs -f hastack-cib.xml constraint order start keystone-clone then start glance-api-clone kind=Mandatory
-pcs -f hastack-cib.xml constraint order start keystone-clone then start placement-api-clone kind=Mandatory
+pcs -f hastack-cib.xml constraint order start keystone-clone then start glance-api-clone kind=Optional
+pcs -f hastack-cib.xml constraint order start keystone-clone then start placement-api-clone kind=Optional
 pcs cluster cib-push hastack-cib.xml --config

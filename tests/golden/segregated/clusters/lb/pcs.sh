@@ -21,21 +21,30 @@ pcs -f hastack-cib.xml constraint location fence-lb1 prefers lb1=-INFINITY
 pcs -f hastack-cib.xml constraint location fence-lb2 prefers lb2=-INFINITY
 pcs -f hastack-cib.xml constraint location fence-lb3 prefers lb3=-INFINITY
 pcs -f hastack-cib.xml constraint order start vip-db then start haproxy-clone kind=Optional
+# clients reach the service on the VIP's node through HAProxy: a VIP where HAProxy does not run is a dead address
 pcs -f hastack-cib.xml constraint colocation add vip-db with haproxy-clone INFINITY
 pcs -f hastack-cib.xml constraint order start vip-keystone then start haproxy-clone kind=Optional
+# clients reach the service on the VIP's node through HAProxy: a VIP where HAProxy does not run is a dead address
 pcs -f hastack-cib.xml constraint colocation add vip-keystone with haproxy-clone INFINITY
 pcs -f hastack-cib.xml constraint order start vip-glance then start haproxy-clone kind=Optional
+# clients reach the service on the VIP's node through HAProxy: a VIP where HAProxy does not run is a dead address
 pcs -f hastack-cib.xml constraint colocation add vip-glance with haproxy-clone INFINITY
 pcs -f hastack-cib.xml constraint order start vip-cinder then start haproxy-clone kind=Optional
+# clients reach the service on the VIP's node through HAProxy: a VIP where HAProxy does not run is a dead address
 pcs -f hastack-cib.xml constraint colocation add vip-cinder with haproxy-clone INFINITY
 pcs -f hastack-cib.xml constraint order start vip-neutron then start haproxy-clone kind=Optional
+# clients reach the service on the VIP's node through HAProxy: a VIP where HAProxy does not run is a dead address
 pcs -f hastack-cib.xml constraint colocation add vip-neutron with haproxy-clone INFINITY
 pcs -f hastack-cib.xml constraint order start vip-placement then start haproxy-clone kind=Optional
+# clients reach the service on the VIP's node through HAProxy: a VIP where HAProxy does not run is a dead address
 pcs -f hastack-cib.xml constraint colocation add vip-placement with haproxy-clone INFINITY
 pcs -f hastack-cib.xml constraint order start vip-nova then start haproxy-clone kind=Optional
+# clients reach the service on the VIP's node through HAProxy: a VIP where HAProxy does not run is a dead address
 pcs -f hastack-cib.xml constraint colocation add vip-nova with haproxy-clone INFINITY
 pcs -f hastack-cib.xml constraint order start vip-heat then start haproxy-clone kind=Optional
+# clients reach the service on the VIP's node through HAProxy: a VIP where HAProxy does not run is a dead address
 pcs -f hastack-cib.xml constraint colocation add vip-heat with haproxy-clone INFINITY
 pcs -f hastack-cib.xml constraint order start vip-horizon then start haproxy-clone kind=Optional
+# clients reach the service on the VIP's node through HAProxy: a VIP where HAProxy does not run is a dead address
 pcs -f hastack-cib.xml constraint colocation add vip-horizon with haproxy-clone INFINITY
 pcs cluster cib-push hastack-cib.xml --config
