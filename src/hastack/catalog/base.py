@@ -224,9 +224,19 @@ class Clone:
 Resource = Primitive | Clone
 
 
+# Monitor intervals of systemd-class resources. A monitor is one D-Bus query to the node's
+# systemd (milliseconds of CPU), and Pacemaker gives the units it runs Restart=no, so the
+# interval is how long a killed process stays dead. Failover-path daemons (HAProxy, the bus,
+# the token cache) are watched closely; an API service less: HAProxy already routes around
+# a dead one at once (its health checks and live traffic), the monitor only repairs it.
+FAILOVER_MONITOR = "5s"
+SERVICE_MONITOR = "10s"
+
+
 def systemd(rid: str, unit: str, *, start: str = "200s", stop: str | None = None,
-            interval: str = "10s", runs_on: NodeKind = "controller") -> Primitive:
-    """A systemd-class primitive with the generous timeouts OpenStack services need."""
+            interval: str = SERVICE_MONITOR, runs_on: NodeKind = "controller") -> Primitive:
+    """A systemd-class primitive with the generous timeouts OpenStack services need (a
+    monitor times out only when systemd itself does not answer)."""
     return Primitive(id=rid, agent=f"systemd:{unit}", runs_on=runs_on,
                      ops=(*start_stop(start, stop), monitor(interval, "100s")))
 

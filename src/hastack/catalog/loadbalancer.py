@@ -9,6 +9,7 @@ from the services that answer on them; render.haproxy writes haproxy.cfg from al
 from __future__ import annotations
 
 from hastack.catalog.base import (
+    FAILOVER_MONITOR,
     Action,
     Check,
     CibSetting,
@@ -60,7 +61,8 @@ def config(ctx: ServiceContext) -> list[ConfigFile]:
 
 def resources(ctx: ServiceContext) -> list[Resource | CibSetting]:
     items: list[Resource | CibSetting] = [
-        clone(systemd(resource_id("haproxy"), ctx.unit("haproxy"), start="60s", interval="5s"))]
+        clone(systemd(resource_id("haproxy"), ctx.unit("haproxy"), start="60s",
+                      interval=FAILOVER_MONITOR))]
     prefix = ctx.site.networks.internal.prefixlen
     for name, address in ctx.placement.vips.items():
         items.append(Primitive(

@@ -8,6 +8,7 @@ costs a request at most a second; nothing fails over, nothing is shared.
 from __future__ import annotations
 
 from hastack.catalog.base import (
+    FAILOVER_MONITOR,
     Action,
     Check,
     CibSetting,
@@ -47,7 +48,8 @@ def config(ctx: ServiceContext) -> list[ConfigFile]:
 
 
 def resources(ctx: ServiceContext) -> list[Resource | CibSetting]:
-    return [clone(systemd(resource_id("memcached"), ctx.unit("memcached"), start="60s"))]
+    return [clone(systemd(resource_id("memcached"), ctx.unit("memcached"), start="60s",
+                          interval=FAILOVER_MONITOR))]
 
 
 def constraints(ctx: ServiceContext) -> list[Constraint]:

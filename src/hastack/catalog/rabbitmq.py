@@ -18,6 +18,7 @@ unit and a monitor is a cheap D-Bus query. A member that restarts keeps its data
 from __future__ import annotations
 
 from hastack.catalog.base import (
+    FAILOVER_MONITOR,
     Action,
     Check,
     CibSetting,
@@ -93,7 +94,8 @@ def config(ctx: ServiceContext) -> list[ConfigFile]:
 def resources(ctx: ServiceContext) -> list[Resource | CibSetting]:
     # Start: a member that was not the last to stop waits for its peers (up to RabbitMQ's
     # 10 x 30 s table-loading retries) before it reports ready.
-    return [clone(systemd(resource_id("rabbitmq"), ctx.unit("rabbitmq"), start="360s"))]
+    return [clone(systemd(resource_id("rabbitmq"), ctx.unit("rabbitmq"), start="360s",
+                          interval=FAILOVER_MONITOR))]
 
 
 def constraints(ctx: ServiceContext) -> list[Constraint]:
