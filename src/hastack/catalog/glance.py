@@ -59,7 +59,7 @@ def config(ctx: ServiceContext) -> list[ConfigFile]:
     for node in ctx.members:
         sections = os_.merge(
             {"DEFAULT": {"bind_host": str(node.address), "bind_port": PORT,
-                         "workers": os_.workers(ctx) or 4, "enabled_backends": "file:file"}},
+                         "workers": os_.forked_workers(ctx), "enabled_backends": "file:file"}},
             {"database": os_.database_section(ctx, "glance")},
             {"keystone_authtoken": os_.authtoken_section(ctx, "glance")},
             {"paste_deploy": {"flavor": "keystone"}},

@@ -162,6 +162,15 @@ def workers(ctx: ServiceContext) -> int | None:
     return ctx.site.openstack.workers
 
 
+def forked_workers(ctx: ServiceContext) -> int:
+    """``workers`` for eventlet servers that fork (glance-api, swift): one worker is run as
+    0, the server itself, unforked. A forking parent polls its children ~100 times a second
+    (strace: swift's), a few % of a core per server while idle; Pacemaker already restarts
+    a server process that dies."""
+    count = workers(ctx) or 4
+    return 0 if count == 1 else count
+
+
 def merge(*sections: Mapping[str, Mapping[str, Value]]) -> Sections:
     """Merge section maps in order; later keys win, sections keep first-seen order."""
     out: Sections = {}

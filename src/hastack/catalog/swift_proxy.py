@@ -47,7 +47,7 @@ def config(ctx: ServiceContext) -> list[ConfigFile]:
         files.append(swift_conf(node.name))
         files.append(ini_file(node.name, "/etc/swift/proxy-server.conf", {
             "DEFAULT": {"bind_ip": str(node.address), "bind_port": PORT,
-                        "workers": os_.workers(ctx) or 4},
+                        "workers": os_.forked_workers(ctx)},
             "pipeline:main": {"pipeline": "catch_errors gatekeeper healthcheck cache "
                               "authtoken keystoneauth proxy-server"},
             "app:proxy-server": {"use": "egg:swift#proxy", "account_autocreate": True},

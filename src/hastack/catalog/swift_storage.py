@@ -97,7 +97,8 @@ def config(ctx: ServiceContext) -> list[ConfigFile]:
         for server in SERVERS:
             files.append(ini_file(node.name, f"/etc/swift/{server}-server.conf", {
                 "DEFAULT": {"bind_ip": str(node.address), "bind_port": PORTS[server],
-                            "devices": DEVICES, "mount_check": not os_.on_lab(ctx.members)},
+                            "devices": DEVICES, "mount_check": not os_.on_lab(ctx.members),
+                            "workers": os_.forked_workers(ctx)},
                 "pipeline:main": {"pipeline": f"healthcheck recon {server}-server"},
                 f"app:{server}-server": {"use": f"egg:swift#{server}"},
                 "filter:healthcheck": {"use": "egg:swift#healthcheck"},
