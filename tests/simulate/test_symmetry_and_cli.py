@@ -49,6 +49,6 @@ def test_cli_one_case_in_full_and_errors() -> None:
     assert kind.exit_code == 2 and "unknown case kind" in kind.output
     chain = runner.invoke(app, ["explain", site, "keystone"])
     assert chain.exit_code == 0, chain.output
-    assert "starts after promote galera-clone (Mandatory)" in chain.output
+    assert "starts after promote galera-clone (Optional)" in chain.output
     missing = runner.invoke(app, ["explain", site, "keystne"])
     assert missing.exit_code == 2 and "did you mean" in missing.output

@@ -60,9 +60,11 @@ class CibConstraints:
         return self.clone_of.get(ref)
 
     def has_order(self, first: str, then: str, first_action: str = "start") -> bool:
+        """An order that keeps ``first`` before ``then`` when both start (any kind but
+        Serialize: Optional is enough for a start order)."""
         return any(o.get("first") == first and o.get("then") == then
                    and o.get("first-action", "start") == first_action
-                   and o.get("kind", "Mandatory") == "Mandatory" for o in self.orders)
+                   and o.get("kind", "Mandatory") != "Serialize" for o in self.orders)
 
     def has_colocation(self, rsc: str, with_rsc: str) -> bool:
         return any(c.get("rsc") == rsc and c.get("with-rsc") == with_rsc
