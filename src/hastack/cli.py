@@ -664,7 +664,7 @@ def explain(
     clusters = _sim_clusters(site)
     known: list[str] = []
     for cluster in clusters:
-        cib = CibConstraints(cluster.cib)
+        cib = CibConstraints(cluster.cib, cluster.whys)
         chain = chain_of(cib, resource)
         if chain is not None:
             out.print(f"[bold]cluster {cluster.name}[/bold]")

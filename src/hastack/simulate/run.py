@@ -147,7 +147,7 @@ def baseline(cluster: SimCluster) -> Baseline:
         log.warning("baseline not settled cluster=%s rounds=%d", cluster.name, SETTLE_ROUNDS)
     settled = replace(settled, cib=cib)
     return Baseline(cluster=cluster, cold=cold, settled=settled,
-                    constraints=CibConstraints(cluster.cib), monitors=_monitors(cib))
+                    constraints=CibConstraints(cluster.cib, cluster.whys), monitors=_monitors(cib))
 
 
 def _quorate(cluster: SimCluster, alive: Iterable[str]) -> bool:
