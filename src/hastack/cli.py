@@ -579,6 +579,8 @@ def _print_case(sim: SiteSimulation, result: CaseResult) -> None:
     base = sim.baseline(result.case.cluster)
     verdict = "[green]pass[/green]" if result.ok else "[red]FAIL[/red]"
     out.print(f"[bold]{result.case.spec}[/bold] on cluster {result.case.cluster}: {verdict}")
+    out.print("restarted (stopped on a node that stays up): "
+              + (", ".join(result.restarted) or "nothing"), markup=False, highlight=False)
     for view in result.views:
         detail = view_detail(base, view)
         quorum = "quorate" if detail.quorate else "[red]no quorum[/red]"
@@ -643,13 +645,13 @@ def simulate(
             raise typer.Exit(1)
         return
     table = Table("cluster", "case", "result", "services moved", "services unavailable",
-                  "fenced")
+                  "fenced", "restarted")
     for row in rows(sim):
         verdict = "[green]pass[/green]" if row.ok else "[red]FAIL[/red]"
         table.add_row(row.cluster, row.case + (f" (as {row.simulated_as})"
                                                if row.simulated_as else ""),
                       verdict, ", ".join(row.moved), ", ".join(row.unavailable),
-                      ", ".join(row.fenced))
+                      ", ".join(row.fenced), ", ".join(row.restarted))
     out.print(table)
     for row in rows(sim):
         if row.ok:
@@ -683,7 +685,7 @@ def explain(
     clusters = _sim_clusters(site)
     known: list[str] = []
     for cluster in clusters:
-        cib = CibConstraints(cluster.cib)
+        cib = CibConstraints(cluster.cib, cluster.whys)
         chain = chain_of(cib, resource)
         if chain is not None:
             out.print(f"[bold]cluster {cluster.name}[/bold]")

@@ -12,8 +12,12 @@ from dataclasses import replace
 
 import pytest
 
+from hastack import catalog
 from hastack.catalog.base import Colocation, Constraint, Order, chain, needs
 from hastack.render.site import SiteRendering
+from hastack.simulate.invariants import dependents, stated_edges
+from hastack.simulate.model import sim_clusters
+from hastack.site.load import LoadedSite
 
 
 def _spreads(con: Constraint) -> bool:
@@ -33,6 +37,17 @@ def unexplained(rendered: SiteRendering) -> list[str]:
 def test_every_mandatory_order_and_colocation_says_why(rendered: SiteRendering) -> None:
     missing = unexplained(rendered)
     assert not missing, "Mandatory orders / colocations without a why:\n" + "\n".join(missing)
+
+
+def test_what_the_catalog_states_the_architecture_admits(example: LoadedSite,
+                                                         rendered: SiteRendering) -> None:
+    # simulate's one-fault-one-repair admits a stated dependency only when its own table
+    # (RUNNING_DEPENDENCIES) does too: the two must agree, or a monitor-fail case fails.
+    for cluster in sim_clusters(example.site, example.placement, rendered, catalog.BASE,
+                                catalog.SERVICES):
+        for needed, stated in stated_edges(cluster).items():
+            extra = set(stated) - dependents(cluster, needed)
+            assert not extra, f"{cluster.name}: {sorted(extra)} stated to need {needed}"
 
 
 def test_the_check_names_a_mandatory_order_without_why(rendered: SiteRendering) -> None:

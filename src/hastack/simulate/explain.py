@@ -3,9 +3,14 @@ read from the CIB's own constraints, so it explains exactly what Pacemaker was g
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from lxml import etree
+
+# The reason the catalog gives for a constraint, which the CIB has no room for:
+# ("order", first, then) or ("colocation", rsc, with_rsc) -> why.
+Whys = Mapping[tuple[str, str, str], str]
 
 
 @dataclass(frozen=True)
@@ -38,8 +43,9 @@ class Chain:
 class CibConstraints:
     """The resources and constraints of one CIB, indexed for explanations."""
 
-    def __init__(self, cib_xml: str) -> None:
+    def __init__(self, cib_xml: str, whys: Whys | None = None) -> None:
         root = etree.fromstring(cib_xml.encode())
+        self.whys: Whys = whys or {}
         self.summaries: dict[str, str] = {}
         self.clone_of: dict[str, str] = {}  # primitive id -> clone id
         for el in root.iterfind("configuration/resources/*"):
@@ -60,27 +66,35 @@ class CibConstraints:
         return self.clone_of.get(ref)
 
     def has_order(self, first: str, then: str, first_action: str = "start") -> bool:
+        """An order that keeps ``first`` before ``then`` when both start (any kind but
+        Serialize: Optional is enough for a start order)."""
         return any(o.get("first") == first and o.get("then") == then
                    and o.get("first-action", "start") == first_action
-                   and o.get("kind", "Mandatory") == "Mandatory" for o in self.orders)
+                   and o.get("kind", "Mandatory") != "Serialize" for o in self.orders)
 
     def has_colocation(self, rsc: str, with_rsc: str) -> bool:
         return any(c.get("rsc") == rsc and c.get("with-rsc") == with_rsc
                    and c.get("score") in ("INFINITY", "+INFINITY") for c in self.colocations)
+
+    def _why(self, kind: str, a: str, b: str) -> str:
+        why = self.whys.get((kind, a, b))
+        return f": {why}" if why else ""
 
     def links(self, rid: str) -> list[Link]:
         found: list[Link] = []
         for o in self.orders:
             if o.get("then") == rid:
                 kind = o.get("kind", "Mandatory")
+                why = self._why("order", o.get("first", ""), rid)
                 found.append(Link("after", f"{o.get('then-action', 'start')}s after "
-                                  f"{o.get('first-action', 'start')} {o.get('first')} ({kind})",
-                                  o.get("id", ""), o.get("first")))
+                                  f"{o.get('first-action', 'start')} {o.get('first')} "
+                                  f"({kind}){why}", o.get("id", ""), o.get("first")))
         for c in self.colocations:
             if c.get("rsc") == rid:
                 role = f" ({c['with-rsc-role']})" if c.get("with-rsc-role") else ""
+                why = self._why("colocation", rid, c.get("with-rsc", ""))
                 found.append(Link("with", f"runs with {c.get('with-rsc')}{role} "
-                                  f"(score {c.get('score')})", c.get("id", ""),
+                                  f"(score {c.get('score')}){why}", c.get("id", ""),
                                   c.get("with-rsc")))
         for loc in self.locations:
             if loc.get("rsc") == rid:

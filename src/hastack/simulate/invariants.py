@@ -1,8 +1,9 @@
 """The guide's rules, judged on every resulting state and transition.
 
 The rules are stated here independently of the catalog's constraints (the start order of the
-guide is a table below, not read from the CIB), so a catalog or renderer that drops a
-constraint is caught, and the CIB's actual constraints then explain why.
+guide and what a running service needs on its node are tables below, not read from the CIB),
+so a catalog or renderer that drops a constraint, or adds one that spreads a failure, is
+caught, and the CIB's actual constraints then explain why.
 
 ``scope``: "always" rules hold under any failure (safety); "single" rules are availability
 owed under one failure while quorum holds. Under two failures their breaches are the
@@ -11,10 +12,14 @@ expected unavailability, reported but not failing the case.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from typing import Literal
 
+from hastack.catalog.base import Colocation, Constraint, Order
 from hastack.pacemaker.status import ClusterStatus
+from hastack.simulate.cases import Case
 from hastack.simulate.explain import CibConstraints
 from hastack.simulate.model import SimCluster
 from hastack.simulate.outcome import Outcome
@@ -25,7 +30,8 @@ HAPROXY = "haproxy"
 HAPROXY_CLONE = "haproxy-clone"
 # Guide: cinder-volume and heat-engine are active/passive (one instance, ever).
 ACTIVE_PASSIVE = ("cinder-volume", "heat-engine")
-# The guide's start order: (first, first's action, then). Pairs whose resources live on
+# The guide's start order: (first, first's action, then), judged in every transition that
+# starts both (the catalog states it as Optional orders). Pairs whose resources live on
 # different clusters are not judged (segregated sites lose that ordering, as in the guide).
 GUIDE_ORDER: tuple[tuple[str, str, str], ...] = (
     ("galera-clone", "promote", "keystone-clone"),
@@ -46,6 +52,21 @@ GUIDE_ORDER: tuple[tuple[str, str, str], ...] = (
     ("keystone-clone", "start", "heat-api-clone"),
     ("heat-api-cfn-clone", "start", "heat-engine"),
     ("nova-conductor-clone", "start", "compute-nova-clone"),
+)
+L2_AGENTS = ("neutron-openvswitch-agent", "neutron-linuxbridge-agent")
+# What a running service cannot do without on its own node (docs/architecture.md, "One
+# fault, one repair"), as (needed, dependent) primitive ids, shell patterns allowed: the
+# dependent must not run where the needed one does not, and it is the only thing a failure
+# of the needed one may stop besides itself. Everything else is start-up order only.
+RUNNING_DEPENDENCIES: tuple[tuple[str, str], ...] = (
+    ("glance-fs", "glance-api"),  # images on the NFS mount (with a gateway node)
+    ("swift-fs", "swift-account"),  # each server serves the mounted device
+    ("swift-fs", "swift-container"),
+    ("swift-fs", "swift-object"),
+    (HAPROXY, "vip-*"),  # a VIP answers through HAProxy on its node
+    # The L2 agent wires the ports of the other agents' namespaces and of instances.
+    *((l2, f"neutron-{agent}-agent") for l2 in L2_AGENTS for agent in ("dhcp", "l3", "metadata")),
+    ("compute-neutron-agent", "compute-nova"),
 )
 PROMOTED = ("Promoted", "Master")
 
@@ -94,11 +115,14 @@ class Judge:
     cib: CibConstraints
     baseline: ClusterStatus
 
-    def check(self, outcome: Outcome, quorate: bool) -> list[Violation]:
+    def check(self, outcome: Outcome, quorate: bool, case: Case | None = None
+              ) -> list[Violation]:
         found: list[Violation] = []
         for rule in (self.vips, self.apis, self.active_passive, self.galera, self.fencing,
-                     self.quorum, self.order):
+                     self.quorum, self.order, self.dependencies):
             found += rule(outcome, quorate)
+        if case is not None:
+            found += self.single_fault(outcome, case)
         return found
 
     def _present(self, ref: str) -> bool:
@@ -235,7 +259,7 @@ class Judge:
 
     def order(self, outcome: Outcome, quorate: bool) -> list[Violation]:
         out: list[Violation] = []
-        graph, state = outcome.graph, outcome.state
+        graph = outcome.graph
         for first, action, then in GUIDE_ORDER:
             if not (self._present(first) and self._present(then)):
                 continue
@@ -250,20 +274,137 @@ class Judge:
                     out.append(Violation("guide-start-order", "always",
                                          f"{tp} starts on {start.node} without waiting for "
                                          f"{action} of {fp} there", (then,), notes))
-            # The state is judged for clone pairs only: Pacemaker's interleaved orders stop a
-            # dependent instance with its node's first. An active/passive primitive ordered
-            # after a clone keeps running when the clone's local instance stops (orders do not
-            # place resources), which the guide accepts.
-            if not quorate or not (self.cluster.is_clone(first) and self.cluster.is_clone(then)):
-                continue
-            promoted = action == "promote"
-            had = where(self.baseline, fp) | where(state, fp, nodes=set(
-                n.name for n in state.nodes))
-            for node in sorted(where(state, tp)):
-                needed = {node} if node in had else up_nodes(state)
-                if not where(state, fp, promoted=promoted, nodes=needed):
-                    what = "promoted " if promoted else ""
-                    out.append(Violation("guide-start-order", "always",
-                                         f"{tp} runs on {node} without {what}{fp}"
-                                         f"{' there' if node in had else ''}", (then,), notes))
         return out
+
+    def _needed(self) -> list[tuple[str, str]]:
+        """RUNNING_DEPENDENCIES as (needed, dependent) primitives of this cluster."""
+        prims = [p.id for p in self.cluster.primitives()]
+        return [(a, b) for a in prims for b in prims if _allowed(a, b)]
+
+    def dependencies(self, outcome: Outcome, quorate: bool) -> list[Violation]:
+        """A dependent never runs on a node without what it needs there (while quorate: the
+        minority stops everything anyway). Clone pairs are judged per node; a dependent on a
+        node its needed clone never had instances on needs one anywhere."""
+        out: list[Violation] = []
+        state = outcome.state
+        if not quorate:
+            return out
+        everywhere = {n.name for n in state.nodes}
+        for needed, dependent in self._needed():
+            if dependent.startswith("vip-"):
+                continue  # judged by vips (vip-with-haproxy)
+            rn, rd = self.cluster.configured_id(needed), self.cluster.configured_id(dependent)
+            notes = () if self.cib.has_colocation(rd, rn) else (
+                f"the CIB has no colocation of {rd} with {rn}",)
+            had = where(self.baseline, needed) | where(state, needed, nodes=everywhere)
+            for node in sorted(where(state, dependent)):
+                pool = {node} if node in had else up_nodes(state)
+                if not where(state, needed, nodes=pool):
+                    out.append(Violation("runs-with-dependency", "always",
+                                         f"{dependent} runs on {node} without {needed}"
+                                         f"{' there' if node in had else ''}", (rd,), notes))
+        return out
+
+    def _unexplained(self, needed: str, dependent: str) -> tuple[str, ...]:
+        """The catalog's constraints from ``needed`` to ``dependent`` that spread a failure
+        without saying why."""
+        out = []
+        for con in self.cluster.model.constraints:
+            if not isinstance(con, Order | Colocation) or con.why:
+                continue
+            pair = spreading(con)
+            if pair is not None and \
+                    tuple(self.cluster.primitive_id(r) for r in pair) == (needed, dependent):
+                what = (f"the Mandatory order {con.first} then {con.then}"
+                        if isinstance(con, Order) else
+                        f"the colocation of {con.rsc} with {con.with_rsc}")
+                out.append(f"{what} says no why")
+        return tuple(out)
+
+    def single_fault(self, outcome: Outcome, case: Case) -> list[Violation]:
+        """One fault, one repair: a resource failing on one node stops nothing on a node that
+        stays up but itself and what is stated as depending on it (``dependents``)."""
+        if case.kind != "monitor-fail" or outcome.fenced \
+                or self.cluster.is_remote_connection(case.resource):
+            return []
+        allowed = dependents(self.cluster, case.resource) | {case.resource}
+        edges = stated_edges(self.cluster)
+        out = []
+        for prim, node in interrupted(outcome):
+            if prim in allowed:
+                continue
+            rid = self.cluster.configured_id(prim)
+            why = edges.get(case.resource, {}).get(prim)
+            notes = (f"the catalog says {prim} needs {case.resource} ({why}), which the "
+                     "architecture does not (RUNNING_DEPENDENCIES)",) if why else \
+                self._unexplained(case.resource, prim)
+            out.append(Violation("one-fault-one-repair", "always",
+                                 f"{prim} is stopped on {node} when {case.resource} fails "
+                                 f"on {case.nodes[0]}", (rid,), notes))
+        return out
+
+
+def _allowed(needed: str, dependent: str) -> bool:
+    for first, then in RUNNING_DEPENDENCIES:
+        if fnmatchcase(needed, first) and fnmatchcase(dependent, then):
+            return True
+    return False
+
+
+def spreading(con: Constraint) -> tuple[str, str] | None:
+    """(needed, dependent) when ``con`` stops its dependent with what it needs: a Mandatory
+    order (first -> then) or a positive colocation (with_rsc -> rsc)."""
+    if isinstance(con, Order) and con.kind == "Mandatory":
+        return (con.first, con.then)
+    if isinstance(con, Colocation) and not con.score.startswith("-"):
+        return (con.with_rsc, con.rsc)
+    return None
+
+
+def _together(cluster: SimCluster, con: Constraint) -> bool:
+    """A colocation of two single-instance resources: they move as one (Pacemaker moves the
+    one depended on where the dependent can run, ``influence`` being on by default)."""
+    return isinstance(con, Colocation) and not cluster.is_clone(con.rsc) \
+        and not cluster.is_clone(con.with_rsc)
+
+
+def stated_edges(cluster: SimCluster) -> dict[str, dict[str, str]]:
+    """needed -> {dependent: why}, primitive ids: the catalog's spreading constraints that
+    carry a ``why`` (both ways for resources that move together)."""
+    edges: dict[str, dict[str, str]] = {}
+    for con in cluster.model.constraints:
+        pair = spreading(con)
+        if pair is not None and isinstance(con, Order | Colocation) and con.why:
+            needed, dependent = (cluster.primitive_id(r) for r in pair)
+            edges.setdefault(needed, {})[dependent] = con.why
+            if _together(cluster, con):
+                edges.setdefault(dependent, {})[needed] = con.why
+    return edges
+
+
+def dependents(cluster: SimCluster, prim: str) -> set[str]:
+    """What may stop with ``prim``: reachable through constraints the catalog states with a
+    ``why`` and that RUNNING_DEPENDENCIES admits, either way between single instances that
+    move together (primitive ids, ``prim`` excluded)."""
+    edges = stated_edges(cluster)
+    seen: set[str] = set()
+    todo = deque([prim])
+    while todo:
+        current = todo.popleft()
+        for dependent in edges.get(current, {}):
+            admitted = _allowed(current, dependent) or (
+                _allowed(dependent, current) and not cluster.is_clone(current)
+                and not cluster.is_clone(dependent))  # single instances move together
+            if dependent not in seen and admitted:
+                seen.add(dependent)
+                todo.append(dependent)
+    seen.discard(prim)
+    return seen
+
+
+def interrupted(outcome: Outcome) -> list[tuple[str, str]]:
+    """(primitive, node) the transition stops or demotes on a node that stays up: restarted,
+    moved away, or stopped there for good."""
+    up = up_nodes(outcome.state)
+    return sorted({(a.resource, a.node) for op in ("stop", "demote")
+                   for a in outcome.graph.ops(op) if a.node in up})

@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from hastack.catalog.base import (
     CatalogEntry,
     Clone,
+    Colocation,
     Listener,
+    Order,
     Primitive,
     Resource,
     ServiceContext,
@@ -54,6 +56,17 @@ class SimCluster:
     def cib(self) -> str:
         """Every member online and quorate; nothing running yet (a cold cluster)."""
         return cib_text(self.model, online=True)
+
+    @property
+    def whys(self) -> dict[tuple[str, str, str], str]:
+        """The catalog's reasons for its orders and colocations (for explanations)."""
+        out: dict[tuple[str, str, str], str] = {}
+        for con in self.model.constraints:
+            if isinstance(con, Order) and con.why:
+                out[("order", con.first, con.then)] = con.why
+            elif isinstance(con, Colocation) and con.why:
+                out[("colocation", con.rsc, con.with_rsc)] = con.why
+        return out
 
     def primitives(self) -> tuple[Primitive, ...]:
         return tuple(r.primitive if isinstance(r, Clone) else r for r in self.model.resources)

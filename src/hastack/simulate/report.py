@@ -20,6 +20,7 @@ class Row:
     fenced: tuple[str, ...]
     failing: tuple[Violation, ...]
     simulated_as: str
+    restarted: tuple[str, ...] = ()  # RESOURCE@NODE
 
 
 def _services(base: Baseline, resources: tuple[str, ...]) -> tuple[str, ...]:
@@ -34,7 +35,8 @@ def rows(sim: SiteSimulation) -> list[Row]:
         out.append(Row(cluster=r.case.cluster, case=r.case.spec, ok=r.ok,
                        moved=_services(base, r.moved),
                        unavailable=_services(base, r.unavailable), fenced=r.fenced,
-                       failing=r.failing, simulated_as=r.simulated_as))
+                       failing=r.failing, simulated_as=r.simulated_as,
+                       restarted=r.restarted))
     return out
 
 
@@ -61,7 +63,8 @@ def case_json(sim: SiteSimulation, r: CaseResult) -> dict[str, Any]:
             "ok": r.ok, "moved": list(r.moved), "unavailable": list(r.unavailable),
             "services_moved": list(_services(base, r.moved)),
             "services_unavailable": list(_services(base, r.unavailable)),
-            "fenced": list(r.fenced), "simulated_as": r.simulated_as or None,
+            "fenced": list(r.fenced), "restarted": list(r.restarted),
+            "simulated_as": r.simulated_as or None,
             "violations": [_violation(base, v, v in failing) for v in r.violations]}
 
 
@@ -76,7 +79,7 @@ def expectation(sim: SiteSimulation) -> dict[str, dict[str, Any]]:
     """The compact outcome per case that regression files record."""
     return {f"{r.case.cluster}/{r.case.spec}": {
         "ok": r.ok, "moved": list(r.moved), "unavailable": list(r.unavailable),
-        "fenced": list(r.fenced)} for r in sim.results}
+        "fenced": list(r.fenced), "restarted": list(r.restarted)} for r in sim.results}
 
 
 @dataclass(frozen=True)

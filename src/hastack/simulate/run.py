@@ -30,7 +30,7 @@ from hastack.pacemaker.simulator import Events, simulate
 from hastack.pacemaker.status import ClusterStatus
 from hastack.simulate.cases import Case, enumerate_cases, rename
 from hastack.simulate.explain import CibConstraints
-from hastack.simulate.invariants import Judge, Violation, where
+from hastack.simulate.invariants import Judge, Violation, interrupted, where
 from hastack.simulate.model import SimCluster
 from hastack.simulate.outcome import (
     Outcome,
@@ -88,6 +88,9 @@ class CaseResult:
     fenced: tuple[str, ...]
     seconds: float
     simulated_as: str = ""  # the equivalent case actually simulated, when not this one
+    # RESOURCE@NODE (configured ids) stopped or demoted on a node that stays up: restarted
+    # there, moved away, or stopped for good (a lost node's resources are not listed).
+    restarted: tuple[str, ...] = ()
 
     @property
     def failing(self) -> tuple[Violation, ...]:
@@ -144,7 +147,7 @@ def baseline(cluster: SimCluster) -> Baseline:
         log.warning("baseline not settled cluster=%s rounds=%d", cluster.name, SETTLE_ROUNDS)
     settled = replace(settled, cib=cib)
     return Baseline(cluster=cluster, cold=cold, settled=settled,
-                    constraints=CibConstraints(cluster.cib), monitors=_monitors(cib))
+                    constraints=CibConstraints(cluster.cib, cluster.whys), monitors=_monitors(cib))
 
 
 def _quorate(cluster: SimCluster, alive: Iterable[str]) -> bool:
@@ -280,11 +283,13 @@ def run_case(base: Baseline, case: Case) -> CaseResult:
     for view in views:
         prefix = f"[{view.label}] " if view.label else ""
         violations += [replace(v, message=prefix + v.message)
-                       for v in judge.check(view.outcome, view.quorate)]
+                       for v in judge.check(view.outcome, view.quorate, case)]
     moved, unavailable, fenced = _summary(base, views[0])
+    restarted = tuple(sorted(f"{base.cluster.configured_id(prim)}@{node}"
+                             for prim, node in interrupted(views[0].outcome)))
     return CaseResult(case=case, views=views, violations=tuple(violations), moved=moved,
                       unavailable=unavailable, fenced=fenced,
-                      seconds=time.monotonic() - started)
+                      seconds=time.monotonic() - started, restarted=restarted)
 
 
 # --- symmetric compute nodes --------------------------------------------------------------
@@ -327,6 +332,7 @@ def _as(result: CaseResult, case: Case, rep: str, remote: str) -> CaseResult:
                                notes=names(v.notes)) for v in result.violations)
     return replace(result, case=case, violations=violations, moved=names(result.moved),
                    unavailable=names(result.unavailable), fenced=names(result.fenced),
+                   restarted=tuple(sorted(names(result.restarted))),
                    seconds=0.0, simulated_as=result.case.spec)
 
 
