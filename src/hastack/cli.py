@@ -701,8 +701,9 @@ def _print_lab_status(loaded: LoadedSite) -> None:
                    "systemd"):
         table.add_column(column)
     for row in run(lambda: control.status(loaded)):
+        server = "-" if not row.bmc_running else "running" if row.bmc_answering else "dead"
         table.add_row(row.name, row.role, row.power, row.link, row.address, row.bmc,
-                      "running" if row.bmc_running else "-", row.systemd)
+                      server, row.systemd)
     out.print(table)
 
 
@@ -779,6 +780,20 @@ def lab_power(action: Annotated[str, typer.Argument(help="on, off, cycle or stat
         run(_usage("usage", "power takes on, off, cycle or status", "see --help"))
     loaded = _lab_site(site)
     out.print(run(lambda: control.power(loaded, node, action)), markup=False)
+
+
+@lab_app.command("bmc")
+def lab_bmc(state: Annotated[str, typer.Argument(help="dead or alive")], node: NodeArg,
+            site: SiteOpt = None) -> None:
+    """Make a machine's BMC stop answering (dead, as when it loses power with its node) or
+    answer again (alive); the machine itself is untouched."""
+    from hastack.lab import control
+
+    if state not in ("dead", "alive"):
+        run(_usage("usage", "bmc takes dead or alive", "see --help"))
+    loaded = _lab_site(site)
+    run(lambda: control.set_bmc(loaded, node, state == "alive"))
+    out.print(f"{node}: BMC {state}")
 
 
 @lab_app.command("link")
