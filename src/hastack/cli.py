@@ -426,14 +426,17 @@ def verify(
 
 
 DRILL_SECONDS = {"power-loss": 90.0, "partition": 90.0, "service-kill": 60.0,
-                 "galera-cold-start": 300.0, "compute-loss": 120.0}
+                 "galera-cold-start": 300.0, "compute-loss": 120.0,
+                 # a dead BMC's fencing attempts time out before level 2 is tried
+                 "fence-failure": 180.0, "fence-failure-no-pdu": 180.0}
 
 
 @app.command()
 def drill(
     site: SiteArg,
     kind: Annotated[str, typer.Argument(help="power-loss, partition, service-kill, "
-                                        "galera-cold-start or compute-loss")],
+                                        "galera-cold-start, compute-loss, fence-failure or "
+                                        "fence-failure-no-pdu")],
     node: Annotated[str | None, typer.Option(help="the node to break (default: the one "
                                              "holding the DB VIP; compute-loss: the first "
                                              "compute)")] = None,
@@ -480,6 +483,9 @@ def drill(
                                              load_seconds=load_seconds)
         if kind == "compute-loss":
             return await drills.compute_loss(drill_, node=node, load_seconds=load_seconds)
+        if kind.startswith("fence-failure"):
+            return await drills.fence_failure(drill_, node=node, load_seconds=load_seconds,
+                                              pdu_dead=kind == "fence-failure-no-pdu")
         return await drills.galera_cold_start(drill_, load_seconds=load_seconds)
 
     report = run(lambda: asyncio.run(go()))
@@ -794,6 +800,20 @@ def lab_bmc(state: Annotated[str, typer.Argument(help="dead or alive")], node: N
     loaded = _lab_site(site)
     run(lambda: control.set_bmc(loaded, node, state == "alive"))
     out.print(f"{node}: BMC {state}")
+
+
+@lab_app.command("pdu")
+def lab_pdu(state: Annotated[str, typer.Argument(help="dead or alive")],
+            pdu: Annotated[str, typer.Argument(help="the PDU's name (site's pdus:)")],
+            site: SiteOpt = None) -> None:
+    """Make a lab PDU stop answering SNMP (dead; its outlets stay powered) or answer again."""
+    from hastack.lab import control
+
+    if state not in ("dead", "alive"):
+        run(_usage("usage", "pdu takes dead or alive", "see --help"))
+    loaded = _lab_site(site)
+    run(lambda: control.set_pdu(loaded, pdu, state == "alive"))
+    out.print(f"{pdu}: {state}")
 
 
 @lab_app.command("link")

@@ -143,12 +143,12 @@ def test_wrong_password_fails(agent: Path) -> None:
 
 def test_dead_bmc_does_not_answer(agent: Path) -> None:
     assert snmp_status(1, FAKE_BMC, 623).returncode == 0
-    net.set_bmc_answering(FAKE_BMC, False, NETNS)
+    net.set_answering(FAKE_BMC, False, NETNS)
     try:
-        assert FAKE_BMC in net.dead_bmcs(NETNS)
+        assert FAKE_BMC in net.dead_addresses(NETNS)
         assert snmp_status(1, FAKE_BMC, 623).returncode != 0
         assert snmp_status(1).returncode == 0  # the PDU still answers
     finally:
-        net.set_bmc_answering(FAKE_BMC, True, NETNS)
-    assert net.dead_bmcs(NETNS) == set()
+        net.set_answering(FAKE_BMC, True, NETNS)
+    assert net.dead_addresses(NETNS) == set()
     assert snmp_status(1, FAKE_BMC, 623).returncode == 0

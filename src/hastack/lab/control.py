@@ -229,7 +229,7 @@ def up(loaded: LoadedSite, *, packages: Scope = "site", state_root: Path = STATE
 def status(loaded: LoadedSite, state_root: Path = STATE_ROOT) -> list[MachineStatus]:
     layout = lab_layout(loaded.site, state_root)
     rows = []
-    dead = net.dead_bmcs() if net.netns_exists(SWITCH_NETNS) else set()
+    dead = net.dead_addresses() if net.netns_exists(SWITCH_NETNS) else set()
     for m in layout.machines:
         on = machines.is_on(m)
         state = "-"
@@ -310,7 +310,24 @@ def set_bmc(loaded: LoadedSite, node: str, answering: bool, *,
     machine = lab_layout(loaded.site, state_root).machine(node)
     if machine.bmc_address is None:
         raise UsageError("lab-no-bmc", f"{node} has no BMC", fix="gateways have no BMC")
-    net.set_bmc_answering(str(machine.bmc_address), answering)
+    net.set_answering(str(machine.bmc_address), answering)
+
+
+def set_pdu(loaded: LoadedSite, name: str, answering: bool) -> None:
+    """``lab pdu dead|alive``: the whole PDU stops answering SNMP (its outlets keep their
+    power), or answers again."""
+    if name not in loaded.site.pdus:
+        raise UsageError("lab-unknown-pdu", f"the site has no PDU '{name}'",
+                         fix=f"PDUs of this site: {', '.join(loaded.site.pdus) or 'none'}")
+    net.set_answering(str(loaded.site.pdus[name].address), answering)
+
+
+def pdu_log(loaded: LoadedSite, name: str, *, state_root: Path = STATE_ROOT) -> str:
+    """What the lab PDU switched (its log), for drills to show which level fenced a node."""
+    try:
+        return (lab_layout(loaded.site, state_root).pdu_dir / f"{name}.log").read_text()
+    except OSError:
+        return ""
 
 
 def cut_power(loaded: LoadedSite, node: str, *, state_root: Path = STATE_ROOT) -> None:

@@ -12,10 +12,9 @@ from hastack.lab.layout import BRIDGE, MACHINE_IF, SWITCH_NETNS, LabLayout, Mach
 from hastack.process import run
 
 NFT_TABLE = "hastack"
-# Dead BMCs: their IPMI requests dropped as they reach the switch namespace, as if the BMC had
-# lost power with its node. Not the partition table: `lab heal` must not revive a BMC.
-BMC_TABLE = "hastack_bmc"
-IPMI_PORT = 623
+# Dead BMCs and PDUs: every request to them dropped as it reaches the switch namespace, as if
+# the device had lost power. Not the partition table: `lab heal` must not revive a BMC.
+DEAD_TABLE = "hastack_dead"
 
 
 def netns_exists(name: str) -> bool:
@@ -114,24 +113,24 @@ def heal() -> None:
         run(in_switch("nft", "delete", "table", "bridge", NFT_TABLE))
 
 
-def set_bmc_answering(address: str, answering: bool, netns: str = SWITCH_NETNS) -> None:
-    """A BMC stops (or starts again) answering IPMI: its requests are dropped on arrival."""
+def set_answering(address: str, answering: bool, netns: str = SWITCH_NETNS) -> None:
+    """A BMC or PDU stops (or starts again) answering: its requests are dropped on arrival."""
     ns = ["ip", "netns", "exec", netns]
     if not answering:
-        script = f"add element inet {BMC_TABLE} dead {{ {address} }}\n"
-        if not run([*ns, "nft", "list", "table", "inet", BMC_TABLE], check=False).ok:
-            script = (f"table inet {BMC_TABLE} {{\n"
+        script = f"add element inet {DEAD_TABLE} dead {{ {address} }}\n"
+        if not run([*ns, "nft", "list", "table", "inet", DEAD_TABLE], check=False).ok:
+            script = (f"table inet {DEAD_TABLE} {{\n"
                       "  set dead { type ipv4_addr; }\n"
                       "  chain input { type filter hook input priority 0; policy accept;\n"
-                      f"    ip daddr @dead udp dport {IPMI_PORT} drop; }}\n"
+                      "    ip daddr @dead drop; }\n"
                       "}\n") + script
         run([*ns, "nft", "-f", "-"], stdin=script)
-    elif address in dead_bmcs(netns):
-        run([*ns, "nft", "delete", "element", "inet", BMC_TABLE, "dead", f"{{ {address} }}"])
+    elif address in dead_addresses(netns):
+        run([*ns, "nft", "delete", "element", "inet", DEAD_TABLE, "dead", f"{{ {address} }}"])
 
 
-def dead_bmcs(netns: str = SWITCH_NETNS) -> set[str]:
-    listed = run(["ip", "netns", "exec", netns, "nft", "list", "set", "inet", BMC_TABLE,
+def dead_addresses(netns: str = SWITCH_NETNS) -> set[str]:
+    listed = run(["ip", "netns", "exec", netns, "nft", "list", "set", "inet", DEAD_TABLE,
                   "dead"], check=False)
     if not listed.ok or "elements" not in listed.stdout:
         return set()
