@@ -427,7 +427,9 @@ def verify(
 
 DRILL_SECONDS = {"power-loss": 90.0, "partition": 90.0, "service-kill": 60.0,
                  "rabbitmq-member-loss": 90.0, "memcached-loss": 60.0,
-                 "galera-cold-start": 300.0, "compute-loss": 120.0, "soak": 600.0}
+                 "galera-cold-start": 300.0, "compute-loss": 120.0, "soak": 600.0,
+                 # a dead BMC's fencing attempts time out before level 2 is tried
+                 "fence-failure": 180.0, "fence-failure-no-pdu": 180.0}
 
 
 @app.command()
@@ -435,7 +437,8 @@ def drill(
     site: SiteArg,
     kind: Annotated[str, typer.Argument(help="power-loss, partition, service-kill, "
                                         "rabbitmq-member-loss, memcached-loss, "
-                                        "galera-cold-start, compute-loss or soak")],
+                                        "galera-cold-start, compute-loss, fence-failure, "
+                                        "fence-failure-no-pdu or soak")],
     node: Annotated[str | None, typer.Option(help="the node to break (default: the one "
                                              "holding the DB VIP; compute-loss: the first "
                                              "compute)")] = None,
@@ -492,6 +495,9 @@ def drill(
             return await drills.memcached_loss(drill_, node=node, load_seconds=load_seconds)
         if kind == "soak":
             return await drills.soak(drill_, load_seconds=load_seconds)
+        if kind.startswith("fence-failure"):
+            return await drills.fence_failure(drill_, node=node, load_seconds=load_seconds,
+                                              pdu_dead=kind == "fence-failure-no-pdu")
         return await drills.galera_cold_start(drill_, load_seconds=load_seconds)
 
     report = run(lambda: asyncio.run(go()))
@@ -724,8 +730,9 @@ def _print_lab_status(loaded: LoadedSite) -> None:
                    "systemd"):
         table.add_column(column)
     for row in run(lambda: control.status(loaded)):
+        server = "-" if not row.bmc_running else "running" if row.bmc_answering else "dead"
         table.add_row(row.name, row.role, row.power, row.link, row.address, row.bmc,
-                      "running" if row.bmc_running else "-", row.systemd)
+                      server, row.systemd)
     out.print(table)
 
 
@@ -802,6 +809,34 @@ def lab_power(action: Annotated[str, typer.Argument(help="on, off, cycle or stat
         run(_usage("usage", "power takes on, off, cycle or status", "see --help"))
     loaded = _lab_site(site)
     out.print(run(lambda: control.power(loaded, node, action)), markup=False)
+
+
+@lab_app.command("bmc")
+def lab_bmc(state: Annotated[str, typer.Argument(help="dead or alive")], node: NodeArg,
+            site: SiteOpt = None) -> None:
+    """Make a machine's BMC stop answering (dead, as when it loses power with its node) or
+    answer again (alive); the machine itself is untouched."""
+    from hastack.lab import control
+
+    if state not in ("dead", "alive"):
+        run(_usage("usage", "bmc takes dead or alive", "see --help"))
+    loaded = _lab_site(site)
+    run(lambda: control.set_bmc(loaded, node, state == "alive"))
+    out.print(f"{node}: BMC {state}")
+
+
+@lab_app.command("pdu")
+def lab_pdu(state: Annotated[str, typer.Argument(help="dead or alive")],
+            pdu: Annotated[str, typer.Argument(help="the PDU's name (site's pdus:)")],
+            site: SiteOpt = None) -> None:
+    """Make a lab PDU stop answering SNMP (dead; its outlets stay powered) or answer again."""
+    from hastack.lab import control
+
+    if state not in ("dead", "alive"):
+        run(_usage("usage", "pdu takes dead or alive", "see --help"))
+    loaded = _lab_site(site)
+    run(lambda: control.set_pdu(loaded, pdu, state == "alive"))
+    out.print(f"{pdu}: {state}")
 
 
 @lab_app.command("link")

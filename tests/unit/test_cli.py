@@ -23,7 +23,7 @@ BAD_SITES = sorted((ROOT / "tests" / "unit" / "bad_sites").glob("*.yaml"))
 EXAMPLES = ("collapsed", "segregated", "mixed", "lab")
 HEADER = re.compile(r"^# expect: (?P<code>[a-z-]+) line (?P<line>\d+)\s*$", re.MULTILINE)
 SITE_KEYS = {"name", "platform", "topology", "nodes", "networks", "clusters", "services",
-             "cluster", "openstack", "secrets_file"}
+             "cluster", "openstack", "secrets_file", "pdus"}
 
 
 def hastack(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -24,7 +24,8 @@ BAD_SITE_FILES = sorted(BAD_SITES.glob("*.yaml"))
 HEADER = re.compile(r"^# expect: (?P<code>[a-z-]+) line (?P<line>\d+)\s*$", re.MULTILINE)
 
 # A fixture is named for the code it triggers, except when one code has several fixtures.
-CODE_OF = {"site-service-not-packaged-qpid": "site-service-not-packaged"}
+CODE_OF = {"site-service-not-packaged-qpid": "site-service-not-packaged",
+           "site-lab-outside-range-pdu": "site-lab-outside-range"}
 # Errors a fixture cannot avoid besides its own: a mixed site without a clusters map has
 # nowhere to run its services, and a dependency that no cluster runs is itself unplaced.
 ALSO = {"site-clusters-required": {"site-service-unplaced"},

@@ -143,6 +143,11 @@ def stonith_id(node: str) -> str:
     return f"fence-{node}"
 
 
+def pdu_stonith_id(node: str) -> str:
+    """The device that cuts ``node``'s power at its PDU outlet (its second fencing level)."""
+    return f"fence-{node}-pdu"
+
+
 # --- CIB models ---------------------------------------------------------------------------
 
 Pairs = tuple[tuple[str, str], ...]

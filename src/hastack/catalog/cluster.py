@@ -3,8 +3,11 @@
 The guide's "Cluster Manager": Pacemaker + Corosync on >= 3 members, fencing always on,
 resource-stickiness INFINITY so services never move back and forth. Every node (members and
 pacemaker_remote computes) has one stonith device for its BMC, never run on the node it
-fences. BMC passwords reach fence agents through ``password_script`` reading a 0600 file, so
-no secret sits in the CIB.
+fences. A node plugged into a switched PDU (``fencing.pdu``) also gets a device for its
+outlet, and a fencing topology: level 1 its BMC, level 2 its outlet. A BMC often dies with its
+node's power supply; without a second level such a node could never be fenced, and the
+cluster would (rightly) never recover its resources. BMC and PDU passwords reach fence agents
+through ``password_script`` reading a 0600 file, so no secret sits in the CIB.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from hastack.catalog.base import (
     Command,
     ConfigFile,
     Constraint,
+    FencingLevel,
     HAMode,
     Listener,
     Location,
@@ -29,10 +33,11 @@ from hastack.catalog.base import (
     Service,
     ServiceContext,
     pairs,
+    pdu_stonith_id,
     stonith_id,
     text_file,
 )
-from hastack.site.model import FenceType, Node
+from hastack.site.model import FenceType, Node, PduType, Site
 
 SERVICE = Service(
     name="cluster",
@@ -50,6 +55,9 @@ LOAD_THRESHOLD = "1000%"  # see resources(): throttling by load average is off i
 NODE_ACTION_LIMIT = 16
 IPMI_PORT = 623
 REDFISH_PORT = 443
+# SNMPv3 authNoPriv with SHA: the only SNMP mode whose secret fence_apc_snmp takes through
+# password_script; an SNMPv1/v2c community has no *_script option and would sit in the CIB.
+SNMP_PARAMS = {"snmp_version": "3", "snmp_sec_level": "authNoPriv", "snmp_auth_prot": "SHA"}
 # Client side of a VIP move: a dead peer is noticed after 5 s idle + 5 probes x 1 s (guide,
 # lb.scenario) and an unanswered write gives up after ~6 retransmits instead of ~15 minutes.
 TCP_SYSCTLS = {
@@ -64,6 +72,31 @@ def fence_secret(node: Node) -> SecretRef:
     assert node.fencing is not None
     name = node.fencing.credentials or f"bmc-{node.name}"
     return SecretRef(name, kind="ipmi", user_supplied=node.fencing.type is not FenceType.LAB)
+
+
+def pdu_secret(site: Site, name: str) -> SecretRef:
+    """The SNMPv3 password of PDU ``name``: generated for the lab's, given for real ones."""
+    pdu = site.pdus[name]
+    return SecretRef(pdu.credentials or f"pdu-{name}",
+                     user_supplied=pdu.type is not PduType.LAB)
+
+
+def pdu_password_file(name: str) -> str:
+    return f"{FENCE_DIR}/pdu-{name}.pw"
+
+
+def has_pdu(node: Node) -> bool:
+    return node.fencing is not None and node.fencing.pdu is not None
+
+
+def fencing_levels(node: Node, *extra: str) -> list[FencingLevel]:
+    """Level 1 the BMC, level 2 the PDU outlet, each followed by ``extra`` devices (a
+    compute's fence-nova, which must follow whichever power device succeeded). None for a
+    node without a PDU: its BMC device is then its only way, as before."""
+    if not has_pdu(node):
+        return []
+    return [FencingLevel(target=node.name, index=1, devices=(stonith_id(node.name), *extra)),
+            FencingLevel(target=node.name, index=2, devices=(pdu_stonith_id(node.name), *extra))]
 
 
 def _all_nodes(ctx: ServiceContext) -> tuple[Node, ...]:
@@ -93,7 +126,15 @@ def config(ctx: ServiceContext) -> list[ConfigFile]:
             if target.fencing is not None:
                 files.append(text_file(node.name, f"{FENCE_DIR}/{target.name}.pw",
                                        fence_secret(target), mode=0o600))
+        for name in _pdus_used(ctx):
+            files.append(text_file(node.name, pdu_password_file(name),
+                                   pdu_secret(ctx.site, name), mode=0o600))
     return files
+
+
+def _pdus_used(ctx: ServiceContext) -> list[str]:
+    names = [n.fencing.pdu.name for n in _all_nodes(ctx) if n.fencing and n.fencing.pdu]
+    return sorted(set(names))
 
 
 def stonith_device(ctx: ServiceContext, node: Node) -> Primitive:
@@ -123,6 +164,29 @@ def stonith_device(ctx: ServiceContext, node: Node) -> Primitive:
                      meta=pairs({"failure-timeout": STONITH_FAILURE_TIMEOUT}))
 
 
+def pdu_device(ctx: ServiceContext, node: Node) -> Primitive:
+    """``node``'s PDU outlet as fence_apc_snmp sees it. One device per node rather than one
+    per PDU with a host map of every outlet: each can then be kept off the node it fences,
+    like the BMC devices, and a failed outlet bans only its own device."""
+    assert node.fencing is not None and node.fencing.pdu is not None
+    outlet = node.fencing.pdu
+    pdu = ctx.site.pdus[outlet.name]
+    params: dict[str, object] = {
+        "ip": pdu.address,
+        **SNMP_PARAMS,
+        "username": pdu.username,
+        "password_script": f"cat {pdu_password_file(outlet.name)}",
+        # Pacemaker passes the outlet as the agent's plug for this node.
+        "pcmk_host_map": f"{node.name}:{outlet.outlet}",
+    }
+    if pdu.port is not None:
+        params["ipport"] = pdu.port
+    return Primitive(id=pdu_stonith_id(node.name), agent="stonith:fence_apc_snmp",
+                     params=pairs(params),
+                     ops=(Op("monitor", interval=STONITH_MONITOR, timeout="30s"),),
+                     meta=pairs({"failure-timeout": STONITH_FAILURE_TIMEOUT}))
+
+
 def resources(ctx: ServiceContext) -> list[Resource | CibSetting]:
     items: list[Resource | CibSetting] = [
         ClusterProperty("stonith-enabled", "true"),
@@ -142,14 +206,24 @@ def resources(ctx: ServiceContext) -> list[Resource | CibSetting]:
         # side by side; the slow ones run at the API services' lower priority.
         ClusterProperty("node-action-limit", str(NODE_ACTION_LIMIT)),
     ]
-    items += [stonith_device(ctx, n) for n in _all_nodes(ctx) if n.fencing is not None]
+    for node in _all_nodes(ctx):
+        if node.fencing is not None:
+            items.append(stonith_device(ctx, node))
+        if has_pdu(node):
+            items.append(pdu_device(ctx, node))
     return items
 
 
 def constraints(ctx: ServiceContext) -> list[Constraint]:
     # A device never runs on the node it fences: that node cannot fence itself when it fails.
-    return [Location(stonith_id(n.name), node=n.name, score="-INFINITY") for n in ctx.members
-            if n.fencing is not None]
+    out: list[Constraint] = [Location(stonith_id(n.name), node=n.name, score="-INFINITY")
+                             for n in ctx.members if n.fencing is not None]
+    out += [Location(pdu_stonith_id(n.name), node=n.name, score="-INFINITY")
+            for n in ctx.members if has_pdu(n)]
+    # Computes get their levels from compute.py, where fence-nova joins each level.
+    for node in ctx.members:
+        out += fencing_levels(node)
+    return out
 
 
 def listeners(ctx: ServiceContext) -> list[Listener]:

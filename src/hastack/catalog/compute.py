@@ -4,11 +4,12 @@ Guide: Compute nodes. Each compute joins the cluster as a pacemaker_remote node 
 full member: no quorum vote, no corosync limit), running its networking agent, then its
 telemetry agent, then nova-compute, in that order (Optional: a restart of one restarts no
 other), nova-compute only where its L2 agent can run. When one fails, the cluster
-powers it off through its BMC and then, as the second device of the same fencing level,
-records it for evacuation (fence-nova); nova-evacuate (one instance, A/P) marks its nova
-service forced-down and evacuates its instances at once, instead of waiting for nova's
-service_down_time. Debian 12's fence_compute/fence_evacuate crash and NovaEvacuate is not
-packaged (lab-notes), so both agents are hastack's own (ARCHITECTURE: Instance HA).
+powers it off through its BMC (or, when the BMC fails, its PDU outlet: fencing level 2)
+and then, as the second device of the same fencing level, records it for evacuation
+(fence-nova); nova-evacuate (one instance, A/P) marks its nova service forced-down and
+evacuates its instances at once, instead of waiting for nova's service_down_time. Debian
+12's fence_compute/fence_evacuate crash and NovaEvacuate is not packaged (lab-notes), so
+both agents are hastack's own (ARCHITECTURE: Instance HA).
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ from hastack.catalog.base import (
     text_file,
     vip_id,
 )
+from hastack.catalog.cluster import fencing_levels
 from hastack.catalog.nova import nova_conf
 from hastack.catalog.platform import L2_AGENT
 
@@ -185,8 +187,11 @@ def constraints(ctx: ServiceContext) -> list[Constraint]:
     out.append(Order(clone_id("nova", "conductor"), side[-1], kind="Optional"))
     out += [Order(vip_id(v), evacuate, kind="Optional") for v in EVACUATE_AFTER_VIPS]
     out.append(Order(clone_id("nova", "conductor"), evacuate, kind="Optional"))
-    out += [FencingLevel(target=n.name, index=1, devices=(stonith_id(n.name), FENCE_NOVA))
-            for n in ctx.remotes]
+    # fence-nova follows the power device in every level: the node must be off before its
+    # instances are evacuated, whichever device (BMC, then PDU outlet) turned it off.
+    for node in ctx.remotes:
+        out += fencing_levels(node, FENCE_NOVA) or [
+            FencingLevel(target=node.name, index=1, devices=(stonith_id(node.name), FENCE_NOVA))]
     return out
 
 

@@ -50,7 +50,8 @@ DEBIAN_12 = PlatformInfo(
     galera_provider="/usr/lib/galera/libgalera_smm.so",
     packages={
         "cluster": ("corosync", "pacemaker", "pacemaker-cli-utils", "crmsh", "pcs",
-                    "resource-agents", "fence-agents", "ipmitool"),
+                    # snmp: net-snmp's tools, which fence_apc_snmp runs (PDU devices)
+                    "resource-agents", "fence-agents", "ipmitool", "snmp"),
         "pacemaker-remote": ("pacemaker-remote", "resource-agents", "pacemaker-cli-utils"),
         "haproxy": ("haproxy",),
         "galera": ("mariadb-server", "galera-4", "rsync", "socat"),

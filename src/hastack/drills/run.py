@@ -59,7 +59,7 @@ from hastack.site.model import Role
 from hastack.transport.base import Result, Transport
 
 KINDS = ("power-loss", "partition", "service-kill", "rabbitmq-member-loss", "memcached-loss",
-         "galera-cold-start", "compute-loss", "soak")
+         "galera-cold-start", "compute-loss", "fence-failure", "fence-failure-no-pdu", "soak")
 MEMCACHED_GONE = 30.0  # memcached-loss: how long the member stays frozen
 INSTANCES = 2  # compute-loss: instances booted on the compute that fails
 EVACUATE_TIMEOUT = 600
@@ -719,4 +719,107 @@ async def compute_loss(drill: Drill, *, node: str | None, load_seconds: float) -
         report.problems.append(f"{report.instances - report.instances_moved} of "
                                f"{report.instances} instances were not running on another "
                                f"compute within {EVACUATE_TIMEOUT} s")
+    return report
+
+
+# fence-failure without a working second level: how long the BMC stays dead. Long enough for
+# several fencing attempts to fail, so that the wait (nothing recovered) is visible.
+BMC_DEAD_SECONDS = 30.0
+
+
+async def fence_failure(drill: Drill, *, node: str | None, load_seconds: float,
+                        pdu_dead: bool = False) -> DrillReport:
+    """The node's BMC stops answering, then the node loses power (a failed power supply
+    takes both). Until fencing succeeds, nothing the node ran may start elsewhere. With a PDU
+    outlet (level 2) the node is fenced through it and everything recovers; without one
+    (``pdu_dead``: the PDU made dead too, or none configured) the cluster must wait, and
+    recover once the BMC answers again after BMC_DEAD_SECONDS. The BMC (and PDU) answer
+    again at the end in every case."""
+    from hastack.drills import fencing as judge
+
+    target = node or await _db_vip_holder(drill)
+    fencing = drill.loaded.site.node(target).fencing
+    outlet = fencing.pdu if fencing else None
+    second_level = outlet is not None and not pdu_dead
+    report = DrillReport("fence-failure-no-pdu" if pdu_dead else "fence-failure", target,
+                         load_seconds)
+    survivors = [m for m in drill.members if m != target]
+    before = await drill.status()
+    if before is None:
+        raise UsageError("drill-no-cluster", "no member answers crm_mon",
+                         fix="check `hastack status SITE`")
+    held = judge.held_by(before, target)
+    revived: list[float] = []  # seconds after the fault when the BMC answered again
+    early: set[str] = set()  # what started elsewhere before fencing (must stay empty)
+    timers: list[asyncio.Task[None]] = []
+
+    async def answering(bmc: bool, pdu: bool) -> None:
+        await asyncio.to_thread(control.set_bmc, drill.loaded, target, bmc)
+        if pdu_dead and outlet is not None:
+            await asyncio.to_thread(control.set_pdu, drill.loaded, outlet.name, pdu)
+
+    async def revive_bmc(t0: float) -> None:
+        await asyncio.sleep(BMC_DEAD_SECONDS)
+        await asyncio.to_thread(control.set_bmc, drill.loaded, target, True)
+        revived.append(time.time() - t0)
+
+    async def fault() -> None:
+        t0 = report.fault_at
+        await answering(False, False)
+        await asyncio.to_thread(control.cut_power, drill.loaded, target)
+        if not second_level:
+            timers.append(asyncio.create_task(revive_bmc(t0)))
+
+    async def watch(report: DrillReport, t0: float) -> bool:
+        status = await drill.status(prefer=survivors)
+        if status is None:
+            return False
+        now = time.time() - t0
+        state = status.node(target)
+        if report.detected is None and (state is None or not state.online or state.unclean):
+            report.detected = now
+        if report.detected is not None and report.fenced is None and state is not None \
+                and not state.unclean and not state.online:
+            report.fenced = now
+        if report.fenced is None:
+            for rid in judge.moved_early(status, held, target):
+                if rid not in early:  # reported once
+                    early.add(rid)
+                    report.problems.append(f"{rid} started on a survivor at {now:.1f} s, "
+                                           f"before {target} was fenced")
+            return False
+        if report.recovered is None and set(judge.moved_early(status, held, target)) == held:
+            report.recovered = now  # everything it held runs on a survivor
+        return report.recovered is not None and bool(status.running_on(vip_id("db")))
+
+    async def after() -> None:
+        for timer in timers:
+            timer.cancel()
+        await answering(True, True)
+
+    await _run(drill, report, fault, watch, after=after)
+    if report.fenced is None:
+        report.problems.append(f"{target} was never fenced while the load ran")
+    if second_level and outlet is not None:
+        log = await asyncio.to_thread(control.pdu_log, drill.loaded, outlet.name)
+        switched = judge.outlet_switches(log, outlet.outlet, report.fault_at)
+        if switched:
+            report.notes.append(f"fenced through level 2: PDU {outlet.name} outlet "
+                                f"{outlet.outlet} switched " + ", ".join(
+                                    f"{cmd} at {at - report.fault_at:.1f} s"
+                                    for at, cmd in switched))
+        else:
+            report.problems.append(f"PDU {outlet.name} never switched outlet {outlet.outlet}: "
+                                   "level 2 was not used")
+    elif revived:
+        report.notes.append(f"no working second level: the BMC was dead {BMC_DEAD_SECONDS:.0f}"
+                            f" s and nothing of {target}'s moved meanwhile")
+        if report.fenced is not None and report.fenced < revived[0]:
+            report.problems.append(f"{target} counted as fenced at {report.fenced:.1f} s, "
+                                   f"while its BMC was dead (until {revived[0]:.1f} s) and no "
+                                   "other level could work")
+        elif report.fenced is not None:
+            report.notes.append(f"recovery waited for fencing: fenced {report.fenced:.1f} s "
+                                f"after the fault, {report.fenced - revived[0]:.1f} s after "
+                                "the BMC answered again")
     return report

@@ -1,4 +1,4 @@
-"""The lab's verbs: up, status, down, power, link, partition, heal.
+"""The lab's verbs: up, status, down, power, link, partition, heal, bmc dead/alive.
 
 ``up`` is idempotent: on a running lab it changes nothing. Everything the lab creates is
 recorded under the state directory (PIDs, disks) or named ``hs-*`` (namespaces), and ``down``
@@ -21,12 +21,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hastack.catalog.base import SecretRef
-from hastack.catalog.cluster import TCP_SYSCTLS, fence_secret
+from hastack.catalog.cluster import TCP_SYSCTLS, fence_secret, pdu_secret
 from hastack.errors import Problem, SiteError, UsageError
 from hastack.lab import machine as machines
 from hastack.lab import net
 from hastack.lab.image import Scope, ensure_image, remote_debs
-from hastack.lab.layout import STATE_ROOT, SWITCH_NETNS, LabLayout, MachineSpec, lab_layout
+from hastack.lab.layout import (
+    STATE_ROOT,
+    SWITCH_NETNS,
+    LabLayout,
+    MachineSpec,
+    PduSpec,
+    lab_layout,
+)
 from hastack.process import run
 from hastack.secrets import ensure_secrets
 from hastack.site.load import LoadedSite
@@ -49,10 +56,18 @@ class MachineStatus:
     bmc: str
     bmc_running: bool
     systemd: str
+    bmc_answering: bool = True  # False: made dead with `lab bmc dead`
 
 
 def bmc_refs(loaded: LoadedSite) -> list[SecretRef]:
-    return [fence_secret(n) for n in loaded.site.nodes if n.fencing is not None]
+    """The fencing secrets the lab serves: every BMC's and every PDU's."""
+    refs = [fence_secret(n) for n in loaded.site.nodes if n.fencing is not None]
+    return refs + [pdu_secret(loaded.site, name) for name in loaded.site.pdus]
+
+
+def pdu_credentials(loaded: LoadedSite, name: str) -> tuple[str, str]:
+    store = ensure_secrets(loaded.secrets_path, bmc_refs(loaded))
+    return loaded.site.pdus[name].username, store.lookup(pdu_secret(loaded.site, name))
 
 
 def bmc_credentials(loaded: LoadedSite, node: str) -> tuple[str, str]:
@@ -134,6 +149,46 @@ def stop_bmc(machine: MachineSpec) -> None:
     _bmc_pid_file(machine).unlink(missing_ok=True)
 
 
+def _pdu_pid_file(layout: LabLayout, pdu: PduSpec) -> Path:
+    return layout.pdu_dir / f"{pdu.name}.pid"
+
+
+def _pid_alive(pid_file: Path) -> bool:
+    try:
+        return Path(f"/proc/{int(pid_file.read_text())}").exists()
+    except (OSError, ValueError):
+        return False
+
+
+def start_pdu(layout: LabLayout, loaded: LoadedSite, pdu: PduSpec) -> None:
+    """The lab PDU's SNMP agent, in the switch namespace like the BMCs (and for the same
+    reason entered with nsenter: it boots machines)."""
+    pid_file = _pdu_pid_file(layout, pdu)
+    if _pid_alive(pid_file):
+        return
+    layout.pdu_dir.mkdir(parents=True, exist_ok=True)
+    log_file = (layout.pdu_dir / f"{pdu.name}.out").open("ab")
+    proc = subprocess.Popen(
+        ["nsenter", f"--net=/run/netns/{SWITCH_NETNS}", sys.executable, "-m",
+         "hastack.lab.pdu", str(layout.state_dir), str(loaded.path.resolve()), pdu.name],
+        stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file, start_new_session=True)
+    log_file.close()
+    pid_file.write_text(f"{proc.pid}\n")
+
+
+def stop_pdus(state_root: Path) -> list[str]:
+    """Every lab PDU recorded under the state directory, by PID (no site file needed)."""
+    stopped = []
+    pdu_dir = state_root / "pdus"
+    for pid_file in sorted(pdu_dir.glob("*.pid")) if pdu_dir.is_dir() else []:
+        with contextlib.suppress(OSError, ValueError, ProcessLookupError):
+            os.kill(int(pid_file.read_text()), signal.SIGKILL)
+        pid_file.unlink(missing_ok=True)
+        stopped.append(pid_file.stem)
+    shutil.rmtree(pdu_dir, ignore_errors=True)
+    return stopped
+
+
 def up(loaded: LoadedSite, *, packages: Scope = "site", state_root: Path = STATE_ROOT,
        boot_timeout: float = 300) -> LabLayout:
     """Bring up every machine of the site, its network and its BMC; wait until booted.
@@ -161,6 +216,8 @@ def up(loaded: LoadedSite, *, packages: Scope = "site", state_root: Path = STATE
             net.set_link(machine, up=True)
             machines.boot(machine)
         start_bmc(layout, loaded, machine)
+    for pdu in layout.pdus:
+        start_pdu(layout, loaded, pdu)
     deadline = time.monotonic() + boot_timeout
     for machine in layout.machines:
         machines.wait_booted(machine, timeout=max(10.0, deadline - time.monotonic()))
@@ -172,6 +229,7 @@ def up(loaded: LoadedSite, *, packages: Scope = "site", state_root: Path = STATE
 def status(loaded: LoadedSite, state_root: Path = STATE_ROOT) -> list[MachineStatus]:
     layout = lab_layout(loaded.site, state_root)
     rows = []
+    dead = net.dead_addresses() if net.netns_exists(SWITCH_NETNS) else set()
     for m in layout.machines:
         on = machines.is_on(m)
         state = "-"
@@ -183,7 +241,8 @@ def status(loaded: LoadedSite, state_root: Path = STATE_ROOT) -> list[MachineSta
             name=m.name, role=m.role.value, power="on" if on else "off",
             link="up" if net.netns_exists(m.netns) and net.link_is_up(m) else "down",
             address=str(m.address), bmc=str(m.bmc_address or "-"),
-            bmc_running=bmc_running(m), systemd=state))
+            bmc_running=bmc_running(m), systemd=state,
+            bmc_answering=str(m.bmc_address) not in dead))
     return rows
 
 
@@ -204,6 +263,7 @@ def down(state_root: Path = STATE_ROOT, *, keep_disks: bool = False) -> list[str
             for item in dir.iterdir():
                 if item.name != "upper":
                     shutil.rmtree(item) if item.is_dir() else item.unlink()
+    stop_pdus(state_root)
     if not keep_disks:
         shutil.rmtree(state_root / "shared", ignore_errors=True)  # the controllers' shared dirs
     for name in _leftover_namespaces():
@@ -241,6 +301,41 @@ def power(loaded: LoadedSite, node: str, action: str, *,
             "chassis", "power", action]
     done = _run_in_switch_env(argv, {"IPMI_PASSWORD": password})
     return done.strip()
+
+
+def set_bmc(loaded: LoadedSite, node: str, answering: bool, *,
+            state_root: Path = STATE_ROOT) -> None:
+    """``lab bmc dead|alive``: the node's BMC stops answering (as when it loses power with
+    its node) or answers again. The machine itself is untouched."""
+    machine = lab_layout(loaded.site, state_root).machine(node)
+    if machine.bmc_address is None:
+        raise UsageError("lab-no-bmc", f"{node} has no BMC", fix="gateways have no BMC")
+    net.set_answering(str(machine.bmc_address), answering)
+
+
+def set_pdu(loaded: LoadedSite, name: str, answering: bool) -> None:
+    """``lab pdu dead|alive``: the whole PDU stops answering SNMP (its outlets keep their
+    power), or answers again."""
+    if name not in loaded.site.pdus:
+        raise UsageError("lab-unknown-pdu", f"the site has no PDU '{name}'",
+                         fix=f"PDUs of this site: {', '.join(loaded.site.pdus) or 'none'}")
+    net.set_answering(str(loaded.site.pdus[name].address), answering)
+
+
+def pdu_log(loaded: LoadedSite, name: str, *, state_root: Path = STATE_ROOT) -> str:
+    """What the lab PDU switched (its log), for drills to show which level fenced a node."""
+    try:
+        return (lab_layout(loaded.site, state_root).pdu_dir / f"{name}.log").read_text()
+    except OSError:
+        return ""
+
+
+def cut_power(loaded: LoadedSite, node: str, *, state_root: Path = STATE_ROOT) -> None:
+    """The node's power supply fails: off at once, not through its BMC (which may be dead
+    too), by the same steps a BMC's power off takes."""
+    from hastack.lab.bmc import LabBmc
+
+    LabBmc(lab_layout(loaded.site, state_root).machine(node)).power_off()
 
 
 def _run_in_switch_env(argv: Sequence[str], env: dict[str, str]) -> str:

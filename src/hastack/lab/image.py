@@ -23,7 +23,7 @@ from hastack.site.load import LoadedSite
 log = logging.getLogger(__name__)
 
 # What the lab itself uses: machines, the switch's partitions, BMC clients and fencing.
-LAB_TOOLS = ("systemd-container", "nftables", "ipmitool", "fence-agents", "iproute2",
+LAB_TOOLS = ("systemd-container", "nftables", "ipmitool", "fence-agents", "snmp", "iproute2",
              "dbus", "util-linux", "openssh-server", "openssh-client")
 NEVER_ON_HOST = frozenset({"pacemaker-remote"})
 POLICY_RC_D = Path("/usr/sbin/policy-rc.d")

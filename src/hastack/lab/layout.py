@@ -18,6 +18,16 @@ SWITCH_NETNS = "hs-switch"
 BRIDGE = "br0"
 MACHINE_IF = "eth0"
 BMC_PORT = 623
+SNMP_PORT = 161
+
+
+@dataclass(frozen=True)
+class PduSpec:
+    """A lab PDU: an SNMP agent in the switch namespace, on its own address."""
+
+    name: str
+    address: IPv4Address
+    port: int
 
 
 @dataclass(frozen=True)
@@ -53,6 +63,7 @@ class LabLayout:
     network: IPv4Network
     state_dir: Path
     machines: tuple[MachineSpec, ...]
+    pdus: tuple[PduSpec, ...] = ()
 
     def machine(self, name: str) -> MachineSpec:
         for machine in self.machines:
@@ -66,6 +77,10 @@ class LabLayout:
     @property
     def state_file(self) -> Path:
         return self.state_dir / "state.json"
+
+    @property
+    def pdu_dir(self) -> Path:
+        return self.state_dir / "pdus"
 
 
 def lab_layout(site: Site, state_root: Path = STATE_ROOT) -> LabLayout:
@@ -91,5 +106,7 @@ def lab_layout(site: Site, state_root: Path = STATE_ROOT) -> LabLayout:
             name=node.name, role=node.role, address=node.address, bmc_address=bmc,
             netns=f"hs-{node.name}", switch_port=f"hs-p{index}",
             dir=state_root / "machines" / node.name))
+    pdus = tuple(PduSpec(name=name, address=pdu.address, port=pdu.port or SNMP_PORT)
+                 for name, pdu in site.pdus.items())
     return LabLayout(site_name=site.name, network=site.networks.internal,
-                     state_dir=state_root, machines=tuple(machines))
+                     state_dir=state_root, machines=tuple(machines), pdus=pdus)

@@ -12,6 +12,9 @@ from hastack.lab.layout import BRIDGE, MACHINE_IF, SWITCH_NETNS, LabLayout, Mach
 from hastack.process import run
 
 NFT_TABLE = "hastack"
+# Dead BMCs and PDUs: every request to them dropped as it reaches the switch namespace, as if
+# the device had lost power. Not the partition table: `lab heal` must not revive a BMC.
+DEAD_TABLE = "hastack_dead"
 
 
 def netns_exists(name: str) -> bool:
@@ -24,7 +27,7 @@ def in_switch(*argv: str) -> list[str]:
 
 
 def create_switch(layout: LabLayout) -> None:
-    """The switch namespace, its bridge, and every BMC address on the bridge."""
+    """The switch namespace, its bridge, and every BMC and PDU address on the bridge."""
     if not netns_exists(SWITCH_NETNS):
         run(["ip", "netns", "add", SWITCH_NETNS])
     run(["ip", "-n", SWITCH_NETNS, "link", "set", "lo", "up"])
@@ -34,10 +37,11 @@ def create_switch(layout: LabLayout) -> None:
     run(["ip", "-n", SWITCH_NETNS, "link", "set", BRIDGE, "up"])
     have = run(["ip", "-n", SWITCH_NETNS, "-o", "addr", "show", "dev", BRIDGE]).stdout
     prefix = layout.network.prefixlen
-    for machine in layout.machines:
-        if machine.bmc_address is not None and f" {machine.bmc_address}/" not in have:
-            run(["ip", "-n", SWITCH_NETNS, "addr", "add", f"{machine.bmc_address}/{prefix}",
-                 "dev", BRIDGE])
+    addresses = [m.bmc_address for m in layout.machines if m.bmc_address is not None]
+    addresses += [p.address for p in layout.pdus]
+    for address in addresses:
+        if f" {address}/" not in have:
+            run(["ip", "-n", SWITCH_NETNS, "addr", "add", f"{address}/{prefix}", "dev", BRIDGE])
 
 
 def attach_machine(layout: LabLayout, machine: MachineSpec, sysctls: dict[str, str]) -> None:
@@ -107,6 +111,31 @@ def heal() -> None:
     tables = run(in_switch("nft", "list", "tables"), check=False).stdout
     if f"table bridge {NFT_TABLE}" in tables:
         run(in_switch("nft", "delete", "table", "bridge", NFT_TABLE))
+
+
+def set_answering(address: str, answering: bool, netns: str = SWITCH_NETNS) -> None:
+    """A BMC or PDU stops (or starts again) answering: its requests are dropped on arrival."""
+    ns = ["ip", "netns", "exec", netns]
+    if not answering:
+        script = f"add element inet {DEAD_TABLE} dead {{ {address} }}\n"
+        if not run([*ns, "nft", "list", "table", "inet", DEAD_TABLE], check=False).ok:
+            script = (f"table inet {DEAD_TABLE} {{\n"
+                      "  set dead { type ipv4_addr; }\n"
+                      "  chain input { type filter hook input priority 0; policy accept;\n"
+                      "    ip daddr @dead drop; }\n"
+                      "}\n") + script
+        run([*ns, "nft", "-f", "-"], stdin=script)
+    elif address in dead_addresses(netns):
+        run([*ns, "nft", "delete", "element", "inet", DEAD_TABLE, "dead", f"{{ {address} }}"])
+
+
+def dead_addresses(netns: str = SWITCH_NETNS) -> set[str]:
+    listed = run(["ip", "netns", "exec", netns, "nft", "list", "set", "inet", DEAD_TABLE,
+                  "dead"], check=False)
+    if not listed.ok or "elements" not in listed.stdout:
+        return set()
+    inside = listed.stdout.split("elements", 1)[1].split("{", 1)[1].split("}", 1)[0]
+    return {a.strip() for a in inside.split(",") if a.strip()}
 
 
 def delete_machine_net(machine: MachineSpec) -> None:

@@ -54,8 +54,32 @@ class Platform(StrEnum):
     DEBIAN_12 = "debian-12"
 
 
+class PduType(StrEnum):
+    APC = "apc"  # an APC switched rack PDU over SNMPv3 (fence_apc_snmp)
+    LAB = "lab"  # the lab's simulated APC PDU (hastack lab up starts it)
+
+
+class Pdu(Model):
+    """A switched PDU: one per rack or power feed, many nodes on its outlets."""
+
+    type: PduType
+    address: IPv4Address = Field(description="the PDU's management address")
+    port: int | None = Field(None, ge=1, le=65535, description="SNMP port (161 when omitted)")
+    username: str = Field("hastack", min_length=1, description="SNMPv3 user (authNoPriv, "
+                          "SHA)")
+    credentials: Name | None = Field(None, description="name of the secret holding the SNMPv3 "
+                                     "authentication password (default: pdu-<pdu>)")
+
+
+class PduOutlet(Model):
+    """Where a node's power comes from: the second fencing level, used when its BMC fails."""
+
+    name: Name = Field(description="the PDU, a key of 'pdus'")
+    outlet: int = Field(ge=1, le=1024, description="the outlet number on that PDU")
+
+
 class Fencing(Model):
-    """A node's power-fencing device (its BMC)."""
+    """A node's power-fencing device (its BMC) and, optionally, its PDU outlet."""
 
     type: FenceType
     address: IPv4Address | None = Field(None, description="BMC address (required for ipmilan, "
@@ -67,6 +91,8 @@ class Fencing(Model):
                                      "password (default: bmc-<node>)")
     system_id: str | None = Field(None, description="Redfish system path, e.g. "
                                   "/redfish/v1/Systems/1")
+    pdu: PduOutlet | None = Field(None, description="the node's PDU outlet: fencing level 2, "
+                                  "tried when the BMC (level 1) fails")
 
 
 class Node(Model):
@@ -142,6 +168,8 @@ class Site(Model):
     topology: Topology = Topology.COLLAPSED
     nodes: tuple[Node, ...]
     networks: Networks
+    pdus: dict[Name, Pdu] = Field(default_factory=dict, description="switched PDUs that "
+                                  "nodes' fencing.pdu refers to")
     clusters: dict[Name, Cluster] = Field(default_factory=dict, description="collapsed: "
                                           "optional (one cluster of every controller)")
     services: Services = Services()

@@ -110,6 +110,7 @@ def vip_pool(site: Site) -> list[IPv4Address]:
 def used_addresses(site: Site) -> set[IPv4Address]:
     used = {n.address for n in site.nodes}
     used |= {n.fencing.address for n in site.nodes if n.fencing and n.fencing.address}
+    used |= {p.address for p in site.pdus.values()}
     used |= set(site.networks.vips.values())
     return used
 

@@ -12,13 +12,23 @@ from collections.abc import Callable, Iterator, Sequence
 from ipaddress import IPv4Address, IPv4Network
 
 from hastack.errors import Problem, Severity
-from hastack.site.model import FenceType, HAChoice, L2Agent, NeutronHA, Role, Site, Topology
+from hastack.site.model import (
+    FenceType,
+    HAChoice,
+    L2Agent,
+    NeutronHA,
+    PduType,
+    Role,
+    Site,
+    Topology,
+)
 from hastack.site.placement import (
     WILDCARD,
     ServiceSpec,
     assign_services,
     effective_clusters,
     is_enabled,
+    used_addresses,
     vip_names,
     vip_pool,
 )
@@ -67,6 +77,8 @@ def unique_addresses(site: Site, services: Sequence[ServiceSpec]) -> Iterator[Pr
         if node.fencing and node.fencing.address:
             places.append((node.fencing.address, f"nodes.{i}.fencing.address",
                            f"the BMC of {node.name}"))
+    for name, pdu in site.pdus.items():
+        places.append((pdu.address, f"pdus.{name}.address", f"PDU {name}"))
     for name, address in site.networks.vips.items():
         places.append((address, f"networks.vips.{name}", f"VIP {name}"))
     for address, key, owner in places:
@@ -94,6 +106,39 @@ def fencing(site: Site, services: Sequence[ServiceSpec]) -> Iterator[Problem]:
                          "address", "add 'address: <BMC address>' under fencing")
 
 
+def pdus(site: Site, services: Sequence[ServiceSpec]) -> Iterator[Problem]:
+    """Each node's PDU outlet names a declared PDU, one node per outlet, and a lab PDU only on
+    a lab site (and only there): the lab serves its own, real sites have real ones."""
+    lab_site = any(n.fencing and n.fencing.type is FenceType.LAB for n in site.nodes)
+    for name, pdu in site.pdus.items():
+        if (pdu.type is PduType.LAB) != lab_site:
+            yield _error("site-pdu-type-mismatch", f"pdus.{name}.type",
+                         f"PDU {name} is of type {pdu.type.value} on a "
+                         f"{'lab' if lab_site else 'real'} site",
+                         "use type: lab on lab sites (the lab serves it) and type: apc on real "
+                         "ones" if lab_site else "type: lab is the lab's simulated PDU; use "
+                         "type: apc for an APC switched PDU")
+    plugged: dict[tuple[str, int], str] = {}
+    for i, node in enumerate(site.nodes):
+        outlet = node.fencing.pdu if node.fencing else None
+        if outlet is None:
+            continue
+        if outlet.name not in site.pdus:
+            known = ", ".join(site.pdus) or "none declared"
+            yield _error("site-unknown-pdu", f"nodes.{i}.fencing.pdu.name",
+                         f"{node.name}'s fencing names PDU '{outlet.name}', which is not under "
+                         "'pdus'", f"declare it under pdus: {{{outlet.name}: {{type: apc, "
+                         f"address: ...}}}} (PDUs of this site: {known})")
+        elif (outlet.name, outlet.outlet) in plugged:
+            yield _error("site-pdu-outlet-shared", f"nodes.{i}.fencing.pdu.outlet",
+                         f"{node.name} and {plugged[(outlet.name, outlet.outlet)]} are both "
+                         f"on outlet {outlet.outlet} of PDU {outlet.name}",
+                         "fencing one would cut the other's power too: give each node its own "
+                         "outlet")
+        else:
+            plugged[(outlet.name, outlet.outlet)] = node.name
+
+
 def lab_addresses(site: Site, services: Sequence[ServiceSpec]) -> Iterator[Problem]:
     """A lab site stays inside 198.18.0.0/15: lab traffic never leaves its namespaces."""
     if not any(n.fencing and n.fencing.type is FenceType.LAB for n in site.nodes):
@@ -108,6 +153,11 @@ def lab_addresses(site: Site, services: Sequence[ServiceSpec]) -> Iterator[Probl
         if node.fencing and node.fencing.address and node.fencing.address not in LAB_NETWORK:
             yield _error("site-lab-outside-range", f"nodes.{i}.fencing.address",
                          f"BMC address {node.fencing.address} is outside {LAB_NETWORK}",
+                         f"use an address inside {LAB_NETWORK}")
+    for name, pdu in site.pdus.items():
+        if pdu.address not in LAB_NETWORK:
+            yield _error("site-lab-outside-range", f"pdus.{name}.address",
+                         f"PDU address {pdu.address} is outside {LAB_NETWORK}",
                          f"use an address inside {LAB_NETWORK}")
 
 
@@ -273,9 +323,7 @@ def vips(site: Site, services: Sequence[ServiceSpec]) -> Iterator[Problem]:
                          "allocate VIPs from the internal network")
     missing = [n for n in needed if n not in site.networks.vips]
     if missing:
-        taken = {n.address for n in site.nodes} | set(site.networks.vips.values())
-        taken |= {n.fencing.address for n in site.nodes if n.fencing and n.fencing.address}
-        free = [a for a in pool if a not in taken]
+        free = [a for a in pool if a not in used_addresses(site)]
         if len(free) < len(missing):
             yield _error("site-vip-missing", "networks", f"{len(missing)} VIP(s) need an "
                          f"address ({', '.join(missing)}) and the range has {len(free)} free",
@@ -283,7 +331,7 @@ def vips(site: Site, services: Sequence[ServiceSpec]) -> Iterator[Problem]:
                          "give them under networks.vips")
 
 
-RULES: tuple[Rule, ...] = (unique_nodes, unique_addresses, fencing, lab_addresses,
+RULES: tuple[Rule, ...] = (unique_nodes, unique_addresses, fencing, pdus, lab_addresses,
                            cluster_members, refused_services, neutron_mode, service_placement,
                            vips)
 

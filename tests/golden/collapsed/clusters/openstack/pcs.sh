@@ -10,9 +10,11 @@ pcs -f hastack-cib.xml node attribute ctl3 osprole=controller
 pcs -f hastack-cib.xml node attribute cmp1 osprole=compute
 pcs -f hastack-cib.xml node attribute cmp2 osprole=compute
 pcs -f hastack-cib.xml stonith create fence-ctl1 fence_ipmilan ip=10.21.0.11 username=admin 'password_script=cat /etc/hastack/fence/ctl1.pw' pcmk_host_list=ctl1 ipport=623 lanplus=1 op monitor interval=60s timeout=30s meta failure-timeout=120s
+pcs -f hastack-cib.xml stonith create fence-ctl1-pdu fence_apc_snmp ip=10.21.0.2 snmp_version=3 snmp_sec_level=authNoPriv snmp_auth_prot=SHA username=hastack 'password_script=cat /etc/hastack/fence/pdu-rack1-pdu.pw' pcmk_host_map=ctl1:1 op monitor interval=60s timeout=30s meta failure-timeout=120s
 pcs -f hastack-cib.xml stonith create fence-ctl2 fence_ipmilan ip=10.21.0.12 username=admin 'password_script=cat /etc/hastack/fence/ctl2.pw' pcmk_host_list=ctl2 ipport=623 lanplus=1 op monitor interval=60s timeout=30s meta failure-timeout=120s
 pcs -f hastack-cib.xml stonith create fence-ctl3 fence_redfish ip=10.21.0.13 username=root 'password_script=cat /etc/hastack/fence/ctl3.pw' pcmk_host_list=ctl3 ipport=443 ssl_insecure=1 systems_uri=/redfish/v1/Systems/1 op monitor interval=60s timeout=30s meta failure-timeout=120s
 pcs -f hastack-cib.xml stonith create fence-cmp1 fence_ipmilan ip=10.21.0.21 username=admin 'password_script=cat /etc/hastack/fence/cmp1.pw' pcmk_host_list=cmp1 ipport=623 lanplus=1 op monitor interval=60s timeout=30s meta failure-timeout=120s
+pcs -f hastack-cib.xml stonith create fence-cmp1-pdu fence_apc_snmp ip=10.21.0.2 snmp_version=3 snmp_sec_level=authNoPriv snmp_auth_prot=SHA username=hastack 'password_script=cat /etc/hastack/fence/pdu-rack1-pdu.pw' pcmk_host_map=cmp1:5 op monitor interval=60s timeout=30s meta failure-timeout=120s
 pcs -f hastack-cib.xml stonith create fence-cmp2 fence_ipmilan ip=10.21.0.22 username=admin 'password_script=cat /etc/hastack/fence/cmp2.pw' pcmk_host_list=cmp2 ipport=623 lanplus=1 op monitor interval=60s timeout=30s meta failure-timeout=120s
 pcs -f hastack-cib.xml resource create haproxy systemd:haproxy op start interval=0s timeout=60s stop interval=0s timeout=60s monitor interval=5s timeout=100s clone interleave=true clone-max=3
 pcs -f hastack-cib.xml resource create vip-db ocf:heartbeat:IPaddr2 ip=10.20.0.200 cidr_netmask=24 op start interval=0s timeout=20s stop interval=0s timeout=20s monitor interval=10s timeout=20s
@@ -68,6 +70,9 @@ pcs -f hastack-cib.xml resource create nova-evacuate ocf:hastack:NovaEvacuate cl
 pcs -f hastack-cib.xml constraint location fence-ctl1 prefers ctl1=-INFINITY
 pcs -f hastack-cib.xml constraint location fence-ctl2 prefers ctl2=-INFINITY
 pcs -f hastack-cib.xml constraint location fence-ctl3 prefers ctl3=-INFINITY
+pcs -f hastack-cib.xml constraint location fence-ctl1-pdu prefers ctl1=-INFINITY
+pcs -f hastack-cib.xml stonith level add 1 ctl1 fence-ctl1
+pcs -f hastack-cib.xml stonith level add 2 ctl1 fence-ctl1-pdu
 pcs -f hastack-cib.xml constraint order start vip-db then start haproxy-clone kind=Optional
 # clients reach the service on the VIP's node through HAProxy: a VIP where HAProxy does not run is a dead address
 pcs -f hastack-cib.xml constraint colocation add vip-db with haproxy-clone INFINITY
@@ -167,6 +172,7 @@ pcs -f hastack-cib.xml constraint order start vip-glance then start nova-evacuat
 pcs -f hastack-cib.xml constraint order start vip-db then start nova-evacuate kind=Optional
 pcs -f hastack-cib.xml constraint order start nova-conductor-clone then start nova-evacuate kind=Optional
 pcs -f hastack-cib.xml stonith level add 1 cmp1 fence-cmp1,fence-nova
+pcs -f hastack-cib.xml stonith level add 2 cmp1 fence-cmp1-pdu,fence-nova
 pcs -f hastack-cib.xml stonith level add 1 cmp2 fence-cmp2,fence-nova
 pcs -f hastack-cib.xml constraint location haproxy-clone rule resource-discovery=exclusive score=0 osprole eq controller
 pcs -f hastack-cib.xml constraint location vip-db rule resource-discovery=exclusive score=0 osprole eq controller
