@@ -159,6 +159,10 @@ def stonith_device(ctx: ServiceContext, node: Node) -> Primitive:
         params["lanplus"] = "1"
     if ctx.site.cluster.fence_power_wait is not None:
         params["power_wait"] = ctx.site.cluster.fence_power_wait
+    if fencing.pdu is not None:
+        # With a second level, one try: the fencer otherwise retries a dead BMC until the
+        # action's timeout (fence-failure drill: 57 s) before it turns to the PDU.
+        params["pcmk_reboot_retries"] = "1"
     return Primitive(id=stonith_id(node.name), agent=agent, params=pairs(params),
                      ops=(Op("monitor", interval=STONITH_MONITOR, timeout="30s"),),
                      meta=pairs({"failure-timeout": STONITH_FAILURE_TIMEOUT}))

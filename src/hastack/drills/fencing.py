@@ -13,13 +13,17 @@ from datetime import datetime
 
 from hastack.pacemaker.status import ClusterStatus
 
+REMOTE_AGENT = "ocf:pacemaker:remote"
+
 
 def held_by(status: ClusterStatus, node: str) -> frozenset[str]:
     """Single-instance resources (VIPs, A/P services) that run only on ``node``; clones run
-    everywhere and fencing devices may move freely, so neither is judged."""
+    everywhere, and fencing devices and pacemaker_remote connections may move freely (a
+    connection holds no state: the compute's own resources are what Pacemaker protects),
+    so none of those is judged."""
     return frozenset(r.id for r in status.resources
                      if r.clone is None and r.active and r.nodes == (node,)
-                     and not r.agent.startswith("stonith"))
+                     and not r.agent.startswith("stonith") and r.agent != REMOTE_AGENT)
 
 
 def moved_early(status: ClusterStatus, held: frozenset[str], node: str) -> list[str]:
