@@ -44,17 +44,19 @@ while time.time() < end:
     ok = False
     try:
         if channel is None:
+            # confirm_publish: py-amqp's basic_publish waits for the broker's confirm only
+            # when the connection asks for it; confirm_select alone does not make it wait.
             conn = amqp.Connection(hosts[turn % len(hosts)], userid=user, password=password,
-                                   connect_timeout=3, read_timeout=5, write_timeout=5)
+                                   connect_timeout=3, read_timeout=5, write_timeout=5,
+                                   confirm_publish=True)
             conn.connect()
             channel = conn.channel()
             channel.queue_declare("{BUS_QUEUE}", durable=True, auto_delete=False,
                                   arguments={{"x-queue-type": "quorum"}})
-            channel.confirm_select()
         channel.basic_publish(amqp.Message(f"{{run}}:{{i}}", delivery_mode=2),
-                              routing_key="{BUS_QUEUE}")
+                              routing_key="{BUS_QUEUE}", confirm_timeout=5)
         ok = True
-    except (OSError, amqp.exceptions.AMQPError, socket.timeout):
+    except (OSError, amqp.exceptions.AMQPError, amqp.exceptions.MessageNacked, socket.timeout):
         turn += 1
         channel = None
         try:
