@@ -1,7 +1,9 @@
 """The whole control plane of `make lab` (examples/lab.yaml: 3 controllers, 2 computes):
 keystone, glance, placement, nova, neutron with its Linux bridge, DHCP, L3 and metadata agents,
 cinder, heat, horizon and swift under Pacemaker behind their VIPs, checked by the guide's test
-actions through openstacksdk; a controller's power loss under API load; a compute's power loss
+actions through openstacksdk; every drill kind once under its load (power loss, partition,
+service kill, RabbitMQ member loss, memcached loss, a dead BMC fenced through the PDU, soak;
+galera-cold-start waits for issue 14), each losing nothing acknowledged; a compute's power loss
 with its instances evacuated and the compute back in service after; a hand-edited haproxy.cfg
 put back and reloaded; what `hastack lab access` prints works; a re-run changes nothing."""
 
@@ -112,6 +114,17 @@ def test_memcached_loss_reports_the_slowest_api_call(cloud: None) -> None:
     assert report["recovered"] is not None  # the frozen member answers again
     assert set(report["apis"]) == {"keystone", "nova", "neutron"}
     assert all(api["slowest"] > 0 for api in report["apis"].values()), report["apis"]
+
+
+def test_a_node_whose_bmc_is_dead_is_fenced_through_its_pdu_before_anything_moves(
+        cloud: None) -> None:
+    """The drill itself fails when a VIP or A/P service of the node starts elsewhere before
+    the node is fenced; here: fencing took the second level (the lab PDU's outlet)."""
+    report = drill("fence-failure")
+    assert report["fenced"] is not None and report["recovered"] is not None
+    assert any("level 2" in note for note in report["notes"]), report["notes"]
+    pdu_done = f"-pdu returned 0 for {report['target']}"
+    assert any(pdu_done in s["step"] for s in report["timeline"]), report["timeline"]
 
 
 def test_soak_without_a_fault_has_no_error_and_no_fencing(cloud: None) -> None:

@@ -68,8 +68,16 @@ SERVICE = Service(
     summary="pacemaker_remote compute nodes; fencing + evacuation (nova-evacuate A/P)",
 )
 
-REMOTE_MONITOR = "20s"  # the guide's remote connection monitor
-RECONNECT = "60s"  # the guide: a recovered compute reconnects within a minute
+# A compute that loses power sends nothing: the controller notices only when a monitor of
+# its connection gets no answer. The guide's 20 s monitor with a 30 s timeout meant ~30 s
+# before fencing (compute-loss drill); 2 s with a 3 s timeout finds it within 5 s. A monitor
+# is one message to pacemaker_remoted, which runs in the failover tier (render/priority.py).
+REMOTE_MONITOR = "2s"
+REMOTE_MONITOR_TIMEOUT = "3s"
+RECONNECT = "15s"  # how often a lost compute is tried again: back in service sooner
+# nova-evacuate's monitor is what starts an evacuation once fencing recorded the node; when
+# nothing is recorded it reads one node attribute (no network, no openstacksdk).
+EVACUATE_MONITOR = "3s"
 FENCE_NOVA = "fence-nova"
 CLOUDS = "/etc/hastack/clouds.yaml"  # admin credentials for the evacuation agents (0600)
 CLOUD = "hastack"  # the agents' default cloud name in CLOUDS
@@ -153,7 +161,7 @@ def resources(ctx: ServiceContext) -> list[Resource | CibSetting]:
         items.append(Primitive(
             id=node.name, agent="ocf:pacemaker:remote",
             params=pairs({"server": node.address, "reconnect_interval": RECONNECT}),
-            ops=(Op("monitor", interval=REMOTE_MONITOR, timeout="30s"),)))
+            ops=(Op("monitor", interval=REMOTE_MONITOR, timeout=REMOTE_MONITOR_TIMEOUT),)))
     items += [clone(p) for p in _compute_side(ctx)]
     items.append(Primitive(
         id=FENCE_NOVA, agent="stonith:fence_hastack_evacuate",
@@ -164,7 +172,7 @@ def resources(ctx: ServiceContext) -> list[Resource | CibSetting]:
         id=resource_id("nova", "evacuate"), agent="ocf:hastack:NovaEvacuate",
         params=pairs({"clouds": CLOUDS}),
         ops=(Op("start", timeout="20s"), Op("stop", timeout="20s"),
-             Op("monitor", interval="10s", timeout="600s"))))
+             Op("monitor", interval=EVACUATE_MONITOR, timeout="600s"))))
     return items
 
 

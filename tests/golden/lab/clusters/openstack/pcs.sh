@@ -59,12 +59,12 @@ pcs -f hastack-cib.xml resource create heat-api systemd:heat-api op start interv
 pcs -f hastack-cib.xml resource create heat-api-cfn systemd:heat-api-cfn op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=100s clone interleave=true clone-max=3
 pcs -f hastack-cib.xml resource create heat-engine systemd:heat-engine op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=100s
 pcs -f hastack-cib.xml resource create horizon systemd:apache2 op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=100s clone interleave=true clone-max=3
-pcs -f hastack-cib.xml resource create cmp1 ocf:pacemaker:remote server=198.18.0.21 reconnect_interval=60s op monitor interval=20s timeout=30s
-pcs -f hastack-cib.xml resource create cmp2 ocf:pacemaker:remote server=198.18.0.22 reconnect_interval=60s op monitor interval=20s timeout=30s
+pcs -f hastack-cib.xml resource create cmp1 ocf:pacemaker:remote server=198.18.0.21 reconnect_interval=15s op monitor interval=2s timeout=3s
+pcs -f hastack-cib.xml resource create cmp2 ocf:pacemaker:remote server=198.18.0.22 reconnect_interval=15s op monitor interval=2s timeout=3s
 pcs -f hastack-cib.xml resource create compute-neutron-agent systemd:neutron-linuxbridge-agent op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=100s clone interleave=true
 pcs -f hastack-cib.xml resource create compute-nova systemd:nova-compute op start interval=0s timeout=300s stop interval=0s timeout=300s monitor interval=10s timeout=100s clone interleave=true
 pcs -f hastack-cib.xml stonith create fence-nova fence_hastack_evacuate record_only=1 clouds=/etc/hastack/clouds.yaml pcmk_host_list=cmp1,cmp2 op monitor interval=60s timeout=30s
-pcs -f hastack-cib.xml resource create nova-evacuate ocf:hastack:NovaEvacuate clouds=/etc/hastack/clouds.yaml op start interval=0s timeout=20s stop interval=0s timeout=20s monitor interval=10s timeout=600s
+pcs -f hastack-cib.xml resource create nova-evacuate ocf:hastack:NovaEvacuate clouds=/etc/hastack/clouds.yaml op start interval=0s timeout=20s stop interval=0s timeout=20s monitor interval=3s timeout=600s
 pcs -f hastack-cib.xml constraint location fence-ctl1 prefers ctl1=-INFINITY
 pcs -f hastack-cib.xml constraint location fence-ctl2 prefers ctl2=-INFINITY
 pcs -f hastack-cib.xml constraint location fence-ctl3 prefers ctl3=-INFINITY
