@@ -232,7 +232,7 @@ OCF_PARAMETERS = (  # name, default, shortdesc, longdesc
      "clouds.yaml holding the admin credentials (root, 0600)."),
     ("cloud", DEFAULT_CLOUD, "cloud name", "Name of the cloud entry in the clouds file."),
 )
-OCF_ACTIONS = (("start", "20s", None), ("stop", "20s", None), ("monitor", "600s", "10s"),
+OCF_ACTIONS = (("start", "20s", None), ("stop", "20s", None), ("monitor", "600s", "3s"),
                ("validate-all", "20s", None), ("meta-data", "5s", None))
 
 
@@ -554,7 +554,7 @@ def _syslog_listening() -> bool:
 
 
 def config_problem(clouds: str, cloud: str) -> tuple[int, str] | None:
-    """Cheap local check, no network and no openstacksdk import (monitors run every 10 s):
+    """Cheap local check, no network and no openstacksdk import (monitors run every 3 s):
     (OCF code, reason) when the clouds file is unusable here."""
     try:
         with open(clouds, encoding="utf-8") as handle:
