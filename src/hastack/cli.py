@@ -463,7 +463,9 @@ def drill(
 
     if kind not in drills.KINDS:
         run(_usage("usage", f"unknown drill '{kind}'", f"one of: {', '.join(drills.KINDS)}"))
-    loaded, _, rendering, store = _prepare(site, "core")
+    # Every service the site has: --service may name any of them; what the live cluster
+    # does not run (a core-only deploy) is left out of "full strength" by the drill.
+    loaded, _, rendering, store = _prepare(site, "all")
     if not is_lab(loaded):
         run(_usage("drill-needs-lab", "drills power nodes off and cut links through the lab",
                    "run drills on a lab site"))

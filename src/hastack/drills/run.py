@@ -173,12 +173,14 @@ class Drill:
         return None
 
     def full_strength(self, status: ClusterStatus) -> bool:
-        """Every member online; every clone on every member (promotable ones promoted);
-        every VIP on exactly one node; every fencing device running."""
+        """Every member online; every clone the cluster runs on every member (promotable ones
+        promoted); every single-instance resource on exactly one node."""
         if set(status.online_members) < set(self.members) or status.failed or \
                 any(n.unclean for n in status.nodes):
             return False
         for rsc in self.rendering.cluster(self.cluster).model.resources:
+            if not status.instances(rsc.id):
+                continue  # not configured in the live cluster (a core-only deploy)
             if isinstance(rsc, Clone):
                 where = status.promoted_on(rsc.id) if rsc.promotable else \
                     status.running_on(rsc.id)
