@@ -813,6 +813,13 @@ def lab_power(action: Annotated[str, typer.Argument(help="on, off, cycle or stat
     out.print(run(lambda: control.power(loaded, node, action)), markup=False)
 
 
+def _switch(*, cmd: str, state: str, on: str, off: str) -> bool:
+    """A lab fault switch's argument: True for ``on``, False for ``off``, else exit 2."""
+    if state not in (on, off):
+        run(_usage("usage", f"{cmd} takes {off} or {on}", "see --help"))
+    return state == on
+
+
 @lab_app.command("bmc")
 def lab_bmc(state: Annotated[str, typer.Argument(help="dead or alive")], node: NodeArg,
             site: SiteOpt = None) -> None:
@@ -820,10 +827,9 @@ def lab_bmc(state: Annotated[str, typer.Argument(help="dead or alive")], node: N
     answer again (alive); the machine itself is untouched."""
     from hastack.lab import control
 
-    if state not in ("dead", "alive"):
-        run(_usage("usage", "bmc takes dead or alive", "see --help"))
+    up = _switch(cmd="bmc", state=state, on="alive", off="dead")
     loaded = _lab_site(site)
-    run(lambda: control.set_bmc(loaded, node, state == "alive"))
+    run(lambda: control.set_bmc(loaded, node, up))
     out.print(f"{node}: BMC {state}")
 
 
@@ -834,10 +840,9 @@ def lab_pdu(state: Annotated[str, typer.Argument(help="dead or alive")],
     """Make a lab PDU stop answering SNMP (dead; its outlets stay powered) or answer again."""
     from hastack.lab import control
 
-    if state not in ("dead", "alive"):
-        run(_usage("usage", "pdu takes dead or alive", "see --help"))
+    up = _switch(cmd="pdu", state=state, on="alive", off="dead")
     loaded = _lab_site(site)
-    run(lambda: control.set_pdu(loaded, pdu, state == "alive"))
+    run(lambda: control.set_pdu(loaded, pdu, up))
     out.print(f"{pdu}: {state}")
 
 
@@ -847,10 +852,9 @@ def lab_link(state: Annotated[str, typer.Argument(help="up or down")], node: Nod
     """Plug a machine's network cable out (down) or in (up)."""
     from hastack.lab import control
 
-    if state not in ("up", "down"):
-        run(_usage("usage", "link takes up or down", "see --help"))
+    up = _switch(cmd="link", state=state, on="up", off="down")
     loaded = _lab_site(site)
-    run(lambda: control.link(loaded, node, state == "up"))
+    run(lambda: control.link(loaded, node, up))
     out.print(f"{node}: link {state}")
 
 
