@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from hastack.drills.load import LoadRecord, attempts
-from hastack.drills.run import _back_after
+from hastack.drills.run import _back_after, _load_steps
 
 
 def record(lines: list[str], t0: float) -> LoadRecord:
@@ -30,3 +30,17 @@ def test_a_load_that_never_recovers_has_a_window_to_its_end_and_no_recovery() ->
     r = record(["ack 1 10.0", "err 2 11.0", "err 3 19.0"], t0=10.5)
     assert r.error_window == 8.0
     assert _back_after(r) is None
+
+
+def test_slowest_call_after_the_fault_comes_from_the_api_load_s_durations() -> None:
+    r = record(["ack 1 10.0 9.0", "ack 2 12.0 1.5", "err 3 15.0 3.0", "ack 4 16.0"], t0=11.0)
+    assert r.slowest == 3.0  # the 9 s call ended before the fault; a 3-field line took 0 s
+
+
+def test_load_steps_name_each_failing_stretch_and_its_end() -> None:
+    r = record(["ack 1 9.0", "err 2 11.0", "err 3 12.0", "ack 4 13.5", "err 5 20.0"], t0=10.0)
+    steps = [(s.at, s.step) for s in _load_steps("db", r)]
+    assert steps == [(1.0, "DB writes through the VIP: failing"),
+                     (3.5, "DB writes through the VIP: answered again"),
+                     (10.0, "DB writes through the VIP: failing")]
+    assert _load_steps("api:nova", r)[0].step == "nova API through its VIP: failing"

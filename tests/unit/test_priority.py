@@ -1,0 +1,51 @@
+"""Priority drop-ins: the failover path (cluster stack, HAProxy, RabbitMQ, memcached) above
+every unit of the API tier, on the nodes each unit runs on, and nothing Pacemaker does not run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hastack import catalog
+from hastack.render.priority import DROPIN
+from hastack.render.site import render_site
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def _nice_by_node_and_unit(site: str) -> dict[tuple[str, str], int]:
+    loaded = catalog.load(EXAMPLES / site)
+    rendering = render_site(loaded.site, loaded.placement, catalog.BASE, catalog.SERVICES)
+    out = {}
+    for f in rendering.files:
+        if f.path.endswith(f"/{DROPIN}"):
+            unit = f.path.split("/")[-2].removesuffix(".service.d")
+            text = f.text.masked()
+            out[(f.node, unit)] = int(text.split("Nice=")[1].split()[0])
+            assert f.service == "cluster", f.path  # written without restarting anything
+    return out
+
+
+def test_the_failover_path_outranks_every_api_service() -> None:
+    nice = _nice_by_node_and_unit("lab.yaml")
+    failover = {"corosync", "pacemaker", "haproxy", "rabbitmq-server", "memcached"}
+    for node in ("ctl1", "ctl2", "ctl3"):
+        assert all(nice[(node, unit)] < 0 for unit in failover), node
+        apis = {u: n for (host, u), n in nice.items() if host == node and u not in failover}
+        assert {"keystone", "nova-api", "neutron-api", "glance-api"} <= set(apis)
+        assert all(n > 0 for n in apis.values()), apis
+    # Computes: pacemaker_remote is on the failover path, nova-compute is not; neither
+    # corosync nor pacemaker runs there.
+    assert nice[("cmp1", "pacemaker_remote")] < 0 < nice[("cmp1", "nova-compute")]
+    assert ("cmp1", "pacemaker") not in nice and ("ctl1", "pacemaker_remote") not in nice
+
+
+def test_only_units_pacemaker_runs_on_that_node_get_one() -> None:
+    nice = _nice_by_node_and_unit("segregated.yaml")
+    loaded = catalog.load(EXAMPLES / "segregated.yaml")
+    for (node, unit) in nice:
+        cluster = next(c for c in loaded.placement.clusters
+                       if node in c.members or node in c.remotes)
+        if unit == "haproxy":
+            assert "loadbalancer" in cluster.services, node
+        if unit == "keystone":
+            assert "keystone" in cluster.services, node
