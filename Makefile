@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
-APT_PACKAGES := pacemaker-cli-utils corosync haproxy snmp
+APT_PACKAGES := pacemaker-cli-utils corosync haproxy snmp fence-agents
 PYTHON ?= python3
 
 .PHONY: test unit lab lab-down deps apt venv lint golden-update clean
