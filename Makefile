@@ -25,7 +25,8 @@ unit: venv
 
 deps: apt venv
 
-# The real tools that read what hastack renders: crm_verify, corosync, haproxy.
+# The real tools that read what hastack renders (crm_verify, corosync, haproxy) and the
+# fence agent the lab PDU is tested against (fence_apc_snmp, with net-snmp).
 apt:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
