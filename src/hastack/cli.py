@@ -463,6 +463,10 @@ def drill(
 
     if kind not in drills.KINDS:
         run(_usage("usage", f"unknown drill '{kind}'", f"one of: {', '.join(drills.KINDS)}"))
+    for option, value in (("--seconds", seconds), ("--minutes", minutes)):
+        if value is not None and value <= 0:
+            run(_usage("usage", f"{option} must be more than 0, not {value:g}",
+                       f"e.g. {option} 120" if option == "--seconds" else f"e.g. {option} 30"))
     # Every service the site has: --service may name any of them; what the live cluster
     # does not run (a core-only deploy) is left out of "full strength" by the drill.
     loaded, _, rendering, store = _prepare(site, "all")
@@ -478,7 +482,7 @@ def drill(
         run(_usage("drill-bad-node", f"{node} is not a member of the DB's cluster",
                    "name a controller of that cluster"))
     drill_ = drills.prepare(loaded, rendering, store, run(lambda: transports(loaded)))
-    load_seconds = minutes * 60 if minutes else seconds or DRILL_SECONDS[kind]
+    load_seconds = minutes * 60 if minutes is not None else seconds or DRILL_SECONDS[kind]
 
     async def go() -> drills.DrillReport:
         if kind == "power-loss":

@@ -131,3 +131,17 @@ def test_render_files_without_secrets(tmp_path: Path) -> None:
 def test_log_goes_to_xdg_state_home(tmp_path: Path) -> None:
     hastack(tmp_path, "validate", "examples/lab.yaml")
     assert (tmp_path / "state" / "hastack" / "hastack.log").is_file()
+
+
+@pytest.mark.parametrize("args", [
+    ("drill", "examples/lab.yaml", "soak", "--minutes", "0"),
+    ("drill", "examples/lab.yaml", "power-loss", "--seconds", "-5"),
+    ("lab", "bmc", "sideways", "ctl1"),
+    ("lab", "link", "dead", "ctl1"),
+])
+def test_drill_and_lab_fault_arguments_are_checked_first(tmp_path: Path,
+                                                         args: tuple[str, ...]) -> None:
+    """Refused with exit 2 before anything is loaded, written or touched."""
+    result = hastack(tmp_path, *args)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "error[usage]" in result.stderr

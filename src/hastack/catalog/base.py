@@ -179,6 +179,7 @@ def start_stop(start: str, stop: str | None = None) -> tuple[Op, Op]:
 
 
 NodeKind = Literal["controller", "compute"]
+REMOTE_AGENT = "ocf:pacemaker:remote"  # a pacemaker_remote node's connection resource
 
 
 @dataclass(frozen=True)
@@ -203,6 +204,11 @@ class Primitive:
     @property
     def is_stonith(self) -> bool:
         return self.standard == "stonith"
+
+    @property
+    def systemd_unit(self) -> str | None:
+        """The unit a systemd-class resource runs (None for other classes)."""
+        return self.agent.split(":", 1)[1] if self.standard == "systemd" else None
 
 
 @dataclass(frozen=True)

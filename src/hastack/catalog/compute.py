@@ -20,6 +20,7 @@ from hastack.agents import EVACUATE, agent_text
 from hastack.catalog import neutron_agents
 from hastack.catalog import openstack as os_
 from hastack.catalog.base import (
+    REMOTE_AGENT,
     Action,
     ApiCall,
     Check,
@@ -159,7 +160,7 @@ def resources(ctx: ServiceContext) -> list[Resource | CibSetting]:
     for node in ctx.remotes:
         items.append(NodeAttribute(node.name, "osprole", "compute"))
         items.append(Primitive(
-            id=node.name, agent="ocf:pacemaker:remote",
+            id=node.name, agent=REMOTE_AGENT,
             params=pairs({"server": node.address, "reconnect_interval": RECONNECT}),
             ops=(Op("monitor", interval=REMOTE_MONITOR, timeout=REMOTE_MONITOR_TIMEOUT),)))
     items += [clone(p) for p in _compute_side(ctx)]

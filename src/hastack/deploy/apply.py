@@ -92,8 +92,8 @@ def _managed_units(resources: Sequence[Primitive | Clone]) -> list[str]:
     units = []
     for rsc in resources:
         primitive = rsc.primitive if isinstance(rsc, Clone) else rsc
-        if primitive.standard == "systemd":
-            units.append(primitive.agent.split(":", 1)[1])
+        if primitive.systemd_unit is not None:
+            units.append(primitive.systemd_unit)
     return units
 
 

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from hastack.catalog.base import REMOTE_AGENT
 from hastack.pacemaker.status import ClusterStatus
-
-REMOTE_AGENT = "ocf:pacemaker:remote"
 
 
 def held_by(status: ClusterStatus, node: str) -> frozenset[str]:

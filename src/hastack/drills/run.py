@@ -576,7 +576,7 @@ def killable(drill: Drill) -> dict[str, Killable]:
         primitive = rsc.primitive if isinstance(rsc, Clone) else rsc
         if primitive.runs_on != "controller":
             continue
-        unit = primitive.agent.split(":", 1)[1] if primitive.standard == "systemd" else None
+        unit = primitive.systemd_unit
         process = OCF_PROCESSES.get(primitive.id)
         if unit or process:
             out[primitive.id] = Killable(primitive.id, rsc.id, unit, process,

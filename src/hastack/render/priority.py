@@ -49,8 +49,8 @@ def systemd_units(resources: Iterable[Primitive | Clone]) -> list[tuple[str, str
     out: list[tuple[str, str]] = []
     for rsc in resources:
         primitive = rsc.primitive if isinstance(rsc, Clone) else rsc
-        if primitive.standard == "systemd":
-            out.append((primitive.agent.split(":", 1)[1], primitive.runs_on))
+        if primitive.systemd_unit is not None:
+            out.append((primitive.systemd_unit, primitive.runs_on))
     return out
 
 

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from hastack.catalog.base import (
+    REMOTE_AGENT,
     CatalogEntry,
     CibSetting,
     Clone,
@@ -38,7 +39,6 @@ from hastack.site.model import Site
 from hastack.site.placement import ClusterPlacement, Placement
 
 LOADBALANCER = "loadbalancer"
-REMOTE_AGENT = "ocf:pacemaker:remote"
 CONTROLLER_RULE = (("osprole", "eq", "controller"),)
 
 

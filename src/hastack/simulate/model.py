@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from hastack.catalog.base import (
+    REMOTE_AGENT,
     CatalogEntry,
     Clone,
     Colocation,
@@ -24,8 +25,6 @@ from hastack.render.cib import ClusterModel, cib_text
 from hastack.render.site import SiteRendering, site_listeners
 from hastack.site.model import Site
 from hastack.site.placement import Placement
-
-REMOTE_AGENT = "ocf:pacemaker:remote"
 
 
 @dataclass(frozen=True)
