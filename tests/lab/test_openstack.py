@@ -75,6 +75,18 @@ def test_power_loss_keeps_every_api_answering_through_its_vip(cloud: None) -> No
     assert report["fenced"] is not None
 
 
+def test_the_failover_path_runs_at_a_higher_priority_than_the_apis(cloud: None) -> None:
+    """render/priority.py's drop-ins took effect on the running daemons."""
+    def nice(unit: str) -> int:
+        pid = inside("ctl1", "systemctl", "show", "-P", "MainPID", unit).stdout.strip()
+        return int(inside("ctl1", "ps", "-o", "ni=", "-p", pid).stdout)
+
+    for unit in ("pacemaker", "haproxy", "rabbitmq-server", "memcached"):
+        assert nice(unit) == -10, unit
+    for unit in ("keystone", "nova-api"):
+        assert nice(unit) == 10, unit
+
+
 def drill(kind: str, *extra: str) -> dict[str, Any]:
     """One drill on the whole plane under its load: it passed (nothing acknowledged lost,
     everything back), and its report carries a recovery timeline from the nodes' journals."""
