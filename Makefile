@@ -10,12 +10,14 @@ PYTHON ?= python3
 test: deps lint
 	$(PY) -m pytest -o addopts="" -q tests
 
-# The lab of examples/lab.yaml with its whole collapsed control plane deployed.
+# The lab of examples/lab.yaml with its whole collapsed control plane deployed
+# (`make lab SITE=examples/lab-core.yaml`: the same plane, only its core under Pacemaker).
+SITE ?= examples/lab.yaml
 lab: deps
-	$(VENV)/bin/hastack lab up examples/lab.yaml
-	$(VENV)/bin/hastack deploy examples/lab.yaml
+	$(VENV)/bin/hastack lab up $(SITE)
+	$(VENV)/bin/hastack deploy $(SITE)
 	$(VENV)/bin/hastack lab status
-	$(VENV)/bin/hastack lab access --site examples/lab.yaml
+	$(VENV)/bin/hastack lab access --site $(SITE)
 
 lab-down: venv
 	$(VENV)/bin/hastack lab down

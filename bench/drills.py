@@ -1,10 +1,14 @@
-"""Benchmark: every drill on the whole plane of examples/lab.yaml, repeated, under its load.
+"""Benchmark: every drill on the whole plane, repeated, under its load, in both architectures.
 
-Usage (root): .venv/bin/python bench/drills.py [ROUNDS] [KIND ...]
-Uses the lab of examples/lab.yaml when it is up and deployed (`make lab`); otherwise refuses.
-Runs ROUNDS (default 3) of each KIND (default: every kind but galera-cold-start, issue 14),
-then prints per figure the median, min and max beside its target (issue 13) and the host's
-load average during the rounds. Targets are printed, never asserted.
+Usage (root): .venv/bin/python bench/drills.py [ROUNDS] [KIND ...] [--site FILE ...]
+Sites (default both): examples/lab.yaml (the guide: everything under Pacemaker) and
+examples/lab-core.yaml (only the core under Pacemaker, the active/active services systemd
+units). For each site: uses its lab when it is up, otherwise tears down any other lab and
+brings this one up and deploys it (`make lab SITE=...`). Runs ROUNDS (default 3) of each KIND
+(default: every kind but galera-cold-start, issue 14), saves every report as JSON under
+/var/tmp/hastack-bench, then prints per figure and site the median, min and max beside its
+target (issue 13) and the host's load average during the rounds. Targets are printed, never
+asserted.
 """
 
 from __future__ import annotations
@@ -18,11 +22,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 HASTACK = str(Path(sys.executable).with_name("hastack"))
-SITE = ROOT / "examples" / "lab.yaml"
+SITES = (ROOT / "examples" / "lab.yaml", ROOT / "examples" / "lab-core.yaml")
 STATE = Path("/var/lib/hastack/lab/site.json")
+OUT = Path("/var/tmp/hastack-bench")
 KINDS = ("power-loss", "partition", "service-kill", "rabbitmq-member-loss", "memcached-loss",
          "fence-failure", "compute-loss", "soak")
-EXTRA = {"service-kill": ("--service", "memcached"), "soak": ("--seconds", "120")}
+EXTRA = {"service-kill": ("--service", "keystone"), "soak": ("--seconds", "120")}
 # (figure, target in seconds or None): the report's keys; "api_back"/"api_window"/
 # "api_slowest" are the worst API's.
 FIGURES: dict[str, tuple[tuple[str, float | None], ...]] = {
@@ -39,8 +44,10 @@ FIGURES: dict[str, tuple[tuple[str, float | None], ...]] = {
     "soak": (("api_window", 0.0), ("db_window", 0.0), ("bus_window", 0.0)),
 }
 
+Report = dict[str, object]
 
-def figure(report: dict[str, object], name: str) -> float | None:
+
+def figure(report: Report, name: str) -> float | None:
     apis = report.get("apis") or {}
     assert isinstance(apis, dict)
     if name.startswith("api_"):
@@ -51,49 +58,83 @@ def figure(report: dict[str, object], name: str) -> float | None:
     return float(value) if isinstance(value, int | float) else None
 
 
-def drill(kind: str) -> dict[str, object]:
-    done = subprocess.run([HASTACK, "drill", str(SITE), kind, *EXTRA.get(kind, ()),
-                           "--format", "json"], capture_output=True, text=True, cwd=ROOT,
-                          check=False, timeout=3600)
+def hastack(*argv: str, timeout: float = 3600) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([HASTACK, *argv], capture_output=True, text=True, cwd=ROOT,
+                          check=False, timeout=timeout)
+
+
+def ensure_lab(site: Path) -> None:
+    """This site's lab up and deployed (a re-deploy of a deployed lab changes nothing)."""
+    running = json.loads(STATE.read_text())["site"] if STATE.exists() else None
+    if running != str(site.resolve()):
+        if running is not None:
+            hastack("lab", "down")
+        for argv in (("lab", "up", str(site)), ("deploy", str(site))):
+            print(f"{site.name}: hastack {' '.join(argv[:2])} ...", flush=True)
+            done = hastack(*argv)
+            if done.returncode != 0:
+                sys.exit(f"{site.name}: hastack {' '.join(argv)} failed\n"
+                         f"{(done.stdout + done.stderr)[-3000:]}")
+
+
+def drill(site: Path, kind: str) -> Report:
+    done = hastack("drill", str(site), kind, *EXTRA.get(kind, ()), "--format", "json")
     try:
-        report: dict[str, object] = json.loads(done.stdout)
+        report: Report = json.loads(done.stdout)
     except ValueError:
-        sys.exit(f"{kind}: no report\n{done.stdout}{done.stderr}"[-3000:])
+        sys.exit(f"{site.name} {kind}: no report\n{done.stdout}{done.stderr}"[-3000:])
     return report
+
+
+def run_site(site: Path, rounds: int, kinds: list[str]) -> tuple[dict[str, list[Report]],
+                                                                 list[float]]:
+    ensure_lab(site)
+    results: dict[str, list[Report]] = {k: [] for k in kinds}
+    loads = []
+    OUT.mkdir(parents=True, exist_ok=True)
+    for round_ in range(1, rounds + 1):
+        for kind in kinds:
+            report = drill(site, kind)
+            results[kind].append(report)
+            loads.append(os.getloadavg()[0])
+            (OUT / f"{site.stem}-{kind}-{round_}.json").write_text(json.dumps(report))
+            verdict = "ok" if report.get("ok") else f"FAILED {report.get('problems')}"
+            print(f"{site.name} round {round_} {kind}: {verdict} "
+                  f"(load {report.get('load_average', 0):.2f})", flush=True)
+    return results, loads
+
+
+def cell(runs: list[Report], name: str) -> str:
+    values = [v for v in (figure(r, name) for r in runs) if v is not None]
+    passed = sum(1 for r in runs if r.get("ok"))
+    if not values:
+        return f"{'-':>20} {passed}/{len(runs)}"
+    return (f"{statistics.median(values):>6.1f}{min(values):>7.1f}{max(values):>7.1f} "
+            f"{passed}/{len(runs)}")
 
 
 def main() -> None:
     args = sys.argv[1:]
+    sites = [Path(a).resolve() for a in args[args.index("--site") + 1:]] \
+        if "--site" in args else list(SITES)
+    args = args[:args.index("--site")] if "--site" in args else args
     rounds = int(args.pop(0)) if args and args[0].isdigit() else 3
     kinds = args or list(KINDS)
-    if not STATE.exists():
-        sys.exit("no lab is up: `make lab` first (the whole plane of examples/lab.yaml)")
-    results: dict[str, list[dict[str, object]]] = {k: [] for k in kinds}
-    loads = []
-    for round_ in range(1, rounds + 1):
-        for kind in kinds:
-            report = drill(kind)
-            results[kind].append(report)
-            loads.append(os.getloadavg()[0])
-            verdict = "ok" if report.get("ok") else f"FAILED {report.get('problems')}"
-            print(f"round {round_} {kind}: {verdict} (load {report.get('load_average', 0):.2f})",
-                  flush=True)
-    print(f"\nwhole plane of {SITE.name}, {rounds} round(s); host load average during the "
-          f"drills: median {statistics.median(loads):.2f}, max {max(loads):.2f}; "
-          f"nproc {os.cpu_count()}")
-    print(f"{'drill':<22}{'figure':<18}{'median':>8}{'min':>8}{'max':>8}{'target':>8}"
-          f"{'passed':>8}")
+    results = {}
+    for site in sites:
+        runs, loads = run_site(site, rounds, kinds)
+        results[site.stem] = runs
+        print(f"{site.name}: {rounds} round(s); host load average during its drills: median "
+              f"{statistics.median(loads):.2f}, max {max(loads):.2f}; nproc {os.cpu_count()}",
+              flush=True)
+    print("\nper site: median, min, max (s) and drills passed")
+    print(f"{'drill':<22}{'figure':<18}{'target':>7}  " +
+          "".join(f"{stem:>26}" for stem in results))
     for kind in kinds:
-        runs = results[kind]
-        passed = sum(1 for r in runs if r.get("ok"))
         for name, target in FIGURES.get(kind, ()):
-            values = [v for v in (figure(r, name) for r in runs) if v is not None]
-            if not values:
-                print(f"{kind:<22}{name:<18}{'-':>8}{'-':>8}{'-':>8}")
-                continue
             shown = f"{target:.1f}" if target is not None else ""
-            print(f"{kind:<22}{name:<18}{statistics.median(values):>8.1f}{min(values):>8.1f}"
-                  f"{max(values):>8.1f}{shown:>8}{f'{passed}/{len(runs)}':>8}")
+            print(f"{kind:<22}{name:<18}{shown:>7}  " +
+                  "".join(f"{cell(runs[kind], name):>26}" for runs in results.values()))
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from types import ModuleType
 from typing import Literal
 
 from hastack.catalog.platform import PlatformInfo, platform_info
-from hastack.site.model import Node, Site
+from hastack.site.model import Manages, Node, Site
 from hastack.site.placement import ClusterPlacement, Placement
 
 # --- secrets and text ---------------------------------------------------------------------
@@ -117,6 +117,10 @@ class Service:
     # On the failover path (the VIPs' HAProxy, the bus, the token cache): its units get the
     # CPU and I/O priority of corosync and Pacemaker (render/priority.py); APIs get less.
     failover: bool = False
+    # Stays under Pacemaker when the site says ``cluster.manages: core`` (VIPs and HAProxy,
+    # Galera, RabbitMQ, the cluster base, the computes); other services' active/active
+    # clones become systemd units (see HostUnit).
+    pacemaker_core: bool = False
 
 
 # --- pacemaker ids ------------------------------------------------------------------------
@@ -560,6 +564,42 @@ class ServiceContext:
         return self.platform.unit(component)
 
 
+# --- where a service runs: Pacemaker or systemd ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class HostUnit:
+    """An active/active service systemd runs on every member instead of Pacemaker
+    (``cluster.manages: core``): enabled at boot, restarted by systemd when it dies, never
+    stopped or restarted because another service failed, retrying its database and bus itself.
+    """
+
+    service: str  # the catalog service it belongs to
+    id: str  # the clone id it has under Pacemaker: reports name it the same way
+    name: str  # the primitive id (what `drill service-kill --service` names)
+    unit: str
+    failover: bool = False
+
+
+def hosted_ids(service: Service, site: Site, resources: Sequence[Resource | CibSetting],
+               constraints: Sequence[Constraint]) -> set[str]:
+    """The clone ids of ``resources`` that systemd runs under ``cluster.manages: core``:
+    controller clones of systemd units, except those that truly need (a Mandatory order or
+    a colocation) something that stays under Pacemaker on their node, such as a mount."""
+    if site.cluster.manages is not Manages.CORE or service.pacemaker_core:
+        return set()
+    hosted = {r.id for r in resources if isinstance(r, Clone) and not r.promotable
+              and r.runs_on == "controller" and r.primitive.systemd_unit is not None}
+    while True:
+        tied = {c.then for c in constraints if isinstance(c, Order) and c.kind == "Mandatory"
+                and c.then in hosted and c.first not in hosted}
+        tied |= {c.rsc for c in constraints if isinstance(c, Colocation)
+                 and c.rsc in hosted and c.with_rsc not in hosted}
+        if not tied:
+            return hosted
+        hosted -= tied
+
+
 # --- the module contract ------------------------------------------------------------------
 
 
@@ -594,13 +634,27 @@ class CatalogEntry:
         files: Sequence[ConfigFile] = self.module.config(ctx)
         return [f if f.service else replace(f, service=self.name) for f in files]
 
+    def _hosted(self, ctx: ServiceContext) -> set[str]:
+        return hosted_ids(self.service, ctx.site, self.module.resources(ctx),
+                          self.module.constraints(ctx))
+
     def resources(self, ctx: ServiceContext) -> Sequence[Resource | CibSetting]:
+        """What Pacemaker runs of this service (without its host units)."""
         items: Sequence[Resource | CibSetting] = self.module.resources(ctx)
-        return items
+        hosted = self._hosted(ctx)
+        return [i for i in items if not (isinstance(i, Clone) and i.id in hosted)]
+
+    def host_units(self, ctx: ServiceContext) -> list[HostUnit]:
+        """What systemd runs of this service on every member (``cluster.manages: core``)."""
+        hosted = self._hosted(ctx)
+        return [HostUnit(self.name, r.id, r.primitive.id, str(r.primitive.systemd_unit),
+                         self.service.failover)
+                for r in self.module.resources(ctx) if isinstance(r, Clone) and r.id in hosted]
 
     def constraints(self, ctx: ServiceContext) -> Sequence[Constraint]:
         items: Sequence[Constraint] = self.module.constraints(ctx)
-        return items
+        hosted = self._hosted(ctx)
+        return [c for c in items if not hosted.intersection(c.refs)]
 
     def listeners(self, ctx: ServiceContext) -> Sequence[Listener]:
         items: Sequence[Listener] = self.module.listeners(ctx)

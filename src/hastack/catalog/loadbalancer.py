@@ -42,6 +42,7 @@ SERVICE = Service(
     summary="HAProxy clone and the VIPs (IPaddr2)",
     reload_units=("haproxy",),  # a reload keeps open connections and the VIPs where they are
     failover=True,
+    pacemaker_core=True,
 )
 
 OPEN_FILES = 65536

@@ -45,6 +45,7 @@ SERVICE = Service(
     packages=("rabbitmq",),
     summary="RabbitMQ cluster (systemd unit, classic peer discovery); quorum queues",
     failover=True,
+    pacemaker_core=True,
 )
 
 # pause_minority: the side of a partition without a majority stops itself instead of

@@ -25,6 +25,7 @@ from hastack.catalog.base import (
     CatalogEntry,
     Clone,
     Command,
+    HostUnit,
     KeystoneEntry,
     Primitive,
     SecretRef,
@@ -174,18 +175,21 @@ async def _running_here(d: Deployment, name: str) -> set[str]:
     files (a first deploy starts them with their files; the cluster base is not restarted,
     a changed corosync.conf is reloaded with corosync-cfgtool by the operator)."""
     node = d.transports[name]
+    hosted = {u.service for u in d.rendering.host_units
+              if (await node.run(["systemctl", "is-active", "--quiet", u.unit])).ok}
     if not (await node.run(["systemctl", "is-active", "--quiet", "pacemaker"])).ok:
-        return set()
+        return hosted
     try:
         status = await live.crm_mon(node)
     except HastackError:
-        return set()
-    return {e.name for e in d.catalog
-            if any(name in status.running_on(rid) for rid in _resource_ids(d, e))}
+        return hosted
+    return hosted | {e.name for e in d.catalog
+                     if any(name in status.running_on(rid) for rid in _resource_ids(d, e))}
 
 
 async def _restart_changed(d: Deployment, entry: CatalogEntry, members: tuple[str, ...],
-                           resources: Sequence[Primitive | Clone]) -> None:
+                           resources: Sequence[Primitive | Clone],
+                           hosted: Sequence[HostUnit]) -> None:
     """Rolling restart, one node at a time, of a service whose configuration changed on a
     node where it was already running (its marker says so); the marker goes after."""
     marked = []
@@ -216,18 +220,26 @@ async def _restart_changed(d: Deployment, entry: CatalogEntry, members: tuple[st
             if name in (await live.crm_mon(first)).running_on(rsc.id):
                 (await first.run(["crm_resource", "--restart", "--resource", rsc.id,
                                   "--node", name, "--timeout", "600s"], timeout=900)).check()
+        if hosted:
+            (await d.transports[name].run(["systemctl", "restart", *(u.unit for u in hosted)],
+                                          timeout=600)).check()
+            await _wait_units_active(d, name, hosted)
         await d.transports[name].run(["rm", "-f", f"{RESTART_DIR}/{entry.name}"])
         d.record(f"restart:{entry.name}", name, "changed",
                  "restarted for its new configuration", started)
 
 
 async def _stop_managed_units(d: Deployment, members: Sequence[str],
-                              resources: Sequence[Primitive | Clone]) -> None:
+                              resources: Sequence[Primitive | Clone],
+                              hosted: Sequence[HostUnit]) -> None:
     """Units Pacemaker drives must not be enabled or running on their own (packages start
-    some of them on install); only done while Pacemaker is not yet running."""
+    some of them on install); only done while Pacemaker is not yet running. Units systemd
+    runs itself are stopped too: the package started them with its own configuration, and
+    their service's stage starts them with hastack's."""
     platform = platform_info(d.loaded.site.platform.value)
     units = _managed_units(resources) + [platform.units[c] for e in d.catalog
                                          for c in e.service.agent_units]
+    units += [u.unit for u in hosted]
     if not units:
         return
     for name in members:
@@ -319,6 +331,51 @@ async def _check_running(d: Deployment, stage: str, cluster: str, members: tuple
             raise TransportError(cluster, f"{stage}: {rsc.id} is not running after the "
                                  "cluster settled", fix=f"failed: {'; '.join(failed) or 'none'}"
                                  f" — see `crm_mon -1` on {members[0]}")
+
+
+UNITS_TIMEOUT = 300
+
+
+async def _start_host_units(d: Deployment, entry: CatalogEntry, members: Sequence[str],
+                            hosted: Sequence[HostUnit]) -> None:
+    """Units systemd runs itself (``cluster.manages: core``): enabled, so they start at boot
+    on their own, and running on every member."""
+    if not hosted:
+        return
+    units = [u.unit for u in hosted]
+    for name in members:
+        started = time.monotonic()
+        node = d.transports[name]
+        states = await asyncio.gather(*(node.run(["sh", "-c", 'systemctl is-enabled --quiet '
+                                                  '"$1" && systemctl is-active --quiet "$1"',
+                                                  "unit", u]) for u in units))
+        idle = [u for u, s in zip(units, states, strict=True) if not s.ok]
+        if not idle:
+            d.record(f"units:{entry.name}", name, "unchanged", "enabled and running", started)
+            continue
+        if d.dry_run:
+            d.record(f"units:{entry.name}", name, "would change",
+                     f"would enable and start {' '.join(idle)}", started)
+            continue
+        (await node.run(["systemctl", "enable", "--now", *idle], timeout=600)).check()
+        await _wait_units_active(d, name, hosted)
+        d.record(f"units:{entry.name}", name, "changed", f"enabled and started {' '.join(idle)}",
+                 started)
+
+
+async def _wait_units_active(d: Deployment, name: str, hosted: Sequence[HostUnit]) -> None:
+    node = d.transports[name]
+    deadline = time.monotonic() + UNITS_TIMEOUT
+    while True:
+        states = await asyncio.gather(*(node.run(["systemctl", "is-active", "--quiet", u.unit])
+                                        for u in hosted))
+        down = [u.unit for u, s in zip(hosted, states, strict=True) if not s.ok]
+        if not down:
+            return
+        if time.monotonic() > deadline:
+            raise TransportError(name, f"{', '.join(down)} not active {UNITS_TIMEOUT} s after "
+                                 "being started", fix=f"see `journalctl -u {down[0]}` on {name}")
+        await asyncio.sleep(2)
 
 
 BACKENDS_TIMEOUT = 300
@@ -448,7 +505,7 @@ async def deploy(d: Deployment) -> Deployment:
         members = tuple(cluster.model.node_ids)
         all_rsc = [r for r in cluster.model.resources]
         if not d.dry_run:
-            await _stop_managed_units(d, members, all_rsc)
+            await _stop_managed_units(d, members, all_rsc, cluster.host_units)
         await _form_cluster(d, cluster.name, members)
         if d.dry_run and d.changed:
             continue
@@ -475,10 +532,12 @@ async def deploy(d: Deployment) -> Deployment:
             continue
         await _push(d, f"service:{entry.name}", placed.name, placed.members, done)
         resources = [r for r in entry.resources(ctx) if isinstance(r, Primitive | Clone)]
+        hosted = entry.host_units(ctx)
         if not d.dry_run:
             await _check_running(d, f"service:{entry.name}", placed.name, placed.members,
                                  resources)
-        await _restart_changed(d, entry, placed.members, resources)
+        await _start_host_units(d, entry, placed.members, hosted)
+        await _restart_changed(d, entry, placed.members, resources, hosted)
         if not d.dry_run:
             await _wait_backends_up(d, entry, ctx)
         for action in (a for a in actions if a.phase == "after-start"):

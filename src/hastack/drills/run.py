@@ -3,9 +3,10 @@
 power-loss         the node (default: the DB VIP's holder) loses power through its BMC;
 partition          the node is cut off from the others at the switch: the minority loses
                    quorum and must stop its resources, the majority fences it (no split brain);
-service-kill       SIGKILL of a service's main process on the node (any service Pacemaker runs
-                   on the controllers): its monitor sees it and recovers it in place, nobody is
-                   fenced and nothing else restarts;
+service-kill       SIGKILL of a service's main process on the node (any service Pacemaker or,
+                   with cluster.manages: core, systemd runs on the controllers): its monitor
+                   (or systemd) sees it and recovers it in place, nobody is fenced and nothing
+                   else restarts;
 rabbitmq-member-loss  power loss of a member that does not hold the DB VIP: the bus loses a
                    broker and no confirmed message;
 memcached-loss     one memcached member frozen for 30 s: how slow the APIs get meanwhile;
@@ -31,7 +32,7 @@ from dataclasses import dataclass, field
 
 from hastack.catalog import neutron_server, nova
 from hastack.catalog import openstack as os_
-from hastack.catalog.base import Clone, Primitive, vip_id
+from hastack.catalog.base import Clone, HostUnit, Primitive, vip_id
 from hastack.catalog.galera import VERIFY_DB, VERIFY_PASSWORD
 from hastack.catalog.openstack import RABBIT_PORT, RABBIT_USER, rabbit_password
 from hastack.drills.client import PYTHON, SwitchClient
@@ -47,7 +48,7 @@ from hastack.drills.load import (
     LoadRecord,
     attempts,
 )
-from hastack.drills.timeline import Step, journal_steps, merged
+from hastack.drills.timeline import SYSTEMD_STARTED, Step, journal_steps, merged
 from hastack.errors import HastackError, UsageError
 from hastack.lab import control
 from hastack.pacemaker import live
@@ -172,6 +173,26 @@ class Drill:
                 continue
         return None
 
+    @property
+    def host_units(self) -> tuple[HostUnit, ...]:
+        return self.rendering.cluster(self.cluster).host_units
+
+    async def units_down(self) -> list[str]:
+        """'unit on node' for every service systemd runs itself that is not active on a
+        member (``cluster.manages: core``)."""
+        if not self.host_units:
+            return []
+        script = 'for u in "$@"; do systemctl is-active --quiet "$u" || echo "$u"; done'
+        down = []
+        for member in self.members:
+            try:
+                found = await self.transports[member].run(
+                    ["sh", "-c", script, "units", *(u.unit for u in self.host_units)])
+            except HastackError:
+                return [f"every unit on {member}"]
+            down += [f"{u} on {member}" for u in found.stdout.split()]
+        return down
+
     def full_strength(self, status: ClusterStatus) -> bool:
         """Every member online; every clone the cluster runs on every member (promotable ones
         promoted); every single-instance resource on exactly one node."""
@@ -295,7 +316,7 @@ async def _wait_full_strength(drill: Drill, report: DrillReport, t0: float,
     deadline = time.time() + timeout
     while time.time() < deadline:
         status = await drill.status() if report.detected is not None else None
-        if status is not None and drill.full_strength(status):
+        if status is not None and drill.full_strength(status) and not await drill.units_down():
             report.rejoined = time.time() - t0
             return
         await asyncio.sleep(1)
@@ -566,6 +587,7 @@ class Killable:
     unit: str | None  # systemd-class: the unit whose MainPID is killed
     process: str | None  # OCF-class: the daemon's process name
     promotable: bool = False
+    hosted: bool = False  # systemd runs it, not Pacemaker (cluster.manages: core)
 
 
 def killable(drill: Drill) -> dict[str, Killable]:
@@ -581,7 +603,16 @@ def killable(drill: Drill) -> dict[str, Killable]:
         if unit or process:
             out[primitive.id] = Killable(primitive.id, rsc.id, unit, process,
                                          isinstance(rsc, Clone) and rsc.promotable)
+    for own in drill.host_units:
+        out[own.name] = Killable(own.name, own.id, own.unit, None, hosted=True)
     return out
+
+
+async def _unit_state(machine: Transport, unit: str) -> tuple[str, str]:
+    """(MainPID, ActiveState) of a unit, as systemd sees it now."""
+    found = await machine.run(["systemctl", "show", "--property=MainPID,ActiveState", unit])
+    values = dict(line.split("=", 1) for line in found.stdout.splitlines() if "=" in line)
+    return values.get("MainPID", "0"), values.get("ActiveState", "unknown")
 
 
 async def _main_pid(machine: Transport, target: Killable) -> str:
@@ -605,15 +636,18 @@ async def service_kill(drill: Drill, *, node: str | None, service: str,
     victim = targets[service]
     if node is None:
         status = await drill.status()
-        where = status.running_on(victim.resource) if status else ()
+        where = status.running_on(victim.resource) if status and not victim.hosted else ()
         holder = await _db_vip_holder(drill)
         node = holder if holder in where or not where else where[0]
     target = node
     report = DrillReport(f"service-kill of {service}", target, load_seconds)
     machine = drill.transports[target]
 
+    killed: list[str] = []
+
     async def fault() -> None:
         pid = await _main_pid(machine, victim)
+        killed.append(pid)
         (await machine.run(["kill", "-KILL", pid])).check()
 
     gone: list[float] = []  # when the instance was first seen not running on the target
@@ -623,10 +657,15 @@ async def service_kill(drill: Drill, *, node: str | None, service: str,
         if status is None:
             return False
         rid = victim.resource
-        here = target in (status.promoted_on(rid) if victim.promotable
-                          else status.running_on(rid))
-        failed = any(f.resource in (rid, victim.name) and f.node == target
-                     for f in status.failures)
+        if victim.hosted and victim.unit is not None:
+            pid, active = await _unit_state(machine, victim.unit)
+            here = active == "active" and pid not in ("0", *killed)
+            failed = False
+        else:
+            here = target in (status.promoted_on(rid) if victim.promotable
+                              else status.running_on(rid))
+            failed = any(f.resource in (rid, victim.name) and f.node == target
+                         for f in status.failures)
         now = time.time() - t0
         if report.detected is None and (failed or not here):
             report.detected = now
@@ -646,9 +685,15 @@ async def service_kill(drill: Drill, *, node: str | None, service: str,
     if report.recovered is None:
         report.problems.append(f"{victim.resource} did not run on {target} again while the "
                                "load ran")
-    others = sorted({s.step.split()[1] for s in report.timeline
-                     if s.step.startswith("start ") and f" on {target}:" in s.step
-                     and s.step.split()[1] not in (victim.name, victim.resource)})
+    restarted = {s.step.split()[1] for s in report.timeline
+              if s.step.startswith("start ") and f" on {target}:" in s.step
+              and s.step.split()[1] not in (victim.name, victim.resource)}
+    units = {u.unit: u.name for u in drill.host_units}
+    restarted |= {units[s.step.removeprefix(SYSTEMD_STARTED)] for s in report.timeline
+               if s.node == target and s.step.startswith(SYSTEMD_STARTED)
+               and s.step.removeprefix(SYSTEMD_STARTED) in units
+               and s.step.removeprefix(SYSTEMD_STARTED) != victim.unit}
+    others = sorted(restarted)
     if others:
         report.problems.append(f"one fault, one repair: killing {service} also restarted "
                                f"{', '.join(others)} on {target}")

@@ -18,7 +18,7 @@ from hastack.transport.base import Transport
 
 # The daemons whose lines tell the story, by their journal identifier.
 IDENTIFIERS = ("corosync", "pacemaker-controld", "pacemaker-fenced", "pacemaker-schedulerd",
-               "haproxy")
+               "haproxy", "systemd")
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,8 @@ class Step:
     step: str  # what happened, named
     detail: str = ""
 
+
+SYSTEMD_STARTED = "systemd: started "
 
 # (identifier, pattern, name built from the match): one entry per step worth naming. The
 # patterns follow corosync 3.1, Pacemaker 2.1 and HAProxy 2.6 log lines.
@@ -70,6 +72,14 @@ RULES: tuple[Rule, ...] = (
      "monitor of {rsc} on {node}: {result}"),
     ("haproxy", re.compile(r"Server (?P<server>\S+) is (?P<state>DOWN|UP)"),
      "haproxy: {server} {state}"),
+    # systemd 252: a service it runs itself (cluster.manages: core) dying and coming back.
+    ("systemd", re.compile(r"^(?P<unit>[\w@.-]+)\.service: Main process exited, "
+                           r"code=(?P<code>\w+), status=(?P<status>\S+)"),
+     "systemd: {unit} exited ({code} {status})"),
+    ("systemd", re.compile(r"^(?P<unit>[\w@.-]+)\.service: Scheduled restart job"),
+     "systemd: {unit} restart scheduled"),
+    ("systemd", re.compile(r"^Started (?P<unit>(?!run-)[\w@.-]+)\.service\b"),
+     SYSTEMD_STARTED + "{unit}"),
 )
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from hastack.catalog.base import Clone, ConfigFile, Primitive, text_file
+from hastack.catalog.base import Clone, ConfigFile, HostUnit, Primitive, text_file
 
 DROPIN = "hastack-priority.conf"
 
@@ -55,13 +55,17 @@ def systemd_units(resources: Iterable[Primitive | Clone]) -> list[tuple[str, str
 
 
 def priority_files(members: Sequence[str], remotes: Sequence[str],
-                   services: Iterable[tuple[bool, Iterable[Primitive | Clone]]]
-                   ) -> list[ConfigFile]:
-    """Drop-ins for the cluster stack and for every systemd unit Pacemaker drives;
-    ``services`` pairs each service's failover flag with its resources."""
+                   services: Iterable[tuple[bool, Iterable[Primitive | Clone]]],
+                   hosted: Iterable[HostUnit] = ()) -> list[ConfigFile]:
+    """Drop-ins for the cluster stack, every systemd unit Pacemaker drives and every unit
+    systemd runs itself; ``services`` pairs each service's failover flag with its resources."""
     files = [dropin(n, u, FAILOVER) for n in members for u in MEMBER_UNITS]
     files += [dropin(n, u, FAILOVER) for n in remotes for u in REMOTE_UNITS]
     seen: set[tuple[str, str]] = set()
+    for own in hosted:
+        for node in members:
+            seen.add((node, own.unit))
+            files.append(dropin(node, own.unit, FAILOVER if own.failover else SERVICE))
     for failover, resources in services:
         for unit, runs_on in systemd_units(resources):
             for node in (members if runs_on == "controller" else remotes):

@@ -18,6 +18,7 @@ from hastack.catalog.base import (
     ClusterProperty,
     ConfigFile,
     Constraint,
+    HostUnit,
     Listener,
     Location,
     NodeAttribute,
@@ -33,6 +34,7 @@ from hastack.errors import PlanError
 from hastack.render.cib import ClusterModel, cib_text, resource_refs
 from hastack.render.corosync import node_ids, render_corosync
 from hastack.render.haproxy import render_haproxy
+from hastack.render.hosted import restart_dropins
 from hastack.render.ini import render_ini
 from hastack.render.priority import priority_files
 from hastack.site.model import Site
@@ -62,6 +64,7 @@ class ClusterRendering:
     corosync: str
     haproxy: str | None
     dropped: tuple[Constraint, ...]  # cross-cluster constraints left out
+    host_units: tuple[HostUnit, ...] = ()  # run by systemd on every member (manages: core)
 
     @property
     def name(self) -> str:
@@ -83,6 +86,10 @@ class SiteRendering:
 
     def files_for(self, node: str) -> tuple[RenderedFile, ...]:
         return tuple(f for f in self.files if f.node == node)
+
+    @property
+    def host_units(self) -> tuple[HostUnit, ...]:
+        return tuple(u for c in self.clusters for u in c.host_units)
 
 
 def _file(cfg: ConfigFile) -> RenderedFile:
@@ -132,9 +139,26 @@ def _check_unique(resources: Sequence[Resource], cluster: str) -> None:
         seen.add(rid)
 
 
+@dataclass(frozen=True)
+class _Built:
+    model: ClusterModel
+    files: list[ConfigFile]
+    dropped: tuple[Constraint, ...]
+    host_units: tuple[HostUnit, ...]
+
+
+def _hosted_everywhere(site: Site, placement: Placement,
+                       catalog: Sequence[CatalogEntry]) -> set[str]:
+    """Every clone id systemd runs instead of Pacemaker, on any cluster: constraints naming
+    one are not cross-cluster, they have nothing to order."""
+    platform = platform_info(site.platform.value)
+    return {u.id for e in catalog if placement.has(e.name)
+            for u in e.host_units(ServiceContext(site=site, placement=placement,
+                                                 service=e.name, platform=platform))}
+
+
 def _cluster_model(site: Site, placement: Placement, cluster: ClusterPlacement,
-                   base: CatalogEntry, catalog: Sequence[CatalogEntry],
-                   ) -> tuple[ClusterModel, list[ConfigFile], tuple[Constraint, ...]]:
+                   base: CatalogEntry, catalog: Sequence[CatalogEntry]) -> _Built:
     platform = platform_info(site.platform.value)
     contexts = [(base, ServiceContext(site=site, placement=placement, service=base.name,
                                       platform=platform, cluster_name=cluster.name))]
@@ -145,14 +169,20 @@ def _cluster_model(site: Site, placement: Placement, cluster: ClusterPlacement,
     constraints: list[Constraint] = []
     files: list[ConfigFile] = []
     tiers: list[tuple[bool, list[Resource]]] = []
+    hosted: list[HostUnit] = []
     for entry, ctx in contexts:
         made = entry.resources(ctx)
         items.extend(made)
         tiers.append((entry.service.failover, _split(made)[0]))
+        hosted.extend(entry.host_units(ctx))
         constraints.extend(entry.constraints(ctx))
         files.extend(entry.config(ctx))
+    # Priority and restart drop-ins belong to the base: writing one restarts no service.
     files += [replace(f, service=base.name) for f in
-              priority_files(cluster.members, cluster.remotes, tiers)]
+              priority_files(cluster.members, cluster.remotes, tiers, hosted)
+              + restart_dropins(cluster.members, hosted)]
+    elsewhere = _hosted_everywhere(site, placement, catalog)
+    constraints = [c for c in constraints if not elsewhere.intersection(c.refs)]
     resources, settings = _split(items)
     _check_unique(resources, cluster.name)
     # Remote nodes exist once their connection resources do (the compute service); only
@@ -175,7 +205,7 @@ def _cluster_model(site: Site, placement: Placement, cluster: ClusterPlacement,
         resources=tuple(resources),
         constraints=kept,
     )
-    return model, files, dropped
+    return _Built(model, files, dropped, tuple(hosted))
 
 
 def site_listeners(site: Site, placement: Placement,
@@ -201,7 +231,8 @@ def render_site(site: Site, placement: Placement, base: CatalogEntry,
     files: list[RenderedFile] = []
     listeners = site_listeners(site, placement, catalog)
     for cluster in placement.clusters:
-        model, cluster_files, dropped = _cluster_model(site, placement, cluster, base, catalog)
+        built = _cluster_model(site, placement, cluster, base, catalog)
+        model, cluster_files = built.model, built.files
         corosync = render_corosync(site, cluster)
         cluster_files += [text_file(n, "/etc/corosync/corosync.conf", corosync)
                           for n in cluster.members]
@@ -212,7 +243,8 @@ def render_site(site: Site, placement: Placement, base: CatalogEntry,
                                       service=LOADBALANCER)
                               for n in cluster.members]
         clusters.append(ClusterRendering(model=model, cib=cib_text(model), corosync=corosync,
-                                         haproxy=haproxy, dropped=dropped))
+                                         haproxy=haproxy, dropped=built.dropped,
+                                         host_units=built.host_units))
         files.extend(_file(f) for f in cluster_files)
     seen: dict[tuple[str, str], str] = {}
     for f in files:

@@ -50,6 +50,13 @@ class L2Agent(StrEnum):
     LINUXBRIDGE = "linuxbridge"
 
 
+class Manages(StrEnum):
+    """What Pacemaker runs (``cluster.manages``)."""
+
+    EVERYTHING = "everything"  # the guide: every service a Pacemaker resource
+    CORE = "core"  # VIPs, HAProxy, Galera, RabbitMQ, active/passive services, computes
+
+
 class Platform(StrEnum):
     DEBIAN_12 = "debian-12"
 
@@ -151,6 +158,11 @@ class ClusterOptions(Model):
                               "guide; warns)")
     fence_power_wait: int | None = Field(None, ge=0, le=60, description="seconds fence_ipmilan "
                                          "waits after off/on (agent default when omitted)")
+    manages: Manages = Field(Manages.EVERYTHING, description="everything: the guide's layout, "
+                             "every service a Pacemaker resource; core: only the VIPs, "
+                             "HAProxy, Galera, RabbitMQ, the active/passive services and the "
+                             "computes, every active/active service a systemd unit that "
+                             "restarts itself (TripleO's layout since Newton)")
 
 
 class OpenStack(Model):

@@ -91,6 +91,14 @@ async def _rabbit_running(node: Transport) -> list[str]:
     return sorted(running)
 
 
+async def _active_on(transports: Mapping[str, Transport], members: Sequence[str],
+                     unit: str) -> list[str]:
+    """Members where systemd runs ``unit`` (a service systemd runs itself)."""
+    states = await asyncio.gather(*(transports[m].run(["systemctl", "is-active", "--quiet",
+                                                       unit]) for m in members))
+    return [m for m, s in zip(members, states, strict=True) if s.ok]
+
+
 async def gather(loaded: LoadedSite, catalog: Sequence[CatalogEntry],
                  transports: Mapping[str, Transport]) -> list[ClusterState]:
     """One snapshot of every cluster; a cluster no member answers for says so."""
@@ -123,6 +131,9 @@ async def gather(loaded: LoadedSite, catalog: Sequence[CatalogEntry],
                 promoted = set(status.promoted_on(rid))
                 resources[rid] = [f"{n}*" if n in promoted else n
                                   for n in status.running_on(rid)]
+            online = [m for m in cluster.members if _node_word(status, m) == "online"]
+            for unit in entry.host_units(ctx):
+                resources[unit.id] = await _active_on(transports, online, unit.unit)
             state.services.append(ServiceState(entry.name, resources))
         if "loadbalancer" in cluster.services:
             state.vips = {name: list(status.running_on(vip_id(name)))
