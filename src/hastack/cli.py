@@ -442,8 +442,9 @@ def drill(
     node: Annotated[str | None, typer.Option(help="the node to break (default: the one "
                                              "holding the DB VIP; compute-loss: the first "
                                              "compute)")] = None,
-    service: Annotated[str, typer.Option(help="service-kill: any service Pacemaker runs on "
-                                         "the controllers (galera, rabbitmq, haproxy, "
+    service: Annotated[str, typer.Option(help="service-kill: any service Pacemaker (or, with "
+                                         "cluster.manages: core, systemd) runs on the "
+                                         "controllers (galera, rabbitmq, haproxy, "
                                          "memcached, keystone, nova-api, ...)")] = "galera",
     seconds: Annotated[float | None, typer.Option(
         help="how long the loads run (default: 90; service-kill and memcached-loss 60; "
