@@ -85,6 +85,9 @@ def test_the_failover_path_runs_at_a_higher_priority_than_the_apis(cloud: None) 
         assert nice(unit) == -10, unit
     for unit in ("keystone", "nova-api"):
         assert nice(unit) == 10, unit
+    # The galera agent starts mysqld through `su - mysql`, not as a unit: its login's tier.
+    mysqld = inside("ctl1", "pgrep", "-o", "-x", "mariadbd").stdout.strip()
+    assert int(inside("ctl1", "ps", "-o", "ni=", "-p", mysqld).stdout) == -10
 
 
 def drill(kind: str, *extra: str) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from hastack import catalog
-from hastack.render.priority import DROPIN
+from hastack.render.priority import DROPIN, LIMITS
 from hastack.render.site import render_site
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -49,3 +49,13 @@ def test_only_units_pacemaker_runs_on_that_node_get_one() -> None:
             assert "loadbalancer" in cluster.services, node
         if unit == "keystone":
             assert "keystone" in cluster.services, node
+
+
+def test_galeras_mysqld_keeps_the_failover_tier_through_its_login() -> None:
+    """The galera agent starts mysqld through `su - mysql`, whose pam_limits session sets
+    the login's priority: the failover tier is written there, on every controller only."""
+    loaded = catalog.load(EXAMPLES / "lab.yaml")
+    rendering = render_site(loaded.site, loaded.placement, catalog.BASE, catalog.SERVICES)
+    limits = {f.node: f.text.masked() for f in rendering.files if f.path == LIMITS}
+    assert set(limits) == {"ctl1", "ctl2", "ctl3"}
+    assert all("mysql - priority -10" in text for text in limits.values())

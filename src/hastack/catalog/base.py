@@ -117,6 +117,10 @@ class Service:
     # On the failover path (the VIPs' HAProxy, the bus, the token cache): its units get the
     # CPU and I/O priority of corosync and Pacemaker (render/priority.py); APIs get less.
     failover: bool = False
+    # The user an OCF agent starts the daemon as through a login (galera: `su - mysql`).
+    # pacemaker-execd runs every agent at Nice 0, whatever Pacemaker's own priority, so a
+    # failover daemon gets its tier from that login's pam_limits session instead.
+    login_user: str | None = None
     # Stays under Pacemaker when the site says ``cluster.manages: core`` (VIPs and HAProxy,
     # Galera, RabbitMQ, the cluster base, the computes); other services' active/active
     # clones become systemd units (see HostUnit).

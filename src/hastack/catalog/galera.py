@@ -41,6 +41,8 @@ SERVICE = Service(
     vips=("db",),
     summary="MariaDB Galera, promotable clone; one writer at a time through vip-db",
     agent_units=("galera",),
+    failover=True,
+    login_user="mysql",
 )
 
 PORT = 3306

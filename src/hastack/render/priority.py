@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from hastack.catalog.base import Clone, ConfigFile, HostUnit, Primitive, text_file
 
 DROPIN = "hastack-priority.conf"
+LIMITS = "/etc/security/limits.d/hastack-failover.conf"
 
 
 @dataclass(frozen=True)
@@ -54,12 +55,24 @@ def systemd_units(resources: Iterable[Primitive | Clone]) -> list[tuple[str, str
     return out
 
 
+def login_priority(node: str, users: Sequence[str]) -> ConfigFile:
+    """pacemaker-execd starts every agent at Nice 0 (seen in the lab: IPaddr2, galera), so
+    a daemon an agent starts keeps no priority of Pacemaker's; one started through a login
+    (Galera's mysqld: `su - mysql`) gets its tier from pam_limits' ``priority``."""
+    return text_file(node, LIMITS, f"# hastack: {FAILOVER.name} tier (render/priority.py)\n",
+                     *(f"{user} - priority {FAILOVER.nice}\n" for user in users))
+
+
 def priority_files(members: Sequence[str], remotes: Sequence[str],
                    services: Iterable[tuple[bool, Iterable[Primitive | Clone]]],
-                   hosted: Iterable[HostUnit] = ()) -> list[ConfigFile]:
+                   hosted: Iterable[HostUnit] = (),
+                   logins: Sequence[str] = ()) -> list[ConfigFile]:
     """Drop-ins for the cluster stack, every systemd unit Pacemaker drives and every unit
-    systemd runs itself; ``services`` pairs each service's failover flag with its resources."""
+    systemd runs itself; ``services`` pairs each service's failover flag with its resources;
+    ``logins`` are the users failover daemons are started as through a login."""
     files = [dropin(n, u, FAILOVER) for n in members for u in MEMBER_UNITS]
+    if logins:
+        files += [login_priority(n, logins) for n in members]
     files += [dropin(n, u, FAILOVER) for n in remotes for u in REMOTE_UNITS]
     seen: set[tuple[str, str]] = set()
     for own in hosted:

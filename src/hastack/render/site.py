@@ -170,6 +170,8 @@ def _cluster_model(site: Site, placement: Placement, cluster: ClusterPlacement,
     files: list[ConfigFile] = []
     tiers: list[tuple[bool, list[Resource]]] = []
     hosted: list[HostUnit] = []
+    logins = sorted({e.service.login_user for e, _ in contexts
+                     if e.service.failover and e.service.login_user})
     for entry, ctx in contexts:
         made = entry.resources(ctx)
         items.extend(made)
@@ -179,7 +181,7 @@ def _cluster_model(site: Site, placement: Placement, cluster: ClusterPlacement,
         files.extend(entry.config(ctx))
     # Priority and restart drop-ins belong to the base: writing one restarts no service.
     files += [replace(f, service=base.name) for f in
-              priority_files(cluster.members, cluster.remotes, tiers, hosted)
+              priority_files(cluster.members, cluster.remotes, tiers, hosted, logins)
               + restart_dropins(cluster.members, hosted)]
     elsewhere = _hosted_everywhere(site, placement, catalog)
     constraints = [c for c in constraints if not elsewhere.intersection(c.refs)]
