@@ -120,8 +120,9 @@ async def _prepare_node(d: Deployment, name: str) -> None:
                  f"{len(changes)} of {len(wanted)} files differ", started)
         return
     # Marked before the files are written: a run killed in between still restarts them.
-    touched = sorted({c.file.service for c in changes if c.reason != "new"
-                      and c.file.service in await _running_here(d, name)})
+    edited = [c for c in changes if c.reason != "new"]
+    running = await _running_here(d, name) if edited else set()
+    touched = sorted({c.file.service for c in edited if c.file.service in running})
     if touched:
         await node.run(["sh", "-c", f"mkdir -p {RESTART_DIR} && cd {RESTART_DIR} && "
                         'touch "$@"', "mark", *touched])
@@ -175,8 +176,10 @@ async def _running_here(d: Deployment, name: str) -> set[str]:
     files (a first deploy starts them with their files; the cluster base is not restarted,
     a changed corosync.conf is reloaded with corosync-cfgtool by the operator)."""
     node = d.transports[name]
-    hosted = {u.service for u in d.rendering.host_units
-              if (await node.run(["systemctl", "is-active", "--quiet", u.unit])).ok}
+    units = {u.unit: u.service for u in d.rendering.host_units}
+    active = await node.run(["sh", "-c", 'for u in "$@"; do systemctl is-active --quiet "$u" '
+                             '&& echo "$u"; done; true', "units", *units]) if units else None
+    hosted = {units[u] for u in active.stdout.split()} if active is not None else set()
     if not (await node.run(["systemctl", "is-active", "--quiet", "pacemaker"])).ok:
         return hosted
     try:

@@ -178,11 +178,12 @@ class Drill:
         return self.rendering.cluster(self.cluster).host_units
 
     async def units_down(self) -> list[str]:
-        """'unit on node' for every service systemd runs itself that is not active on a
-        member (``cluster.manages: core``)."""
+        """'unit on node' for every service systemd runs itself (``cluster.manages: core``)
+        that deploy enabled on a member and that is not active there."""
         if not self.host_units:
             return []
-        script = 'for u in "$@"; do systemctl is-active --quiet "$u" || echo "$u"; done'
+        script = ('for u in "$@"; do systemctl is-enabled --quiet "$u" && ! systemctl '
+                  'is-active --quiet "$u" && echo "$u"; done; true')
         down = []
         for member in self.members:
             try:

@@ -1,0 +1,69 @@
+"""The other architecture for real (`cluster.manages: core`) on three machines: the HA core
+under Pacemaker, memcached a systemd unit on every member that systemd itself brings back when
+it is killed, with nothing else restarted; a hand-edited file of such a unit is put back and
+the unit restarted; a re-run changes nothing."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+from labkit import NODES, ROOT, hastack, inside, running_lab
+
+from hastack.pacemaker.status import parse_crm_mon
+
+pytestmark = pytest.mark.lab
+
+SITE = ROOT / "tests" / "lab" / "lab3-core.yaml"
+
+
+@pytest.fixture(scope="module")
+def lab() -> Iterator[None]:
+    with running_lab("--packages", "core", site=SITE,
+                     then=[("deploy", str(SITE), "--scope", "core")]):
+        yield
+
+
+def _main_pid(node: str, unit: str) -> str:
+    return inside(node, "systemctl", "show", "-P", "MainPID", unit).stdout.strip()
+
+
+def test_pacemaker_runs_the_core_and_systemd_runs_memcached_everywhere(lab: None) -> None:
+    cluster = parse_crm_mon(inside("n1", "crm_mon", "--one-shot", "--output-as=xml").stdout)
+    assert cluster.promoted_on("galera-clone") == NODES
+    for rid in ("haproxy-clone", "rabbitmq-clone"):
+        assert cluster.running_on(rid) == NODES, rid
+    assert not cluster.instances("memcached-clone")
+    for node in NODES:
+        assert inside(node, "systemctl", "is-enabled", "memcached").stdout.strip() == "enabled"
+        assert inside(node, "systemctl", "show", "-P", "Restart",
+                      "memcached").stdout.strip() == "always"
+    (state,) = json.loads(hastack("status", str(SITE), "--format", "json").stdout)
+    memcached = next(s for s in state["services"] if s["service"] == "memcached")
+    assert memcached["resources"] == {"memcached-clone": list(NODES)}
+
+
+def test_killed_memcached_is_brought_back_by_systemd_and_nothing_else_restarts(
+        lab: None) -> None:
+    result = hastack("drill", str(SITE), "service-kill", "--service", "memcached", "--node",
+                     "n2", "--seconds", "45", "--format", "json", check=False)
+    report = json.loads(result.stdout)
+    assert result.returncode == 0 and report["ok"], result.stdout + result.stderr
+    assert report["db_lost"] == 0 and report["bus_lost"] == 0
+    steps = [(s["node"], s["step"]) for s in report["timeline"]]
+    assert ("n2", "systemd: started memcached") in steps, steps
+    assert not any(step.startswith("start ") for _, step in steps), steps  # Pacemaker idle
+
+
+def test_a_changed_file_restarts_the_unit_and_a_rerun_changes_nothing(lab: None) -> None:
+    before = {n: _main_pid(n, "memcached") for n in NODES}
+    inside("n1", "sh", "-c", "echo '# edited by hand' >> /etc/memcached.conf")
+    again = hastack("deploy", str(SITE), "--scope", "core")
+    assert "restart:memcached" in again.stdout, again.stdout
+    after = {n: _main_pid(n, "memcached") for n in NODES}
+    assert after["n1"] != before["n1"] and after["n1"] != "0"
+    assert after["n2"] == before["n2"] and after["n3"] == before["n3"]
+    assert "edited by hand" not in inside("n1", "cat", "/etc/memcached.conf").stdout
+    third = hastack("deploy", str(SITE), "--scope", "core")
+    assert "unchanged: the site already matches" in third.stdout, third.stdout
