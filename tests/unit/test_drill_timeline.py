@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import calendar
 import json
 
-from hastack.drills.timeline import Step, classify, merged, steps_from_journal
+from hastack.drills.timeline import (
+    Step,
+    classify,
+    merged,
+    steps_from_galera_log,
+    steps_from_journal,
+)
 
 
 def test_the_lines_of_a_failover_are_named() -> None:
@@ -37,6 +44,13 @@ def test_the_lines_of_a_failover_are_named() -> None:
             "pacemaker throttles actions: High CPU load 15.71",
         ("haproxy", "Server galera/ctl1 is DOWN, reason: Layer4 timeout, check duration: "
                     "2001ms."): "haproxy: galera/ctl1 DOWN",
+        # systemd 252 on a service it runs itself (cluster.manages: core), seen in the lab.
+        ("systemd", "keystone.service: Main process exited, code=killed, status=9/KILL"):
+            "systemd: keystone exited (killed 9/KILL)",
+        ("systemd", "keystone.service: Scheduled restart job, restart counter is at 1."):
+            "systemd: keystone restart scheduled",
+        ("systemd", "Started keystone.service - OpenStack Identity service."):
+            "systemd: started keystone",
     }
     for (identifier, message), step in lines.items():
         assert classify(identifier, message) == step, message
@@ -48,6 +62,9 @@ def test_routine_lines_name_no_step() -> None:
     assert classify("corosync", "[QUORUM] Members[3]: 1 2 3") is None
     # A line is judged by the daemon that wrote it, not by its words alone.
     assert classify("haproxy", "Calculated transition 4") is None
+    # The transient units and sessions a command run in the machine creates.
+    assert classify("systemd", "Started run-u12.service - /usr/bin/true.") is None
+    assert classify("systemd", "Started session-4.scope - Session 4 of User root.") is None
 
 
 def test_journal_entries_are_timed_from_the_fault() -> None:
@@ -70,3 +87,24 @@ def test_merged_keeps_time_order_and_one_copy_of_a_cluster_wide_event() -> None:
                    [Step(0.0, "drill", "fault"), Step(9.0, "load", "DB back")])
     assert [s.step for s in steps] == ["fault", formed, "DB back"]
     assert steps[1].node == "ctl2"
+
+
+def test_galeras_own_log_names_its_membership_steps_in_the_machines_time() -> None:
+    """MariaDB 10.11 lines as the galera agent's log file has them (local time, to the
+    second): the member suspected and the new primary component, the step every DB write
+    waits for after a member's power loss."""
+    fault = calendar.timegm((2026, 12, 4, 6, 31, 5, 0, 0, 0)) + 0.37
+    text = "+0100\n" + "\n".join([
+        "2026-12-04  7:31:04 0 [Note] WSREP: New COMPONENT: primary = yes, bootstrap = no, "
+        "my_idx = 1, memb_num = 3",  # before the fault: left out
+        "2026-12-04  7:31:09 0 [Note] WSREP: evs::proto(4eb9c6ba-a48e, OPERATIONAL, "
+        "view_id(REG,46bea367-96be,4)) suspecting node: 498611a5-917e",
+        "2026-12-04  7:31:11 0 [Note] WSREP: New COMPONENT: primary = yes, bootstrap = no, "
+        "my_idx = 1, memb_num = 2",
+        "2026-12-04  7:31:11 0 [Note] WSREP: Shifting SYNCED -> JOINED (TO: 1234)",
+    ])
+    steps = steps_from_galera_log("ctl1", text, fault, fault + 60)
+    assert [(s.at, s.step) for s in steps] == [
+        (3.63, "galera: suspecting a member"),
+        (5.63, "galera: new component of 2 (primary: yes)"),
+        (5.63, "galera: SYNCED -> JOINED")]

@@ -48,7 +48,13 @@ from hastack.drills.load import (
     LoadRecord,
     attempts,
 )
-from hastack.drills.timeline import SYSTEMD_STARTED, Step, journal_steps, merged
+from hastack.drills.timeline import (
+    SYSTEMD_STARTED,
+    Step,
+    galera_steps,
+    journal_steps,
+    merged,
+)
 from hastack.errors import HastackError, UsageError
 from hastack.lab import control
 from hastack.pacemaker import live
@@ -402,6 +408,7 @@ async def _timeline(drill: Drill, report: DrillReport, load_steps: list[Step]) -
     end = t0 + (report.rejoined if report.rejoined is not None else report.load_seconds)
     nodes = [n.name for n in drill.loaded.site.nodes if n.name in drill.transports]
     journal, unread = await journal_steps(drill.transports, nodes, t0, end)
+    journal += await galera_steps(drill.transports, drill.members, t0, end)
     marks = [Step(0.0, "drill", f"fault: {report.kind} of {report.target}")]
     if report.rejoined is not None:
         marks.append(Step(round(report.rejoined, 2), "drill", "back at full strength"))

@@ -8,8 +8,10 @@ time between two steps belongs to the later one: it is what the recovery waited 
 from __future__ import annotations
 
 import asyncio
+import calendar
 import json
 import re
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -139,15 +141,72 @@ async def journal_steps(transports: Mapping[str, Transport], nodes: Sequence[str
     return steps, unread
 
 
+# Galera writes to its own log file (the agent's `log` parameter), not to the journal, in the
+# machine's local time and to the second.
+GALERA_LOG = "/var/log/mysql/error.log"
+GALERA_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"WSREP: evs::proto\(.*\) suspecting node: "), "galera: suspecting a member"),
+    (re.compile(r"WSREP: New COMPONENT: primary = (?P<primary>yes|no),.* memb_num = (?P<n>\d+)"),
+     "galera: new component of {n} (primary: {primary})"),
+    (re.compile(r"WSREP: Shifting (?P<old>[A-Z]+) -> (?P<new>[A-Z]+)"),
+     "galera: {old} -> {new}"),
+)
+GALERA_STAMP = re.compile(r"^(?P<day>\d{4}-\d\d-\d\d) +(?P<clock>\d+:\d\d:\d\d) ")
+
+
+def steps_from_galera_log(node: str, text: str, fault_at: float, until: float) -> list[Step]:
+    """Steps from Galera's error log; the first line of ``text`` is the machine's UTC offset
+    (``date +%z``), the rest log lines."""
+    offset, _, body = text.partition("\n")
+    sign = -1 if offset.startswith("-") else 1
+    shift = sign * (int(offset[1:3] or 0) * 3600 + int(offset[3:5] or 0) * 60) \
+        if len(offset) == 5 else 0
+    out = []
+    for line in body.splitlines():
+        stamp = GALERA_STAMP.match(line)
+        if stamp is None:
+            continue
+        clock = stamp["clock"].zfill(8)
+        at = calendar.timegm(time.strptime(f"{stamp['day']} {clock}", "%Y-%m-%d %H:%M:%S"))
+        at -= shift
+        if not fault_at - 1 <= at <= until + 1:
+            continue
+        for pattern, name in GALERA_RULES:
+            found = pattern.search(line)
+            if found:
+                out.append(Step(round(at - fault_at, 2), node, name.format(**found.groupdict()),
+                                line[stamp.end():].strip()[:300]))
+                break
+    return out
+
+
+async def galera_steps(transports: Mapping[str, Transport], nodes: Sequence[str],
+                       fault_at: float, until: float) -> list[Step]:
+    """Every node's Galera membership steps in the window (a node without the log has none)."""
+    script = (f'date +%z; grep -E "suspecting node|New COMPONENT|WSREP: Shifting" '
+              f'{GALERA_LOG} 2>/dev/null | tail -n 400; true')
+
+    async def one(node: str) -> list[Step]:
+        try:
+            done = await transports[node].run(["sh", "-c", script], timeout=60)
+        except HastackError:
+            return []
+        return steps_from_galera_log(node, done.stdout, fault_at, until) if done.ok else []
+
+    return [s for found in await asyncio.gather(*(one(n) for n in nodes)) for s in found]
+
+
 def merged(*parts: Iterable[Step]) -> list[Step]:
     """All steps in time order; the same step recorded by several nodes at once (a cluster
     event every member logs) is kept once, from the first node that recorded it."""
     seen: set[tuple[str, float]] = set()
-    out = []
+    out: list[Step] = []
     for step in sorted((s for p in parts for s in p), key=lambda s: (s.at, s.node)):
         key = (step.step, round(step.at))
         if key in seen and step.step.startswith(("corosync membership", "transition")):
             continue
+        if out and any(s == step for s in out[-8:]):
+            continue  # the same line logged twice by one daemon (HAProxy: two log targets)
         seen.add(key)
         out.append(step)
     return out
