@@ -1,7 +1,0 @@
-# Rendered by hastack.
-ALLOWED_HOSTS = ['*']
-SESSION_ENGINE = 'django.contrib.sessions.backends.cache'
-CACHES = {'default': {'BACKEND': 'django.core.cache.backends.memcached.PyMemcacheCache', 'LOCATION': ['198.18.0.11:11211', '198.18.0.12:11211', '198.18.0.13:11211']}}
-OPENSTACK_HOST = '198.18.0.201'
-OPENSTACK_KEYSTONE_URL = 'http://198.18.0.201:5000/v3'
-SECRET_KEY = '{{secret:horizon-secret-key}}'
