@@ -89,6 +89,15 @@ def test_merged_keeps_time_order_and_one_copy_of_a_cluster_wide_event() -> None:
     assert steps[1].node == "ctl2"
 
 
+def test_merged_keeps_one_copy_of_a_line_a_daemon_logged_twice() -> None:
+    """HAProxy logs each event to syslog and stderr: two journal lines, one step."""
+    down = "haproxy: galera/ctl2 DOWN"
+    steps = merged([Step(6.09, "ctl1", down, "[WARNING]  (4509) : Backup Server ..."),
+                    Step(6.09, "ctl1", down, "Backup Server ..."),
+                    Step(6.34, "ctl3", down, "Backup Server ...")])
+    assert [(s.node, s.step) for s in steps] == [("ctl1", down), ("ctl3", down)]
+
+
 def test_galeras_own_log_names_its_membership_steps_in_the_machines_time() -> None:
     """MariaDB 10.11 lines as the galera agent's log file has them (local time, to the
     second): the member suspected and the new primary component, the step every DB write

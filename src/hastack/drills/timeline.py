@@ -205,8 +205,8 @@ def merged(*parts: Iterable[Step]) -> list[Step]:
         key = (step.step, round(step.at))
         if key in seen and step.step.startswith(("corosync membership", "transition")):
             continue
-        if out and any(s == step for s in out[-8:]):
-            continue  # the same line logged twice by one daemon (HAProxy: two log targets)
+        if any((s.node, s.step, s.at) == (step.node, step.step, step.at) for s in out[-8:]):
+            continue  # one event logged twice by one daemon (HAProxy: two log targets)
         seen.add(key)
         out.append(step)
     return out
