@@ -48,3 +48,18 @@ def test_merging_what_is_already_there_changes_nothing() -> None:
  <nodes><node id="1" uname="ctl1"/></nodes><resources/><constraints/>
 </configuration></cib>"""
     assert not merge_configuration(LIVE, want).changed
+
+
+def test_alerts_are_hastacks_to_set_and_a_second_merge_changes_nothing() -> None:
+    want = """<cib><configuration><crm_config/><nodes/><resources/><constraints/>
+ <alerts><alert id="haproxy-node-lost" path="/usr/local/lib/hastack/haproxy-node-lost">
+  <select><select_nodes/></select></alert></alerts>
+</configuration><status/></cib>"""
+    first = merge_configuration(LIVE, want)
+    assert first.changed
+    alert = etree.fromstring(first.xml.encode()).find("alerts/alert")
+    assert alert is not None and alert.get("id") == "haproxy-node-lost"
+    live = LIVE.replace("<resources/><constraints/>", "<resources/><constraints/>" + (
+        '<alerts><alert id="haproxy-node-lost" path="/usr/local/lib/hastack/'
+        'haproxy-node-lost"><select><select_nodes/></select></alert></alerts>'))
+    assert not merge_configuration(live, want).changed

@@ -283,7 +283,16 @@ class NodeAttribute:
     value: str
 
 
-CibSetting = ClusterProperty | ResourceDefault | NodeAttribute
+@dataclass(frozen=True)
+class Alert:
+    """A Pacemaker alert agent: ``path`` runs on every member on each node event (a node
+    lost or back), with the event in CRM_alert_* variables."""
+
+    id: str
+    path: str
+
+
+CibSetting = ClusterProperty | ResourceDefault | NodeAttribute | Alert
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from hastack.catalog.base import (
     FAILOVER_MONITOR,
     Action,
+    Alert,
     Check,
     CibSetting,
     Colocation,
@@ -48,6 +49,25 @@ SERVICE = Service(
 OPEN_FILES = 65536
 VIP_MONITOR = "10s"  # a lost VIP is noticed within 10 s even without a node failure
 
+# When the cluster loses a node, every HAProxy marks that node's servers down at once: its own
+# checks need 2 failures of up to 2 s each per backend (drill timelines: 2-3 s after corosync
+# had decided), and until then requests to a VIP wait on the dead node's servers. A check
+# that passes again brings a server back as usual (rise 2), so nothing has to undo this.
+# Pacemaker runs alert agents as hacluster: the admin socket's group is haclient.
+NODE_LOST_ALERT = "/usr/local/lib/hastack/haproxy-node-lost"
+NODE_LOST_SCRIPT = """\
+#!/bin/sh
+# hastack (catalog/loadbalancer.py): Pacemaker alert agent for node events.
+[ "$CRM_alert_kind" = node ] && [ "$CRM_alert_desc" = lost ] || exit 0
+[ -n "$CRM_alert_node" ] && [ "$CRM_alert_node" != "$(uname -n)" ] || exit 0
+socket=/run/haproxy/admin.sock
+[ -S "$socket" ] || exit 0
+commands=$(echo "show stat" | socat stdio "$socket" | awk -F, -v node="$CRM_alert_node" \\
+    '$2 == node { printf "set server %s/%s health down;", $1, $2 }')
+[ -n "$commands" ] && echo "$commands" | socat stdio "$socket" >/dev/null
+exit 0
+"""
+
 
 def config(ctx: ServiceContext) -> list[ConfigFile]:
     files = []
@@ -57,13 +77,15 @@ def config(ctx: ServiceContext) -> list[ConfigFile]:
         # haproxy needs two descriptors per connection: its maxconn must fit the limit.
         files.append(text_file(node.name, "/etc/systemd/system/haproxy.service.d/hastack.conf",
                                f"[Service]\nLimitNOFILE={OPEN_FILES}\n"))
+        files.append(text_file(node.name, NODE_LOST_ALERT, NODE_LOST_SCRIPT, mode=0o755))
     return files
 
 
 def resources(ctx: ServiceContext) -> list[Resource | CibSetting]:
     items: list[Resource | CibSetting] = [
         clone(systemd(resource_id("haproxy"), ctx.unit("haproxy"), start="60s",
-                      interval=FAILOVER_MONITOR))]
+                      interval=FAILOVER_MONITOR)),
+        Alert("haproxy-node-lost", NODE_LOST_ALERT)]
     prefix = ctx.site.networks.internal.prefixlen
     for name, address in ctx.placement.vips.items():
         items.append(Primitive(

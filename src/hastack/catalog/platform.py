@@ -53,7 +53,7 @@ DEBIAN_12 = PlatformInfo(
                     # snmp: net-snmp's tools, which fence_apc_snmp runs (PDU devices)
                     "resource-agents", "fence-agents", "ipmitool", "snmp"),
         "pacemaker-remote": ("pacemaker-remote", "resource-agents", "pacemaker-cli-utils"),
-        "haproxy": ("haproxy",),
+        "haproxy": ("haproxy", "socat"),  # socat: the alert agent talks to its socket
         "galera": ("mariadb-server", "galera-4", "rsync", "socat"),
         "clustercheck": ("python3",),  # hastack's own small health endpoint, see galera.py
         "memcached": ("memcached",),

@@ -1,6 +1,6 @@
 """Merging hastack's desired configuration into a live CIB (pure XML work).
 
-hastack owns resources, constraints, fencing topology, resource defaults, the cluster
+hastack owns resources, constraints, fencing topology, resource defaults, alerts, the cluster
 properties it sets and the node attributes it sets; Pacemaker owns everything else (its own
 properties such as dc-version, the status section). The merge replaces what hastack owns,
 keeps the rest, and says whether anything changed, so a re-run pushes nothing.
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-OWNED_SECTIONS = ("resources", "constraints", "fencing-topology", "rsc_defaults")
+OWNED_SECTIONS = ("resources", "constraints", "fencing-topology", "rsc_defaults", "alerts")
 BOOTSTRAP_SET = "cib-bootstrap-options"
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from lxml import etree
 
 from hastack.catalog.base import (
+    Alert,
     Clone,
     ClusterProperty,
     Colocation,
@@ -57,6 +58,7 @@ class ClusterModel:
     attributes: tuple[NodeAttribute, ...]
     resources: tuple[Resource, ...]
     constraints: tuple[Constraint, ...]
+    alerts: tuple[Alert, ...] = ()
 
 
 def _nvpairs(parent: etree._Element, tag: str, set_id: str, values: Iterable[tuple[str, str]],
@@ -145,6 +147,12 @@ def fencing_level_element(parent: etree._Element, level: FencingLevel, ids: IdPr
                      index=str(level.index), devices=",".join(level.devices))
 
 
+def alert_element(parent: etree._Element, alert: Alert, ids: IdProvider) -> None:
+    """An alert for node events only: resource and fencing events would run it for nothing."""
+    el = etree.SubElement(parent, "alert", id=ids.book(alert.id), path=alert.path)
+    etree.SubElement(etree.SubElement(el, "select"), "select_nodes")
+
+
 def nodes_element(parent: etree._Element, model: ClusterModel, ids: IdProvider) -> None:
     nodes = etree.SubElement(parent, "nodes")
     by_node: dict[str, list[tuple[str, str]]] = {}
@@ -206,6 +214,10 @@ def render_cib(model: ClusterModel, *, online: bool = False) -> etree._Element:
     defaults = etree.SubElement(config, "rsc_defaults")
     _nvpairs(defaults, "meta_attributes", "rsc-options",
              ((d.name, d.value) for d in model.defaults), ids)
+    if model.alerts:
+        alerts = etree.SubElement(config, "alerts")
+        for alert in model.alerts:
+            alert_element(alerts, alert, ids)
     etree.SubElement(cib, "status")
     if online:
         online_status(cib, model)

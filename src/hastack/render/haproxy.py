@@ -35,7 +35,7 @@ GLOBAL = f"""\
 global
     log /dev/log local0
     maxconn {MAXCONN}
-    stats socket /run/haproxy/admin.sock mode 660 level admin
+    stats socket /run/haproxy/admin.sock mode 660 level admin group haclient
     user haproxy
     group haproxy
 

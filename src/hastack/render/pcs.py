@@ -89,6 +89,10 @@ def render_pcs(model: ClusterModel, cib_file: str = "hastack-cib.xml") -> str:
     lines += [f"{pcs} node attribute {a.node} {shlex.quote(f'{a.name}={a.value}')}"
               for a in model.attributes]
     lines += [f"{pcs} {_resource(r)}" for r in model.resources]
+    for alert in model.alerts:
+        lines += [f"{pcs} alert create id={alert.id} path={shlex.quote(alert.path)}",
+                  "# pcs cannot select events: node events only (<select><select_nodes/>) "
+                  "is in the CIB hastack renders"]
     for con in model.constraints:
         # The CIB has no room for it: the reason a constraint must be lives here for humans.
         why = getattr(con, "why", "")

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 
 from hastack.catalog.base import (
     REMOTE_AGENT,
+    Alert,
     CatalogEntry,
     CibSetting,
     Clone,
@@ -204,6 +205,7 @@ def _cluster_model(site: Site, placement: Placement, cluster: ClusterPlacement,
         properties=tuple(dict.fromkeys(s for s in settings if isinstance(s, ClusterProperty))),
         defaults=tuple(dict.fromkeys(s for s in settings if isinstance(s, ResourceDefault))),
         attributes=tuple(dict.fromkeys(s for s in settings if isinstance(s, NodeAttribute))),
+        alerts=tuple(dict.fromkeys(s for s in settings if isinstance(s, Alert))),
         resources=tuple(resources),
         constraints=kept,
     )

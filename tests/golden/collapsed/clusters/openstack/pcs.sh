@@ -67,6 +67,8 @@ pcs -f hastack-cib.xml resource create compute-ceilometer systemd:ceilometer-age
 pcs -f hastack-cib.xml resource create compute-nova systemd:nova-compute op start interval=0s timeout=300s stop interval=0s timeout=300s monitor interval=10s timeout=100s clone interleave=true
 pcs -f hastack-cib.xml stonith create fence-nova fence_hastack_evacuate record_only=1 clouds=/etc/hastack/clouds.yaml pcmk_host_list=cmp1,cmp2 op monitor interval=60s timeout=30s
 pcs -f hastack-cib.xml resource create nova-evacuate ocf:hastack:NovaEvacuate clouds=/etc/hastack/clouds.yaml op start interval=0s timeout=20s stop interval=0s timeout=20s monitor interval=3s timeout=600s
+pcs -f hastack-cib.xml alert create id=haproxy-node-lost path=/usr/local/lib/hastack/haproxy-node-lost
+# pcs cannot select events: node events only (<select><select_nodes/>) is in the CIB hastack renders
 pcs -f hastack-cib.xml constraint location fence-ctl1 prefers ctl1=-INFINITY
 pcs -f hastack-cib.xml constraint location fence-ctl2 prefers ctl2=-INFINITY
 pcs -f hastack-cib.xml constraint location fence-ctl3 prefers ctl3=-INFINITY

@@ -20,6 +20,8 @@ pcs -f hastack-cib.xml resource create vip-horizon ocf:heartbeat:IPaddr2 ip=10.2
 pcs -f hastack-cib.xml resource create galera ocf:heartbeat:galera wsrep_cluster_address=gcomm://core1,core2,core3 enable_creation=true config=/etc/mysql/my.cnf datadir=/var/lib/mysql socket=/run/mysqld/mysqld.sock pid=/run/mysqld/mysqld.pid log=/var/log/mysql/error.log additional_parameters=--open-files-limit=16384 op start interval=0s timeout=120s stop interval=0s timeout=120s promote interval=0s timeout=300s on-fail=block demote interval=0s timeout=120s monitor interval=20s timeout=30s monitor interval=10s timeout=30s role=Promoted monitor interval=30s timeout=30s role=Unpromoted promotable promoted-max=3 ordered=true interleave=true notify=true
 pcs -f hastack-cib.xml resource create memcached systemd:memcached op start interval=0s timeout=60s stop interval=0s timeout=60s monitor interval=5s timeout=100s clone interleave=true
 pcs -f hastack-cib.xml resource create rabbitmq systemd:rabbitmq-server op start interval=0s timeout=360s stop interval=0s timeout=360s monitor interval=5s timeout=100s clone interleave=true
+pcs -f hastack-cib.xml alert create id=haproxy-node-lost path=/usr/local/lib/hastack/haproxy-node-lost
+# pcs cannot select events: node events only (<select><select_nodes/>) is in the CIB hastack renders
 pcs -f hastack-cib.xml constraint location fence-core1 prefers core1=-INFINITY
 pcs -f hastack-cib.xml constraint location fence-core2 prefers core2=-INFINITY
 pcs -f hastack-cib.xml constraint location fence-core3 prefers core3=-INFINITY

@@ -17,6 +17,8 @@ pcs -f hastack-cib.xml resource create vip-placement ocf:heartbeat:IPaddr2 ip=10
 pcs -f hastack-cib.xml resource create vip-nova ocf:heartbeat:IPaddr2 ip=10.20.0.207 cidr_netmask=24 op start interval=0s timeout=20s stop interval=0s timeout=20s monitor interval=10s timeout=20s
 pcs -f hastack-cib.xml resource create vip-heat ocf:heartbeat:IPaddr2 ip=10.20.0.208 cidr_netmask=24 op start interval=0s timeout=20s stop interval=0s timeout=20s monitor interval=10s timeout=20s
 pcs -f hastack-cib.xml resource create vip-horizon ocf:heartbeat:IPaddr2 ip=10.20.0.209 cidr_netmask=24 op start interval=0s timeout=20s stop interval=0s timeout=20s monitor interval=10s timeout=20s
+pcs -f hastack-cib.xml alert create id=haproxy-node-lost path=/usr/local/lib/hastack/haproxy-node-lost
+# pcs cannot select events: node events only (<select><select_nodes/>) is in the CIB hastack renders
 pcs -f hastack-cib.xml constraint location fence-lb1 prefers lb1=-INFINITY
 pcs -f hastack-cib.xml constraint location fence-lb2 prefers lb2=-INFINITY
 pcs -f hastack-cib.xml constraint location fence-lb3 prefers lb3=-INFINITY
