@@ -73,6 +73,14 @@ def test_power_loss_keeps_every_api_answering_through_its_vip(cloud: None) -> No
         assert api["answering_at_end"] and api["back"] is not None, (name, api)
     assert report["db_lost"] == 0 and report["bus_lost"] == 0
     assert report["fenced"] is not None
+    # The node-lost alert marked the dead node's servers down in the survivors' HAProxy
+    # (HAProxy logs such a change as made "from CLI"), and Galera formed a new component.
+    target = report["target"]
+    marked = [s for s in report["timeline"] if s["step"].startswith("haproxy:")
+              and f"/{target} DOWN" in s["step"] and "changed from CLI" in s["detail"]]
+    assert {s["node"] for s in marked} == set(CONTROLLERS) - {target}, report["timeline"]
+    assert any(s["step"] == "galera: new component of 2 (primary: yes)"
+               for s in report["timeline"]), report["timeline"]
 
 
 def test_the_failover_path_runs_at_a_higher_priority_than_the_apis(cloud: None) -> None:
