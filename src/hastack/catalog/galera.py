@@ -10,6 +10,7 @@ clustercheck, here a socket-activated unit: Debian 12 ships no clustercheck).
 
 from __future__ import annotations
 
+from hastack.agents import GALERA_CHECK, agent_text
 from hastack.catalog.base import (
     Action,
     Check,
@@ -54,20 +55,9 @@ DATADIR = "/var/lib/mysql"
 PROMOTE_TIMEOUT = "300s"
 CONNECTION_TIMEOUT = "90m"  # the guide's client/server timeouts on the DB listener
 CHECK_SCRIPT = "/usr/local/libexec/hastack-galera-check"
-SYNCED = "4"  # wsrep_local_state 4 = Synced
 VERIFY_DB = "hastack_verify"  # `hastack verify` writes a row through the VIP here
 VERIFY_PASSWORD = SecretRef("galera-verify")
 
-CHECK_SCRIPT_TEXT = f"""#!/bin/sh
-# hastack: HTTP 200 only when this Galera member is synced (HAProxy's DB health check).
-read -r _request
-state=$(mysql --socket={SOCKET} -N -B -e "SHOW STATUS LIKE 'wsrep_local_state'" 2>/dev/null \\
-        | cut -f2)
-if [ "$state" = "{SYNCED}" ]; then status="200 OK"; body=synced
-else status="503 Service Unavailable"; body="not synced"; fi
-printf 'HTTP/1.1 %s\\r\\nContent-Type: text/plain\\r\\nConnection: close\\r\\n\\r\\n%s\\r\\n' \\
-    "$status" "$body"
-"""
 
 
 def cluster_address(ctx: ServiceContext) -> str:
@@ -107,18 +97,18 @@ def config(ctx: ServiceContext) -> list[ConfigFile]:
         files.append(text_file(node.name, "/etc/tmpfiles.d/hastack-mysqld.conf",
                                "d /run/mysqld 0755 mysql mysql -\n",
                                "d /var/log/mysql 0750 mysql adm -\n"))
-        files.append(text_file(node.name, CHECK_SCRIPT, CHECK_SCRIPT_TEXT, mode=0o755))
+        files.append(text_file(node.name, CHECK_SCRIPT, agent_text(GALERA_CHECK), mode=0o755))
+        # One process answers every check (Accept=no): agents/galera_check.py says why.
         files.append(text_file(
             node.name, "/etc/systemd/system/galera-check.socket",
             "[Unit]\nDescription=Galera health check for HAProxy (hastack)\n\n[Socket]\n",
-            f"ListenStream={node.address}:{CHECK_PORT}\nAccept=yes\n\n",
+            f"ListenStream={node.address}:{CHECK_PORT}\nAccept=no\n\n",
             "[Install]\nWantedBy=sockets.target\n"))
         files.append(text_file(
-            node.name, "/etc/systemd/system/galera-check@.service",
-            "[Unit]\nDescription=Galera health check (hastack)\n\n[Service]\n",
-            f"ExecStart={CHECK_SCRIPT}\nStandardInput=socket\nStandardOutput=socket\n",
-            # One instance per check, every second from every HAProxy: keep it quiet.
-            "LogLevelMax=warning\n"))
+            node.name, "/etc/systemd/system/galera-check.service",
+            "[Unit]\nDescription=Galera health check (hastack)\nRequires=galera-check.socket\n"
+            "\n[Service]\n",
+            f"ExecStart={CHECK_SCRIPT}\nRestart=on-failure\n"))
     return files
 
 
