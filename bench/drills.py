@@ -26,7 +26,7 @@ SITES = (ROOT / "examples" / "lab.yaml", ROOT / "examples" / "lab-core.yaml")
 STATE = Path("/var/lib/hastack/lab/site.json")
 OUT = Path("/var/tmp/hastack-bench")
 KINDS = ("power-loss", "partition", "service-kill", "rabbitmq-member-loss", "memcached-loss",
-         "fence-failure", "compute-loss", "soak")
+         "fence-failure", "fence-failure-no-pdu", "compute-loss", "soak")
 EXTRA = {"service-kill": ("--service", "keystone"), "soak": ("--seconds", "120")}
 # (figure, target in seconds or None): the report's keys; "api_back"/"api_window"/
 # "api_slowest" are the worst API's.
@@ -40,6 +40,7 @@ FIGURES: dict[str, tuple[tuple[str, float | None], ...]] = {
     "rabbitmq-member-loss": (("fenced", None), ("bus_window", None), ("rejoined", None)),
     "memcached-loss": (("api_slowest", 2.0),),
     "fence-failure": (("fenced", None), ("recovered", None), ("db_window", None)),
+    "fence-failure-no-pdu": (("fenced", None), ("recovered", None), ("db_window", None)),
     "compute-loss": (("detected", 5.0), ("fenced", None), ("evacuated", 30.0)),
     "soak": (("api_window", 0.0), ("db_window", 0.0), ("bus_window", 0.0)),
 }
