@@ -117,6 +117,8 @@ def config(ctx: ServiceContext) -> list[ConfigFile]:
 # already decided after its token and consensus (2.2 x token): the drill timelines showed the
 # DB VIP up on a new node at 4.5 s and writes blocked until Galera's new view at 5.6 s.
 GALERA_SUSPECT_DEFAULT_MS = 5000
+KEEPALIVE_DEFAULT_MS = 1000
+INACTIVE_CHECK_DEFAULT_MS = 500
 
 
 def suspect_timeout_ms(ctx: ServiceContext) -> int:
@@ -125,8 +127,21 @@ def suspect_timeout_ms(ctx: ServiceContext) -> int:
     return min(GALERA_SUSPECT_DEFAULT_MS, round(ctx.site.cluster.token_ms * 2.2))
 
 
+def _period(ms: int) -> str:
+    return f"PT{ms / 1000:g}S"
+
+
 def provider_options(ctx: ServiceContext) -> str:
-    return f"evs.suspect_timeout=PT{suspect_timeout_ms(ctx) / 1000:g}S"
+    """Galera refuses to start unless a member's keepalive is below a third of the suspect
+    timeout and its inactivity check below half (gcomm's evs_proto check_range); each
+    stays at its default (1 s, 0.5 s) unless that would break the rule."""
+    suspect = suspect_timeout_ms(ctx)
+    keepalive = min(KEEPALIVE_DEFAULT_MS, suspect // 4)
+    check = min(INACTIVE_CHECK_DEFAULT_MS, suspect // 4)
+    options = "; ".join((f"evs.suspect_timeout={_period(suspect)}",
+                         f"evs.keepalive_period={_period(keepalive)}",
+                         f"evs.inactive_check_period={_period(check)}"))
+    return f'"{options}"'  # quoted, as Galera's documentation writes a list
 
 
 def resources(ctx: ServiceContext) -> list[Resource | CibSetting]:
