@@ -53,6 +53,9 @@ STONITH_FAILURE_TIMEOUT = "120s"
 STONITH_MONITOR = "60s"
 LOAD_THRESHOLD = "1000%"  # see resources(): throttling by load average is off in effect
 NODE_ACTION_LIMIT = 16
+MIGRATION_THRESHOLD = 3
+FAILURE_TIMEOUT = "60s"
+RECHECK = "1min"
 IPMI_PORT = 623
 REDFISH_PORT = 443
 # SNMPv3 authNoPriv with SHA: the only SNMP mode whose secret fence_apc_snmp takes through
@@ -209,6 +212,15 @@ def resources(ctx: ServiceContext) -> list[Resource | CibSetting]:
         # that filled a 2-core node's 4 slots (drill timeline). Starts are cheap to run
         # side by side; the slow ones run at the API services' lower priority.
         ClusterProperty("node-action-limit", str(NODE_ACTION_LIMIT)),
+        # A failed start must not keep a service off its node until someone runs a cleanup
+        # (a power-loss drill: swift-container's unit came up "inactive" once during the
+        # node's boot, and Pacemaker's default made that failure fatal there for good). A
+        # start is retried where it failed; after MIGRATION_THRESHOLD failures the node is
+        # left alone until they expire (FAILURE_TIMEOUT, looked at every RECHECK at least).
+        ClusterProperty("start-failure-is-fatal", "false"),
+        ResourceDefault("migration-threshold", str(MIGRATION_THRESHOLD)),
+        ResourceDefault("failure-timeout", FAILURE_TIMEOUT),
+        ClusterProperty("cluster-recheck-interval", RECHECK),
     ]
     for node in _all_nodes(ctx):
         if node.fencing is not None:

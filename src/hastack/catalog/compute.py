@@ -25,7 +25,6 @@ from hastack.catalog.base import (
     ApiCall,
     Check,
     CibSetting,
-    ClusterProperty,
     Colocation,
     Command,
     ConfigFile,
@@ -154,7 +153,7 @@ def config(ctx: ServiceContext) -> list[ConfigFile]:
 
 
 def resources(ctx: ServiceContext) -> list[Resource | CibSetting]:
-    items: list[Resource | CibSetting] = [ClusterProperty("cluster-recheck-interval", "1min")]
+    items: list[Resource | CibSetting] = []  # cluster-recheck-interval: the cluster base
     for node in ctx.members:
         items.append(NodeAttribute(node.name, "osprole", "controller"))
     for node in ctx.remotes:
