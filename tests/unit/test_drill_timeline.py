@@ -96,6 +96,9 @@ def test_merged_keeps_one_copy_of_a_line_a_daemon_logged_twice() -> None:
                     Step(6.09, "ctl1", down, "Backup Server ..."),
                     Step(6.34, "ctl3", down, "Backup Server ...")])
     assert [(s.node, s.step) for s in steps] == [("ctl1", down), ("ctl3", down)]
+    # Every backend of the lost node at once, each line twice, interleaved.
+    many = [Step(3.57, "ctl3", f"haproxy: api{i}/ctl2 DOWN") for i in range(12)]
+    assert len(merged(many, many)) == 12
 
 
 def test_galeras_own_log_names_its_membership_steps_in_the_machines_time() -> None:

@@ -200,13 +200,15 @@ def merged(*parts: Iterable[Step]) -> list[Step]:
     """All steps in time order; the same step recorded by several nodes at once (a cluster
     event every member logs) is kept once, from the first node that recorded it."""
     seen: set[tuple[str, float]] = set()
+    logged: set[tuple[str, str, float]] = set()
     out: list[Step] = []
     for step in sorted((s for p in parts for s in p), key=lambda s: (s.at, s.node)):
         key = (step.step, round(step.at))
         if key in seen and step.step.startswith(("corosync membership", "transition")):
             continue
-        if any((s.node, s.step, s.at) == (step.node, step.step, step.at) for s in out[-8:]):
+        if (step.node, step.step, step.at) in logged:
             continue  # one event logged twice by one daemon (HAProxy: two log targets)
+        logged.add((step.node, step.step, step.at))
         seen.add(key)
         out.append(step)
     return out
