@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from hastack import catalog
+from hastack.errors import SiteError
 from hastack.render.hosted import DROPIN as RESTART_DROPIN
 from hastack.render.priority import DROPIN as PRIORITY_DROPIN
 from hastack.render.site import SiteRendering, render_site
@@ -85,3 +86,14 @@ def test_a_mount_an_api_needs_keeps_it_under_pacemaker() -> None:
     assert "glance-api-clone" not in hosted and "keystone-clone" in hosted
     _, lab = _render("lab-core.yaml")
     assert "glance-api-clone" in {u.id for u in lab.host_units}
+
+
+def test_an_unknown_layout_is_refused_at_its_key(tmp_path: Path) -> None:
+    text = (EXAMPLES / "lab-core.yaml").read_text(encoding="utf-8")
+    site = tmp_path / "site.yaml"
+    site.write_text(text.replace("manages: core", "manages: coer"), encoding="utf-8")
+    with pytest.raises(SiteError) as info:
+        catalog.load(site)
+    (problem,) = info.value.problems
+    assert (problem.code, problem.key) == ("site-invalid-value", "cluster.manages")
+    assert "'everything' or 'core'" in problem.what

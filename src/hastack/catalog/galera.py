@@ -5,7 +5,8 @@ bootstraps it and joins the others (also after a cold start of every member). Al
 are promoted (multi-master), but HAProxy sends every connection through the DB VIP to one
 synced member at a time (single writer: no certification conflicts or deadlocks), judged by
 an HTTP health check on port 9200 that passes only on a synced node (the guide's
-clustercheck, here a socket-activated unit: Debian 12 ships no clustercheck).
+clustercheck, here hastack's agents/galera_check.py behind a socket unit: Debian 12 ships
+no clustercheck).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from hastack.catalog.base import (
 SERVICE = Service(
     name="galera",
     ha_mode=HAMode.PROMOTABLE,
-    packages=("galera",),
+    packages=("galera", "clustercheck"),  # clustercheck: python3 for agents/galera_check.py
     vips=("db",),
     summary="MariaDB Galera, promotable clone; one writer at a time through vip-db",
     agent_units=("galera",),

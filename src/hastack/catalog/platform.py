@@ -55,7 +55,7 @@ DEBIAN_12 = PlatformInfo(
         "pacemaker-remote": ("pacemaker-remote", "resource-agents", "pacemaker-cli-utils"),
         "haproxy": ("haproxy", "socat"),  # socat: the alert agent talks to its socket
         "galera": ("mariadb-server", "galera-4", "rsync", "socat"),
-        "clustercheck": ("python3",),  # hastack's own small health endpoint, see galera.py
+        "clustercheck": ("python3",),  # agents/galera_check.py, see galera.py
         "memcached": ("memcached",),
         "rabbitmq": ("rabbitmq-server", "python3-amqp"),  # amqp: verify publishes
         "openstack-client": ("python3-openstackclient", "python3-openstacksdk",

@@ -46,6 +46,7 @@ from hastack.secrets import Secrets
 from hastack.site.load import LoadedSite
 from hastack.site.model import Role
 from hastack.transport.base import Transport
+from hastack.unit_states import unit_states
 
 log = logging.getLogger(__name__)
 
@@ -177,9 +178,8 @@ async def _running_here(d: Deployment, name: str) -> set[str]:
     a changed corosync.conf is reloaded with corosync-cfgtool by the operator)."""
     node = d.transports[name]
     units = {u.unit: u.service for u in d.rendering.host_units}
-    active = await node.run(["sh", "-c", 'for u in "$@"; do systemctl is-active --quiet "$u" '
-                             '&& echo "$u"; done; true', "units", *units]) if units else None
-    hosted = {units[u] for u in active.stdout.split()} if active is not None else set()
+    states = await unit_states(node, list(units))
+    hosted = {units[u] for u, state in states.items() if state.active}
     if not (await node.run(["systemctl", "is-active", "--quiet", "pacemaker"])).ok:
         return hosted
     try:
@@ -349,10 +349,8 @@ async def _start_host_units(d: Deployment, entry: CatalogEntry, members: Sequenc
     for name in members:
         started = time.monotonic()
         node = d.transports[name]
-        states = await asyncio.gather(*(node.run(["sh", "-c", 'systemctl is-enabled --quiet '
-                                                  '"$1" && systemctl is-active --quiet "$1"',
-                                                  "unit", u]) for u in units))
-        idle = [u for u, s in zip(units, states, strict=True) if not s.ok]
+        states = await unit_states(node, units)
+        idle = [u for u in units if not (states[u].enabled and states[u].active)]
         if not idle:
             d.record(f"units:{entry.name}", name, "unchanged", "enabled and running", started)
             continue
@@ -370,9 +368,8 @@ async def _wait_units_active(d: Deployment, name: str, hosted: Sequence[HostUnit
     node = d.transports[name]
     deadline = time.monotonic() + UNITS_TIMEOUT
     while True:
-        states = await asyncio.gather(*(node.run(["systemctl", "is-active", "--quiet", u.unit])
-                                        for u in hosted))
-        down = [u.unit for u, s in zip(hosted, states, strict=True) if not s.ok]
+        states = await unit_states(node, [u.unit for u in hosted])
+        down = [unit for unit, state in states.items() if not state.active]
         if not down:
             return
         if time.monotonic() > deadline:

@@ -64,6 +64,7 @@ from hastack.secrets import Secrets
 from hastack.site.load import LoadedSite
 from hastack.site.model import Role
 from hastack.transport.base import Result, Transport
+from hastack.unit_states import unit_states
 
 KINDS = ("power-loss", "partition", "service-kill", "rabbitmq-member-loss", "memcached-loss",
          "galera-cold-start", "compute-loss", "fence-failure", "fence-failure-no-pdu", "soak")
@@ -186,18 +187,15 @@ class Drill:
     async def units_down(self) -> list[str]:
         """'unit on node' for every service systemd runs itself (``cluster.manages: core``)
         that deploy enabled on a member and that is not active there."""
-        if not self.host_units:
-            return []
-        script = ('for u in "$@"; do systemctl is-enabled --quiet "$u" && ! systemctl '
-                  'is-active --quiet "$u" && echo "$u"; done; true')
         down = []
         for member in self.members:
             try:
-                found = await self.transports[member].run(
-                    ["sh", "-c", script, "units", *(u.unit for u in self.host_units)])
+                states = await unit_states(self.transports[member],
+                                           [u.unit for u in self.host_units])
             except HastackError:
                 return [f"every unit on {member}"]
-            down += [f"{u} on {member}" for u in found.stdout.split()]
+            down += [f"{unit} on {member}" for unit, state in states.items()
+                     if state.enabled and not state.active]
         return down
 
     def full_strength(self, status: ClusterStatus) -> bool:
@@ -693,14 +691,14 @@ async def service_kill(drill: Drill, *, node: str | None, service: str,
     if report.recovered is None:
         report.problems.append(f"{victim.resource} did not run on {target} again while the "
                                "load ran")
+    # Pacemaker's starts on the target, and systemd's of the units it runs itself there.
     restarted = {s.step.split()[1] for s in report.timeline
-              if s.step.startswith("start ") and f" on {target}:" in s.step
-              and s.step.split()[1] not in (victim.name, victim.resource)}
-    units = {u.unit: u.name for u in drill.host_units}
-    restarted |= {units[s.step.removeprefix(SYSTEMD_STARTED)] for s in report.timeline
-               if s.node == target and s.step.startswith(SYSTEMD_STARTED)
-               and s.step.removeprefix(SYSTEMD_STARTED) in units
-               and s.step.removeprefix(SYSTEMD_STARTED) != victim.unit}
+                 if s.step.startswith("start ") and f" on {target}:" in s.step
+                 and s.step.split()[1] not in (victim.name, victim.resource)}
+    units = {u.unit: u.name for u in drill.host_units if u.unit != victim.unit}
+    started = (s.step.removeprefix(SYSTEMD_STARTED) for s in report.timeline
+               if s.node == target and s.step.startswith(SYSTEMD_STARTED))
+    restarted |= {units[unit] for unit in started if unit in units}
     others = sorted(restarted)
     if others:
         report.problems.append(f"one fault, one repair: killing {service} also restarted "

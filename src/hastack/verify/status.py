@@ -19,6 +19,7 @@ from hastack.pacemaker import live
 from hastack.pacemaker.status import ClusterStatus
 from hastack.site.load import LoadedSite
 from hastack.transport.base import Transport
+from hastack.unit_states import unit_states
 
 
 @dataclass(frozen=True)
@@ -91,14 +92,6 @@ async def _rabbit_running(node: Transport) -> list[str]:
     return sorted(running)
 
 
-async def _active_on(transports: Mapping[str, Transport], members: Sequence[str],
-                     unit: str) -> list[str]:
-    """Members where systemd runs ``unit`` (a service systemd runs itself)."""
-    states = await asyncio.gather(*(transports[m].run(["systemctl", "is-active", "--quiet",
-                                                       unit]) for m in members))
-    return [m for m, s in zip(members, states, strict=True) if s.ok]
-
-
 async def gather(loaded: LoadedSite, catalog: Sequence[CatalogEntry],
                  transports: Mapping[str, Transport]) -> list[ClusterState]:
     """One snapshot of every cluster; a cluster no member answers for says so."""
@@ -131,9 +124,13 @@ async def gather(loaded: LoadedSite, catalog: Sequence[CatalogEntry],
                 promoted = set(status.promoted_on(rid))
                 resources[rid] = [f"{n}*" if n in promoted else n
                                   for n in status.running_on(rid)]
+            hosted = entry.host_units(ctx)
             online = [m for m in cluster.members if _node_word(status, m) == "online"]
-            for unit in entry.host_units(ctx):
-                resources[unit.id] = await _active_on(transports, online, unit.unit)
+            seen = dict(zip(online, await asyncio.gather(
+                *(unit_states(transports[m], [u.unit for u in hosted]) for m in online)),
+                strict=True)) if hosted else {}
+            for unit in hosted:
+                resources[unit.id] = [m for m in online if seen[m][unit.unit].active]
             state.services.append(ServiceState(entry.name, resources))
         if "loadbalancer" in cluster.services:
             state.vips = {name: list(status.running_on(vip_id(name)))
