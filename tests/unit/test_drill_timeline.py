@@ -74,6 +74,9 @@ def test_journal_entries_are_timed_from_the_fault() -> None:
          "MESSAGE": "Requesting fencing (reboot) targeting node ctl1"},
         {"SYSLOG_IDENTIFIER": "pacemaker-controld", "__REALTIME_TIMESTAMP": "1700000005000000",
          "MESSAGE": [104, 105]},  # a binary message: skipped, not a crash
+        # journalctl --since reads from the whole second before the fault: not recovery.
+        {"SYSLOG_IDENTIFIER": "pacemaker-schedulerd", "__REALTIME_TIMESTAMP": "1699999999600000",
+         "MESSAGE": "Calculated transition 18, saving inputs in /var/lib/pacemaker/pengine/x"},
     ]
     lines = [json.dumps(e) for e in entries] + ["not json"]
     assert steps_from_journal("ctl2", lines, fault) == [
@@ -83,10 +86,13 @@ def test_journal_entries_are_timed_from_the_fault() -> None:
 
 def test_merged_keeps_time_order_and_one_copy_of_a_cluster_wide_event() -> None:
     formed = "corosync membership formed: Members left: 1"
-    steps = merged([Step(3.1, "ctl2", formed), Step(3.2, "ctl3", formed)],
-                   [Step(0.0, "drill", "fault"), Step(9.0, "load", "DB back")])
-    assert [s.step for s in steps] == ["fault", formed, "DB back"]
-    assert steps[1].node == "ctl2"
+    steps = merged([Step(3.1, "ctl2", formed), Step(3.2, "ctl3", formed),
+                    Step(0.0, "ctl1", "galera: suspecting a member")],
+                   [Step(0.0, "drill", "fault: power-loss of ctl2"), Step(9.0, "load", "DB back")])
+    # The fault opens its moment, whichever node shares it.
+    assert [s.step for s in steps] == ["fault: power-loss of ctl2", "galera: suspecting a member",
+                                       formed, "DB back"]
+    assert steps[2].node == "ctl2"
 
 
 def test_merged_keeps_one_copy_of_a_line_a_daemon_logged_twice() -> None:
@@ -109,6 +115,8 @@ def test_galeras_own_log_names_its_membership_steps_in_the_machines_time() -> No
     text = "+0100\n" + "\n".join([
         "2026-12-04  7:31:04 0 [Note] WSREP: New COMPONENT: primary = yes, bootstrap = no, "
         "my_idx = 1, memb_num = 3",  # before the fault: left out
+        "2026-12-04  7:31:05 0 [Note] WSREP: evs::proto(4eb9c6ba-a48e, OPERATIONAL, "
+        "view_id(REG,46bea367-96be,4)) suspecting node: 11",  # the fault's second: at the fault
         "2026-12-04  7:31:09 0 [Note] WSREP: evs::proto(4eb9c6ba-a48e, OPERATIONAL, "
         "view_id(REG,46bea367-96be,4)) suspecting node: 498611a5-917e",
         "2026-12-04  7:31:11 0 [Note] WSREP: New COMPONENT: primary = yes, bootstrap = no, "
@@ -117,6 +125,7 @@ def test_galeras_own_log_names_its_membership_steps_in_the_machines_time() -> No
     ])
     steps = steps_from_galera_log("ctl1", text, fault, fault + 60)
     assert [(s.at, s.step) for s in steps] == [
+        (0.0, "galera: suspecting a member"),
         (3.63, "galera: suspecting a member"),
         (5.63, "galera: new component of 2 (primary: yes)"),
         (5.63, "galera: SYNCED -> JOINED")]

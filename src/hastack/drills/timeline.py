@@ -109,16 +109,17 @@ def steps_from_journal(node: str, lines: Iterable[str], fault_at: float) -> list
         if not isinstance(message, str):
             continue  # journald gives binary messages as byte arrays: none of ours
         name = classify(entry.get("SYSLOG_IDENTIFIER", ""), message)
-        if name is not None:
-            at = int(entry["__REALTIME_TIMESTAMP"]) / 1e6 - fault_at
+        at = int(entry["__REALTIME_TIMESTAMP"]) / 1e6 - fault_at
+        if name is not None and at >= 0:  # what the cluster did before the fault is not recovery
             out.append(Step(round(at, 2), node, name, message.strip()[:300]))
     return out
 
 
 async def journal_steps(transports: Mapping[str, Transport], nodes: Sequence[str],
                         fault_at: float, until: float) -> tuple[list[Step], list[str]]:
-    """Every node's steps between the fault (a second before, to catch the first symptom)
-    and ``until`` (unix time); a node that cannot be read is named in the second list."""
+    """Every node's steps between the fault and ``until`` (unix time); a node that cannot be
+    read is named in the second list. (``--since`` takes whole seconds: the lines of the second
+    before are read and dropped.)"""
     argv = ["journalctl", "--no-pager", "-o", "json", f"--since=@{fault_at - 1:.0f}",
             f"--until=@{until + 1:.0f}", *(f"--identifier={i}" for i in IDENTIFIERS)]
 
@@ -169,8 +170,10 @@ def steps_from_galera_log(node: str, text: str, fault_at: float, until: float) -
         clock = stamp["clock"].zfill(8)
         at = calendar.timegm(time.strptime(f"{stamp['day']} {clock}", "%Y-%m-%d %H:%M:%S"))
         at -= shift
-        if not fault_at - 1 <= at <= until + 1:
+        # The stamp is the second the line fell in: a line of the fault's own second is after it.
+        if not fault_at - 1 < at <= until + 1:
             continue
+        at = max(at, fault_at)
         for pattern, name in GALERA_RULES:
             found = pattern.search(line)
             if found:
@@ -202,7 +205,10 @@ def merged(*parts: Iterable[Step]) -> list[Step]:
     seen: set[tuple[str, float]] = set()
     logged: set[tuple[str, str, float]] = set()
     out: list[Step] = []
-    for step in sorted((s for p in parts for s in p), key=lambda s: (s.at, s.node)):
+    def order(step: Step) -> tuple[float, bool, str]:
+        return step.at, not step.step.startswith("fault:"), step.node  # the fault opens its moment
+
+    for step in sorted((s for p in parts for s in p), key=order):
         key = (step.step, round(step.at))
         if key in seen and step.step.startswith(("corosync membership", "transition")):
             continue
