@@ -1,12 +1,15 @@
 """The other architecture for real (`cluster.manages: core`) on three machines: the HA core
 under Pacemaker, memcached a systemd unit on every member that systemd itself brings back when
 it is killed, with nothing else restarted; a hand-edited file of such a unit is put back and
-the unit restarted; a re-run changes nothing."""
+the unit restarted; a re-run changes nothing; turning the deployed site back into the guide's
+layout is refused, not half-done."""
 
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from labkit import NODES, ROOT, hastack, inside, running_lab
@@ -67,3 +70,20 @@ def test_a_changed_file_restarts_the_unit_and_a_rerun_changes_nothing(lab: None)
     assert "edited by hand" not in inside("n1", "cat", "/etc/memcached.conf").stdout
     third = hastack("deploy", str(SITE), "--scope", "core")
     assert "unchanged: the site already matches" in third.stdout, third.stdout
+
+
+def test_changing_what_pacemaker_manages_on_a_deployed_site_is_refused_untouched(
+        lab: None, tmp_path: Path) -> None:
+    """The same site with the guide's layout: deploy would have to move running services
+    from systemd to Pacemaker; it says so at the key, exit 2, and touches nothing."""
+    everything = tmp_path / "lab3.yaml"
+    everything.write_text(SITE.read_text().replace(", manages: core", ""))
+    shutil.copy(SITE.with_name("lab3-core.secrets.yaml"), tmp_path / "lab3.secrets.yaml")
+    before = {n: _main_pid(n, "memcached") for n in NODES}
+    result = hastack("deploy", str(everything), "--scope", "core", check=False)
+    assert result.returncode == 2, result.stdout + result.stderr
+    said = result.stdout + result.stderr
+    assert "cluster.manages" in said and "Traceback" not in said, said
+    assert {n: _main_pid(n, "memcached") for n in NODES} == before
+    for node in NODES:
+        assert inside(node, "systemctl", "is-enabled", "memcached").stdout.strip() == "enabled"

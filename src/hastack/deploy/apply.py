@@ -37,14 +37,15 @@ from hastack.deploy import files as file_ops
 from hastack.deploy import packages as package_ops
 from hastack.deploy.cib import merge_configuration
 from hastack.deploy.plan import service_order
-from hastack.errors import HastackError, PlanError, TransportError
+from hastack.errors import HastackError, PlanError, Problem, SiteError, TransportError
 from hastack.osapi import client as osapi_client
 from hastack.pacemaker import live
+from hastack.render.hosted import DROPIN as HOSTED_DROPIN
 from hastack.render.priority import DROPIN as PRIORITY_DROPIN
 from hastack.render.site import SiteRendering, render_site
 from hastack.secrets import Secrets
 from hastack.site.load import LoadedSite
-from hastack.site.model import Role
+from hastack.site.model import Manages, Role
 from hastack.transport.base import Transport
 from hastack.unit_states import unit_states
 
@@ -491,12 +492,51 @@ def _action_targets(d: Deployment, entry: CatalogEntry, action: Action) -> list[
     return list(cluster.members) if action.on == "all" else [cluster.members[0]]
 
 
+async def deployed_architecture(node: Transport, hosted_ids: Sequence[str]) -> str | None:
+    """How a member runs its active/active services as deployed: "systemd" when one of
+    hastack's restart drop-ins is there, "pacemaker" when its CIB holds one of
+    ``hosted_ids`` as a resource; None when neither is there (not deployed yet)."""
+    script = f"ls /etc/systemd/system/*.service.d/{HOSTED_DROPIN} >/dev/null 2>&1 && echo systemd"
+    if hosted_ids:
+        pattern = "|".join(f'id="{i}"' for i in hosted_ids)
+        script += (f"; cibadmin --query --scope resources 2>/dev/null | grep -qE '{pattern}' "
+                   "&& echo pacemaker")
+    found = (await node.run(["sh", "-c", script + "; true"], timeout=60)).stdout.split()
+    return found[0] if found else None
+
+
+async def _refuse_architecture_change(d: Deployment) -> None:
+    """Moving a deployed cluster's services between Pacemaker and systemd is a migration
+    (stop, hand over, start) deploy does not do: refused before anything is touched."""
+    manages = d.loaded.site.cluster.manages
+    for cluster in d.rendering.clusters:
+        hosted = [u.id for u in cluster.host_units]
+        if manages is Manages.CORE and not hosted:
+            continue  # nothing of this cluster's would move
+        wanted = "systemd" if hosted else "pacemaker"
+        members = [m for m in cluster.model.node_ids if m in d.transports]
+        found = await asyncio.gather(*(deployed_architecture(d.transports[m], hosted)
+                                       for m in members))
+        for member, running in zip(members, found, strict=True):
+            if running is not None and running != wanted:
+                was = Manages.EVERYTHING if running == "pacemaker" else Manages.CORE
+                raise SiteError([Problem(
+                    code="manages-changed", where=str(d.loaded.path), key="cluster.manages",
+                    what=f"cluster {cluster.name} was deployed with cluster.manages: {was} "
+                         f"({member} runs its active/active services under {running}); the "
+                         f"site file now says {manages}",
+                    fix=f"set cluster.manages back to {was}, or tear the site down and deploy "
+                        "it again: deploy does not move running services between Pacemaker "
+                        "and systemd")])
+
+
 async def deploy(d: Deployment) -> Deployment:
     """Run every stage. Raises TransportError, ToolError or PlanError naming the failed step;
     what was done stays done, and a re-run picks up from there."""
     site = d.loaded.site
     nodes = [n.name for n in site.nodes if n.role is not Role.GATEWAY
              and n.name in d.transports]
+    await _refuse_architecture_change(d)
     await asyncio.gather(*(_prepare_node(d, n) for n in nodes))
     platform = platform_info(site.platform.value)
     ordered = service_order(d.catalog, d.loaded.placement)

@@ -168,8 +168,8 @@ def steps_from_galera_log(node: str, text: str, fault_at: float, until: float) -
         if stamp is None:
             continue
         clock = stamp["clock"].zfill(8)
-        at = calendar.timegm(time.strptime(f"{stamp['day']} {clock}", "%Y-%m-%d %H:%M:%S"))
-        at -= shift
+        at = calendar.timegm(time.strptime(f"{stamp['day']} {clock}", "%Y-%m-%d %H:%M:%S")) \
+            - shift + 0.0
         # The stamp is the second the line fell in: a line of the fault's own second is after it.
         if not fault_at - 1 < at <= until + 1:
             continue
