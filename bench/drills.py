@@ -1,6 +1,6 @@
 """Benchmark: every drill on the whole plane, repeated, under its load, in both architectures.
 
-Usage (root): .venv/bin/python bench/drills.py [ROUNDS] [KIND ...] [--site FILE ...]
+Usage (root): .venv/bin/python bench/drills.py [ROUNDS] [KIND ...] [--saved] [--site FILE ...]
 Sites (default both): examples/lab.yaml (the guide: everything under Pacemaker) and
 examples/lab-core.yaml (only the core under Pacemaker, the active/active services systemd
 units). For each site: uses its lab when it is up, otherwise tears down any other lab and
@@ -8,7 +8,8 @@ brings this one up and deploys it (`make lab SITE=...`). Runs ROUNDS (default 3)
 (default: every kind but galera-cold-start, issue 14), saves every report as JSON under
 /var/tmp/hastack-bench, then prints per figure and site the median, min and max beside its
 target (issue 13) and the host's load average during the rounds. Targets are printed, never
-asserted.
+asserted. With --saved, runs nothing: prints the same table from the reports saved by earlier
+runs (every round found, for a run that was stopped before its table).
 """
 
 from __future__ import annotations
@@ -105,6 +106,17 @@ def run_site(site: Path, rounds: int, kinds: list[str]) -> tuple[dict[str, list[
     return results, loads
 
 
+def saved_site(site: Path, kinds: list[str]) -> tuple[dict[str, list[Report]], list[float]]:
+    results: dict[str, list[Report]] = {k: [] for k in kinds}
+    for kind in kinds:
+        for path in sorted(OUT.glob(f"{site.stem}-{kind}-*.json")):
+            if path.stem.removeprefix(f"{site.stem}-{kind}-").isdigit():
+                results[kind].append(json.loads(path.read_text()))
+    loads = [float(r["load_average"]) for runs in results.values() for r in runs
+             if isinstance(r.get("load_average"), int | float)]
+    return results, loads or [0.0]
+
+
 def cell(runs: list[Report], name: str) -> str:
     values = [v for v in (figure(r, name) for r in runs) if v is not None]
     passed = sum(1 for r in runs if r.get("ok"))
@@ -119,12 +131,15 @@ def main() -> None:
     sites = [Path(a).resolve() for a in args[args.index("--site") + 1:]] \
         if "--site" in args else list(SITES)
     args = args[:args.index("--site")] if "--site" in args else args
+    saved = "--saved" in args
+    args = [a for a in args if a != "--saved"]
     rounds = int(args.pop(0)) if args and args[0].isdigit() else 3
     kinds = args or list(KINDS)
     results = {}
     for site in sites:
-        runs, loads = run_site(site, rounds, kinds)
+        runs, loads = saved_site(site, kinds) if saved else run_site(site, rounds, kinds)
         results[site.stem] = runs
+        rounds = max((len(r) for r in runs.values()), default=0) if saved else rounds
         print(f"{site.name}: {rounds} round(s); host load average during its drills: median "
               f"{statistics.median(loads):.2f}, max {max(loads):.2f}; nproc {os.cpu_count()}",
               flush=True)

@@ -721,11 +721,20 @@ SiteOpt = Annotated[Path | None, typer.Option("--site", help="the lab's site fil
                                               "the running lab's, else examples/lab.yaml)")]
 
 
-def _lab_site(site: Path | None) -> LoadedSite:
+def _lab_site(site: Path | None, *, or_recorded_copy: bool = False) -> LoadedSite:
+    """--site, else the site file the lab was brought up from, else the default. When that
+    file has moved, ``or_recorded_copy`` reads the copy the lab keeps (what needs no secrets:
+    status); anything else is told to name the file."""
     from hastack import catalog
-    from hastack.lab.control import running_site
+    from hastack.lab.control import recorded_copy, running_site
 
-    path = site or running_site() or DEFAULT_LAB_SITE
+    recorded = running_site()
+    if site is None and recorded is not None and not recorded.exists():
+        if or_recorded_copy and recorded_copy().exists():
+            return run(lambda: catalog.load(recorded_copy()))
+        run(_usage("lab-site-moved", f"the lab's site file {recorded} is gone",
+                   "name where it is now: --site PATH (or `hastack lab up PATH`)"))
+    path = site or recorded or DEFAULT_LAB_SITE
     return run(lambda: catalog.load(path))
 
 
@@ -767,7 +776,7 @@ def lab_up(
 @lab_app.command("status")
 def lab_status(site: SiteOpt = None) -> None:
     """Machines, power, links, addresses and BMCs."""
-    _print_lab_status(_lab_site(site))
+    _print_lab_status(_lab_site(site, or_recorded_copy=True))
 
 
 @lab_app.command("access")
@@ -804,6 +813,17 @@ def lab_down(keep_disks: Annotated[bool, typer.Option(help="keep the machines' d
 
     removed = run(lambda: control.down(keep_disks=keep_disks))
     out.print(f"lab down: removed {', '.join(removed) or 'nothing'}")
+
+
+@lab_app.command("stop")
+def lab_stop() -> None:
+    """Every machine off at once, as when this computer loses power; disks kept: `lab up`
+    brings the same machines back (a site-wide power return)."""
+    from hastack.lab import control
+
+    stopped = run(lambda: control.stop())
+    out.print(f"lab stop: {', '.join(stopped) or 'nothing'} off; `hastack lab up` brings "
+              "them back")
 
 
 @lab_app.command("power")

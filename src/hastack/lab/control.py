@@ -24,7 +24,7 @@ from hastack.catalog.base import SecretRef
 from hastack.catalog.cluster import TCP_SYSCTLS, fence_secret, pdu_secret
 from hastack.errors import Problem, SiteError, UsageError
 from hastack.lab import machine as machines
-from hastack.lab import net
+from hastack.lab import net, pids
 from hastack.lab.image import Scope, ensure_image, remote_debs
 from hastack.lab.layout import (
     STATE_ROOT,
@@ -94,18 +94,59 @@ def _site_marker(layout: LabLayout) -> Path:
     return layout.state_dir / "site.json"
 
 
-def running_site(state_root: Path = STATE_ROOT) -> Path | None:
+def _record(layout: LabLayout, loaded: LoadedSite) -> None:
+    """Which site the lab is, kept with its disks: its path, its name, and a copy of the file
+    (what `lab status` reads when the file has moved since)."""
+    _site_marker(layout).write_text(json.dumps({"site": str(loaded.path.resolve()),
+                                                "name": loaded.site.name}))
+    shutil.copyfile(loaded.path, recorded_copy(layout.state_dir))
+
+
+def _recorded(state_root: Path) -> dict[str, str]:
     try:
-        return Path(json.loads((state_root / "site.json").read_text())["site"])
-    except (OSError, ValueError, KeyError):
-        return None
+        found = json.loads((state_root / "site.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return found if isinstance(found, dict) and "site" in found else {}
+
+
+def running_site(state_root: Path = STATE_ROOT) -> Path | None:
+    """The site file the lab was brought up from (up or stopped), as it was recorded."""
+    site = _recorded(state_root).get("site")
+    return Path(site) if site else None
+
+
+def recorded_copy(state_root: Path = STATE_ROOT) -> Path:
+    return state_root / "site.yaml"
+
+
+def _machine_dirs(state_root: Path) -> list[Path]:
+    machines_dir = state_root / "machines"
+    return sorted(machines_dir.iterdir()) if machines_dir.is_dir() else []
+
+
+def is_running(state_root: Path = STATE_ROOT) -> bool:
+    """Any part of a lab runs: its switch, or one of its machines."""
+    return net.netns_exists(SWITCH_NETNS) or any(
+        machines.is_on(_spec_from_dir(d)) for d in _machine_dirs(state_root))
 
 
 def _check_not_half_there(loaded: LoadedSite, layout: LabLayout) -> None:
+    recorded = _recorded(layout.state_dir)
     current = running_site(layout.state_dir)
     if current is not None and current != loaded.path.resolve():
-        raise UsageError("lab-other-site", f"a lab of {current} is up",
-                         fix="run `hastack lab down` first")
+        if is_running(layout.state_dir):
+            raise UsageError("lab-other-site", f"a lab of {current} is up",
+                             fix="run `hastack lab down` first")
+        kept = [d.name for d in _machine_dirs(layout.state_dir)]
+        if recorded.get("name") != loaded.site.name or \
+                sorted(kept) != sorted(m.name for m in layout.machines):
+            raise UsageError(
+                "lab-other-site", f"a stopped lab of {current} keeps its machines' disks "
+                f"under {layout.state_dir}",
+                fix=f"`hastack lab up {current}` brings it back; `hastack lab down` removes it")
+        log.info("lab of site %s moved from %s: brought back with its disks",
+                 loaded.site.name, current)
     if current is None and (net.netns_exists(SWITCH_NETNS)
                             or any(net.netns_exists(m.netns) for m in layout.machines)):
         raise UsageError("lab-half-there", "lab namespaces exist but no lab is recorded: a "
@@ -116,12 +157,12 @@ def _bmc_pid_file(machine: MachineSpec) -> Path:
     return machine.dir / "bmc.pid"
 
 
+BMC_MODULE = "hastack.lab.bmc"
+PDU_MODULE = "hastack.lab.pdu"
+
+
 def bmc_running(machine: MachineSpec) -> bool:
-    try:
-        pid = int(_bmc_pid_file(machine).read_text())
-    except (OSError, ValueError):
-        return False
-    return Path(f"/proc/{pid}").exists()
+    return pids.running(_bmc_pid_file(machine), argv_has=BMC_MODULE) is not None
 
 
 def start_bmc(layout: LabLayout, loaded: LoadedSite, machine: MachineSpec) -> None:
@@ -132,45 +173,42 @@ def start_bmc(layout: LabLayout, loaded: LoadedSite, machine: MachineSpec) -> No
     # hierarchy, and the BMC must be able to boot machines with systemd-nspawn.
     proc = subprocess.Popen(
         ["nsenter", f"--net=/run/netns/{SWITCH_NETNS}", sys.executable, "-m",
-         "hastack.lab.bmc", str(layout.state_dir), str(loaded.path.resolve()), machine.name],
+         BMC_MODULE, str(layout.state_dir), str(loaded.path.resolve()), machine.name],
         stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file, start_new_session=True)
     log_file.close()
     _bmc_pid_file(machine).write_text(f"{proc.pid}\n")
 
 
+def _kill(pid_file: Path, module: str) -> None:
+    """SIGKILL of the lab's process recorded in ``pid_file``, never of a stranger that got
+    its number after a host reboot. (nsenter execs python in place: the recorded PID is the
+    server itself.)"""
+    pid = pids.running(pid_file, argv_has=module)
+    if pid is not None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    pid_file.unlink(missing_ok=True)
+
+
 def stop_bmc(machine: MachineSpec) -> None:
-    try:
-        pid = int(_bmc_pid_file(machine).read_text())
-    except (OSError, ValueError):
-        return
-    # nsenter execs python in place: the recorded PID is the BMC server itself.
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGKILL)
-    _bmc_pid_file(machine).unlink(missing_ok=True)
+    _kill(_bmc_pid_file(machine), BMC_MODULE)
 
 
 def _pdu_pid_file(layout: LabLayout, pdu: PduSpec) -> Path:
     return layout.pdu_dir / f"{pdu.name}.pid"
 
 
-def _pid_alive(pid_file: Path) -> bool:
-    try:
-        return Path(f"/proc/{int(pid_file.read_text())}").exists()
-    except (OSError, ValueError):
-        return False
-
-
 def start_pdu(layout: LabLayout, loaded: LoadedSite, pdu: PduSpec) -> None:
     """The lab PDU's SNMP agent, in the switch namespace like the BMCs (and for the same
     reason entered with nsenter: it boots machines)."""
     pid_file = _pdu_pid_file(layout, pdu)
-    if _pid_alive(pid_file):
+    if pids.running(pid_file, argv_has=PDU_MODULE) is not None:
         return
     layout.pdu_dir.mkdir(parents=True, exist_ok=True)
     log_file = (layout.pdu_dir / f"{pdu.name}.out").open("ab")
     proc = subprocess.Popen(
         ["nsenter", f"--net=/run/netns/{SWITCH_NETNS}", sys.executable, "-m",
-         "hastack.lab.pdu", str(layout.state_dir), str(loaded.path.resolve()), pdu.name],
+         PDU_MODULE, str(layout.state_dir), str(loaded.path.resolve()), pdu.name],
         stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file, start_new_session=True)
     log_file.close()
     pid_file.write_text(f"{proc.pid}\n")
@@ -181,9 +219,7 @@ def stop_pdus(state_root: Path) -> list[str]:
     stopped = []
     pdu_dir = state_root / "pdus"
     for pid_file in sorted(pdu_dir.glob("*.pid")) if pdu_dir.is_dir() else []:
-        with contextlib.suppress(OSError, ValueError, ProcessLookupError):
-            os.kill(int(pid_file.read_text()), signal.SIGKILL)
-        pid_file.unlink(missing_ok=True)
+        _kill(pid_file, PDU_MODULE)
         stopped.append(pid_file.stem)
     shutil.rmtree(pdu_dir, ignore_errors=True)
     return stopped
@@ -205,7 +241,7 @@ def up(loaded: LoadedSite, *, packages: Scope = "site", state_root: Path = STATE
     debs = remote_debs(loaded, packages, state_root / "debs")
     ensure_secrets(loaded.secrets_path, bmc_refs(loaded))
     layout.state_dir.mkdir(parents=True, exist_ok=True)
-    _site_marker(layout).write_text(json.dumps({"site": str(loaded.path.resolve())}))
+    _record(layout, loaded)
     net.create_switch(layout)
     for machine in layout.machines:
         machine.dir.mkdir(parents=True, exist_ok=True)
@@ -246,11 +282,33 @@ def status(loaded: LoadedSite, state_root: Path = STATE_ROOT) -> list[MachineSta
     return rows
 
 
+def stop(state_root: Path = STATE_ROOT) -> list[str]:
+    """Every machine off at once, as when the computer loses power: processes, mounts and
+    namespaces go; the disks, the record of the site and the PDUs' outlets stay, and
+    `lab up` brings the same machines back (a site-wide power return)."""
+    specs = [_spec_from_dir(d) for d in _machine_dirs(state_root)]
+    for spec in specs:  # every plug first, so no machine outlives another
+        if (pid := machines.pid1(spec)) is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+    for spec in specs:
+        stop_bmc(spec)
+        machines.power_off(spec)
+        machines.unmount_root(spec)
+        net.delete_machine_net(spec)
+    pdu_dir = state_root / "pdus"
+    for pid_file in sorted(pdu_dir.glob("*.pid")) if pdu_dir.is_dir() else []:
+        _kill(pid_file, PDU_MODULE)
+    for name in _leftover_namespaces():
+        run(["ip", "netns", "delete", name])
+    net.delete_switch()
+    return [s.name for s in specs]
+
+
 def down(state_root: Path = STATE_ROOT, *, keep_disks: bool = False) -> list[str]:
     """Remove everything a lab created; works from the state directory alone."""
     removed: list[str] = []
-    machines_dir = state_root / "machines"
-    for dir in sorted(machines_dir.iterdir()) if machines_dir.is_dir() else []:
+    for dir in _machine_dirs(state_root):
         spec = _spec_from_dir(dir)
         stop_bmc(spec)
         machines.power_off(spec)
@@ -270,6 +328,7 @@ def down(state_root: Path = STATE_ROOT, *, keep_disks: bool = False) -> list[str
         run(["ip", "netns", "delete", name])
     net.delete_switch()
     (state_root / "site.json").unlink(missing_ok=True)
+    recorded_copy(state_root).unlink(missing_ok=True)
     return removed
 
 

@@ -18,6 +18,7 @@ import uuid
 from pathlib import Path
 
 from hastack.errors import TransportError
+from hastack.lab import pids
 from hastack.lab.layout import LabLayout, MachineSpec
 from hastack.process import run
 from hastack.site.model import Role
@@ -42,27 +43,13 @@ def _pid_file(machine: MachineSpec, name: str) -> Path:
     return machine.dir / f"{name}.pid"
 
 
-def _read_pid(machine: MachineSpec, name: str) -> int | None:
-    try:
-        return int(_pid_file(machine, name).read_text().strip())
-    except (OSError, ValueError):
-        return None
-
-
-def _alive(pid: int | None) -> bool:
-    if pid is None:
-        return False
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
-
-
 def pid1(machine: MachineSpec) -> int | None:
     """The host PID of the machine's systemd, when it is running."""
-    pid = _read_pid(machine, "init")
-    return pid if _alive(pid) else None
+    return pids.running(_pid_file(machine, "init"), namespace_init=True)
+
+
+def _nspawn(machine: MachineSpec) -> int | None:
+    return pids.running(_pid_file(machine, "nspawn"), comm="systemd-nspawn")
 
 
 def is_on(machine: MachineSpec) -> bool:
@@ -177,11 +164,10 @@ def power_off(machine: MachineSpec, *, timeout: float = 30) -> None:
     pid = pid1(machine)
     if pid is not None:
         os.kill(pid, signal.SIGKILL)
-    nspawn = _read_pid(machine, "nspawn")
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and (_alive(pid) or _alive(nspawn)):
+    while time.monotonic() < deadline and (pid1(machine) or _nspawn(machine)):
         time.sleep(0.05)
-    if _alive(pid):
+    if pid1(machine):
         raise TransportError(machine.name, "the machine's PID 1 survived SIGKILL")
     _pid_file(machine, "init").unlink(missing_ok=True)
 

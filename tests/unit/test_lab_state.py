@@ -1,0 +1,87 @@
+"""What the lab makes of the state it keeps after its computer went off: a stale PID file
+is never taken for the lab's process, and `lab up` brings back a stopped lab whose site file
+moved, but refuses one of another site."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hastack import catalog
+from hastack.errors import UsageError
+from hastack.lab import control, net, pids
+from hastack.lab.layout import lab_layout
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_a_pid_file_counts_only_while_its_process_is_what_was_started(tmp_path: Path) -> None:
+    pid_file = tmp_path / "bmc.pid"
+    proc = subprocess.Popen([sys.executable, "-c", "import time; print(flush=True); "
+                             "time.sleep(30)", control.BMC_MODULE], stdout=subprocess.PIPE)
+    assert proc.stdout is not None
+    proc.stdout.readline()  # it runs: its command line is in place
+    try:
+        pid_file.write_text(f"{proc.pid}\n")
+        assert pids.running(pid_file, argv_has=control.BMC_MODULE) == proc.pid
+        # After a reboot the number belongs to someone else: not the lab's BMC, not a machine.
+        pid_file.write_text(f"{os.getpid()}\n")
+        assert pids.running(pid_file, argv_has=control.BMC_MODULE) is None
+        assert pids.running(pid_file, namespace_init=True) is None
+        assert pids.running(pid_file, comm="systemd-nspawn") is None
+    finally:
+        proc.kill()
+    os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)  # dead, not reaped: a zombie
+    assert pids.alive(proc.pid) is False
+    proc.wait()
+    assert pids.running(tmp_path / "absent.pid") is None
+    (tmp_path / "garbage.pid").write_text("not a number")
+    assert pids.running(tmp_path / "garbage.pid") is None
+
+
+def _stopped_lab(state: Path, site_path: str, name: str, machines: list[str]) -> None:
+    state.mkdir()
+    (state / "site.json").write_text(json.dumps({"site": site_path, "name": name}))
+    for machine in machines:
+        (state / "machines" / machine / "upper").mkdir(parents=True)
+
+
+@pytest.fixture
+def no_lab_running(monkeypatch: pytest.MonkeyPatch) -> None:
+    """This computer's namespaces are not the lab under test's: none exists for it."""
+    monkeypatch.setattr(net, "netns_exists", lambda name: False)
+
+
+def test_up_brings_back_a_stopped_lab_whose_site_file_moved(tmp_path: Path,
+                                                            no_lab_running: None) -> None:
+    loaded = catalog.load(ROOT / "examples" / "lab.yaml")
+    state = tmp_path / "lab"
+    _stopped_lab(state, "/old/clone/examples/lab.yaml", loaded.site.name,
+                 [n.name for n in loaded.site.nodes])
+    layout = lab_layout(loaded.site, state)
+    control._check_not_half_there(loaded, layout)  # the same machines: no refusal
+
+    other = tmp_path / "other"
+    _stopped_lab(other, "/old/clone/examples/lab.yaml", "another-site", ["ctl1"])
+    with pytest.raises(UsageError) as refused:
+        control._check_not_half_there(loaded, lab_layout(loaded.site, other))
+    assert refused.value.code == "lab-other-site"
+    assert "stopped lab of /old/clone/examples/lab.yaml" in refused.value.what
+    assert "hastack lab down" in refused.value.fix
+
+
+def test_a_running_lab_of_another_site_is_refused(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(net, "netns_exists", lambda name: name == "hs-switch")
+    loaded = catalog.load(ROOT / "examples" / "lab.yaml")
+    state = tmp_path / "lab"
+    _stopped_lab(state, "/elsewhere/lab.yaml", loaded.site.name,
+                 [n.name for n in loaded.site.nodes])
+    with pytest.raises(UsageError) as refused:
+        control._check_not_half_there(loaded, lab_layout(loaded.site, state))
+    assert refused.value.what == "a lab of /elsewhere/lab.yaml is up"
