@@ -428,6 +428,9 @@ def verify(
 DRILL_SECONDS = {"power-loss": 90.0, "partition": 90.0, "service-kill": 60.0,
                  "rabbitmq-member-loss": 90.0, "memcached-loss": 60.0,
                  "galera-cold-start": 300.0, "compute-loss": 120.0, "soak": 600.0,
+                 # the whole plane back from nothing: the APIs take minutes
+                 "site-power-loss": 420.0, "site-power-loss-staggered": 420.0,
+                 "rabbitmq-cold-start": 120.0,
                  # a dead BMC's fencing attempts time out before level 2 is tried
                  "fence-failure": 180.0, "fence-failure-no-pdu": 180.0}
 
@@ -437,7 +440,9 @@ def drill(
     site: SiteArg,
     kind: Annotated[str, typer.Argument(help="power-loss, partition, service-kill, "
                                         "rabbitmq-member-loss, memcached-loss, "
-                                        "galera-cold-start, compute-loss, fence-failure, "
+                                        "galera-cold-start, site-power-loss, "
+                                        "site-power-loss-staggered, rabbitmq-cold-start, "
+                                        "compute-loss, fence-failure, "
                                         "fence-failure-no-pdu or soak")],
     node: Annotated[str | None, typer.Option(help="the node to break (default: the one "
                                              "holding the DB VIP; compute-loss: the first "
@@ -448,7 +453,8 @@ def drill(
                                          "memcached, keystone, nova-api, ...)")] = "galera",
     seconds: Annotated[float | None, typer.Option(
         help="how long the loads run (default: 90; service-kill and memcached-loss 60; "
-             "galera-cold-start 300; soak 600)")] = None,
+             "galera-cold-start 300; site-power-loss 420; rabbitmq-cold-start 120; "
+             "soak 600)")] = None,
     minutes: Annotated[float | None, typer.Option(help="soak: how long, in minutes "
                                                   "(instead of --seconds)")] = None,
     fmt: Annotated[Format, typer.Option("--format")] = Format.TEXT,
@@ -459,6 +465,7 @@ def drill(
     import asyncio
 
     from hastack.deploy.targets import is_lab, transports
+    from hastack.drills import cold
     from hastack.drills import run as drills
     from hastack.site.model import Role
 
@@ -505,7 +512,12 @@ def drill(
         if kind.startswith("fence-failure"):
             return await drills.fence_failure(drill_, node=node, load_seconds=load_seconds,
                                               pdu_dead=kind == "fence-failure-no-pdu")
-        return await drills.galera_cold_start(drill_, load_seconds=load_seconds)
+        if kind.startswith("site-power-loss"):
+            return await cold.site_power_loss(drill_, load_seconds=load_seconds,
+                                              staggered=kind.endswith("staggered"))
+        if kind == "rabbitmq-cold-start":
+            return await cold.rabbitmq_cold_start(drill_, load_seconds=load_seconds)
+        return await cold.galera_cold_start(drill_, load_seconds=load_seconds)
 
     report = run(lambda: asyncio.run(go()))
     if fmt is Format.JSON:
@@ -536,6 +548,9 @@ def _print_drill(report: DrillReport) -> None:
                  (f"{name} API slowest call", secs(api.slowest)),
                  (f"{name} API error window", f"{api.window:.1f} s"),
                  (f"{name} API calls answered / failed", f"{api.answered} / {api.failed}")]
+    if report.power_back is not None:
+        rows += [("power back after", secs(report.power_back)),
+                 ("every nova service reporting up after", secs(report.nova_back))]
     if report.instances:
         rows += [("instances running elsewhere after", secs(report.evacuated)),
                  ("instances evacuated / booted",

@@ -161,6 +161,25 @@ if mode == "create":
     else:
         raise SystemExit(f"instances not ACTIVE on {target} within 300 s")
     print(*ids, sep=chr(10))
+elif mode == "services":
+    # Every nova service reporting "up" after `target` (unix time): a fresh report, not the
+    # record of a host that died less than service_down_time ago.
+    import calendar
+    since, end = float(target), time.time() + float(rest[0])
+    while time.time() < end:
+        try:
+            found = call("GET", "/os-services", "2.53").json()["services"]
+        except (SystemExit, Exception):
+            found = []
+        def fresh(s):
+            stamp = (s.get("updated_at") or "")[:19]
+            return s["state"] == "up" and bool(stamp) and calendar.timegm(
+                time.strptime(stamp, "%Y-%m-%dT%H:%M:%S")) >= since
+        if found:
+            print(time.time(), sum(1 for s in found if fresh(s)), len(found), flush=True)
+            if all(fresh(s) for s in found):
+                break
+        time.sleep(2)
 elif mode == "watch":
     seconds, ids = float(rest[0]), rest[1:]
     end = time.time() + seconds

@@ -10,8 +10,8 @@ service-kill       SIGKILL of a service's main process on the node (any service 
 rabbitmq-member-loss  power loss of a member that does not hold the DB VIP: the bus loses a
                    broker and no confirmed message;
 memcached-loss     one memcached member frozen for 30 s: how slow the APIs get meanwhile;
-galera-cold-start  every member powered off, then on: Galera bootstraps from the most advanced
-                   member and no acknowledged write is lost.
+galera-cold-start, site-power-loss(-staggered), rabbitmq-cold-start: everything at once
+                   (drills/cold.py).
 compute-loss       a compute node running instances loses power: it is fenced and nova runs
                    every instance on another compute (instance HA); it returns to service.
 soak               the load and no fault: no fencing, no failed action, no error.
@@ -67,7 +67,8 @@ from hastack.transport.base import Result, Transport
 from hastack.unit_states import unit_states
 
 KINDS = ("power-loss", "partition", "service-kill", "rabbitmq-member-loss", "memcached-loss",
-         "galera-cold-start", "compute-loss", "fence-failure", "fence-failure-no-pdu", "soak")
+         "galera-cold-start", "site-power-loss", "site-power-loss-staggered",
+         "rabbitmq-cold-start", "compute-loss", "fence-failure", "fence-failure-no-pdu", "soak")
 MEMCACHED_GONE = 30.0  # memcached-loss: how long the member stays frozen
 INSTANCES = 2  # compute-loss: instances booted on the compute that fails
 EVACUATE_TIMEOUT = 600
@@ -111,6 +112,8 @@ class DrillReport:
     instances: int = 0  # compute-loss: booted on the failing compute
     instances_moved: int = 0  # ... and ACTIVE on another compute afterwards
     evacuated: float | None = None  # ... all of them, after the fault
+    power_back: float | None = None  # cold starts: the last machine powered on again
+    nova_back: float | None = None  # site-power-loss: every nova service reported up again
     fault_at: float = 0.0  # unix time of the fault: every figure counts from it
     apis: dict[str, ApiFigures] = field(default_factory=dict)
     bus_keeps_messages: bool = True  # False: losing them is expected (reported, not failed)
@@ -703,33 +706,6 @@ async def service_kill(drill: Drill, *, node: str | None, service: str,
     if others:
         report.problems.append(f"one fault, one repair: killing {service} also restarted "
                                f"{', '.join(others)} on {target}")
-    return report
-
-
-async def galera_cold_start(drill: Drill, *, load_seconds: float) -> DrillReport:
-    """Every member loses power at once and gets it back: Galera bootstraps from the most
-    advanced member, RabbitMQ re-forms from the members' own data; nothing acknowledged lost."""
-    report = DrillReport("galera-cold-start", "all members", load_seconds)
-
-    async def fault() -> None:
-        for member in drill.members:
-            await asyncio.to_thread(control.power, drill.loaded, member, "off")
-        for member in drill.members:
-            await asyncio.to_thread(control.power, drill.loaded, member, "on")
-
-    async def watch(report: DrillReport, t0: float) -> bool:
-        if report.detected is None:
-            report.detected = time.time() - t0  # the fault is total: seen at once
-        status = await drill.status()
-        if status is None or not status.quorate:
-            return False
-        if report.recovered is None and status.promoted_on("galera-clone"):
-            report.recovered = time.time() - t0
-        return drill.full_strength(status)
-
-    await _run(drill, report, fault, watch)
-    if report.recovered is None:
-        report.problems.append("Galera was promoted nowhere while the load ran")
     return report
 
 
