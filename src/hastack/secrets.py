@@ -7,13 +7,15 @@ Real BMC passwords are never generated: the user adds them to the file.
 from __future__ import annotations
 
 import base64
+import binascii
 import logging
 import os
+import re
 import secrets
 import stat
 import string
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import yaml
@@ -21,6 +23,7 @@ import yaml
 from hastack.catalog.base import SecretRef
 from hastack.errors import Problem, SiteError
 from hastack.logmask import register
+from hastack.site.yaml_input import FileKind, compose_yaml, kind_of, read_text
 
 log = logging.getLogger(__name__)
 
@@ -53,30 +56,139 @@ class Secrets:
         return base64.b64decode(self.values[ref.name])
 
 
-def read_secrets(path: Path) -> dict[str, str]:
-    if not path.exists():
+SECRETS_FILE = FileKind(prefix="secrets", label="secrets file",
+                        syntax_code="secrets-not-yaml", duplicate_code="secrets-duplicate-key")
+SECRET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
+MAX_VALUE_BYTES = 4096  # the longest generated value, a base64 authkey, is 344
+FERNET_BYTES = 32  # a Fernet key: 32 random bytes, URL-safe base64 (keystone refuses others)
+# Control characters would end a line of a password file, an INI file or a fence agent's
+# name=value input; the YAML reader lets a double-quoted "\n" or "\t" through.
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def read_secrets(path: Path, refs: Iterable[SecretRef] = ()) -> dict[str, str]:
+    """Every secret of the file (none when it is absent), each value checked, and the values
+    of ``refs`` checked by their kind.
+
+    Raises:
+        SiteError: naming every bad entry (by line) or why the file cannot be read.
+    """
+    try:
+        text = read_text(path, SECRETS_FILE)
+    except FileNotFoundError:
         return {}
+    except OSError as exc:
+        raise SiteError([Problem(code="secrets-not-readable", where=str(path),
+                                 what=f"cannot read the secrets file: {exc.strerror}",
+                                 fix="check its owner and mode (0600, owned by you)")]) from None
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode & 0o077:
         log.warning("secrets file readable by others path=%s mode=%o", path, mode)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError:
-        raise SiteError([Problem(code="secrets-not-yaml", where=str(path),
-                                 what="the secrets file is not valid YAML",
-                                 fix="fix it, or move it away to have it generated again "
-                                     "(deployed hosts keep the old values)")]) from None
+    data, marks, problems = compose_yaml(text, str(path), SECRETS_FILE)
+    if problems:
+        raise SiteError([replace(p, fix=p.fix + " (or move the file away to have it generated "
+                                 "again: deployed hosts keep the old values)")
+                         if p.code == "secrets-not-yaml" else p for p in problems])
     if not isinstance(data, dict):
-        raise SiteError([Problem(code="secrets-not-a-mapping", where=str(path),
-                                 what="the secrets file must map names to values",
+        raise SiteError([Problem(code="secrets-not-a-mapping", where=f"{path}:1:1", line=1,
+                                 column=1, what="the secrets file must map names to values",
                                  fix="write one 'name: value' per line")])
-    values = {str(k): str(v) for k, v in data.items()}
-    register(values.values())
-    return values
+    kinds = {r.name: r for r in refs}
+    problems = [p for name, value in data.items()
+                for p in _value_problems(path, name, value, kinds.get(name),
+                                         marks.get((name,), (0, 0)))]
+    if problems:
+        raise SiteError(problems)
+    register(data.values())
+    return dict(data)
+
+
+Fault = tuple[str, str, str]  # code, what, fix
+
+
+def _value_problems(path: Path, name: str, value: object, ref: SecretRef | None,
+                    mark: tuple[int, int]) -> list[Problem]:
+    """At most one problem with the entry ``name: value`` (its value is never quoted)."""
+    fault = _value_fault(name, value) or _kind_fault(name, str(value), ref)
+    if fault is None:
+        return []
+    code, what, fix = fault
+    line, col = mark
+    return [Problem(code=code, where=f"{path}:{line}:{col}" if line else str(path),
+                    key=name if SECRET_NAME.fullmatch(name) else "", line=line, column=col,
+                    what=what, fix=fix)]
+
+
+def _value_fault(name: str, value: object) -> Fault | None:
+    if not SECRET_NAME.fullmatch(name):
+        return ("secrets-bad-name", "a secret's name holds characters other than letters, "
+                "digits, '-', '_' and '.'", "rename it (hastack's names are like bmc-ctl1)")
+    if not isinstance(value, str):
+        return ("secrets-value-not-a-string", f"secret '{name}' is not a string (YAML read "
+                f"{kind_of(value)})", f"quote the value: {name}: '...'")
+    if not value:
+        return ("secrets-value-empty", f"secret '{name}' is empty",
+                "give it a value, or remove the line to have a generated one written")
+    if CONTROL.search(value):
+        return ("secrets-value-control-character", f"secret '{name}' holds a control "
+                "character (a line break, tab or escape)", "remove it: a secret is written "
+                "into password and configuration files, one per line")
+    size = len(value.encode("utf-8"))
+    if size > MAX_VALUE_BYTES:
+        return ("secrets-value-too-long", f"secret '{name}' is {size} bytes long",
+                f"hastack's secrets are at most {MAX_VALUE_BYTES} bytes")
+    return None
+
+
+def _kind_fault(name: str, value: str, ref: SecretRef | None) -> Fault | None:
+    """What the service that reads a secret of this kind would refuse."""
+    if ref is None:
+        return None
+    size = len(value.encode("utf-8"))
+    # A generated "ipmi" secret is a lab BMC's, which speaks IPMI 2.0; a user-supplied one may
+    # be a Redfish BMC's (the same kind), whose passwords can be longer.
+    if ref.kind == "ipmi" and not ref.user_supplied and size > IPMI_PASSWORD_LENGTH:
+        return ("secrets-value-too-long", f"secret '{name}' (an IPMI password) is {size} bytes "
+                f"long; IPMI 2.0 takes at most {IPMI_PASSWORD_LENGTH}",
+                f"shorten it to {IPMI_PASSWORD_LENGTH} bytes, or remove the line to have one "
+                "generated")
+    if ref.kind == "fernet" and _decoded_size(value, urlsafe=True) != FERNET_BYTES:
+        return ("secrets-value-malformed", f"secret '{name}' is not a Fernet key (URL-safe "
+                f"base64 of {FERNET_BYTES} bytes)", "remove the line to have one generated")
+    if ref.kind == "key" and not _decoded_size(value, urlsafe=False):
+        return ("secrets-value-malformed", f"secret '{name}' is not a base64 key",
+                "remove the line to have one generated (hosts keep the old key until the "
+                "next deploy)")
+    return None
+
+
+def _decoded_size(value: str, *, urlsafe: bool) -> int:
+    """How many bytes ``value`` decodes to as (URL-safe) base64; 0 when it is not base64."""
+    alphabet = r"[A-Za-z0-9_-]" if urlsafe else r"[A-Za-z0-9+/]"
+    if not re.fullmatch(rf"{alphabet}+={{0,2}}", value):
+        return 0
+    try:
+        return len(base64.b64decode(value, altchars=b"-_" if urlsafe else None, validate=True))
+    except binascii.Error:
+        return 0
 
 
 def write_secrets(path: Path, values: Mapping[str, str]) -> None:
-    """Write atomically; the file is created 0600, never chmod-ed after the fact."""
+    """Write atomically; the file is created 0600, never chmod-ed after the fact.
+
+    Raises:
+        SiteError: secrets-not-writable, when its directory is missing or not writable.
+    """
+    try:
+        _write(path, values)
+    except OSError as exc:
+        raise SiteError([Problem(code="secrets-not-writable", where=str(path),
+                                 what=f"cannot write the secrets file: {exc.strerror}",
+                                 fix="check that its directory exists and is writable (the "
+                                     "site's secrets_file names it)")]) from None
+
+
+def _write(path: Path, values: Mapping[str, str]) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.unlink(missing_ok=True)  # a leftover could carry a wider mode; O_CREAT keeps it
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -92,8 +204,8 @@ def ensure_secrets(path: Path, refs: Iterable[SecretRef]) -> Secrets:
     Raises:
         SiteError: naming every user-supplied secret that is missing.
     """
-    values = read_secrets(path)
     wanted = {r.name: r for r in refs}
+    values = read_secrets(path, wanted.values())
     missing_user = sorted(n for n, r in wanted.items() if r.user_supplied and n not in values)
     if missing_user:
         raise SiteError([Problem(code="secret-missing", where=str(path), key=name,

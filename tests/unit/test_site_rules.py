@@ -99,7 +99,8 @@ def vip_names(loaded: LoadedSite) -> list[str]:
 def declared_codes() -> set[str]:
     """Every error code the loader and the rules can raise, read from their source."""
     rules = (SRC / "rules.py").read_text(encoding="utf-8")
-    load = (SRC / "load.py").read_text(encoding="utf-8")
+    load = (SRC / "load.py").read_text(encoding="utf-8") + \
+        (SRC / "yaml_input.py").read_text(encoding="utf-8")
     return (set(re.findall(r'_error\(\s*"([a-z-]+)"', rules))
             | set(re.findall(r'code="(site-[a-z-]+)"', load)))
 

@@ -14,15 +14,38 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
-from hastack.errors import Problem, SiteError
-from hastack.site.model import Site
+from hastack.errors import Problem, Severity, SiteError
+from hastack.site.model import (
+    INTERFACE_PATTERN,
+    NAME_PATTERN,
+    PATH_PATTERN,
+    RANGE_PATTERN,
+    REGION_PATTERN,
+    SERVICE_PATTERN,
+    SYSTEM_ID_PATTERN,
+    USER_PATTERN,
+    Site,
+)
 from hastack.site.placement import Placement, ServiceSpec, place
 from hastack.site.rules import validate
+from hastack.site.yaml_input import SITE_FILE, KeyPath, compose_yaml, read_text, shown
 
-KeyPath = tuple[str | int, ...]
+# What each pattern of the model accepts, in words: a regex is no message for a user.
+PATTERN_WORDS = {
+    NAME_PATTERN: "a name: lowercase letters, digits and '-', starting with a letter, "
+                  "at most 63 characters",
+    USER_PATTERN: "a user name: letters, digits, '_', '.', '@' and '-', at most 64 characters",
+    REGION_PATTERN: "a region: letters, digits, '_', '.' and '-', at most 64 characters",
+    SERVICE_PATTERN: "a service name (lowercase, as `hastack schema` lists them) or '*'",
+    SYSTEM_ID_PATTERN: "a Redfish path such as /redfish/v1/Systems/1",
+    PATH_PATTERN: "a file path of letters, digits, '_', '.', '/' and '-', not starting "
+                  "with '-'",
+    INTERFACE_PATTERN: "an interface name of at most 15 letters, digits, '_', '.' and '-'",
+    RANGE_PATTERN: "first-last, two IPv4 addresses such as 10.20.0.200-10.20.0.229",
+}
 
 
 @dataclass(frozen=True)
@@ -41,50 +64,8 @@ class LoadedSite:
         return self.path.with_name(self.path.stem + ".secrets.yaml")
 
 
-class _MarkedLoader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate keys instead of keeping the last one."""
-
-
-def _compose(text: str, source: str) -> tuple[Any, dict[KeyPath, tuple[int, int]], list[Problem]]:
-    marks: dict[KeyPath, tuple[int, int]] = {}
-    problems: list[Problem] = []
-    try:
-        root = yaml.compose(text, Loader=_MarkedLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
-        problems.append(Problem(code="site-yaml-syntax", where=f"{source}:{line}:{col}",
-                                line=line, column=col,
-                                what=f"the file is not valid YAML: {exc.problem}",
-                                fix="fix the YAML syntax at that line (indentation, quotes, "
-                                    "colons)"))
-        return None, marks, problems
-    if root is None:
-        return {}, marks, problems
-    loader = _MarkedLoader("")
-
-    def convert(node: yaml.Node, path: KeyPath) -> Any:
-        marks.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
-        if isinstance(node, yaml.MappingNode):
-            out: dict[Any, Any] = {}
-            for key_node, value_node in node.value:
-                key = loader.construct_object(key_node, deep=True)
-                where = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-                if key in out:
-                    problems.append(Problem(
-                        code="site-duplicate-key", line=where[0], column=where[1],
-                        where=f"{source}:{where[0]}:{where[1]}",
-                        key=".".join(str(p) for p in (*path, key)),
-                        what=f"key '{key}' appears twice in the same mapping",
-                        fix="keep one of them: YAML would silently drop the first"))
-                marks[(*path, key)] = where
-                out[key] = convert(value_node, (*path, key))
-            return out
-        if isinstance(node, yaml.SequenceNode):
-            return [convert(item, (*path, i)) for i, item in enumerate(node.value)]
-        return loader.construct_object(node, deep=True)
-
-    return convert(root, ()), marks, problems
+MAX_PROBLEMS = 100  # thousands of wrong items are reported by their first hundred
+MORE_PROBLEMS = "site-more-problems"  # a warning closing a capped list, not an error code
 
 
 def _locate(marks: dict[KeyPath, tuple[int, int]], path: KeyPath) -> tuple[int, int]:
@@ -122,39 +103,58 @@ def _field_names_at(path: Sequence[str | int]) -> list[str]:
 
 def _shape_problems(exc: ValidationError, marks: dict[KeyPath, tuple[int, int]],
                     source: str) -> list[Problem]:
-    problems = []
-    seen: set[tuple[KeyPath, str]] = set()
+    """One problem per place and kind, by position; only the first MAX_PROBLEMS are worded
+    (a 'did you mean' costs a difflib search)."""
+    found: dict[tuple[KeyPath, str], tuple[int, int, str]] = {}
     for err in exc.errors():
         # Unions report one error per branch: keep the first per place and kind.
         loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p)
                     and p not in {"function-after", "enum", "str", "list"})
-        kind = err["type"]
-        if (loc, kind) in seen:
-            continue
-        seen.add((loc, kind))
-        line, col = _locate(marks, loc)
-        dotted = ".".join(str(p) for p in loc)
-        if kind == "extra_forbidden":
-            known = _field_names_at(loc[:-1])
-            close = difflib.get_close_matches(str(loc[-1]), known, n=1)
-            fix = (f"did you mean '{close[0]}'? " if close else "") + (
-                f"known keys here: {', '.join(known)}" if known else "remove it")
-            problems.append(Problem(code="site-unknown-key", what=f"unknown key '{loc[-1]}'",
-                                    fix=fix, key=dotted, line=line, column=col,
-                                    where=f"{source}:{line}:{col}"))
-        elif kind == "missing":
-            problems.append(Problem(code="site-missing-key",
-                                    what=f"required key '{loc[-1]}' is missing", key=dotted,
-                                    fix=f"add '{loc[-1]}:' here (see README, site file "
-                                        "reference)", line=line, column=col,
-                                    where=f"{source}:{line}:{col}"))
-        else:
-            problems.append(Problem(code="site-invalid-value", key=dotted, line=line,
-                                    column=col, where=f"{source}:{line}:{col}",
-                                    what=f"'{dotted}': {err['msg']}",
-                                    fix="give a value of the expected form (see `hastack "
-                                        "schema`)"))
-    return problems
+        found.setdefault((loc, err["type"]), (*_locate(marks, loc), _message(err)))
+    ordered = sorted(found.items(), key=lambda item: item[1][:2])
+    problems = [_shape_problem(loc, kind, msg, source, line, col)
+                for (loc, kind), (line, col, msg) in ordered[:MAX_PROBLEMS]]
+    return _capped(problems, hidden=len(ordered) - len(problems))
+
+
+def _message(err: ErrorDetails) -> str:
+    pattern = (err.get("ctx") or {}).get("pattern")
+    if err["type"] != "string_pattern_mismatch" or not isinstance(pattern, str):
+        return err["msg"]
+    return (f"expected {PATTERN_WORDS.get(pattern, f'text matching {pattern}')} (no spaces, "
+            "quotes, shell or control characters)")
+
+
+def _shape_problem(loc: KeyPath, kind: str, msg: str, source: str, line: int,
+                   col: int) -> Problem:
+    dotted = ".".join(str(p) for p in loc)
+    at = Problem(code="", what="", key=dotted, line=line, column=col,
+                 where=f"{source}:{line}:{col}")
+    if kind == "extra_forbidden":
+        known = _field_names_at(loc[:-1])
+        close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+        fix = (f"did you mean '{close[0]}'? " if close else "") + (
+            f"known keys here: {', '.join(known)}" if known else "remove it")
+        return replace(at, code="site-unknown-key", what=f"unknown key '{shown(loc[-1])}'",
+                       fix=fix)
+    if kind == "missing":
+        return replace(at, code="site-missing-key", what=f"required key '{loc[-1]}' is missing",
+                       fix=f"add '{loc[-1]}:' here (see README, site file reference)")
+    return replace(at, code="site-invalid-value", what=f"'{shown(dotted, 80)}': {msg}",
+                   fix="give a value of the expected form (see `hastack schema`)")
+
+
+def _capped(problems: list[Problem], hidden: int = 0) -> list[Problem]:
+    """The first MAX_PROBLEMS problems and a note of how many more: a file of 20,000 wrong
+    items is fixed the same way, and printing them all would take minutes."""
+    hidden += max(0, len(problems) - MAX_PROBLEMS)
+    if not hidden:
+        return problems
+    return [*problems[:MAX_PROBLEMS],
+            Problem(code=MORE_PROBLEMS, severity=Severity.WARNING,
+                    where=problems[min(len(problems), MAX_PROBLEMS) - 1].where,
+                    what=f"{hidden} more problem(s) not shown",
+                    fix="fix the ones above and validate again")]
 
 
 def _parse_path(dotted: str) -> KeyPath:
@@ -179,14 +179,14 @@ def load_site(path: str | Path, services: Sequence[ServiceSpec]) -> LoadedSite:
     file = Path(path)
     source = str(path)
     try:
-        text = file.read_text(encoding="utf-8")
+        text = read_text(file, SITE_FILE)
     except OSError as exc:
         raise SiteError([Problem(code="site-not-readable", where=source,
                                  what=f"cannot read the site file: {exc.strerror}",
                                  fix="check the path (examples/ holds sample sites)")]) from None
-    data, marks, problems = _compose(text, source)
+    data, marks, problems = compose_yaml(text, source)
     if problems:
-        raise SiteError(problems)
+        raise SiteError(_capped(problems))
     if not isinstance(data, dict):
         raise SiteError([Problem(code="site-not-a-mapping", where=f"{source}:1:1", line=1,
                                  column=1, what="the site file must be a YAML mapping",
@@ -194,11 +194,10 @@ def load_site(path: str | Path, services: Sequence[ServiceSpec]) -> LoadedSite:
     try:
         site = Site.model_validate(data)
     except ValidationError as exc:
-        raise SiteError(sorted(_shape_problems(exc, marks, source),
-                               key=lambda p: (p.line, p.column))) from None
+        raise SiteError(_shape_problems(exc, marks, source)) from None
     found = _place_problems(validate(site, services), marks, source)
     found.sort(key=lambda p: (p.line, p.column, p.code))
     if any(p.is_error for p in found):
-        raise SiteError(found)
+        raise SiteError(_capped(found))
     return LoadedSite(site=site, path=file, placement=place(site, services),
                       warnings=tuple(p for p in found if not p.is_error))

@@ -12,8 +12,20 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# Every free string has a pattern: values reach shell files, INI files, the CIB and fence
+# agents' name=value input, so no control character, space, quote or '$' gets through.
 NAME_PATTERN = r"^[a-z][a-z0-9-]{0,62}$"
 Name = Annotated[str, Field(pattern=NAME_PATTERN)]
+USER_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,63}$"  # a BMC or SNMPv3 user
+REGION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+SERVICE_PATTERN = r"^(?:\*|[a-z][a-z0-9_-]{0,62})$"  # a catalog service, a toggle or '*'
+SYSTEM_ID_PATTERN = r"^/[A-Za-z0-9_.~/-]{1,254}$"  # a Redfish path
+PATH_PATTERN = r"^[A-Za-z0-9_./][A-Za-z0-9_./-]{0,254}$"
+INTERFACE_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}$"  # IFNAMSIZ - 1
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_ADDRESS = rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}"
+RANGE_PATTERN = rf"^{_ADDRESS}-{_ADDRESS}$"
+ServiceName = Annotated[str, Field(pattern=SERVICE_PATTERN)]
 
 
 class Model(BaseModel):
@@ -72,8 +84,8 @@ class Pdu(Model):
     type: PduType
     address: IPv4Address = Field(description="the PDU's management address")
     port: int | None = Field(None, ge=1, le=65535, description="SNMP port (161 when omitted)")
-    username: str = Field("hastack", min_length=1, description="SNMPv3 user (authNoPriv, "
-                          "SHA)")
+    username: str = Field("hastack", pattern=USER_PATTERN, description="SNMPv3 user "
+                          "(authNoPriv, SHA)")
     credentials: Name | None = Field(None, description="name of the secret holding the SNMPv3 "
                                      "authentication password (default: pdu-<pdu>)")
 
@@ -93,11 +105,11 @@ class Fencing(Model):
                                         "redfish and lab)")
     port: int | None = Field(None, ge=1, le=65535, description="BMC port (623 for IPMI, "
                              "443 for Redfish when omitted)")
-    username: str = Field("admin", min_length=1)
+    username: str = Field("admin", pattern=USER_PATTERN)
     credentials: Name | None = Field(None, description="name of the secret holding the BMC "
                                      "password (default: bmc-<node>)")
-    system_id: str | None = Field(None, description="Redfish system path, e.g. "
-                                  "/redfish/v1/Systems/1")
+    system_id: str | None = Field(None, pattern=SYSTEM_ID_PATTERN, description="Redfish "
+                                  "system path, e.g. /redfish/v1/Systems/1")
     pdu: PduOutlet | None = Field(None, description="the node's PDU outlet: fencing level 2, "
                                   "tried when the BMC (level 1) fails")
 
@@ -113,11 +125,11 @@ class Networks(Model):
     internal: IPv4Network = Field(description="the internal network every node is on")
     external: IPv4Network | None = Field(None, description="the external network the neutron "
                                          "agents and the gateway reach")
-    external_interface: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]{1,15}$",
+    external_interface: str | None = Field(None, pattern=INTERFACE_PATTERN,
                                            description="linuxbridge: the interface on the "
                                            "external network, mapped to physnet1 (none: tenant "
                                            "networks only)")
-    vip_range: str | None = Field(None, pattern=r"^\d+\.\d+\.\d+\.\d+-\d+\.\d+\.\d+\.\d+$",
+    vip_range: str | None = Field(None, pattern=RANGE_PATTERN,
                                   description="first-last address to allocate VIPs from")
     vips: dict[Name, IPv4Address] = Field(default_factory=dict,
                                           description="explicit VIPs by name (db, keystone, ...)")
@@ -125,8 +137,9 @@ class Networks(Model):
 
 class Cluster(Model):
     nodes: tuple[Name, ...] = Field(description="full members (controllers)")
-    services: tuple[str, ...] = Field(("*",), description="services placed on this cluster; "
-                                      "'*' = every service not placed elsewhere")
+    services: tuple[ServiceName, ...] = Field(("*",), description="services placed on this "
+                                              "cluster; '*' = every service not placed "
+                                              "elsewhere")
 
 
 class NeutronHA(Model):
@@ -166,7 +179,7 @@ class ClusterOptions(Model):
 
 
 class OpenStack(Model):
-    region: str = "RegionOne"
+    region: str = Field("RegionOne", pattern=REGION_PATTERN)
     workers: int | None = Field(None, ge=1, le=64, description="API/conductor worker count "
                                 "(packaged defaults when omitted)")
     debug: bool = False
@@ -187,7 +200,8 @@ class Site(Model):
     services: Services = Services()
     cluster: ClusterOptions = ClusterOptions()
     openstack: OpenStack = OpenStack()
-    secrets_file: str | None = Field(None, description="default: <site file>.secrets.yaml")
+    secrets_file: str | None = Field(None, pattern=PATH_PATTERN, description="default: "
+                                     "<site file>.secrets.yaml")
 
     def node(self, name: str) -> Node:
         for node in self.nodes:

@@ -37,6 +37,7 @@ MIN_MEMBERS = 3
 MAX_MEMBERS = 16  # the guide: corosync is tested to 16 members
 MAX_MEMBERS_FORCED = 32  # possible but untested; only with cluster.allow_large
 LAB_NETWORK = IPv4Network("198.18.0.0/15")  # the lab never addresses anything else
+MAX_VIP_RANGE = 1024  # a site needs ~20 VIPs; a typo'd range would be listed address by address
 
 Rule = Callable[[Site, Sequence[ServiceSpec]], Iterator[Problem]]
 
@@ -47,6 +48,24 @@ def _error(code: str, key: str, what: str, fix: str) -> Problem:
 
 def _warning(code: str, key: str, what: str, fix: str) -> Problem:
     return Problem(code=code, key=key, what=what, fix=fix, severity=Severity.WARNING)
+
+
+def _not_a_host(address: IPv4Address, network: IPv4Network) -> str:
+    """'the network address' or 'the broadcast address' of ``network``, else ''.
+    /31 and /32 networks have neither (RFC 3021)."""
+    if network.prefixlen >= 31:
+        return ""
+    if address == network.network_address:
+        return "the network address"
+    if address == network.broadcast_address:
+        return "the broadcast address"
+    return ""
+
+
+def _hosts_of(network: IPv4Network) -> str:
+    if network.prefixlen >= 31:
+        return f"{network[0]}-{network[-1]}"
+    return f"{network.network_address + 1}-{network.broadcast_address - 1}"
 
 
 def _node_index(site: Site) -> dict[str, int]:
@@ -61,11 +80,16 @@ def unique_nodes(site: Site, services: Sequence[ServiceSpec]) -> Iterator[Proble
                          f"node name '{node.name}' is used twice",
                          "give every node its own name")
         seen_names.add(node.name)
-        if node.address not in site.networks.internal:
+        internal = site.networks.internal
+        if node.address not in internal:
             yield _error("site-address-outside-network", f"nodes.{i}.address",
                          f"{node.name}'s address {node.address} is not in the internal network "
-                         f"{site.networks.internal}",
+                         f"{internal}",
                          "use an address inside networks.internal, or widen that network")
+        elif reserved := _not_a_host(node.address, internal):
+            yield _error("site-address-outside-network", f"nodes.{i}.address",
+                         f"{node.name}'s address {node.address} is {reserved} of {internal}, "
+                         "not a host address", f"use a host address: {_hosts_of(internal)}")
 
 
 def unique_addresses(site: Site, services: Sequence[ServiceSpec]) -> Iterator[Problem]:
@@ -309,26 +333,50 @@ def vips(site: Site, services: Sequence[ServiceSpec]) -> Iterator[Problem]:
             yield _error("site-vip-outside-network", key,
                          f"VIP {name} ({address}) is not in the internal network {internal}",
                          "VIPs live on the internal network; pick an address inside it")
-    pool = vip_pool(site)
+        elif reserved := _not_a_host(address, internal):
+            yield _error("site-vip-outside-network", key,
+                         f"VIP {name} ({address}) is {reserved} of {internal}, not a host "
+                         "address", f"pick a host address: {_hosts_of(internal)}")
     if site.networks.vip_range:
-        first, last = (IPv4Address(p) for p in site.networks.vip_range.split("-"))
-        if first > last:
-            yield _error("site-vip-range-empty", "networks.vip_range",
-                         "the VIP range's first address is after its last",
-                         "write it as first-last")
+        range_problems = list(_vip_range(site))
+        yield from range_problems
+        if range_problems:
             return
-        if first not in internal or last not in internal:
-            yield _error("site-vip-outside-network", "networks.vip_range",
-                         f"the VIP range {site.networks.vip_range} is not inside {internal}",
-                         "allocate VIPs from the internal network")
     missing = [n for n in needed if n not in site.networks.vips]
     if missing:
-        free = [a for a in pool if a not in used_addresses(site)]
+        used = used_addresses(site)
+        free = [a for a in vip_pool(site) if a not in used]  # at most MAX_VIP_RANGE long
         if len(free) < len(missing):
             yield _error("site-vip-missing", "networks", f"{len(missing)} VIP(s) need an "
                          f"address ({', '.join(missing)}) and the range has {len(free)} free",
                          "set networks.vip_range to a range with enough free addresses, or "
                          "give them under networks.vips")
+
+
+def _vip_range(site: Site) -> Iterator[Problem]:
+    """The range is checked by its ends and size before any address of it is listed."""
+    assert site.networks.vip_range
+    internal = site.networks.internal
+    first, last = (IPv4Address(p) for p in site.networks.vip_range.split("-"))
+    if first > last:
+        yield _error("site-vip-range-empty", "networks.vip_range",
+                     "the VIP range's first address is after its last",
+                     "write it as first-last")
+    elif first not in internal or last not in internal:
+        yield _error("site-vip-outside-network", "networks.vip_range",
+                     f"the VIP range {site.networks.vip_range} is not inside {internal}",
+                     "allocate VIPs from the internal network")
+    elif _not_a_host(first, internal) or _not_a_host(last, internal):
+        yield _error("site-vip-outside-network", "networks.vip_range",
+                     f"the VIP range {site.networks.vip_range} includes the network or "
+                     f"broadcast address of {internal}",
+                     f"keep the range within the host addresses {_hosts_of(internal)}")
+    elif int(last) - int(first) + 1 > MAX_VIP_RANGE:
+        yield _error("site-vip-range-too-large", "networks.vip_range",
+                     f"the VIP range {site.networks.vip_range} holds "
+                     f"{int(last) - int(first) + 1} addresses, more than the "
+                     f"{MAX_VIP_RANGE} hastack allocates from",
+                     "a site needs about 20 VIPs: give a range of 32 to 64 addresses")
 
 
 RULES: tuple[Rule, ...] = (unique_nodes, unique_addresses, fencing, pdus, lab_addresses,
