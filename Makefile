@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
-APT_PACKAGES := pacemaker-cli-utils corosync haproxy snmp fence-agents
+APT_PACKAGES := pacemaker-cli-utils corosync haproxy snmp fence-agents openssh-server
 PYTHON ?= python3
 
 .PHONY: test unit lab lab-down deps apt venv lint golden-update clean
@@ -28,7 +28,8 @@ unit: venv
 deps: apt venv
 
 # The real tools that read what hastack renders (crm_verify, corosync, haproxy) and the
-# fence agent the lab PDU is tested against (fence_apc_snmp, with net-snmp).
+# fence agent the lab PDU is tested against (fence_apc_snmp, with net-snmp); sshd, which the
+# SSH transport's tests run on 127.0.0.1 with their own keys and config.
 apt:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
