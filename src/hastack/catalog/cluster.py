@@ -56,6 +56,17 @@ NODE_ACTION_LIMIT = 16
 MIGRATION_THRESHOLD = 3
 FAILURE_TIMEOUT = "60s"
 RECHECK = "1min"
+DC_DEADTIME_FLOOR_S = 5
+
+
+def dc_deadtime(ctx: ServiceContext) -> str:
+    """How long a starting member waits for the others before electing a DC (Pacemaker's
+    default 20 s). Corosync has formed the membership by then; twice its detection time
+    (token + consensus, 2.2 x token) is plenty for the members' answers, and a member that
+    boots later joins the elected DC. A site-power-loss drill spent 21 s of its recovery
+    here, between the membership and the first transition."""
+    detection_s = ctx.site.cluster.token_ms * 2.2 / 1000
+    return f"{max(DC_DEADTIME_FLOOR_S, round(2 * detection_s))}s"
 IPMI_PORT = 623
 REDFISH_PORT = 443
 # SNMPv3 authNoPriv with SHA: the only SNMP mode whose secret fence_apc_snmp takes through
@@ -221,6 +232,7 @@ def resources(ctx: ServiceContext) -> list[Resource | CibSetting]:
         ResourceDefault("migration-threshold", str(MIGRATION_THRESHOLD)),
         ResourceDefault("failure-timeout", FAILURE_TIMEOUT),
         ClusterProperty("cluster-recheck-interval", RECHECK),
+        ClusterProperty("dc-deadtime", dc_deadtime(ctx)),
     ]
     for node in _all_nodes(ctx):
         if node.fencing is not None:

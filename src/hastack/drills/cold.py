@@ -112,12 +112,15 @@ async def site_power_loss(drill: Drill, *, load_seconds: float,
     try:
         await _run(drill, report, fault, _cold_start_watch(drill), after=after)
         if nova_watch:
-            polls = [line.split() for line in (await nova_watch[0]).stdout.splitlines()]
-            fresh = next((float(p[0]) for p in polls if len(p) == 3 and p[1] == p[2]), None)
+            watched = await nova_watch[0]
+            polls = [p for p in (line.split() for line in watched.stdout.splitlines())
+                     if len(p) == 3]
+            fresh = next((float(p[0]) for p in polls if p[1] == p[2]), None)
             if fresh is None:
-                last = polls[-1] if polls else ["-", "0", "?"]
+                seen = f"{polls[-1][1]} of {polls[-1][2]}" if polls else \
+                    f"no answer: {watched.stderr.strip()[-300:]}"
                 report.problems.append(f"nova's services did not all report up after the "
-                                       f"power returned ({last[1]} of {last[2]})")
+                                       f"power returned ({seen})")
             else:
                 report.nova_back = fresh - report.fault_at
     finally:

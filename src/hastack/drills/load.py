@@ -132,9 +132,10 @@ SERVERS = """
 import os, sys, time, openstack
 mode, target, rest = sys.argv[1], sys.argv[2], sys.argv[3:]
 conn = openstack.connect()
-nova = conn.compute
 def call(method, url, version, **kw):
-    r = nova.request(url, method, microversion=version, raise_exc=False, **kw)
+    # conn.compute authenticates on first use: inside the calls, where a keystone that is
+    # not back yet is caught and retried.
+    r = conn.compute.request(url, method, microversion=version, raise_exc=False, **kw)
     if r.status_code >= 400:
         raise SystemExit(f"{method} {url}: HTTP {r.status_code} {r.text[:300]}")
     return r
@@ -198,7 +199,7 @@ elif mode == "watch":
         time.sleep(1)
 else:
     for i in rest:
-        nova.request(f"/servers/{i}", "DELETE", raise_exc=False)
+        conn.compute.request(f"/servers/{i}", "DELETE", raise_exc=False)
 """
 
 

@@ -2,7 +2,7 @@
 # Cluster openstack: rendered by hastack.
 set -e
 pcs cluster cib hastack-cib.xml
-pcs -f hastack-cib.xml property set stonith-enabled=true cluster-name=openstack no-quorum-policy=stop load-threshold=1000% node-action-limit=16 start-failure-is-fatal=false cluster-recheck-interval=1min
+pcs -f hastack-cib.xml property set stonith-enabled=true cluster-name=openstack no-quorum-policy=stop load-threshold=1000% node-action-limit=16 start-failure-is-fatal=false cluster-recheck-interval=1min dc-deadtime=13s
 pcs -f hastack-cib.xml resource defaults update resource-stickiness=INFINITY migration-threshold=3 failure-timeout=60s
 pcs -f hastack-cib.xml node attribute ctl1 osprole=controller
 pcs -f hastack-cib.xml node attribute ctl2 osprole=controller

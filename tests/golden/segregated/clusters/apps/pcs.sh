@@ -2,7 +2,7 @@
 # Cluster apps: rendered by hastack.
 set -e
 pcs cluster cib hastack-cib.xml
-pcs -f hastack-cib.xml property set stonith-enabled=true cluster-name=apps no-quorum-policy=stop load-threshold=1000% node-action-limit=16 start-failure-is-fatal=false cluster-recheck-interval=1min
+pcs -f hastack-cib.xml property set stonith-enabled=true cluster-name=apps no-quorum-policy=stop load-threshold=1000% node-action-limit=16 start-failure-is-fatal=false cluster-recheck-interval=1min dc-deadtime=13s
 pcs -f hastack-cib.xml resource defaults update resource-stickiness=INFINITY migration-threshold=3 failure-timeout=60s
 pcs -f hastack-cib.xml stonith create fence-apps1 fence_ipmilan ip=10.21.0.46 username=admin 'password_script=cat /etc/hastack/fence/apps1.pw' pcmk_host_list=apps1 ipport=623 lanplus=1 op monitor interval=60s timeout=30s meta failure-timeout=120s
 pcs -f hastack-cib.xml stonith create fence-apps2 fence_ipmilan ip=10.21.0.47 username=admin 'password_script=cat /etc/hastack/fence/apps2.pw' pcmk_host_list=apps2 ipport=623 lanplus=1 op monitor interval=60s timeout=30s meta failure-timeout=120s

@@ -2,7 +2,7 @@
 # Cluster db: rendered by hastack.
 set -e
 pcs cluster cib hastack-cib.xml
-pcs -f hastack-cib.xml property set stonith-enabled=true cluster-name=db no-quorum-policy=stop load-threshold=1000% node-action-limit=16 start-failure-is-fatal=false cluster-recheck-interval=1min
+pcs -f hastack-cib.xml property set stonith-enabled=true cluster-name=db no-quorum-policy=stop load-threshold=1000% node-action-limit=16 start-failure-is-fatal=false cluster-recheck-interval=1min dc-deadtime=13s
 pcs -f hastack-cib.xml resource defaults update resource-stickiness=INFINITY migration-threshold=3 failure-timeout=60s
 pcs -f hastack-cib.xml stonith create fence-db1 fence_ipmilan ip=10.21.0.34 username=admin 'password_script=cat /etc/hastack/fence/db1.pw' pcmk_host_list=db1 ipport=623 lanplus=1 op monitor interval=60s timeout=30s meta failure-timeout=120s
 pcs -f hastack-cib.xml stonith create fence-db2 fence_ipmilan ip=10.21.0.35 username=admin 'password_script=cat /etc/hastack/fence/db2.pw' pcmk_host_list=db2 ipport=623 lanplus=1 op monitor interval=60s timeout=30s meta failure-timeout=120s
