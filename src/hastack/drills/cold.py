@@ -152,12 +152,15 @@ async def rabbitmq_cold_start(drill: Drill, *, load_seconds: float) -> DrillRepo
             ["systemctl", "kill", "--signal=KILL", str(broker.unit)]) for m in killed))
 
     async def watch(report: DrillReport, t0: float) -> bool:
-        if report.detected is None:
-            report.detected = time.time() - t0
         status = await drill.status()
         if status is None:
             return False
         running = status.running_on(broker.resource)
+        # Detected once the cluster sees it (a failed monitor, a broker not running): until
+        # then it still looks whole, and full strength is only judged after detection.
+        if report.detected is None and (set(drill.members) - set(running) or any(
+                f.resource in (broker.name, broker.resource) for f in status.failures)):
+            report.detected = time.time() - t0
         if report.recovered is None and set(drill.members) <= set(running):
             states = await asyncio.gather(*(drill.transports[m].run(
                 ["systemctl", "show", "-P", "MainPID", str(broker.unit)]) for m in killed))
