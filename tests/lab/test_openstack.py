@@ -2,7 +2,8 @@
 keystone, glance, placement, nova, neutron with its Linux bridge, DHCP, L3 and metadata agents,
 cinder, heat, horizon and swift under Pacemaker behind their VIPs, checked by the guide's test
 actions through openstacksdk; every drill kind once under its load (power loss, partition,
-service kill, RabbitMQ member loss, memcached loss, a dead BMC fenced through the PDU, soak,
+service kill, RabbitMQ member loss, memcached loss, a dead BMC fenced through the PDU, a dead
+BMC and PDU waited for, every RabbitMQ broker killed at once, soak,
 and last the whole site's power lost at once, after which verify passes with nothing done in
 between), each losing nothing acknowledged; a compute's power loss with its instances
 evacuated and the compute back in service after; a hand-edited haproxy.cfg put back and
@@ -149,6 +150,24 @@ def test_a_node_whose_bmc_is_dead_is_fenced_through_its_pdu_before_anything_move
     assert any("level 2" in note for note in report["notes"]), report["notes"]
     pdu_done = f"-pdu returned 0 for {report['target']}"
     assert any(pdu_done in s["step"] for s in report["timeline"]), report["timeline"]
+
+
+def test_with_no_working_fence_level_nothing_moves_until_the_bmc_answers_again(
+        cloud: None) -> None:
+    """BMC and PDU both dead: the cluster must wait (the drill fails if anything of the node
+    starts elsewhere unfenced), then fence through the BMC once it answers and recover."""
+    report = drill("fence-failure-no-pdu")
+    assert report["fenced"] is not None and report["recovered"] is not None
+    assert any("after the BMC answered again" in note for note in report["notes"]), \
+        report["notes"]
+
+
+def test_rabbitmq_cold_start_keeps_every_confirmed_message(cloud: None) -> None:
+    """Every broker SIGKILLed at once: the cluster restarts them, they re-form with their
+    data (nothing wipes it), and every confirmed message is still there."""
+    report = drill("rabbitmq-cold-start")
+    assert report["detected"] is not None and report["recovered"] is not None
+    assert report["bus_back"] is not None and report["bus_lost"] == 0
 
 
 def test_soak_without_a_fault_has_no_error_and_no_fencing(cloud: None) -> None:
