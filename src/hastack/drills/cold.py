@@ -17,7 +17,7 @@ import time
 
 from hastack.drills.client import PYTHON
 from hastack.drills.load import SERVERS
-from hastack.drills.run import Drill, DrillReport, Watch, _run, killable
+from hastack.drills.run import Drill, DrillReport, Watch, _run, killable, unit_state
 from hastack.errors import UsageError
 from hastack.lab import control
 from hastack.site.model import Role
@@ -139,17 +139,21 @@ async def rabbitmq_cold_start(drill: Drill, *, load_seconds: float) -> DrillRepo
         raise UsageError("drill-no-rabbitmq", "this cluster runs no RabbitMQ unit to stop",
                          fix="rabbitmq-cold-start needs the rabbitmq service deployed")
     report = DrillReport("rabbitmq-cold-start", "every broker", load_seconds)
-    killed: dict[str, str] = {}
+    unit = broker.unit
+    killed: dict[str, str] = {}  # member -> the broker's MainPID that was killed there
+
+    async def main_pids(members: list[str]) -> dict[str, str]:
+        states = await asyncio.gather(*(unit_state(drill.transports[m], unit)
+                                        for m in members))
+        return {m: pid for m, (pid, _) in zip(members, states, strict=True)}
 
     async def fault() -> None:
-        pids = await asyncio.gather(*(drill.transports[m].run(
-            ["systemctl", "show", "-P", "MainPID", str(broker.unit)]) for m in drill.members))
-        killed.update({m: p.stdout.strip() for m, p in zip(drill.members, pids, strict=True)
-                       if p.stdout.strip() not in ("", "0")})
+        found = await main_pids(list(drill.members))
+        killed.update({m: pid for m, pid in found.items() if pid not in ("", "0")})
         # systemd's unit MainPID is the broker's wrapper; its control group holds the VM:
         # `systemctl kill` signals every process of it at once, as a crash would.
         await asyncio.gather(*(drill.transports[m].run(
-            ["systemctl", "kill", "--signal=KILL", str(broker.unit)]) for m in killed))
+            ["systemctl", "kill", "--signal=KILL", unit]) for m in killed))
 
     async def watch(report: DrillReport, t0: float) -> bool:
         status = await drill.status()
@@ -162,10 +166,8 @@ async def rabbitmq_cold_start(drill: Drill, *, load_seconds: float) -> DrillRepo
                 f.resource in (broker.name, broker.resource) for f in status.failures)):
             report.detected = time.time() - t0
         if report.recovered is None and set(drill.members) <= set(running):
-            states = await asyncio.gather(*(drill.transports[m].run(
-                ["systemctl", "show", "-P", "MainPID", str(broker.unit)]) for m in killed))
-            if all(s.stdout.strip() not in ("", "0", killed[m])
-                   for m, s in zip(killed, states, strict=True)):
+            now = await main_pids(list(killed))
+            if all(now[m] not in ("", "0", killed[m]) for m in killed):
                 report.recovered = time.time() - t0
         return report.recovered is not None
 

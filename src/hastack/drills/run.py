@@ -617,7 +617,7 @@ def killable(drill: Drill) -> dict[str, Killable]:
     return out
 
 
-async def _unit_state(machine: Transport, unit: str) -> tuple[str, str]:
+async def unit_state(machine: Transport, unit: str) -> tuple[str, str]:
     """(MainPID, ActiveState) of a unit, as systemd sees it now."""
     found = await machine.run(["systemctl", "show", "--property=MainPID,ActiveState", unit])
     values = dict(line.split("=", 1) for line in found.stdout.splitlines() if "=" in line)
@@ -667,7 +667,7 @@ async def service_kill(drill: Drill, *, node: str | None, service: str,
             return False
         rid = victim.resource
         if victim.hosted and victim.unit is not None:
-            pid, active = await _unit_state(machine, victim.unit)
+            pid, active = await unit_state(machine, victim.unit)
             here = active == "active" and pid not in ("0", *killed)
             failed = False
         else:

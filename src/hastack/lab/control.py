@@ -214,15 +214,12 @@ def start_pdu(layout: LabLayout, loaded: LoadedSite, pdu: PduSpec) -> None:
     pid_file.write_text(f"{proc.pid}\n")
 
 
-def stop_pdus(state_root: Path) -> list[str]:
-    """Every lab PDU recorded under the state directory, by PID (no site file needed)."""
-    stopped = []
+def stop_pdus(state_root: Path) -> None:
+    """Every lab PDU recorded under the state directory, by PID (no site file needed); its
+    directory (outlet states, log) stays."""
     pdu_dir = state_root / "pdus"
     for pid_file in sorted(pdu_dir.glob("*.pid")) if pdu_dir.is_dir() else []:
         _kill(pid_file, PDU_MODULE)
-        stopped.append(pid_file.stem)
-    shutil.rmtree(pdu_dir, ignore_errors=True)
-    return stopped
 
 
 def up(loaded: LoadedSite, *, packages: Scope = "site", state_root: Path = STATE_ROOT,
@@ -296,9 +293,7 @@ def stop(state_root: Path = STATE_ROOT) -> list[str]:
         machines.power_off(spec)
         machines.unmount_root(spec)
         net.delete_machine_net(spec)
-    pdu_dir = state_root / "pdus"
-    for pid_file in sorted(pdu_dir.glob("*.pid")) if pdu_dir.is_dir() else []:
-        _kill(pid_file, PDU_MODULE)
+    stop_pdus(state_root)
     for name in _leftover_namespaces():
         run(["ip", "netns", "delete", name])
     net.delete_switch()
@@ -306,27 +301,19 @@ def stop(state_root: Path = STATE_ROOT) -> list[str]:
 
 
 def down(state_root: Path = STATE_ROOT, *, keep_disks: bool = False) -> list[str]:
-    """Remove everything a lab created; works from the state directory alone."""
-    removed: list[str] = []
+    """Remove everything a lab created; works from the state directory alone: `stop`, then
+    its files."""
+    removed = stop(state_root)
     for dir in _machine_dirs(state_root):
-        spec = _spec_from_dir(dir)
-        stop_bmc(spec)
-        machines.power_off(spec)
-        machines.unmount_root(spec)
-        net.delete_machine_net(spec)
-        removed.append(spec.name)
         if not keep_disks:
             shutil.rmtree(dir)
         else:
             for item in dir.iterdir():
                 if item.name != "upper":
                     shutil.rmtree(item) if item.is_dir() else item.unlink()
-    stop_pdus(state_root)
+    shutil.rmtree(state_root / "pdus", ignore_errors=True)
     if not keep_disks:
         shutil.rmtree(state_root / "shared", ignore_errors=True)  # the controllers' shared dirs
-    for name in _leftover_namespaces():
-        run(["ip", "netns", "delete", name])
-    net.delete_switch()
     (state_root / "site.json").unlink(missing_ok=True)
     recorded_copy(state_root).unlink(missing_ok=True)
     return removed
