@@ -173,10 +173,12 @@ def resources(ctx: ServiceContext) -> list[Resource | CibSetting]:
              Op("monitor", interval="20s", timeout="30s"),
              Op("monitor", interval="10s", timeout="30s", role="Promoted"),
              Op("monitor", interval="30s", timeout="30s", role="Unpromoted")))
-    # Created with its promotable clone in one step (lab-notes).
+    # Created with its promotable clone in one step (lab-notes). clone-min=1: what is
+    # ordered after a promoted Galera (openstack.after_database) needs one writable member
+    # anywhere, not the one on its own node, and outlives the loss of any other.
     return [Clone(primitive=primitive, promotable=True, meta=pairs({
         "promoted-max": len(ctx.members), "ordered": True, "interleave": True,
-        "notify": True}))]
+        "clone-min": 1, "notify": True}))]
 
 
 def constraints(ctx: ServiceContext) -> list[Constraint]:

@@ -130,8 +130,9 @@ def resources(ctx: ServiceContext) -> list[Resource | CibSetting]:
 
 
 def constraints(ctx: ServiceContext) -> list[Constraint]:
-    return [Order(clone_id("keystone"), ref(ctx, "api"), kind="Optional"),
-            *chain(ref(ctx, "api"), ref(ctx, "rpc"))]
+    ids = (ref(ctx, "api"), ref(ctx, "rpc"))
+    return [Order(clone_id("keystone"), ids[0], kind="Optional"), *chain(*ids),
+            *os_.after_database(ctx, *ids)]
 
 
 def listeners(ctx: ServiceContext) -> list[Listener]:

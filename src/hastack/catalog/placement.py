@@ -60,7 +60,8 @@ def resources(ctx: ServiceContext) -> list[Resource | CibSetting]:
 
 
 def constraints(ctx: ServiceContext) -> list[Constraint]:
-    return [Order(clone_id("keystone"), clone_id("placement", "api"), kind="Optional")]
+    api = clone_id("placement", "api")
+    return [Order(clone_id("keystone"), api, kind="Optional"), *os_.after_database(ctx, api)]
 
 
 def listeners(ctx: ServiceContext) -> list[Listener]:
