@@ -72,10 +72,22 @@ def log_path() -> Path:
     return base / "hastack" / "hastack.log"
 
 
+def _log_handler(path: Path) -> logging.Handler:
+    """The log file, private (0600 in a 0700 directory: it names hosts, users and commands);
+    without one (a directory that cannot be created) hastack still runs, and says so."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        os.fchmod(fd, 0o600)  # a log an older hastack created kept a wider mode
+        return logging.StreamHandler(os.fdopen(fd, "a", encoding="utf-8"))
+    except OSError as exc:
+        err.print(f"hastack: no log file ({path}: {exc.strerror}); set XDG_STATE_HOME to a "
+                  "writable directory to keep one", markup=False, highlight=False)
+        return logging.NullHandler()
+
+
 def _setup_logging(debug: bool) -> None:
-    path = log_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handler = logging.FileHandler(path, encoding="utf-8")
+    handler = _log_handler(log_path())
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
     handler.addFilter(SecretFilter())
     root = logging.getLogger()
@@ -275,13 +287,15 @@ def secrets(site: SiteArg) -> None:
     out.print(table)
 
 
-def _prepare(site: Path, scope: str) -> tuple[LoadedSite, tuple[CatalogEntry, ...],
-                                             SiteRendering, Secrets]:
-    """Load, pick the services of ``scope`` (all or core), render them, ensure secrets."""
+def _prepare(site: Path, scope: str, *, deploying: bool = False
+             ) -> tuple[LoadedSite, tuple[CatalogEntry, ...], SiteRendering, Secrets]:
+    """Load, pick the services of ``scope`` (all or core), render them, read the secrets:
+    ``deploying``, missing ones are generated (in memory: deploy saves them once the nodes
+    agree); otherwise every one must be in the file and nothing is written."""
     from hastack import catalog
     from hastack.deploy.apply import secret_refs
     from hastack.render.site import render_site
-    from hastack.secrets import ensure_secrets
+    from hastack.secrets import ensure_secrets, require_secrets
 
     if scope not in ("all", "core"):
         run(_usage("usage", "--scope is all or core", "see --help"))
@@ -289,8 +303,9 @@ def _prepare(site: Path, scope: str) -> tuple[LoadedSite, tuple[CatalogEntry, ..
     loaded = run(lambda: catalog.load(site))
     rendering = run(lambda: render_site(loaded.site, loaded.placement, catalog.BASE,
                                         services))
-    store = run(lambda: ensure_secrets(loaded.secrets_path,
-                                       secret_refs(loaded, rendering, services)))
+    refs = secret_refs(loaded, rendering, services)
+    store = run(lambda: ensure_secrets(loaded.secrets_path, refs, write=False) if deploying
+                else require_secrets(loaded.secrets_path, refs))
     return loaded, services, rendering, store
 
 
@@ -316,7 +331,7 @@ def deploy(
     from hastack.deploy.apply import deploy as run_deploy
     from hastack.deploy.targets import transports
 
-    loaded, services, rendering, store = _prepare(site, scope)
+    loaded, services, rendering, store = _prepare(site, scope, deploying=True)
     styles = {"changed": "yellow", "would change": "yellow", "unchanged": "dim",
               "failed": "red"}
 

@@ -47,6 +47,7 @@ class Secrets:
     path: Path
     values: Mapping[str, str]
     generated: tuple[str, ...]
+    unsaved: bool = False  # generated here and not yet written to ``path`` (see save)
 
     def lookup(self, ref: SecretRef) -> str:
         """The value to write into a file (a ``key`` secret is decoded by the byte writer)."""
@@ -198,25 +199,63 @@ def _write(path: Path, values: Mapping[str, str]) -> None:
     os.replace(tmp, path)
 
 
-def ensure_secrets(path: Path, refs: Iterable[SecretRef]) -> Secrets:
+def ensure_secrets(path: Path, refs: Iterable[SecretRef], *, write: bool = True) -> Secrets:
     """Fill in every missing generated secret; user-supplied ones must already be there.
+    Without ``write`` the new values stay in memory (``unsaved``) until ``save``: deploy
+    writes them only once the nodes have shown they do not hold other ones.
 
     Raises:
         SiteError: naming every user-supplied secret that is missing.
     """
     wanted = {r.name: r for r in refs}
     values = read_secrets(path, wanted.values())
+    _refuse_missing_user_secrets(path, wanted, values)
+    generated = tuple(sorted(n for n in wanted if n not in values))
+    for name in generated:
+        values[name] = generate(wanted[name])
+    register(values.values())
+    store = Secrets(path=path, values=values, generated=generated,
+                    unsaved=bool(generated) or not path.exists())
+    if write:
+        save(store)
+    return store
+
+
+def require_secrets(path: Path, refs: Iterable[SecretRef]) -> Secrets:
+    """The secrets a reading command (verify, drill) needs: such a command never writes the
+    file. Secrets of services a ``--scope core`` deploy left out are filled in memory only
+    (nothing running uses them).
+
+    Raises:
+        SiteError: the file is missing, or a user-supplied secret is.
+    """
+    if not path.exists():
+        raise SiteError([Problem(
+            code="secrets-missing", where=str(path),
+            what="the site's secrets file is missing",
+            fix="deploy the site first (hastack deploy SITE); if the file was lost, restore "
+                "it from a backup: the deployed nodes hold its values")])
+    store = ensure_secrets(path, refs, write=False)
+    if store.generated:
+        log.info("secrets not in the file, not used by what runs path=%s count=%d", path,
+                 len(store.generated))
+    return replace(store, unsaved=False)
+
+
+def save(store: Secrets) -> Secrets:
+    """Write ``store`` if it holds values the file does not; the store as saved."""
+    if not store.unsaved:
+        return store
+    write_secrets(store.path, store.values)
+    log.info("secrets generated path=%s count=%d", store.path, len(store.generated))
+    return replace(store, unsaved=False)
+
+
+def _refuse_missing_user_secrets(path: Path, wanted: Mapping[str, SecretRef],
+                                 values: Mapping[str, str]) -> None:
     missing_user = sorted(n for n, r in wanted.items() if r.user_supplied and n not in values)
     if missing_user:
         raise SiteError([Problem(code="secret-missing", where=str(path), key=name,
                                  what=f"secret '{name}' (a BMC password) is not in the secrets "
                                       "file", fix=f"add '{name}: <password>' to {path}")
                          for name in missing_user])
-    generated = tuple(sorted(n for n in wanted if n not in values))
-    if generated or not path.exists():
-        for name in generated:
-            values[name] = generate(wanted[name])
-        write_secrets(path, values)
-        register(values.values())
-        log.info("secrets generated path=%s count=%d", path, len(generated))
-    return Secrets(path=path, values=values, generated=generated)

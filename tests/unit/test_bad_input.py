@@ -380,7 +380,8 @@ def declared(prefix: str) -> set[str]:
     return codes
 
 
-NO_CASE = {"secrets-not-writable": "written, not read: test_secrets_directory_missing"}
+NO_CASE = {"secrets-not-writable": "written, not read: test_secrets_directory_missing",
+           "secrets-missing": "no file to read: test_secrets_lifecycle"}
 
 
 @pytest.mark.parametrize("prefix", ["site", "secrets"])

@@ -43,7 +43,7 @@ from hastack.pacemaker import live
 from hastack.render.hosted import DROPIN as HOSTED_DROPIN
 from hastack.render.priority import DROPIN as PRIORITY_DROPIN
 from hastack.render.site import SiteRendering, render_site
-from hastack.secrets import Secrets
+from hastack.secrets import Secrets, save
 from hastack.site.load import LoadedSite
 from hastack.site.model import Manages, Role
 from hastack.transport.base import Transport
@@ -530,13 +530,38 @@ async def _refuse_architecture_change(d: Deployment) -> None:
                         "and systemd")])
 
 
+async def _refuse_foreign_secrets(d: Deployment, nodes: Sequence[str]) -> None:
+    """The cluster's authkeys on the nodes must be the secrets file's: if they differ the
+    file is not the one the site was deployed with (lost and generated again, or another
+    site's), and writing its passwords would lock every service out of the database,
+    keystone and RabbitMQ, which keep the old ones. Refused before anything is touched."""
+    async def foreign(name: str) -> list[str]:
+        keys = [f for f in d.rendering.files_for(name) if file_ops.is_key_file(f)]
+        found = await file_ops.changes(d.transports[name], keys, d.secrets)
+        return [f"{name}:{c.file.path}" for c in found if c.reason == "content"]
+
+    differ = [k for found in await asyncio.gather(*(foreign(n) for n in nodes)) for k in found]
+    if differ:
+        raise SiteError([Problem(
+            code="secrets-mismatch", where=str(d.secrets.path),
+            what="the deployed nodes hold other keys than this secrets file "
+                 f"({', '.join(differ[:3])}{' ...' if len(differ) > 3 else ''} differ)"
+                 + (f"; {len(d.secrets.generated)} secret(s) were generated just now, so the "
+                    "file was probably lost" if d.secrets.generated else ""),
+            fix="restore the secrets file the site was deployed with (nothing was written); "
+                "deploy never replaces the passwords and keys a running site uses")])
+
+
 async def deploy(d: Deployment) -> Deployment:
     """Run every stage. Raises TransportError, ToolError or PlanError naming the failed step;
     what was done stays done, and a re-run picks up from there."""
     site = d.loaded.site
     nodes = [n.name for n in site.nodes if n.role is not Role.GATEWAY
              and n.name in d.transports]
+    await _refuse_foreign_secrets(d, nodes)
     await _refuse_architecture_change(d)
+    if not d.dry_run:
+        d.secrets = save(d.secrets)
     await asyncio.gather(*(_prepare_node(d, n) for n in nodes))
     platform = platform_info(site.platform.value)
     ordered = service_order(d.catalog, d.loaded.placement)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -23,11 +24,17 @@ class FileChange:
     reason: str  # "new", "content", "owner/mode"
 
 
+def is_key_file(file: RenderedFile) -> bool:
+    """A file that is one key secret (an authkey), written as raw bytes."""
+    parts = file.text.parts
+    return len(parts) == 1 and isinstance(parts[0], SecretRef) and parts[0].kind == "key"
+
+
 def content(file: RenderedFile, secrets: Secrets) -> bytes:
     """The bytes to write: a lone key secret is raw bytes, anything else text."""
-    parts = file.text.parts
-    if len(parts) == 1 and isinstance(parts[0], SecretRef) and parts[0].kind == "key":
-        return secrets.key_bytes(parts[0])
+    part = file.text.parts[0] if is_key_file(file) else None
+    if isinstance(part, SecretRef):
+        return secrets.key_bytes(part)
     return file.text.resolve(secrets.lookup).encode()
 
 
@@ -59,10 +66,68 @@ async def write(node: Transport, change: FileChange, secrets: Secrets) -> None:
     await node.put(f.path, content(f, secrets), owner=f.owner, group=f.group, mode=f.mode)
 
 
+MIN_VALUE_MASK = 4  # shorter values are masked only where the template puts a secret
+
+
+def _template_lines(file: RenderedFile) -> list[list[str | SecretRef]]:
+    """The rendered text as lines of literal pieces and secrets."""
+    lines: list[list[str | SecretRef]] = [[]]
+    for part in file.text.parts:
+        if isinstance(part, SecretRef):
+            lines[-1].append(part)
+            continue
+        first, *rest = part.split("\n")
+        lines[-1].append(first)
+        lines += [[piece] for piece in rest]
+    return lines
+
+
+def _secret_places(file: RenderedFile) -> list[tuple[re.Pattern[str], str, list[str]]]:
+    """For each template line holding secrets: a pattern matching the line with any values
+    in their places, the literal text before the first one, and the secrets' names."""
+    out = []
+    for line in _template_lines(file):
+        names = [p.name for p in line if isinstance(p, SecretRef)]
+        if not names:
+            continue
+        pattern = "".join("(.*?)" if isinstance(p, SecretRef) else re.escape(p) for p in line)
+        prefix = ""
+        for piece in line:
+            if isinstance(piece, SecretRef):
+                break
+            prefix += piece
+        out.append((re.compile(pattern), prefix, names))
+    return out
+
+
+def mask_node_text(text: str, file: RenderedFile, secrets: Secrets) -> str:
+    """The node's copy of ``file`` safe to show: wherever the template puts a secret, the
+    node's value is masked whatever it is (an old password too, however short); a line
+    that only begins like such a line is cut after that beginning. Known values are masked
+    wherever else they appear."""
+    places = _secret_places(file)
+    out = []
+    for line in text.split("\n"):
+        for pattern, prefix, names in places:
+            found = pattern.fullmatch(line)
+            if found:
+                pieces, last = [], 0
+                for index, name in enumerate(names, start=1):
+                    pieces += [line[last:found.start(index)], f"{{{{secret:{name}}}}}"]
+                    last = found.end(index)
+                line = "".join(pieces) + line[last:]
+                break
+            if prefix.strip() and line.startswith(prefix):
+                line = f"{prefix}{{{{secret:{names[0]}}}}} (rest of the line hidden)"
+                break
+        out.append(line)
+    return mask("\n".join(out), secrets)
+
+
 def mask(text: str, secrets: Secrets) -> str:
-    """Replace every secret value (longest first) by its name."""
+    """Replace every known secret value (longest first) by its name."""
     for name, value in sorted(secrets.values.items(), key=lambda kv: -len(kv[1])):
-        if len(value) >= 8:
+        if len(value) >= MIN_VALUE_MASK:
             text = text.replace(value, f"{{{{secret:{name}}}}}")
     return text
 
@@ -74,7 +139,7 @@ async def diff(node: Transport, change: FileChange, secrets: Secrets) -> str:
         return f"--- {node.host}:{f.path}\n(key file: {change.reason})\n"
     before = ""
     if change.reason != "new":
-        before = mask((await node.get(f.path)).decode(errors="replace"), secrets)
+        before = mask_node_text((await node.get(f.path)).decode(errors="replace"), f, secrets)
     after = f.text.masked()
     lines = difflib.unified_diff(before.splitlines(keepends=True),
                                  after.splitlines(keepends=True),
