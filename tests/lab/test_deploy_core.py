@@ -53,6 +53,21 @@ def test_deploy_killed_midway_completes_over_ssh_and_rerun_changes_nothing(
     assert " changed " not in third.stdout
 
 
+def test_a_lost_secrets_file_is_refused_not_regenerated(lab: None, tmp_path: Path) -> None:
+    """The same site with its secrets file gone: deploy (and its dry run) stops before
+    touching anything, names the mismatch, and writes no new secrets file."""
+    site = tmp_path / SITE.name
+    site.write_text(SITE.read_text())
+    lost = site.with_name("lab3.secrets.yaml")
+    for extra in ((), ("--dry-run",)):
+        refused = hastack("deploy", str(site), "--scope", "core", *extra, check=False)
+        assert refused.returncode == 2, refused.stdout + refused.stderr
+        assert "secrets-mismatch" in refused.stdout + refused.stderr
+        assert not lost.exists()
+    unchanged = hastack("deploy", str(SITE), "--scope", "core", "--dry-run")
+    assert "unchanged" in unchanged.stdout, unchanged.stdout
+
+
 def test_log_keeps_commands_and_no_secret(lab: None) -> None:
     secrets = SITE.with_name("lab3.secrets.yaml").read_text().splitlines()
     values = [line.split(": ", 1)[1].strip() for line in secrets if ": " in line]
