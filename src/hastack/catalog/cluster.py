@@ -164,7 +164,8 @@ def stonith_device(ctx: ServiceContext, node: Node) -> Primitive:
     if fencing.type is FenceType.REDFISH:
         agent = "stonith:fence_redfish"
         params["ipport"] = fencing.port or REDFISH_PORT
-        params["ssl_insecure"] = "1"
+        if not fencing.verify_certificate:
+            params["ssl_insecure"] = "1"
         if fencing.system_id:
             params["systems_uri"] = fencing.system_id
     else:

@@ -161,6 +161,11 @@ def authtoken_section(ctx: ServiceContext, user: str) -> dict[str, Value]:
         "memcache_use_advanced_pool": True,
         "memcache_pool_dead_retry": MEMCACHE_DEAD_RETRY,
         "memcache_pool_socket_timeout": MEMCACHE_SOCKET_TIMEOUT,
+        # Cached tokens are encrypted and signed with a key of this service's own: memcached
+        # has no authentication, and anyone on the internal network could otherwise read
+        # a valid token from it, or plant a forged validation.
+        "memcache_security_strategy": "ENCRYPT",
+        "memcache_secret_key": SecretRef(f"{user}-token-cache", kind="password"),
         "service_token_roles_required": True,
     }
 

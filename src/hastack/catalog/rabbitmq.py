@@ -72,14 +72,13 @@ def config(ctx: ServiceContext) -> list[ConfigFile]:
                                *(f"cluster_formation.classic_config.nodes.{i} = "
                                  f"rabbit@{m.name}\n"
                                  for i, m in enumerate(ctx.members, start=1)),
-                               "loopback_users = none\n",
                                f"cluster_partition_handling = {PARTITION_HANDLING}\n",
                                f"net_ticktime = {NET_TICKTIME}\n",
                                "collect_statistics_interval = 30000\n",
-                               # A node that starts on an empty database (first boot, or
-                               # the agent's wipe after a whole-cluster outage, when its
-                               # backup of the users could not be taken) creates OpenStack's
-                               # user instead of guest.
+                               # A node that starts on an empty database (first boot, or a
+                               # member whose disk was replaced) creates OpenStack's user
+                               # instead of guest; guest keeps RabbitMQ's own guard (loopback
+                               # only) and is deleted after the first start.
                                f"default_vhost = /\ndefault_user = {RABBIT_USER}\n",
                                "default_pass = ", rabbit_password(), "\n",
                                "default_permissions.configure = .*\n",

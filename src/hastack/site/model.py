@@ -110,6 +110,9 @@ class Fencing(Model):
                                      "password (default: bmc-<node>)")
     system_id: str | None = Field(None, pattern=SYSTEM_ID_PATTERN, description="Redfish "
                                   "system path, e.g. /redfish/v1/Systems/1")
+    verify_certificate: bool = Field(True, description="Redfish: check the BMC's TLS "
+                                     "certificate against the node's CA store; false only for "
+                                     "a BMC with a self-signed certificate")
     pdu: PduOutlet | None = Field(None, description="the node's PDU outlet: fencing level 2, "
                                   "tried when the BMC (level 1) fails")
 
