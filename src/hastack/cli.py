@@ -403,6 +403,13 @@ def status(
         if state.rabbitmq_running:
             out.print("  rabbitmq running (as RabbitMQ sees it): "
                       + ", ".join(state.rabbitmq_running))
+        for broker in state.rabbitmq_outside:
+            out.print(f"  [red]rabbitmq[/red] {broker} is not a member of the RabbitMQ cluster: "
+                      "its data was lost or diverged, and hastack never resets a broker; "
+                      f"on {broker}: rabbitmqctl stop_app; rabbitmqctl reset; rabbitmqctl "
+                      f"join_cluster {(state.rabbitmq_running or ['rabbit@<member>'])[0]}; "
+                      f"rabbitmqctl start_app; rabbitmq-queues grow rabbit@{broker} all",
+                      highlight=False)
         for failure in state.failures:
             out.print(f"  [red]failed[/red] {failure}", highlight=False)
 

@@ -48,6 +48,9 @@ class ClusterState:
     failures: list[str] = field(default_factory=list)
     galera: list[GaleraMember] = field(default_factory=list)
     rabbitmq_running: list[str] = field(default_factory=list)
+    # Members RabbitMQ does not count as cluster members (disk nodes): a broker whose data
+    # was lost or diverged cannot rejoin by itself. hastack never resets a broker's data.
+    rabbitmq_outside: list[str] = field(default_factory=list)
     error: str | None = None
 
 
@@ -80,16 +83,17 @@ async def _galera_member(node: Transport) -> GaleraMember:
     return GaleraMember(node=node.host, seqno=seqno, safe_to_bootstrap=safe, state=comment)
 
 
-async def _rabbit_running(node: Transport) -> list[str]:
+async def _rabbit_members(node: Transport) -> tuple[list[str], list[str]]:
+    """(running nodes, disk nodes) as RabbitMQ sees them; ([], []) when it cannot say."""
     done = await node.run(["rabbitmqctl", "-q", "cluster_status", "--formatter", "json"],
                           timeout=30)
     if not done.ok:
-        return []
+        return [], []
     try:
-        running: list[str] = json.loads(done.stdout).get("running_nodes", [])
+        seen = json.loads(done.stdout)
     except ValueError:
-        return []
-    return sorted(running)
+        return [], []
+    return sorted(seen.get("running_nodes", [])), sorted(seen.get("disk_nodes", []))
 
 
 async def gather(loaded: LoadedSite, catalog: Sequence[CatalogEntry],
@@ -142,7 +146,11 @@ async def gather(loaded: LoadedSite, catalog: Sequence[CatalogEntry],
             state.galera = list(await asyncio.gather(
                 *(_galera_member(transports[m]) for m in up)))
         if "rabbitmq" in cluster.services and up:
-            state.rabbitmq_running = await _rabbit_running(transports[up[0]])
+            running, disk = await _rabbit_members(transports[up[0]])
+            state.rabbitmq_running = running
+            if disk:
+                state.rabbitmq_outside = [m for m in cluster.members
+                                          if f"rabbit@{m}" not in disk]
     return states
 
 
