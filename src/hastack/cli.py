@@ -430,11 +430,11 @@ def verify(
     from hastack.deploy.targets import transports
     from hastack.verify.checks import run_checks
 
-    loaded, services, _, store = _prepare(site, scope)
+    loaded, services, rendering, store = _prepare(site, scope)
     targets = run(lambda: transports(loaded, via=via, ssh_keys=_keys(ssh_key),
                                       known_hosts=known_hosts))
     results = run(lambda: asyncio.run(run_checks(loaded, catalog.BASE, services, store,
-                                                 targets)))
+                                                 targets, rendering)))
     table = Table("service", "check", "result", "detail", "s")
     for r in results:
         table.add_row(r.service, r.name, "[green]pass[/green]" if r.ok else "[red]FAIL[/red]",

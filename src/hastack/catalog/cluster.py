@@ -271,4 +271,8 @@ def checks(ctx: ServiceContext) -> list[Check]:
         Check(name="fencing-status", what="every fencing device answers a status query",
               probe=Command(argv=("stonith_admin", "--list-registered")),
               expect="one registered device per node", on="first"),
+        Check(name="secret-files", what="files holding secrets have their owner and mode, "
+              "none readable by everyone",
+              probe=Command(argv=("stat", "-c", "%U:%G:%a")),
+              expect="every secret-bearing file as rendered", on="all"),
     ]

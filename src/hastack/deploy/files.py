@@ -38,17 +38,25 @@ def content(file: RenderedFile, secrets: Secrets) -> bytes:
     return file.text.resolve(secrets.lookup).encode()
 
 
-async def changes(node: Transport, files: Sequence[RenderedFile],
-                  secrets: Secrets) -> list[FileChange]:
-    """Which of ``files`` differ on the node (one round trip for all of them)."""
+async def stat_files(node: Transport, files: Sequence[RenderedFile]
+                     ) -> dict[str, tuple[str, str]]:
+    """path -> (sha256, "owner:group:mode") of each of ``files`` on the node, ("-", "-")
+    when absent (one round trip for all of them)."""
     if not files:
-        return []
+        return {}
     done = await node.run(["sh", "-c", STAT_SCRIPT, "hastack-stat", *(f.path for f in files)])
     done.check()
     seen: dict[str, tuple[str, str]] = {}
     for line in done.stdout.splitlines():
         digest, meta, path = line.split(" ", 2)
         seen[path] = (digest, meta)
+    return seen
+
+
+async def changes(node: Transport, files: Sequence[RenderedFile],
+                  secrets: Secrets) -> list[FileChange]:
+    """Which of ``files`` differ on the node (one round trip for all of them)."""
+    seen = await stat_files(node, files)
     out = []
     for f in files:
         digest, meta = seen.get(f.path, ("-", "-"))

@@ -34,9 +34,11 @@ from hastack.catalog.openstack import (
     rabbit_password,
 )
 from hastack.catalog.platform import platform_info
+from hastack.deploy import files as file_ops
 from hastack.errors import HastackError
 from hastack.osapi import client as osapi_client
 from hastack.pacemaker import live
+from hastack.render.site import SiteRendering, render_site
 from hastack.secrets import Secrets
 from hastack.site.load import LoadedSite
 from hastack.transport.base import Transport
@@ -58,6 +60,7 @@ class Env:
     ctx: ServiceContext
     secrets: Secrets
     transports: Mapping[str, Transport]
+    rendering: SiteRendering
 
     def member(self, index: int = 0) -> Transport:
         return self.transports[self.ctx.members[index].name]
@@ -111,6 +114,32 @@ async def _fencing(env: Env) -> str:
         expect(done.returncode in (0, 2),
                f"{stonith_id(node.name)}: {(done.stderr or done.stdout).strip()[-300:]}")
     return f"{len(nodes)} devices answer a status query"
+
+
+@verifier("secret-files")
+async def _secret_files(env: Env) -> str:
+    """Every file hastack wrote with a secret in it is on its node with the owner and mode
+    the design gives it, and none is readable by everyone."""
+    nodes = [n.name for n in env.ctx.members + env.ctx.remotes if n.name in env.transports]
+
+    async def wrong(name: str) -> tuple[int, list[str]]:
+        files = [f for f in env.rendering.files_for(name) if f.text.secrets()]
+        found = await file_ops.stat_files(env.transports[name], files)
+        bad = []
+        for f in files:
+            _, meta = found.get(f.path, ("-", "-"))
+            mode = int(meta.rsplit(":", 1)[1], 8) if meta != "-" else 0
+            if meta == "-":
+                bad.append(f"{name}:{f.path} missing")
+            elif meta != f"{f.owner}:{f.group}:{f.mode:o}" or mode & 0o007:
+                bad.append(f"{name}:{f.path} is {meta}, not {f.owner}:{f.group}:{f.mode:o}")
+        return len(files), bad
+
+    seen = await asyncio.gather(*(wrong(n) for n in nodes))
+    bad = [b for _, found in seen for b in found]
+    expect(not bad, "; ".join(bad[:5]) + (" ..." if len(bad) > 5 else ""))
+    return f"{sum(count for count, _ in seen)} files holding secrets on {len(nodes)} nodes, " \
+        "each with its owner and mode"
 
 
 @verifier("haproxy-backends")
@@ -274,20 +303,22 @@ async def _one(env: Env, check: Check) -> CheckResult:
 
 
 async def run_checks(loaded: LoadedSite, base: CatalogEntry, catalog: Sequence[CatalogEntry],
-                     secrets: Secrets, transports: Mapping[str, Transport]
-                     ) -> list[CheckResult]:
+                     secrets: Secrets, transports: Mapping[str, Transport],
+                     rendering: SiteRendering | None = None) -> list[CheckResult]:
     platform = platform_info(loaded.site.platform.value)
+    if rendering is None:
+        rendering = render_site(loaded.site, loaded.placement, base, catalog)
     work: list[tuple[Env, Check]] = []
     for cluster in loaded.placement.clusters:
         ctx = ServiceContext(site=loaded.site, placement=loaded.placement, service=base.name,
                              platform=platform, cluster_name=cluster.name)
-        env = Env(loaded, ctx, secrets, transports)
+        env = Env(loaded, ctx, secrets, transports, rendering)
         work += [(env, c) for c in base.checks(ctx)]
     for entry in catalog:
         if loaded.placement.has(entry.name):
             ctx = ServiceContext(site=loaded.site, placement=loaded.placement,
                                  service=entry.name, platform=platform)
-            env = Env(loaded, ctx, secrets, transports)
+            env = Env(loaded, ctx, secrets, transports, rendering)
             work += [(env, c) for c in entry.checks(ctx)]
     # The cluster's own checks run at once; the API checks one after another, as a user
     # would, so a small control plane (one worker per API in the lab) is not judged on how
