@@ -536,6 +536,12 @@ async def _refuse_foreign_secrets(d: Deployment, nodes: Sequence[str]) -> None:
     site's), and writing its passwords would lock every service out of the database,
     keystone and RabbitMQ, which keep the old ones. Refused before anything is touched."""
     async def foreign(name: str) -> list[str]:
+        # Packages create keys of their own (pacemaker's postinst writes an authkey): only
+        # a node hastack deployed (its priority drop-ins are there) holds the site's.
+        marked = await d.transports[name].run(
+            ["sh", "-c", f"ls /etc/systemd/system/*.service.d/{PRIORITY_DROPIN}"], timeout=60)
+        if not marked.ok:
+            return []
         keys = [f for f in d.rendering.files_for(name) if file_ops.is_key_file(f)]
         found = await file_ops.changes(d.transports[name], keys, d.secrets)
         return [f"{name}:{c.file.path}" for c in found if c.reason == "content"]
