@@ -416,6 +416,7 @@ IniSections = tuple[tuple[str, tuple[tuple[str, Value], ...]], ...]
 
 
 PACEMAKER_AUTHKEY = "/etc/pacemaker/authkey"  # members and pacemaker_remote nodes share it
+REMOTE_ENVIRONMENT = "/etc/default/pacemaker"  # pacemaker_remote's environment on a compute
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from hastack.catalog.base import (
     PACEMAKER_AUTHKEY,
+    REMOTE_ENVIRONMENT,
     Action,
     Check,
     CibSetting,
@@ -132,6 +133,11 @@ def config(ctx: ServiceContext) -> list[ConfigFile]:
         files.append(text_file(node.name, PACEMAKER_AUTHKEY,
                                SecretRef("pacemaker-authkey", kind="key"),
                                owner="hacluster", group="haclient", mode=0o640))
+    for node in ctx.remotes:
+        # pacemaker_remoted listens on every address unless told (Pacemaker's default).
+        files.append(text_file(node.name, REMOTE_ENVIRONMENT,
+                               "# hastack: pacemaker_remote listens on the internal network\n",
+                               f"PCMK_remote_address={node.address}\n"))
     for node in ctx.members:
         files.append(text_file(node.name, "/etc/corosync/authkey",
                                SecretRef(f"corosync-authkey-{ctx.cluster.name}", kind="key"),
@@ -275,4 +281,8 @@ def checks(ctx: ServiceContext) -> list[Check]:
               "none readable by everyone",
               probe=Command(argv=("stat", "-c", "%U:%G:%a")),
               expect="every secret-bearing file as rendered", on="all"),
+        Check(name="listening-sockets", what="every TCP listener on loopback, its node's "
+              "internal address or a VIP, none on every address",
+              probe=Command(argv=("ss", "-Htlnp")),
+              expect="no stray listener", on="all"),
     ]

@@ -35,6 +35,7 @@ from hastack.catalog.base import (
     resource_id,
     text_file,
 )
+from hastack.site.model import Node
 
 SERVICE = Service(
     name="galera",
@@ -48,6 +49,7 @@ SERVICE = Service(
 )
 
 PORT = 3306
+GCOMM_PORT = 4567  # Galera's replication (group communication)
 CHECK_PORT = 9200  # the guide's clustercheck port
 SOCKET = "/run/mysqld/mysqld.sock"
 DATADIR = "/var/lib/mysql"
@@ -93,7 +95,7 @@ def config(ctx: ServiceContext) -> list[ConfigFile]:
                 "wsrep_node_address": str(node.address),
                 "wsrep_sst_method": "rsync",
                 "wsrep_slave_threads": 2,
-                "wsrep_provider_options": provider_options(ctx),
+                "wsrep_provider_options": provider_options(ctx, node),
             },
             # The agent calls mysql without --socket (lab-notes).
             "client": {"socket": SOCKET},
@@ -135,10 +137,11 @@ def _period(ms: int) -> str:
     return f"PT{ms / 1000:g}S"
 
 
-def provider_options(ctx: ServiceContext) -> str:
+def provider_options(ctx: ServiceContext, node: Node) -> str:
     """Galera refuses to start unless a member's keepalive is below a third of the suspect
     timeout and its inactivity check below half (gcomm's evs_proto check_range); each
-    stays at its default (1 s, 0.5 s) unless that would break the rule."""
+    stays at its default (1 s, 0.5 s) unless that would break the rule. Replication and IST
+    listen on the member's internal address only (Galera's default: every address)."""
     suspect = suspect_timeout_ms(ctx)
     keepalive = min(KEEPALIVE_DEFAULT_MS, suspect // 4)
     check = min(INACTIVE_CHECK_DEFAULT_MS, suspect // 4)
@@ -147,7 +150,9 @@ def provider_options(ctx: ServiceContext) -> str:
                          f"evs.inactive_check_period={_period(check)}",
                          # The write-set cache survives a crash: members that rejoin after a
                          # power loss catch up by IST from it instead of a full SST.
-                         "gcache.recover=yes"))
+                         "gcache.recover=yes",
+                         f"gmcast.listen_addr=tcp://{node.address}:{GCOMM_PORT}",
+                         f"ist.recv_addr={node.address}"))
     return f'"{options}"'  # quoted, as Galera's documentation writes a list
 
 

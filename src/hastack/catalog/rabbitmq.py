@@ -65,7 +65,11 @@ def config(ctx: ServiceContext) -> list[ConfigFile]:
         files.append(text_file(node.name, "/etc/rabbitmq/rabbitmq-env.conf",
                                f"NODENAME=rabbit@{node.name}\n",
                                f"NODE_IP_ADDRESS={node.address}\n",
-                               f"NODE_PORT={RABBIT_PORT}\n"))
+                               f"NODE_PORT={RABBIT_PORT}\n",
+                               # Erlang's distribution (the members' own link, 25672) on the
+                               # internal address only, not every address.
+                               "SERVER_ADDITIONAL_ERL_ARGS=\"-kernel inet_dist_use_interface "
+                               f"{{{str(node.address).replace('.', ',')}}}\"\n"))
         files.append(text_file(node.name, "/etc/rabbitmq/rabbitmq.conf",
                                f"listeners.tcp.1 = {node.address}:{RABBIT_PORT}\n",
                                "cluster_formation.peer_discovery_backend = classic_config\n",

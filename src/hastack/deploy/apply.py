@@ -20,6 +20,7 @@ from typing import Literal
 from hastack import haproxy_stats
 from hastack.catalog.base import (
     PACEMAKER_AUTHKEY,
+    REMOTE_ENVIRONMENT,
     Action,
     ApiCall,
     CatalogEntry,
@@ -162,11 +163,12 @@ def _role(d: Deployment, name: str) -> Role:
 
 async def _ensure_remote_daemon(d: Deployment, name: str, written: Sequence[str]) -> None:
     """A compute node's pacemaker_remote: enabled and running before the cluster connects to
-    it, restarted when its authkey changed (the cluster could not talk to it otherwise)."""
+    it, restarted when its authkey changed (the cluster could not talk to it otherwise) or
+    its environment (the address it listens on)."""
     unit = platform_info(d.loaded.site.platform.value).units["pacemaker-remote"]
     node = d.transports[name]
     (await node.run(["systemctl", "enable", "--now", unit])).check()
-    if PACEMAKER_AUTHKEY in written:
+    if PACEMAKER_AUTHKEY in written or REMOTE_ENVIRONMENT in written:
         (await node.run(["systemctl", "restart", unit])).check()
 
 

@@ -41,6 +41,7 @@ from hastack.pacemaker import live
 from hastack.render.site import SiteRendering, render_site
 from hastack.secrets import Secrets
 from hastack.site.load import LoadedSite
+from hastack.site.model import Node
 from hastack.transport.base import Transport
 
 
@@ -140,6 +141,58 @@ async def _secret_files(env: Env) -> str:
     expect(not bad, "; ".join(bad[:5]) + (" ..." if len(bad) > 5 else ""))
     return f"{sum(count for count, _ in seen)} files holding secrets on {len(nodes)} nodes, " \
         "each with its owner and mode"
+
+
+# Listening on every address is for what the operator reaches from anywhere (sshd), not for
+# a service. epmd, Erlang's name server, is the exception left: systemd's epmd.socket listens
+# on every address, and rebinding it means restarting every Erlang node of the host; it only
+# maps node names to ports, and RabbitMQ's own ports are bound to the internal address.
+WILDCARD_ALLOWED = ("sshd", "epmd")
+WILDCARDS = ("0.0.0.0", "::", "*")
+
+
+def _listeners(ss_output: str) -> list[tuple[str, str, str]]:
+    """(address, port, process) of each TCP listener in ``ss -Htlnp`` output."""
+    out = []
+    for line in ss_output.splitlines():
+        fields = line.split()
+        if len(fields) < 4:
+            continue
+        address, _, port = fields[3].rpartition(":")
+        process = line.split('(("', 1)[1].split('"', 1)[0] if '(("' in line else "?"
+        out.append((address.strip("[]").split("%", 1)[0], port, process))
+    return out
+
+
+def stray_listeners(ss_output: str, allowed: set[str]) -> list[str]:
+    """Listeners bound elsewhere than loopback and ``allowed`` (the node's own address and the
+    VIPs): every address, unless WILDCARD_ALLOWED, or an address the site does not know."""
+    stray = []
+    for address, port, process in _listeners(ss_output):
+        if address.startswith("127.") or address == "::1" or address in allowed:
+            continue
+        if address in WILDCARDS and process in WILDCARD_ALLOWED:
+            continue
+        stray.append(f"{process} on {address}:{port}")
+    return sorted(set(stray))
+
+
+@verifier("listening-sockets")
+async def _sockets(env: Env) -> str:
+    """No service listens where it should not: each node's TCP listeners are bound to
+    loopback, its own internal address or a VIP, never to every address."""
+    vips = {str(a) for a in env.loaded.placement.vips.values()}
+    nodes = [n for n in env.ctx.members + env.ctx.remotes if n.name in env.transports]
+
+    async def one(node: Node) -> list[str]:
+        done = await env.transports[node.name].run(["ss", "-Htlnp"], timeout=60)
+        done.check()
+        return [f"{node.name}: {s}" for s in stray_listeners(done.stdout,
+                                                             {str(node.address), *vips})]
+
+    stray = [s for found in await asyncio.gather(*(one(n) for n in nodes)) for s in found]
+    expect(not stray, "; ".join(stray[:8]) + (" ..." if len(stray) > 8 else ""))
+    return f"every TCP listener of {len(nodes)} nodes on loopback, its node's address or a VIP"
 
 
 @verifier("haproxy-backends")
