@@ -63,6 +63,21 @@ def login_priority(node: str, users: Sequence[str]) -> ConfigFile:
                      *(f"{user} - priority {FAILOVER.nice}\n" for user in users))
 
 
+RUNUSER_LOGIN = "/etc/pam.d/runuser-l"
+
+
+def runuser_login(node: str) -> ConfigFile:
+    """``runuser -l`` (how agents start a daemon through a login) without pam_systemd: each
+    such login otherwise waits on logind and a user manager for the daemon's user, and a
+    galera promote waited 105 s there while the previous user manager timed out stopping
+    (galera-cold-start drill). pam_limits, which gives the login its tier, stays."""
+    return text_file(node, RUNUSER_LOGIN,
+                     "# hastack: runuser -l without pam_systemd (render/priority.py)\n",
+                     "auth\t\tinclude\t\trunuser\n",
+                     "session\t\toptional\tpam_keyinit.so force revoke\n",
+                     "session\t\tinclude\t\trunuser\n")
+
+
 def priority_files(members: Sequence[str], remotes: Sequence[str],
                    services: Iterable[tuple[bool, Iterable[Primitive | Clone]]],
                    hosted: Iterable[HostUnit] = (),
@@ -73,6 +88,7 @@ def priority_files(members: Sequence[str], remotes: Sequence[str],
     files = [dropin(n, u, FAILOVER) for n in members for u in MEMBER_UNITS]
     if logins:
         files += [login_priority(n, logins) for n in members]
+        files += [runuser_login(n) for n in members]
     files += [dropin(n, u, FAILOVER) for n in remotes for u in REMOTE_UNITS]
     seen: set[tuple[str, str]] = set()
     for own in hosted:
