@@ -52,6 +52,8 @@ SERVICE = Service(
 # accepting messages that the majority will never see (the cluster's quorum logic, again).
 PARTITION_HANDLING = "pause_minority"
 NET_TICKTIME = 15  # a dead peer leaves the cluster in ~15 s instead of 60 (lab-notes: 27 s)
+TABLE_WAIT_MS = 15000  # a start waits 4 x 15 s for its peers (a cold start formed in ~22 s)
+TABLE_WAIT_TRIES = 4
 COOKIE = "/var/lib/rabbitmq/.erlang.cookie"
 
 
@@ -79,6 +81,14 @@ def config(ctx: ServiceContext) -> list[ConfigFile]:
                                f"cluster_partition_handling = {PARTITION_HANDLING}\n",
                                f"net_ticktime = {NET_TICKTIME}\n",
                                "collect_statistics_interval = 30000\n",
+                               # A member that was not the last to stop waits for its peers'
+                               # tables; give up after TABLE_WAIT_TRIES x TABLE_WAIT_MS so that
+                               # Pacemaker, which computes no new transition while a start is
+                               # in flight, can start a member that came back later
+                               # (site-power-loss-staggered: two members waited the default
+                               # 10 x 30 s for the third, which was started only after).
+                               f"mnesia_table_loading_retry_timeout = {TABLE_WAIT_MS}\n",
+                               f"mnesia_table_loading_retry_limit = {TABLE_WAIT_TRIES}\n",
                                # A node that starts on an empty database (first boot, or a
                                # member whose disk was replaced) creates OpenStack's user
                                # instead of guest; guest keeps RabbitMQ's own guard (loopback
@@ -96,9 +106,9 @@ def config(ctx: ServiceContext) -> list[ConfigFile]:
 
 
 def resources(ctx: ServiceContext) -> list[Resource | CibSetting]:
-    # Start: a member that was not the last to stop waits for its peers (up to RabbitMQ's
-    # 10 x 30 s table-loading retries) before it reports ready.
-    return [clone(systemd(resource_id("rabbitmq"), ctx.unit("rabbitmq"), start="360s",
+    # Start: a member that was not the last to stop waits for its peers (TABLE_WAIT_TRIES x
+    # TABLE_WAIT_MS) before it reports ready, or fails and is started again.
+    return [clone(systemd(resource_id("rabbitmq"), ctx.unit("rabbitmq"), start="180s",
                           interval=FAILOVER_MONITOR))]
 
 
