@@ -49,7 +49,7 @@ def test_cli_one_case_in_full_and_errors() -> None:
     assert kind.exit_code == 2 and "unknown case kind" in kind.output
     chain = runner.invoke(app, ["explain", site, "keystone"])
     assert chain.exit_code == 0, chain.output
-    assert "starts after promote galera-clone (Mandatory)" in chain.output
+    assert "starts after promote galera-clone (Optional)" in chain.output
     vip = runner.invoke(app, ["explain", site, "vip-db"])  # the catalog's why, shown
     assert "a VIP where HAProxy does not run is a dead address" in " ".join(vip.output.split())
     missing = runner.invoke(app, ["explain", site, "keystne"])

@@ -309,7 +309,6 @@ class Order:
     then_action: str = "start"
     kind: Literal["Mandatory", "Optional", "Serialize"] = "Mandatory"
     require_all: bool = True
-    symmetrical: bool = True  # False: ``then`` starts after ``first``; stops are not ordered
     why: str = ""
 
     @property

@@ -83,10 +83,9 @@ def resources(ctx: ServiceContext) -> list[Resource | CibSetting]:
 def constraints(ctx: ServiceContext) -> list[Constraint]:
     # Start-up order only: cinder-volume talks to the scheduler and API over the bus, on
     # any node, so it is neither colocated with them nor restarted with them.
-    ids = (clone_id("cinder", "api"), clone_id("cinder", "scheduler"),
-           resource_id("cinder", "volume"))
-    return [Order(clone_id("keystone"), ids[0], kind="Optional"), *chain(*ids),
-            *os_.after_database(ctx, *ids)]
+    return [Order(clone_id("keystone"), clone_id("cinder", "api"), kind="Optional"),
+            *chain(clone_id("cinder", "api"), clone_id("cinder", "scheduler"),
+                   resource_id("cinder", "volume"))]
 
 
 def listeners(ctx: ServiceContext) -> list[Listener]:

@@ -178,17 +178,14 @@ def resources(ctx: ServiceContext) -> list[Resource | CibSetting]:
              Op("monitor", interval="20s", timeout="30s"),
              Op("monitor", interval="10s", timeout="30s", role="Promoted"),
              Op("monitor", interval="30s", timeout="30s", role="Unpromoted")))
-    # Created with its promotable clone in one step (lab-notes). clone-min=1: what is
-    # ordered after a promoted Galera (openstack.after_database) needs one writable member
-    # anywhere, not the one on its own node, and outlives the loss of any other.
-    # Not ordered (the guide: ordered=true): the agent's start only reads the member's
-    # position (mysqld --wsrep-recover), and ordered starts each waited for a new transition,
-    # which waited for every slow start in flight: on a power return the three starts took
-    # 26-90 s one after the other (11, 9 and 29 s of work). Promotes, which join the
-    # cluster, are not serialized by ordered anyway (two members promoted together).
+    # Created with its promotable clone in one step (lab-notes). Not ordered (the guide:
+    # ordered=true): the agent's start only reads the member's position (mysqld
+    # --wsrep-recover), and ordered starts each waited for a new transition, which waited
+    # for every slow start in flight: on a power return the three starts took 26-90 s one
+    # after the other (11, 9 and 29 s of work). Promotes, which join the cluster, are not
+    # serialized by ordered anyway (two members promoted together).
     return [Clone(primitive=primitive, promotable=True, meta=pairs({
-        "promoted-max": len(ctx.members), "interleave": True,
-        "clone-min": 1, "notify": True}))]
+        "promoted-max": len(ctx.members), "interleave": True, "notify": True}))]
 
 
 def constraints(ctx: ServiceContext) -> list[Constraint]:

@@ -89,8 +89,7 @@ def resources(ctx: ServiceContext) -> list[Resource | CibSetting]:
 
 def constraints(ctx: ServiceContext) -> list[Constraint]:
     api = clone_id("glance", "api")
-    out: list[Constraint] = [Order(clone_id("keystone"), api, kind="Optional"),
-                             *os_.after_database(ctx, api)]
+    out: list[Constraint] = [Order(clone_id("keystone"), api, kind="Optional")]
     if _gateway(ctx):
         out += needs(clone_id("glance", "fs"), api, why=(
             "glance-api stores images under the NFS mount: without it uploads land on the "

@@ -90,12 +90,11 @@ def resources(ctx: ServiceContext) -> list[Resource | CibSetting]:
 
 def constraints(ctx: ServiceContext) -> list[Constraint]:
     api = clone_id("heat", "api")
-    ids = (api, clone_id("heat", "api-cfn"), resource_id("heat", "engine"))
     # Start-up order only: heat-engine serves both APIs over the bus from whichever node
     # holds it, so it is neither colocated with them nor restarted with them.
     return [Order(clone_id("keystone"), api, kind="Optional"),
             Order(clone_id("ceilometer", "notification"), api, kind="Optional"),
-            *chain(*ids), *os_.after_database(ctx, *ids)]
+            *chain(api, clone_id("heat", "api-cfn"), resource_id("heat", "engine"))]
 
 
 def listeners(ctx: ServiceContext) -> list[Listener]:

@@ -105,13 +105,13 @@ def resources(ctx: ServiceContext) -> list[Resource | CibSetting]:
 
 
 def constraints(ctx: ServiceContext) -> list[Constraint]:
-    # Start-up order only (Optional): keystone reaches RabbitMQ and memcached through lists
-    # of every member, so a running keystone outlives the loss of any one of them on its
-    # own node, and restarting it would not help. The database: openstack.after_database.
+    # Start-up order only (Optional): keystone reaches the database through the DB VIP,
+    # RabbitMQ and memcached through lists of every member, so a running keystone outlives
+    # the loss of any one of them on its own node, and restarting it would not help.
     this = clone_id("keystone")
     return [
         Order(clone_id("haproxy"), this, kind="Optional"),
-        *os_.after_database(ctx, this),
+        Order(clone_id("galera"), this, first_action="promote", kind="Optional"),
         Order(clone_id("rabbitmq"), this, kind="Optional"),
         Order(clone_id("memcached"), this, kind="Optional"),
     ]

@@ -130,9 +130,8 @@ def resources(ctx: ServiceContext) -> list[Resource | CibSetting]:
 
 
 def constraints(ctx: ServiceContext) -> list[Constraint]:
-    ids = (ref(ctx, "api"), ref(ctx, "rpc"))
-    return [Order(clone_id("keystone"), ids[0], kind="Optional"), *chain(*ids),
-            *os_.after_database(ctx, *ids)]
+    return [Order(clone_id("keystone"), ref(ctx, "api"), kind="Optional"),
+            *chain(ref(ctx, "api"), ref(ctx, "rpc"))]
 
 
 def listeners(ctx: ServiceContext) -> list[Listener]:

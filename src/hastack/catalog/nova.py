@@ -119,8 +119,7 @@ def resources(ctx: ServiceContext) -> list[Resource | CibSetting]:
 def constraints(ctx: ServiceContext) -> list[Constraint]:
     ids = [clone_id("nova", p) for p in PROCESSES]
     return [Order(clone_id("keystone"), ids[0], kind="Optional"),
-            Order(clone_id("placement", "api"), ids[0], kind="Optional"), *chain(*ids),
-            *os_.after_database(ctx, *ids)]
+            Order(clone_id("placement", "api"), ids[0], kind="Optional"), *chain(*ids)]
 
 
 def listeners(ctx: ServiceContext) -> list[Listener]:

@@ -12,20 +12,17 @@ from hastack.catalog.base import (
     Action,
     Command,
     ConfigFile,
-    Constraint,
     KeystoneEntry,
-    Order,
     SecretRef,
     ServiceContext,
     Sql,
     Text,
     Value,
-    clone_id,
     compose,
     ini_file,
     text_file,
 )
-from hastack.site.model import FenceType, Manages, Node
+from hastack.site.model import FenceType, Node
 
 RABBIT_PORT = 5672
 MEMCACHED_PORT = 11211
@@ -76,31 +73,6 @@ def database_section(ctx: ServiceContext, database: str, *,
     # max_retries -1: retry forever while Galera fails over (the guide sets it everywhere).
     return {"connection": database_url(ctx, database, user=user), "max_retries": -1,
             "connection_recycle_time": 280}
-
-
-def after_database(ctx: ServiceContext, *refs: str) -> list[Constraint]:
-    """Each of ``refs`` (a service that keeps its state in the database) starts only once one
-    Galera member is promoted, anywhere (galera-clone's clone-min=1).
-
-    On a cold start the galera agent promotes only in a later transition, after every member
-    reported its position, so an Optional order never held these back: thirty OpenStack
-    processes per controller started beside Galera's recovery and slowed it several-fold
-    (site-power-loss: one ``--wsrep-recover`` took 50 s). Mandatory, they wait for a
-    writable database; a member lost or restarted stops nothing (one promoted member is
-    enough), and only the whole database gone stops them, to start again once it is back.
-    Under ``cluster.manages: core`` systemd runs them at boot and they retry the database
-    themselves, so the order stays Optional (and leaves them to systemd).
-    """
-    galera = clone_id("galera")
-    if ctx.site.cluster.manages is Manages.CORE:
-        return [Order(galera, ref, first_action="promote", kind="Optional") for ref in refs]
-    # Not symmetrical: with clone-min the order binds the clone as a whole, and a stop
-    # ordered after every member's users would keep a quorum-less minority's Galera running
-    # until the lost members are fenced; a client of the DB VIP may stop in any order.
-    return [Order(galera, ref, first_action="promote", symmetrical=False, why=(
-        "it keeps its state in the database: started before one Galera member is writable, "
-        "it only competes with Galera's recovery for the CPU and fails its first requests"))
-        for ref in refs]
 
 
 def rabbit_nodes(ctx: ServiceContext) -> tuple[Node, ...]:

@@ -60,8 +60,7 @@ def resources(ctx: ServiceContext) -> list[Resource | CibSetting]:
 
 
 def constraints(ctx: ServiceContext) -> list[Constraint]:
-    api = clone_id("placement", "api")
-    return [Order(clone_id("keystone"), api, kind="Optional"), *os_.after_database(ctx, api)]
+    return [Order(clone_id("keystone"), clone_id("placement", "api"), kind="Optional")]
 
 
 def listeners(ctx: ServiceContext) -> list[Listener]:

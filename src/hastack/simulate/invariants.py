@@ -374,8 +374,6 @@ def stated_edges(cluster: SimCluster) -> dict[str, dict[str, str]]:
     edges: dict[str, dict[str, str]] = {}
     for con in cluster.model.constraints:
         pair = spreading(con)
-        if isinstance(con, Order) and cluster.one_anywhere(con.first):
-            continue  # spreads only when the whole clone is gone, never from one node
         if pair is not None and isinstance(con, Order | Colocation) and con.why:
             needed, dependent = (cluster.primitive_id(r) for r in pair)
             edges.setdefault(needed, {})[dependent] = con.why

@@ -90,12 +90,6 @@ class SimCluster:
     def is_clone(self, ref: str) -> bool:
         return isinstance(self.resource(ref), Clone)
 
-    def one_anywhere(self, ref: str) -> bool:
-        """A clone with ``clone-min``: what is ordered after it needs that many instances
-        anywhere, not the one on its own node, so losing one instance stops nothing."""
-        rsc = self.resource(ref)
-        return isinstance(rsc, Clone) and int(dict(rsc.meta).get("clone-min", "0") or 0) > 0
-
     def is_promotable(self, ref: str) -> bool:
         rsc = self.resource(ref)
         return isinstance(rsc, Clone) and rsc.promotable

@@ -30,7 +30,7 @@ pcs -f hastack-cib.xml resource create vip-placement ocf:heartbeat:IPaddr2 ip=19
 pcs -f hastack-cib.xml resource create vip-nova ocf:heartbeat:IPaddr2 ip=198.18.0.207 cidr_netmask=24 op start interval=0s timeout=20s stop interval=0s timeout=20s monitor interval=10s timeout=20s
 pcs -f hastack-cib.xml resource create vip-heat ocf:heartbeat:IPaddr2 ip=198.18.0.208 cidr_netmask=24 op start interval=0s timeout=20s stop interval=0s timeout=20s monitor interval=10s timeout=20s
 pcs -f hastack-cib.xml resource create vip-horizon ocf:heartbeat:IPaddr2 ip=198.18.0.209 cidr_netmask=24 op start interval=0s timeout=20s stop interval=0s timeout=20s monitor interval=10s timeout=20s
-pcs -f hastack-cib.xml resource create galera ocf:heartbeat:galera wsrep_cluster_address=gcomm://ctl1,ctl2,ctl3 enable_creation=true config=/etc/mysql/my.cnf datadir=/var/lib/mysql socket=/run/mysqld/mysqld.sock pid=/run/mysqld/mysqld.pid log=/var/log/mysql/error.log additional_parameters=--open-files-limit=16384 op start interval=0s timeout=120s stop interval=0s timeout=120s promote interval=0s timeout=300s on-fail=block demote interval=0s timeout=120s monitor interval=20s timeout=30s monitor interval=10s timeout=30s role=Promoted monitor interval=30s timeout=30s role=Unpromoted promotable promoted-max=3 interleave=true clone-min=1 notify=true clone-max=3
+pcs -f hastack-cib.xml resource create galera ocf:heartbeat:galera wsrep_cluster_address=gcomm://ctl1,ctl2,ctl3 enable_creation=true config=/etc/mysql/my.cnf datadir=/var/lib/mysql socket=/run/mysqld/mysqld.sock pid=/run/mysqld/mysqld.pid log=/var/log/mysql/error.log additional_parameters=--open-files-limit=16384 op start interval=0s timeout=120s stop interval=0s timeout=120s promote interval=0s timeout=300s on-fail=block demote interval=0s timeout=120s monitor interval=20s timeout=30s monitor interval=10s timeout=30s role=Promoted monitor interval=30s timeout=30s role=Unpromoted promotable promoted-max=3 interleave=true notify=true clone-max=3
 pcs -f hastack-cib.xml resource create rabbitmq systemd:rabbitmq-server op start interval=0s timeout=180s stop interval=0s timeout=180s monitor interval=5s timeout=100s clone interleave=true clone-max=3
 pcs -f hastack-cib.xml resource create cinder-volume systemd:cinder-volume op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=100s
 pcs -f hastack-cib.xml resource create swift-object-expirer systemd:swift-object-expirer op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=100s
@@ -85,8 +85,6 @@ pcs -f hastack-cib.xml constraint colocation add vip-heat with haproxy-clone INF
 pcs -f hastack-cib.xml constraint order start vip-horizon then start haproxy-clone kind=Optional
 # clients reach the service on the VIP's node through HAProxy: a VIP where HAProxy does not run is a dead address
 pcs -f hastack-cib.xml constraint colocation add vip-horizon with haproxy-clone INFINITY
-pcs -f hastack-cib.xml constraint order promote galera-clone then start cinder-volume kind=Optional
-pcs -f hastack-cib.xml constraint order promote galera-clone then start heat-engine kind=Optional
 pcs -f hastack-cib.xml constraint location compute-neutron-agent-clone rule resource-discovery=exclusive score=0 osprole eq compute
 pcs -f hastack-cib.xml constraint location compute-nova-clone rule resource-discovery=exclusive score=0 osprole eq compute
 pcs -f hastack-cib.xml constraint order start compute-neutron-agent-clone then start compute-nova-clone kind=Optional

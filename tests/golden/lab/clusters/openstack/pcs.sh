@@ -30,7 +30,7 @@ pcs -f hastack-cib.xml resource create vip-placement ocf:heartbeat:IPaddr2 ip=19
 pcs -f hastack-cib.xml resource create vip-nova ocf:heartbeat:IPaddr2 ip=198.18.0.207 cidr_netmask=24 op start interval=0s timeout=20s stop interval=0s timeout=20s monitor interval=10s timeout=20s
 pcs -f hastack-cib.xml resource create vip-heat ocf:heartbeat:IPaddr2 ip=198.18.0.208 cidr_netmask=24 op start interval=0s timeout=20s stop interval=0s timeout=20s monitor interval=10s timeout=20s
 pcs -f hastack-cib.xml resource create vip-horizon ocf:heartbeat:IPaddr2 ip=198.18.0.209 cidr_netmask=24 op start interval=0s timeout=20s stop interval=0s timeout=20s monitor interval=10s timeout=20s
-pcs -f hastack-cib.xml resource create galera ocf:heartbeat:galera wsrep_cluster_address=gcomm://ctl1,ctl2,ctl3 enable_creation=true config=/etc/mysql/my.cnf datadir=/var/lib/mysql socket=/run/mysqld/mysqld.sock pid=/run/mysqld/mysqld.pid log=/var/log/mysql/error.log additional_parameters=--open-files-limit=16384 op start interval=0s timeout=120s stop interval=0s timeout=120s promote interval=0s timeout=300s on-fail=block demote interval=0s timeout=120s monitor interval=20s timeout=30s monitor interval=10s timeout=30s role=Promoted monitor interval=30s timeout=30s role=Unpromoted promotable promoted-max=3 interleave=true clone-min=1 notify=true clone-max=3
+pcs -f hastack-cib.xml resource create galera ocf:heartbeat:galera wsrep_cluster_address=gcomm://ctl1,ctl2,ctl3 enable_creation=true config=/etc/mysql/my.cnf datadir=/var/lib/mysql socket=/run/mysqld/mysqld.sock pid=/run/mysqld/mysqld.pid log=/var/log/mysql/error.log additional_parameters=--open-files-limit=16384 op start interval=0s timeout=120s stop interval=0s timeout=120s promote interval=0s timeout=300s on-fail=block demote interval=0s timeout=120s monitor interval=20s timeout=30s monitor interval=10s timeout=30s role=Promoted monitor interval=30s timeout=30s role=Unpromoted promotable promoted-max=3 interleave=true notify=true clone-max=3
 pcs -f hastack-cib.xml resource create memcached systemd:memcached op start interval=0s timeout=60s stop interval=0s timeout=60s monitor interval=5s timeout=100s clone interleave=true clone-max=3
 pcs -f hastack-cib.xml resource create rabbitmq systemd:rabbitmq-server op start interval=0s timeout=180s stop interval=0s timeout=180s monitor interval=5s timeout=100s clone interleave=true clone-max=3
 pcs -f hastack-cib.xml resource create keystone systemd:keystone op start interval=0s timeout=200s stop interval=0s timeout=200s monitor interval=10s timeout=100s clone interleave=true clone-max=3
@@ -110,22 +110,13 @@ pcs -f hastack-cib.xml constraint order start vip-horizon then start haproxy-clo
 # clients reach the service on the VIP's node through HAProxy: a VIP where HAProxy does not run is a dead address
 pcs -f hastack-cib.xml constraint colocation add vip-horizon with haproxy-clone INFINITY
 pcs -f hastack-cib.xml constraint order start haproxy-clone then start keystone-clone kind=Optional
-# it keeps its state in the database: started before one Galera member is writable, it only competes with Galera's recovery for the CPU and fails its first requests
-pcs -f hastack-cib.xml constraint order promote galera-clone then start keystone-clone kind=Mandatory symmetrical=false
+pcs -f hastack-cib.xml constraint order promote galera-clone then start keystone-clone kind=Optional
 pcs -f hastack-cib.xml constraint order start rabbitmq-clone then start keystone-clone kind=Optional
 pcs -f hastack-cib.xml constraint order start memcached-clone then start keystone-clone kind=Optional
 pcs -f hastack-cib.xml constraint order start keystone-clone then start glance-api-clone kind=Optional
-# it keeps its state in the database: started before one Galera member is writable, it only competes with Galera's recovery for the CPU and fails its first requests
-pcs -f hastack-cib.xml constraint order promote galera-clone then start glance-api-clone kind=Mandatory symmetrical=false
 pcs -f hastack-cib.xml constraint order start keystone-clone then start cinder-api-clone kind=Optional
 pcs -f hastack-cib.xml constraint order start cinder-api-clone then start cinder-scheduler-clone kind=Optional
 pcs -f hastack-cib.xml constraint order start cinder-scheduler-clone then start cinder-volume kind=Optional
-# it keeps its state in the database: started before one Galera member is writable, it only competes with Galera's recovery for the CPU and fails its first requests
-pcs -f hastack-cib.xml constraint order promote galera-clone then start cinder-api-clone kind=Mandatory symmetrical=false
-# it keeps its state in the database: started before one Galera member is writable, it only competes with Galera's recovery for the CPU and fails its first requests
-pcs -f hastack-cib.xml constraint order promote galera-clone then start cinder-scheduler-clone kind=Mandatory symmetrical=false
-# it keeps its state in the database: started before one Galera member is writable, it only competes with Galera's recovery for the CPU and fails its first requests
-pcs -f hastack-cib.xml constraint order promote galera-clone then start cinder-volume kind=Mandatory symmetrical=false
 pcs -f hastack-cib.xml constraint order start keystone-clone then start swift-account-clone kind=Optional
 pcs -f hastack-cib.xml constraint order start swift-account-clone then start swift-container-clone kind=Optional
 pcs -f hastack-cib.xml constraint order start swift-container-clone then start swift-object-clone kind=Optional
@@ -133,10 +124,6 @@ pcs -f hastack-cib.xml constraint order start swift-proxy-clone then start swift
 pcs -f hastack-cib.xml constraint order start swift-account-clone then start swift-proxy-clone kind=Optional
 pcs -f hastack-cib.xml constraint order start keystone-clone then start neutron-api-clone kind=Optional
 pcs -f hastack-cib.xml constraint order start neutron-api-clone then start neutron-rpc-clone kind=Optional
-# it keeps its state in the database: started before one Galera member is writable, it only competes with Galera's recovery for the CPU and fails its first requests
-pcs -f hastack-cib.xml constraint order promote galera-clone then start neutron-api-clone kind=Mandatory symmetrical=false
-# it keeps its state in the database: started before one Galera member is writable, it only competes with Galera's recovery for the CPU and fails its first requests
-pcs -f hastack-cib.xml constraint order promote galera-clone then start neutron-rpc-clone kind=Mandatory symmetrical=false
 pcs -f hastack-cib.xml constraint order start neutron-rpc-clone then start neutron-linuxbridge-agent-clone kind=Optional
 pcs -f hastack-cib.xml constraint order start neutron-linuxbridge-agent-clone then start neutron-dhcp-agent-clone kind=Optional
 pcs -f hastack-cib.xml constraint order start neutron-dhcp-agent-clone then start neutron-l3-agent-clone kind=Optional
@@ -148,33 +135,15 @@ pcs -f hastack-cib.xml constraint colocation add neutron-l3-agent-clone with neu
 # neutron-metadata-agent-clone serves from namespaces whose ports the L2 agent of its node wires: on a node where the L2 agent cannot run, it would take networks and routers it cannot connect
 pcs -f hastack-cib.xml constraint colocation add neutron-metadata-agent-clone with neutron-linuxbridge-agent-clone INFINITY
 pcs -f hastack-cib.xml constraint order start keystone-clone then start placement-api-clone kind=Optional
-# it keeps its state in the database: started before one Galera member is writable, it only competes with Galera's recovery for the CPU and fails its first requests
-pcs -f hastack-cib.xml constraint order promote galera-clone then start placement-api-clone kind=Mandatory symmetrical=false
 pcs -f hastack-cib.xml constraint order start keystone-clone then start nova-api-clone kind=Optional
 pcs -f hastack-cib.xml constraint order start placement-api-clone then start nova-api-clone kind=Optional
 pcs -f hastack-cib.xml constraint order start nova-api-clone then start nova-metadata-clone kind=Optional
 pcs -f hastack-cib.xml constraint order start nova-metadata-clone then start nova-scheduler-clone kind=Optional
 pcs -f hastack-cib.xml constraint order start nova-scheduler-clone then start nova-conductor-clone kind=Optional
 pcs -f hastack-cib.xml constraint order start nova-conductor-clone then start nova-novncproxy-clone kind=Optional
-# it keeps its state in the database: started before one Galera member is writable, it only competes with Galera's recovery for the CPU and fails its first requests
-pcs -f hastack-cib.xml constraint order promote galera-clone then start nova-api-clone kind=Mandatory symmetrical=false
-# it keeps its state in the database: started before one Galera member is writable, it only competes with Galera's recovery for the CPU and fails its first requests
-pcs -f hastack-cib.xml constraint order promote galera-clone then start nova-metadata-clone kind=Mandatory symmetrical=false
-# it keeps its state in the database: started before one Galera member is writable, it only competes with Galera's recovery for the CPU and fails its first requests
-pcs -f hastack-cib.xml constraint order promote galera-clone then start nova-scheduler-clone kind=Mandatory symmetrical=false
-# it keeps its state in the database: started before one Galera member is writable, it only competes with Galera's recovery for the CPU and fails its first requests
-pcs -f hastack-cib.xml constraint order promote galera-clone then start nova-conductor-clone kind=Mandatory symmetrical=false
-# it keeps its state in the database: started before one Galera member is writable, it only competes with Galera's recovery for the CPU and fails its first requests
-pcs -f hastack-cib.xml constraint order promote galera-clone then start nova-novncproxy-clone kind=Mandatory symmetrical=false
 pcs -f hastack-cib.xml constraint order start keystone-clone then start heat-api-clone kind=Optional
 pcs -f hastack-cib.xml constraint order start heat-api-clone then start heat-api-cfn-clone kind=Optional
 pcs -f hastack-cib.xml constraint order start heat-api-cfn-clone then start heat-engine kind=Optional
-# it keeps its state in the database: started before one Galera member is writable, it only competes with Galera's recovery for the CPU and fails its first requests
-pcs -f hastack-cib.xml constraint order promote galera-clone then start heat-api-clone kind=Mandatory symmetrical=false
-# it keeps its state in the database: started before one Galera member is writable, it only competes with Galera's recovery for the CPU and fails its first requests
-pcs -f hastack-cib.xml constraint order promote galera-clone then start heat-api-cfn-clone kind=Mandatory symmetrical=false
-# it keeps its state in the database: started before one Galera member is writable, it only competes with Galera's recovery for the CPU and fails its first requests
-pcs -f hastack-cib.xml constraint order promote galera-clone then start heat-engine kind=Mandatory symmetrical=false
 pcs -f hastack-cib.xml constraint location compute-neutron-agent-clone rule resource-discovery=exclusive score=0 osprole eq compute
 pcs -f hastack-cib.xml constraint location compute-nova-clone rule resource-discovery=exclusive score=0 osprole eq compute
 pcs -f hastack-cib.xml constraint order start compute-neutron-agent-clone then start compute-nova-clone kind=Optional
