@@ -83,6 +83,14 @@ async def _galera_member(node: Transport) -> GaleraMember:
     return GaleraMember(node=node.host, seqno=seqno, safe_to_bootstrap=safe, state=comment)
 
 
+def brokers_outside(members: Sequence[str], disk_nodes: Sequence[str]) -> list[str]:
+    """The members RabbitMQ does not list among its cluster's disk nodes (none when it could
+    not say)."""
+    if not disk_nodes:
+        return []
+    return [m for m in members if f"rabbit@{m}" not in disk_nodes]
+
+
 async def _rabbit_members(node: Transport) -> tuple[list[str], list[str]]:
     """(running nodes, disk nodes) as RabbitMQ sees them; ([], []) when it cannot say."""
     done = await node.run(["rabbitmqctl", "-q", "cluster_status", "--formatter", "json"],
@@ -148,9 +156,7 @@ async def gather(loaded: LoadedSite, catalog: Sequence[CatalogEntry],
         if "rabbitmq" in cluster.services and up:
             running, disk = await _rabbit_members(transports[up[0]])
             state.rabbitmq_running = running
-            if disk:
-                state.rabbitmq_outside = [m for m in cluster.members
-                                          if f"rabbit@{m}" not in disk]
+            state.rabbitmq_outside = brokers_outside(cluster.members, disk)
     return states
 
 
