@@ -819,6 +819,7 @@ def lab_status(site: SiteOpt = None) -> None:
 @lab_app.command("access")
 def lab_access(site: SiteOpt = None) -> None:
     """How to reach the lab's cloud: dashboard URL, admin openrc, `openstack` commands."""
+    from hastack.catalog import tls
     from hastack.catalog.keystone import OPENRC
     from hastack.site.model import Role
 
@@ -827,9 +828,12 @@ def lab_access(site: SiteOpt = None) -> None:
     controller = next(n.name for n in loaded.site.nodes if n.role is Role.CONTROLLER)
     lines = []
     if "horizon" in vips:
-        lines.append(f"dashboard     http://{vips['horizon']}/  (user admin; on the lab network "
-                     f"only: e.g. hastack lab exec {controller} -- curl -s "
-                     f"http://{vips['horizon']}/auth/login/)")
+        url = f"{tls.scheme(loaded.site)}://{vips['horizon']}"
+        lines.append(f"dashboard     {url}/  (user admin; on the lab network only: e.g. "
+                     f"hastack lab exec {controller} -- curl -s {url}/auth/login/)")
+    if tls.enabled(loaded.site):
+        lines.append(f"site CA       {tls.ca_path(loaded.site)} on every node (trusted there; "
+                     "its certificate signed every VIP's)")
     if "keystone" in vips:
         lines += [f"admin openrc  {OPENRC} on every controller (mode 0600; the password is "
                   "in it and in the site's secrets file)",

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import yaml
 
+from hastack import pki
 from hastack.catalog.base import SecretRef
 from hastack.errors import Problem, SiteError
 from hastack.logmask import register
@@ -33,7 +34,14 @@ IPMI_PASSWORD_LENGTH = 20  # the most IPMI 2.0 (lanplus) accepts
 KEY_BYTES = 256  # corosync and pacemaker authkeys: raw random bytes, kept base64 here
 
 
-def generate(ref: SecretRef) -> str:
+def generate(ref: SecretRef, ca: str | None = None) -> str:
+    """A new value of ``ref``'s kind; a tls-leaf is issued by ``ca`` (a tls-ca value)."""
+    if ref.kind == "tls-ca":
+        return pki.new_ca(ref.name).value()
+    if ref.kind == "tls-leaf":
+        if ca is None:
+            raise ValueError(f"{ref.name}: a certificate needs the site CA")
+        return pki.issue(pki.parse(ca), ref.subject, ref.name).value()
     if ref.kind == "fernet":
         return base64.urlsafe_b64encode(os.urandom(32)).decode()
     if ref.kind == "key":
@@ -51,7 +59,12 @@ class Secrets:
 
     def lookup(self, ref: SecretRef) -> str:
         """The value to write into a file (a ``key`` secret is decoded by the byte writer)."""
-        return self.values[ref.name]
+        value = self.values[ref.name]
+        if ref.form == "certificate":
+            return pki.parse(value).certificate_pem()
+        if ref.form == "bundle":
+            return pki.bundle_pem(pki.parse(value))
+        return value
 
     def key_bytes(self, ref: SecretRef) -> bytes:
         return base64.b64decode(self.values[ref.name])
@@ -156,6 +169,14 @@ def _kind_fault(name: str, value: str, ref: SecretRef | None) -> Fault | None:
     if ref.kind == "fernet" and _decoded_size(value, urlsafe=True) != FERNET_BYTES:
         return ("secrets-value-malformed", f"secret '{name}' is not a Fernet key (URL-safe "
                 f"base64 of {FERNET_BYTES} bytes)", "remove the line to have one generated")
+    if ref.kind in ("tls-ca", "tls-leaf"):
+        try:
+            pki.parse(value)
+        except pki.MalformedPair:
+            return ("secrets-value-malformed", f"secret '{name}' is not a key and certificate "
+                    "('<base64 DER key> <base64 DER certificate>')",
+                    "remove the line to have one generated (clients must then trust the new "
+                    "site CA: deploy installs it on every node)")
     if ref.kind == "key" and not _decoded_size(value, urlsafe=False):
         return ("secrets-value-malformed", f"secret '{name}' is not a base64 key",
                 "remove the line to have one generated (hosts keep the old key until the "
@@ -210,15 +231,26 @@ def ensure_secrets(path: Path, refs: Iterable[SecretRef], *, write: bool = True)
     wanted = {r.name: r for r in refs}
     values = read_secrets(path, wanted.values())
     _refuse_missing_user_secrets(path, wanted, values)
-    generated = tuple(sorted(n for n in wanted if n not in values))
-    for name in generated:
-        values[name] = generate(wanted[name])
+    ca = next((n for n, r in wanted.items() if r.kind == "tls-ca"), "")
+    generated = tuple(sorted(n for n in wanted
+                             if n not in values or _stale(wanted[n], values, values.get(ca))))
+    # The CA first: the certificates it issues are generated after it.
+    for name in sorted(generated, key=lambda n: wanted[n].kind != "tls-ca"):
+        values[name] = generate(wanted[name], ca=values.get(ca))
     register(values.values())
     store = Secrets(path=path, values=values, generated=generated,
                     unsaved=bool(generated) or not path.exists())
     if write:
         save(store)
     return store
+
+
+def _stale(ref: SecretRef, values: Mapping[str, str], ca: str | None) -> bool:
+    """A certificate to issue again: for another address, by another CA (or none yet), or
+    near its end."""
+    if ref.kind != "tls-leaf" or ca is None:
+        return ref.kind == "tls-leaf"
+    return not pki.still_good(pki.parse(values[ref.name]), pki.parse(ca), ref.subject)
 
 
 def require_secrets(path: Path, refs: Iterable[SecretRef]) -> Secrets:

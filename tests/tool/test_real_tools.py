@@ -8,6 +8,7 @@ skips only when its binary is absent; `make test` installs them, so CI never ski
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -17,7 +18,8 @@ from pathlib import Path
 import pytest
 from oslo_config import iniparser
 
-from hastack import catalog
+from hastack import catalog, pki
+from hastack.catalog import tls
 from hastack.pacemaker.tools import verify_cib
 from hastack.render.corosync import KEYFILE
 from hastack.render.site import SiteRendering, render_site
@@ -56,10 +58,16 @@ def test_haproxy_accepts_every_haproxy_cfg(site: tuple[LoadedSite, SiteRendering
     haproxy = need("haproxy")
     configs = [c for c in site[1].clusters if c.haproxy is not None]
     assert configs, "no cluster runs the load balancer"
+    ca = pki.new_ca("test")
     for cluster in configs:
         assert cluster.haproxy is not None
+        # Each VIP's certificate where the config names it: real ones, as deploy writes them.
+        for name in re.findall(rf"crt {tls.CERT_DIR}/([a-z0-9-]+)\.pem", cluster.haproxy):
+            leaf = pki.issue(ca, "198.18.0.200", name)
+            (tmp_path / f"{name}.pem").write_text(pki.bundle_pem(leaf), encoding="utf-8")
         path = tmp_path / f"{cluster.name}.cfg"
-        path.write_text(cluster.haproxy, encoding="utf-8")
+        path.write_text(cluster.haproxy.replace(f"crt {tls.CERT_DIR}/", f"crt {tmp_path}/"),
+                        encoding="utf-8")
         proc = subprocess.run([haproxy, "-c", "-f", str(path)], capture_output=True, text=True,
                               check=False, timeout=60)
         assert proc.returncode == 0, proc.stdout + proc.stderr

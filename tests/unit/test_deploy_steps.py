@@ -66,7 +66,7 @@ def test_registration_steps_become_requests_with_their_secrets() -> None:
     operation, params, secret = seen["nova-keystone"]
     assert operation == "keystone.register"
     assert params["user"] == "nova" and params["type"] == "compute"
-    assert params["url"].startswith(f"http://{loaded.placement.vips['nova']}:8774")
+    assert params["url"].startswith(f"https://{loaded.placement.vips['nova']}:8774")
     assert secret is not None and secret.name == "nova-keystone"
     operation, params, secret = seen["heat-domain"]
     assert operation == "heat.stack-domain" and secret is not None

@@ -26,9 +26,13 @@ class SecretRef:
     """A secret by name; its value is only ever resolved by the writer that puts a file."""
 
     name: str
-    # How a missing one is generated; "ipmi": IPMI 2.0 caps passwords at 20 bytes.
-    kind: Literal["password", "fernet", "key", "ipmi"] = "password"
+    # How a missing one is generated; "ipmi": IPMI 2.0 caps passwords at 20 bytes;
+    # "tls-ca": the site's CA; "tls-leaf": a certificate the CA issues for ``subject``.
+    kind: Literal["password", "fernet", "key", "ipmi", "tls-ca", "tls-leaf"] = "password"
     user_supplied: bool = False  # e.g. a real BMC password: never generated, must be given
+    subject: str = ""  # tls-leaf: the address its certificate names
+    # What a file gets of a tls secret: its certificate alone (public) or certificate and key.
+    form: Literal["value", "certificate", "bundle"] = "value"
 
     def __str__(self) -> str:
         return "***"
@@ -406,6 +410,9 @@ class Listener:
     timeout_client: str | None = None
     timeout_server: str | None = None
     tcp_keepalive: bool = False
+    # Ends TLS on the VIP when the site serves TLS (openstack.tls); off for what is not an
+    # endpoint of the catalog (the database, nova's metadata API behind neutron's agent).
+    tls: bool = True
     service: str = ""  # filled by the catalog from the module that declares it
 
 

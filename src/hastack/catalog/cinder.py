@@ -10,6 +10,7 @@ python3-cinder ships (lab-notes).
 from __future__ import annotations
 
 from hastack.catalog import openstack as os_
+from hastack.catalog import tls
 from hastack.catalog.base import (
     Action,
     ApiCall,
@@ -58,10 +59,11 @@ def config(ctx: ServiceContext) -> list[ConfigFile]:
             {"DEFAULT": {"host": SHARED_HOST, "auth_strategy": "keystone",
                          "osapi_volume_listen": str(node.address),
                          "osapi_volume_workers": os_.workers(ctx) or 4,
-                         "glance_api_servers": f"http://{ctx.vip('glance')}:9292",
+                         "glance_api_servers": tls.vip_url(ctx, "glance", 9292),
                          "enabled_backends": "default", "my_ip": str(node.address)}},
             {"database": os_.database_section(ctx, "cinder")},
             {"keystone_authtoken": os_.authtoken_section(ctx, "cinder")},
+            tls.proxy_headers(ctx),
             os_.messaging_sections(ctx, uwsgi=True),
             {"oslo_concurrency": {"lock_path": "/var/lib/cinder/tmp"}},
             {"default": backend},
@@ -98,7 +100,7 @@ def bootstrap(ctx: ServiceContext) -> list[Action]:
         os_.db_sync_action("cinder-db-sync", ("cinder-manage", "db", "sync"), user="cinder",
                            what="create or upgrade cinder's schema"),
         os_.keystone_action("cinder", "volumev3",
-                            f"http://{ctx.vip('cinder')}:{PORT}/v3/%(project_id)s",
+                            tls.vip_url(ctx, "cinder", PORT, "/v3/%(project_id)s"),
                             name="cinderv3"),
     ]
 

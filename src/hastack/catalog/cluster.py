@@ -12,6 +12,7 @@ through ``password_script`` reading a 0600 file, so no secret sits in the CIB.
 
 from __future__ import annotations
 
+from hastack.catalog import tls
 from hastack.catalog.base import (
     PACEMAKER_AUTHKEY,
     REMOTE_ENVIRONMENT,
@@ -130,6 +131,8 @@ def config(ctx: ServiceContext) -> list[ConfigFile]:
     for node in _all_nodes(ctx):
         files.append(text_file(node.name, "/etc/sysctl.d/60-hastack-tcp.conf", sysctl))
         files.append(text_file(node.name, "/etc/hosts", _hosts(ctx)))
+        if tls.enabled(ctx.site):
+            files.append(text_file(node.name, tls.ca_path(ctx.site), tls.ca_certificate()))
         files.append(text_file(node.name, PACEMAKER_AUTHKEY,
                                SecretRef("pacemaker-authkey", kind="key"),
                                owner="hacluster", group="haclient", mode=0o640))

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from hastack.agents import EVACUATE, agent_text
-from hastack.catalog import neutron_agents
+from hastack.catalog import neutron_agents, tls
 from hastack.catalog import openstack as os_
 from hastack.catalog.base import (
     REMOTE_AGENT,
@@ -121,7 +121,8 @@ def _clouds_yaml(ctx: ServiceContext) -> Text:
         "      user_domain_name: Default\n      project_domain_name: Default\n",
         f"    region_name: {ctx.site.openstack.region}\n",
         "    interface: internal\n    identity_api_version: 3\n",
-        f"    api_timeout: {API_TIMEOUT}\n")
+        f"    api_timeout: {API_TIMEOUT}\n",
+        *([f"    cacert: {tls.ca_path(ctx.site)}\n"] if tls.enabled(ctx.site) else []))
 
 
 def _agent_files(ctx: ServiceContext) -> list[ConfigFile]:

@@ -194,6 +194,7 @@ def constraints(ctx: ServiceContext) -> list[Constraint]:
 
 def listeners(ctx: ServiceContext) -> list[Listener]:
     return [Listener(name="galera", vip="db", port=PORT, mode="tcp", single_writer=True,
+                     tls=False,
                      check_port=CHECK_PORT, check_path="/", timeout_client=CONNECTION_TIMEOUT,
                      timeout_server=CONNECTION_TIMEOUT, tcp_keepalive=True)]
 

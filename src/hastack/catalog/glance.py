@@ -9,6 +9,7 @@ already be shared storage. glance-registry is gone since Queens (docs/deviations
 from __future__ import annotations
 
 from hastack.catalog import openstack as os_
+from hastack.catalog import tls
 from hastack.catalog.base import (
     Action,
     ApiCall,
@@ -62,6 +63,7 @@ def config(ctx: ServiceContext) -> list[ConfigFile]:
                          "workers": os_.forked_workers(ctx), "enabled_backends": "file:file"}},
             {"database": os_.database_section(ctx, "glance")},
             {"keystone_authtoken": os_.authtoken_section(ctx, "glance")},
+            tls.proxy_headers(ctx),
             {"paste_deploy": {"flavor": "keystone"}},
             os_.messaging_sections(ctx),
             {"oslo_messaging_notifications": {"driver": "messagingv2"}},
@@ -107,7 +109,7 @@ def bootstrap(ctx: ServiceContext) -> list[Action]:
         *os_.database_actions(ctx, "glance"),
         os_.db_sync_action("glance-db-sync", ("glance-manage", "db_sync"), user="glance",
                            what="create or upgrade glance's schema"),
-        os_.keystone_action("glance", "image", f"http://{ctx.vip('glance')}:{PORT}"),
+        os_.keystone_action("glance", "image", tls.vip_url(ctx, "glance", PORT)),
     ]
 
 

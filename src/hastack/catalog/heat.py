@@ -10,6 +10,7 @@ ceilometer placed alongside, heat-api starts after it (autoscaling alarms, guide
 from __future__ import annotations
 
 from hastack.catalog import openstack as os_
+from hastack.catalog import tls
 from hastack.catalog.base import (
     Action,
     ApiCall,
@@ -52,7 +53,7 @@ DOMAIN_ADMIN_PASSWORD = SecretRef("heat-domain-admin")
 
 def config(ctx: ServiceContext) -> list[ConfigFile]:
     files: list[ConfigFile] = []
-    cfn = f"http://{ctx.vip('heat')}:{CFN_PORT}"
+    cfn = tls.vip_url(ctx, "heat", CFN_PORT)
     for node in ctx.members:
         sections = os_.merge(
             {"DEFAULT": {
@@ -66,6 +67,7 @@ def config(ctx: ServiceContext) -> list[ConfigFile]:
             {"database": os_.database_section(ctx, "heat")},
             os_.messaging_sections(ctx, uwsgi=True),
             {"keystone_authtoken": os_.authtoken_section(ctx, "heat")},
+            tls.proxy_headers(ctx),
             {"trustee": os_.service_credentials(ctx, "heat")},
             {"clients_keystone": {"auth_uri": os_.keystone_public_url(ctx)}},
             {"heat_api": {"bind_host": str(node.address), "bind_port": API_PORT}},
@@ -103,14 +105,13 @@ def listeners(ctx: ServiceContext) -> list[Listener]:
 
 
 def bootstrap(ctx: ServiceContext) -> list[Action]:
-    vip = ctx.vip("heat")
     return [
         *os_.database_actions(ctx, "heat"),
         os_.db_sync_action("heat-db-sync", ("heat-manage", "db_sync"), user="heat",
                            what="create or upgrade heat's schema"),
         os_.keystone_action("heat", "orchestration",
-                            f"http://{vip}:{API_PORT}/v1/%(project_id)s"),
-        os_.keystone_action("heat-cfn", "cloudformation", f"http://{vip}:{CFN_PORT}/v1",
+                            tls.vip_url(ctx, "heat", API_PORT, "/v1/%(project_id)s")),
+        os_.keystone_action("heat-cfn", "cloudformation", tls.vip_url(ctx, "heat", CFN_PORT, "/v1"),
                             user=""),
         Action(name="heat-domain", what="create the heat stack domain and its admin",
                run=ApiCall("heat.stack-domain", (("domain", DOMAIN), ("admin", DOMAIN_ADMIN)),

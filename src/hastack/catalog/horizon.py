@@ -9,6 +9,7 @@ HAProxy's HTTP check already proves the page answers. No constraints, as in the 
 from __future__ import annotations
 
 from hastack.catalog import openstack as os_
+from hastack.catalog import tls
 from hastack.catalog.base import (
     Action,
     Check,
@@ -40,6 +41,7 @@ SERVICE = Service(
 )
 
 PORT = 80
+HTTPS_PORT = 443
 SETTINGS = "/etc/openstack-dashboard/local_settings.d/_50_hastack.py"
 # A plain file in sites-enabled is included like a2ensite's symlinks; the packaged sites
 # (default-ssl needs mod_ssl, which the packages may leave disabled) are switched off.
@@ -85,11 +87,22 @@ def config(ctx: ServiceContext) -> list[ConfigFile]:
             f"OPENSTACK_HOST = '{ctx.vip('keystone')}'\n",
             f"OPENSTACK_KEYSTONE_URL = '{os_.keystone_public_url(ctx)}/v3'\n",
             "SECRET_KEY = '", SecretRef("horizon-secret-key"), "'\n",
+            *_tls_settings(ctx),
             owner="root", group="www-data", mode=0o640))
         files.append(text_file(node.name, "/etc/apache2/ports.conf",
                                f"# Rendered by hastack.\nListen {node.address}:{PORT}\n"))
         files.append(text_file(node.name, VHOST, _vhost(ctx, str(node.address))))
     return files
+
+
+def _tls_settings(ctx: ServiceContext) -> list[str]:
+    """Behind HAProxy's TLS: Django learns the scheme from X-Forwarded-Proto, its cookies
+    travel only over https, and it verifies keystone's certificate with the site CA."""
+    if not tls.enabled(ctx.site):
+        return []
+    return ["SECURE_PROXY_SSL_HEADER = ('HTTP_X_FORWARDED_PROTO', 'https')\n",
+            "CSRF_COOKIE_SECURE = True\nSESSION_COOKIE_SECURE = True\n",
+            f"OPENSTACK_SSL_CACERT = '{tls.ca_path(ctx.site)}'\n"]
 
 
 def resources(ctx: ServiceContext) -> list[Resource | CibSetting]:
@@ -101,8 +114,10 @@ def constraints(ctx: ServiceContext) -> list[Constraint]:
 
 
 def listeners(ctx: ServiceContext) -> list[Listener]:
-    return [Listener(name="horizon", vip="horizon", port=PORT, timeout_client="180s",
-                     timeout_server="180s")]
+    # https on its own port, as browsers expect; the members serve plain HTTP behind it.
+    return [Listener(name="horizon", vip="horizon",
+                     port=HTTPS_PORT if tls.enabled(ctx.site) else PORT, backend_port=PORT,
+                     timeout_client="180s", timeout_server="180s")]
 
 
 def bootstrap(ctx: ServiceContext) -> list[Action]:
@@ -114,5 +129,5 @@ def bootstrap(ctx: ServiceContext) -> list[Action]:
 
 def checks(ctx: ServiceContext) -> list[Check]:
     return [Check(name="horizon-login", what="the login page answers through the VIP",
-                  probe=HttpProbe(url=f"http://{ctx.vip('horizon')}/auth/login/",
+                  probe=HttpProbe(url=tls.vip_url(ctx, "horizon", path="/auth/login/"),
                                   contains="Log in"), expect="HTTP 200", on="vip")]

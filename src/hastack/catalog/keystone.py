@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from hastack.catalog import openstack as os_
+from hastack.catalog import tls
 from hastack.catalog.base import (
     Action,
     ApiCall,
@@ -73,6 +74,7 @@ def config(ctx: ServiceContext) -> list[ConfigFile]:
             {"credential": {"key_repository": KEY_DIRS["credential"]}},
             os_.messaging_sections(ctx, uwsgi=True),
             {"oslo_messaging_notifications": {"driver": "noop"}},
+            tls.proxy_headers(ctx),
         )
         files.append(ini_file(node.name, "/etc/keystone/keystone.conf", sections,
                               group="keystone"))
@@ -95,6 +97,7 @@ def _openrc(ctx: ServiceContext, node: str) -> ConfigFile:
         f"export OS_AUTH_URL={os_.keystone_public_url(ctx)}/v3\n",
         "export OS_IDENTITY_API_VERSION=3\n",
         f"export OS_REGION_NAME={ctx.site.openstack.region}\n",
+        *([f"export OS_CACERT={tls.ca_path(ctx.site)}\n"] if tls.enabled(ctx.site) else []),
         f"export OS_USERNAME={os_.ADMIN_USER}\nexport OS_PROJECT_NAME={os_.ADMIN_PROJECT}\n",
         "export OS_USER_DOMAIN_NAME=Default\nexport OS_PROJECT_DOMAIN_NAME=Default\n",
         "export OS_PASSWORD='", os_.admin_password(), "'\n", mode=0o600), service="openrc")
@@ -151,4 +154,18 @@ def checks(ctx: ServiceContext) -> list[Check]:
         Check(name="keystone-token-member", what="every member issues a token",
               probe=ApiCall("token.issue.member"), expect="a token from each member",
               on="all"),
+        *_tls_checks(ctx),
     ]
+
+
+def _tls_checks(ctx: ServiceContext) -> list[Check]:
+    """The lock, not the door: every endpoint of the catalog (and the dashboard) answers
+    over TLS with a certificate of the site CA for its address, and not over plain HTTP."""
+    if not tls.enabled(ctx.site):
+        return []
+    also = (("dashboard", tls.vip_url(ctx, "horizon")),) if "horizon" in ctx.placement.vips \
+        else ()
+    return [Check(name="tls-endpoints", what="every endpoint in the catalog and the dashboard "
+                  "answer over TLS with a certificate of the site CA, none over plain HTTP",
+                  probe=ApiCall("catalog.tls", also), expect="https and a verified certificate "
+                  "on each", on="first")]

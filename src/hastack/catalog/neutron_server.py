@@ -9,6 +9,7 @@ option; routers then use one L3 agent instead of VRRP (l3_ha off).
 from __future__ import annotations
 
 from hastack.catalog import openstack as os_
+from hastack.catalog import tls
 from hastack.catalog.base import (
     Action,
     ApiCall,
@@ -82,6 +83,7 @@ def neutron_conf(ctx: ServiceContext, address: str, *, server: bool) -> os_.Sect
                      "rpc_workers": os_.workers(ctx) or 2}},
         os_.messaging_sections(ctx, uwsgi=True),
         {"keystone_authtoken": os_.authtoken_section(ctx, "neutron")},
+        tls.proxy_headers(ctx),
         {"nova": os_.service_credentials(ctx, "nova")},
         {"oslo_concurrency": {"lock_path": "/var/lib/neutron/lock"}},
         # The agents reach root (and privsep) only through rootwrap, as Debian's sudoers allow.
@@ -145,7 +147,7 @@ def bootstrap(ctx: ServiceContext) -> list[Action]:
             "neutron-db-manage", "--config-file", "/etc/neutron/neutron.conf",
             "--config-file", ML2, "upgrade", "heads"), user="neutron",
             what="create or upgrade neutron's schema"),
-        os_.keystone_action("neutron", "network", f"http://{ctx.vip('neutron')}:{PORT}"),
+        os_.keystone_action("neutron", "network", tls.vip_url(ctx, "neutron", PORT)),
     ]
 
 

@@ -10,6 +10,7 @@ under uwsgi with the AMQP heartbeat in a pthread, or their RPC calls stall 60 s 
 from __future__ import annotations
 
 from hastack.catalog import openstack as os_
+from hastack.catalog import tls
 from hastack.catalog.base import (
     Action,
     ApiCall,
@@ -55,7 +56,6 @@ METADATA_SECRET = SecretRef("metadata-proxy-shared-secret")
 def nova_conf(ctx: ServiceContext, address: str, *,
               with_database: bool = True) -> os_.Sections:
     """nova.conf shared by the control plane (and, without databases, by computes)."""
-    vip = ctx.vip("nova")
     sections = os_.merge(
         {"DEFAULT": {"my_ip": address, "osapi_compute_listen": address,
                      "metadata_listen": address, "enabled_apis": "osapi_compute,metadata",
@@ -64,16 +64,17 @@ def nova_conf(ctx: ServiceContext, address: str, *,
         os_.messaging_sections(ctx, uwsgi=True),
         {"api": {"auth_strategy": "keystone"}},
         {"keystone_authtoken": os_.authtoken_section(ctx, "nova")},
+        tls.proxy_headers(ctx),
         {"service_user": os_.service_credentials(ctx, "nova", send_service_user_token=True)},
         {"placement": os_.service_credentials(ctx, "placement")},
         {"neutron": os_.service_credentials(
             ctx, "neutron", service_metadata_proxy=True,
             metadata_proxy_shared_secret=METADATA_SECRET)},
-        {"glance": {"api_servers": f"http://{ctx.vip('glance')}:9292"}},
+        {"glance": {"api_servers": tls.vip_url(ctx, "glance", 9292)}},
         {"cinder": {"os_region_name": ctx.site.openstack.region}},
         {"vnc": {"enabled": True, "server_listen": address,
                  "server_proxyclient_address": address, "novncproxy_host": address,
-                 "novncproxy_base_url": f"http://{vip}:{NOVNC_PORT}/vnc_auto.html"}},
+                 "novncproxy_base_url": tls.vip_url(ctx, "nova", NOVNC_PORT, "/vnc_auto.html")}},
         {"filter_scheduler": {"host_subset_size": HOST_SUBSET_SIZE}},
         {"scheduler": {"workers": os_.workers(ctx) or 2}},
         {"conductor": {"workers": os_.workers(ctx) or 2}},
@@ -124,7 +125,7 @@ def constraints(ctx: ServiceContext) -> list[Constraint]:
 
 def listeners(ctx: ServiceContext) -> list[Listener]:
     return [Listener(name="nova-api", vip="nova", port=API_PORT),
-            Listener(name="nova-metadata", vip="nova", port=METADATA_PORT),
+            Listener(name="nova-metadata", vip="nova", port=METADATA_PORT, tls=False),
             Listener(name="nova-novncproxy", vip="nova", port=NOVNC_PORT, mode="tcp")]
 
 
@@ -145,7 +146,7 @@ def bootstrap(ctx: ServiceContext) -> list[Action]:
                             user="nova")),
         os_.db_sync_action("nova-db-sync", (*manage, "db", "sync"), user="nova",
                            what="create or upgrade nova's cell schema"),
-        os_.keystone_action("nova", "compute", f"http://{ctx.vip('nova')}:{API_PORT}/v2.1",
+        os_.keystone_action("nova", "compute", tls.vip_url(ctx, "nova", API_PORT, "/v2.1"),
                             extra_roles=("service",)),
     ]
 

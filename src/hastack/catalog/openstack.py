@@ -6,8 +6,10 @@ each helper bakes in one HA lesson, cited where it is set.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping
 
+from hastack.catalog import tls
 from hastack.catalog.base import (
     Action,
     Command,
@@ -111,7 +113,7 @@ def memcached_servers(ctx: ServiceContext) -> str:
 
 
 def keystone_public_url(ctx: ServiceContext) -> str:
-    return f"http://{ctx.vip('keystone')}:{KEYSTONE_PORT}"
+    return tls.vip_url(ctx, "keystone", KEYSTONE_PORT)
 
 
 def authtoken_section(ctx: ServiceContext, user: str) -> dict[str, Value]:
@@ -219,15 +221,17 @@ ONCE_DIR = "/var/lib/hastack/once"
 
 def once_action(name: str, what: str, argv: tuple[str, ...], *, user: str,
                 env: tuple[tuple[str, Text], ...] = ()) -> Action:
-    """A command run once on one member and again only when its tool changes (a package
-    upgrade): done is a marker holding the tool's checksum, written after success. The tools
-    (db_sync, bootstrap) are idempotent themselves; the marker keeps a re-run quiet."""
+    """A command run once on one member and again only when its tool or its arguments change
+    (a package upgrade; keystone's endpoints becoming https): done is a marker holding the
+    tool's checksum and the arguments' digest, written after success. The tools (db_sync,
+    bootstrap) are idempotent themselves; the marker keeps a re-run quiet."""
     marker = f"{ONCE_DIR}/{name}"
     tool = f'"$(command -v {argv[0]})"'
+    arguments = hashlib.sha256("\0".join(argv).encode()).hexdigest()[:16]
+    stamp = f'"$(sha256sum {tool}) {arguments}"'
     run = Command(argv=("sh", "-c", f'runuser -u {user} -- "$@" && mkdir -p {ONCE_DIR} && '
-                        f"sha256sum {tool} > {marker}", "once", *argv), env=env)
-    done = Command(argv=("sh", "-c", f'test "$(cat {marker} 2>/dev/null)" = '
-                         f'"$(sha256sum {tool})"'))
+                        f"echo {stamp} > {marker}", "once", *argv), env=env)
+    done = Command(argv=("sh", "-c", f'test "$(cat {marker} 2>/dev/null)" = {stamp}'))
     return Action(name=name, what=what, run=run, done=done)
 
 

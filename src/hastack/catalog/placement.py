@@ -7,6 +7,7 @@ HAProxy, ordered after keystone. Runs under uwsgi from hastack's own ini.
 from __future__ import annotations
 
 from hastack.catalog import openstack as os_
+from hastack.catalog import tls
 from hastack.catalog.base import (
     Action,
     ApiCall,
@@ -46,6 +47,7 @@ def config(ctx: ServiceContext) -> list[ConfigFile]:
             {"placement_database": os_.database_section(ctx, "placement")},
             {"api": {"auth_strategy": "keystone"}},
             {"keystone_authtoken": os_.authtoken_section(ctx, "placement")},
+            tls.proxy_headers(ctx),
         )
         files.append(ini_file(node.name, "/etc/placement/placement.conf", sections,
                               group="placement"))
@@ -72,7 +74,7 @@ def bootstrap(ctx: ServiceContext) -> list[Action]:
         *os_.database_actions(ctx, "placement"),
         os_.db_sync_action("placement-db-sync", ("placement-manage", "db", "sync"),
                            user="placement", what="create or upgrade placement's schema"),
-        os_.keystone_action("placement", "placement", f"http://{ctx.vip('placement')}:{PORT}"),
+        os_.keystone_action("placement", "placement", tls.vip_url(ctx, "placement", PORT)),
     ]
 
 

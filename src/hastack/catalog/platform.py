@@ -51,8 +51,10 @@ DEBIAN_12 = PlatformInfo(
     packages={
         "cluster": ("corosync", "pacemaker", "pacemaker-cli-utils", "crmsh", "pcs",
                     # snmp: net-snmp's tools, which fence_apc_snmp runs (PDU devices)
-                    "resource-agents", "fence-agents", "ipmitool", "snmp"),
-        "pacemaker-remote": ("pacemaker-remote", "resource-agents", "pacemaker-cli-utils"),
+                    "resource-agents", "fence-agents", "ipmitool", "snmp",
+                    "ca-certificates"),  # update-ca-certificates: the site CA (tls.py)
+        "pacemaker-remote": ("pacemaker-remote", "resource-agents", "pacemaker-cli-utils",
+                             "ca-certificates"),
         "haproxy": ("haproxy", "socat"),  # socat: the alert agent talks to its socket
         "galera": ("mariadb-server", "galera-4", "rsync", "socat"),
         "clustercheck": ("python3",),  # agents/galera_check.py, see galera.py

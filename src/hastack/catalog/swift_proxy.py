@@ -6,6 +6,7 @@ The rings are swift_storage's: built on every storage and proxy member alike.
 from __future__ import annotations
 
 from hastack.catalog import openstack as os_
+from hastack.catalog import tls
 from hastack.catalog.base import (
     Action,
     ApiCall,
@@ -81,7 +82,7 @@ def bootstrap(ctx: ServiceContext) -> list[Action]:
     return [
         ring_action(ctx, "swift-proxy-rings"),  # a proxy of its own cluster needs them too
         os_.keystone_action("swift", "object-store",
-                            f"http://{ctx.vip('swift')}:{PORT}/v1/AUTH_%(project_id)s"),
+                            tls.vip_url(ctx, "swift", PORT, "/v1/AUTH_%(project_id)s")),
     ]
 
 

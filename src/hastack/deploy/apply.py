@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from hastack import haproxy_stats
+from hastack.catalog import tls
 from hastack.catalog.base import (
     PACEMAKER_AUTHKEY,
     REMOTE_ENVIRONMENT,
@@ -136,6 +137,7 @@ async def _prepare_node(d: Deployment, name: str) -> None:
         await node.run(["sysctl", "--system"])
     if any(c.file.path.startswith("/etc/systemd/system/") for c in changes):
         (await node.run(["systemctl", "daemon-reload"])).check()
+    await _trust_site_ca(d, name)
     reniced = [c.file.path.split("/")[-2].removesuffix(".service.d") for c in changes
                if c.file.path.endswith(f"/{PRIORITY_DROPIN}")]
     if reniced:
@@ -155,6 +157,17 @@ RENICE = (f'for u in "$@"; do n=$(sed -n "s/^Nice=//p" /etc/systemd/system/$u.se
           '/sys/fs/cgroup/unified$cg /sys/fs/cgroup/systemd$cg; do if [ -r $f/cgroup.procs ]; '
           'then renice -n "$n" -p $(cat $f/cgroup.procs) >/dev/null 2>&1; break; fi; done; '
           'done; true')
+
+
+async def _trust_site_ca(d: Deployment, name: str) -> None:
+    """The site CA into the system bundle every client reads, when the bundle lacks it (its
+    first base64 line is absent): also after a run stopped between writing and this."""
+    if not tls.enabled(d.loaded.site):
+        return
+    ca = tls.ca_path(d.loaded.site)
+    script = (f'[ ! -e {ca} ] || grep -qxF "$(sed -n 2p {ca})" {tls.SYSTEM_BUNDLE} || '
+              "update-ca-certificates >/dev/null")
+    (await d.transports[name].run(["sh", "-c", script])).check()
 
 
 def _role(d: Deployment, name: str) -> Role:

@@ -101,7 +101,11 @@ domain = {"id": "default"}
 body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
     "name": os.environ["OS_USERNAME"], "domain": domain, "password": os.environ["OS_PASSWORD"]}}},
     "scope": {"project": {"name": os.environ["OS_PROJECT_NAME"], "domain": domain}}}}
-session, token = requests.Session(), None
+def new_session():
+    s = requests.Session()
+    s.verify = os.environ.get("OS_CACERT", True)  # the site CA, when the VIPs serve TLS
+    return s
+session, token = new_session(), None
 end, i = time.time() + seconds, 0
 while time.time() < end:
     i += 1
@@ -117,7 +121,7 @@ while time.time() < end:
             if r.status_code == 401:
                 token = None
     except requests.RequestException:
-        session = requests.Session()
+        session = new_session()
     now = time.time()
     print(("ack" if ok else "err"), i, now, now - started, flush=True)
     time.sleep(pace)

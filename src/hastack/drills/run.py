@@ -30,7 +30,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from hastack.catalog import neutron_server, nova
+from hastack.catalog import neutron_server, nova, tls
 from hastack.catalog import openstack as os_
 from hastack.catalog.base import Clone, HostUnit, Primitive, vip_id
 from hastack.catalog.galera import VERIFY_DB, VERIFY_PASSWORD
@@ -160,19 +160,21 @@ class Drill:
 
     def api_targets(self) -> list[ApiTarget]:
         """keystone, nova and neutron through their VIPs, those the site runs."""
-        vips = self.loaded.placement.vips
-        wanted = [("keystone", f"http://{vips.get('keystone')}:{os_.KEYSTONE_PORT}/v3", 1.0),
-                  ("nova", f"http://{vips.get('nova')}:{nova.API_PORT}/v2.1/servers", 0.5),
-                  ("neutron", f"http://{vips.get('neutron')}:{neutron_server.PORT}"
-                              "/v2.0/networks", 0.5)]
-        return [ApiTarget(name, url, pace) for name, url, pace in wanted if name in vips]
+        site, vips = self.loaded.site, self.loaded.placement.vips
+        wanted = [("keystone", os_.KEYSTONE_PORT, "/v3", 1.0),
+                  ("nova", nova.API_PORT, "/v2.1/servers", 0.5),
+                  ("neutron", neutron_server.PORT, "/v2.0/networks", 0.5)]
+        return [ApiTarget(name, f"{tls.scheme(site)}://{vips[name]}:{port}{path}", pace)
+                for name, port, path, pace in wanted if name in vips]
 
     def api_env(self) -> dict[str, str]:
-        return {"OS_AUTH_URL": f"http://{self.loaded.placement.vips['keystone']}:"
+        site = self.loaded.site
+        return {"OS_AUTH_URL": f"{tls.scheme(site)}://{self.loaded.placement.vips['keystone']}:"
                                f"{os_.KEYSTONE_PORT}/v3",
                 "OS_USERNAME": os_.ADMIN_USER, "OS_PROJECT_NAME": os_.ADMIN_PROJECT,
                 "OS_USER_DOMAIN_NAME": "Default", "OS_PROJECT_DOMAIN_NAME": "Default",
-                "OS_PASSWORD": self.secrets.lookup(os_.admin_password())}
+                "OS_PASSWORD": self.secrets.lookup(os_.admin_password()),
+                **({"OS_CACERT": tls.ca_path(site)} if tls.enabled(site) else {})}
 
     async def status(self, prefer: Sequence[str] = ()) -> ClusterStatus | None:
         """The cluster as the first answering member sees it (``prefer`` first)."""

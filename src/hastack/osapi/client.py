@@ -11,6 +11,7 @@ from importlib import resources
 from typing import Any
 
 from hastack.catalog import openstack as os_
+from hastack.catalog import tls
 from hastack.catalog.base import ApiCall, KeystoneEntry, SecretRef, ServiceContext
 from hastack.secrets import Secrets
 from hastack.transport.base import Transport
@@ -34,7 +35,8 @@ async def call(node: Transport, operation: str, params: Mapping[str, Any], *,
                ensure: bool = True, timeout: float = 600) -> ApiResult:
     env = {"OS_AUTH_URL": os_.keystone_public_url(ctx) + "/v3",
            "OS_PASSWORD": secrets.lookup(os_.admin_password()),
-           "OS_REGION_NAME": ctx.site.openstack.region}
+           "OS_REGION_NAME": ctx.site.openstack.region,
+           **({"OS_CACERT": tls.ca_path(ctx.site)} if tls.enabled(ctx.site) else {})}
     if secret is not None:
         env["SECRET_PASSWORD"] = secrets.lookup(secret)
     request = json.dumps({"operation": operation, "params": dict(params), "ensure": ensure})

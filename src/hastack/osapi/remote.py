@@ -25,7 +25,8 @@ def connect(auth_url=None, endpoint_override=None):
         auth_url=auth_url or os.environ["OS_AUTH_URL"], username="admin",
         password=os.environ["OS_PASSWORD"], project_name="admin", user_domain_name="Default",
         project_domain_name="Default", region_name=os.environ.get("OS_REGION_NAME"),
-        interface="internal", identity_api_version="3")
+        interface="internal", identity_api_version="3",
+        **({"cacert": os.environ["OS_CACERT"]} if os.environ.get("OS_CACERT") else {}))
 
 
 class Ensure:
@@ -243,6 +244,46 @@ def check_object_put_get(conn, params):
     return f"{len(data)} bytes stored and fetched"
 
 
+def check_catalog_tls(conn, params):
+    """Each endpoint's address: https, a handshake that verifies against the site CA (the
+    address must be in the certificate), and nothing served to plain HTTP."""
+    import http.client
+    import socket
+    import ssl
+    from urllib.parse import urlsplit
+
+    context = ssl.create_default_context(cafile=os.environ["OS_CACERT"])
+    urls = [e.url for e in conn.identity.endpoints()] + list(params.values())
+    seen, problems = set(), []
+    for url in urls:
+        parts = urlsplit(url.replace("%(", "").replace(")s", ""))
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        if (parts.hostname, port) in seen:
+            continue
+        seen.add((parts.hostname, port))
+        if parts.scheme != "https":
+            problems.append(f"{url}: not https")
+            continue
+        try:
+            with socket.create_connection((parts.hostname, port), timeout=10) as raw, \
+                    context.wrap_socket(raw, server_hostname=parts.hostname):
+                pass
+        except (OSError, ssl.SSLError) as exc:
+            problems.append(f"{parts.hostname}:{port}: {exc}")
+        plain = http.client.HTTPConnection(parts.hostname, port, timeout=10)
+        try:
+            plain.request("GET", "/")
+            status = plain.getresponse().status
+            if status < 300 or status >= 400:
+                problems.append(f"{parts.hostname}:{port}: plain HTTP answered {status}")
+        except (OSError, http.client.HTTPException):
+            pass  # refused: what it should do
+        finally:
+            plain.close()
+    assert not problems, "; ".join(problems)
+    return f"{len(seen)} addresses: https with a certificate of the site CA, no plain HTTP"
+
+
 ENSURE = {"project.ensure": op_project_ensure, "keystone.register": op_keystone_register,
           "heat.stack-domain": op_heat_stack_domain}
 CHECKS = {"token.issue": check_token_issue, "token.issue.member": check_token_issue_member,
@@ -255,7 +296,7 @@ CHECKS = {"token.issue": check_token_issue, "token.issue.member": check_token_is
           "network.agents-alive": check_network_agents_alive,
           "volume.create-delete": check_volume_create_delete,
           "orchestration.stack-create-delete": check_stack_create_delete,
-          "object.put-get": check_object_put_get}
+          "object.put-get": check_object_put_get, "catalog.tls": check_catalog_tls}
 
 
 def main():

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from hastack.catalog import tls
 from hastack.catalog.base import Listener
 from hastack.site.model import Site
 from hastack.site.placement import Placement
@@ -36,6 +37,7 @@ global
     log /dev/log local0
     maxconn {MAXCONN}
     stats socket /run/haproxy/admin.sock mode 660 level admin group haclient
+    ssl-default-bind-options ssl-min-ver TLSv1.2
     user haproxy
     group haproxy
 
@@ -49,13 +51,32 @@ defaults
     timeout client 1m
     timeout server 1m
     timeout check 10s
+    timeout http-request 30s
+    timeout http-keep-alive 1m
 """
+
+
+def serves_tls(site: Site, listener: Listener) -> bool:
+    return tls.enabled(site) and listener.tls
+
+
+def _frontend(site: Site, vip: str, listener: Listener) -> list[str]:
+    """The bind line and mode: TLS ends here when the site serves it, and an HTTP API is then
+    proxied as HTTP, telling the servers their client used https."""
+    bind = f"    bind {vip}:{listener.port}"
+    if not serves_tls(site, listener):
+        return [bind, "    mode tcp"]
+    bind += f" ssl crt {tls.certificate_path(listener.vip)} alpn http/1.1"
+    if listener.mode == "tcp":
+        return [bind, "    mode tcp"]
+    return [bind, "    mode http", "    option forwardfor",
+            "    http-request set-header X-Forwarded-Proto https"]
 
 
 def _listen_block(site: Site, placement: Placement, listener: Listener) -> list[str]:
     vip = placement.vips[listener.vip]
     backend_port = listener.backend_port or listener.port
-    lines = [f"listen {listener.name}", f"    bind {vip}:{listener.port}", "    mode tcp"]
+    lines = [f"listen {listener.name}", *_frontend(site, str(vip), listener)]
     if listener.tcp_keepalive or listener.single_writer:
         lines.append("    option tcpka")
     if listener.single_writer or listener.check_path:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from hastack.catalog import tls
 from hastack.catalog.base import (
     REMOTE_AGENT,
     Alert,
@@ -34,7 +35,7 @@ from hastack.catalog.platform import platform_info
 from hastack.errors import PlanError
 from hastack.render.cib import ClusterModel, cib_text, resource_refs
 from hastack.render.corosync import node_ids, render_corosync
-from hastack.render.haproxy import render_haproxy
+from hastack.render.haproxy import render_haproxy, serves_tls
 from hastack.render.hosted import restart_dropins
 from hastack.render.ini import render_ini
 from hastack.render.priority import priority_files
@@ -224,6 +225,17 @@ def site_listeners(site: Site, placement: Placement,
     return listeners
 
 
+def _vip_certificates(site: Site, placement: Placement, listeners: Sequence[Listener],
+                      members: Sequence[str]) -> list[ConfigFile]:
+    """The certificate and key of every VIP that ends TLS, on every HAProxy (root reads them
+    before HAProxy drops its privileges)."""
+    vips = dict.fromkeys(lst.vip for lst in listeners if serves_tls(site, lst))
+    return [replace(text_file(n, tls.certificate_path(vip),
+                              tls.vip_certificate(vip, str(placement.vips[vip])), mode=0o600),
+                    service=LOADBALANCER)
+            for n in members for vip in vips]
+
+
 def render_site(site: Site, placement: Placement, base: CatalogEntry,
                 catalog: Sequence[CatalogEntry]) -> SiteRendering:
     """Every cluster's configuration and every node's files.
@@ -246,6 +258,7 @@ def render_site(site: Site, placement: Placement, base: CatalogEntry,
             cluster_files += [replace(text_file(n, "/etc/haproxy/haproxy.cfg", haproxy),
                                       service=LOADBALANCER)
                               for n in cluster.members]
+            cluster_files += _vip_certificates(site, placement, listeners, cluster.members)
         clusters.append(ClusterRendering(model=model, cib=cib_text(model), corosync=corosync,
                                          haproxy=haproxy, dropped=built.dropped,
                                          host_units=built.host_units))

@@ -186,6 +186,9 @@ class OpenStack(Model):
     workers: int | None = Field(None, ge=1, le=64, description="API/conductor worker count "
                                 "(packaged defaults when omitted)")
     debug: bool = False
+    tls: bool = Field(True, description="serve the API endpoints, the dashboard and the console "
+                      "proxy over TLS on the VIPs (HAProxy), with certificates of a site CA "
+                      "that hastack generates and keeps in the secrets file")
 
 
 class Site(Model):

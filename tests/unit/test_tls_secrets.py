@@ -1,0 +1,95 @@
+"""The site CA and the VIP certificates: generated with the secrets, kept stable, issued again
+when they no longer fit, and accepted by a real TLS handshake only for their own address."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import threading
+from pathlib import Path
+
+import pytest
+
+from hastack import pki
+from hastack.catalog import tls
+from hastack.errors import SiteError
+from hastack.secrets import ensure_secrets, read_secrets, write_secrets
+
+VIP = "198.18.0.201"
+
+
+def refs(address: str = VIP) -> list:
+    return [tls.ca_certificate(), tls.vip_certificate("keystone", address)]
+
+
+def handshake(tmp_path: Path, bundle: str, ca_pem: str, server_name: str) -> None:
+    """A TLS handshake over a socket pair: the server serves ``bundle``, the client trusts
+    ``ca_pem`` and checks ``server_name``. Raises ssl.SSLError when the client refuses."""
+    (tmp_path / "bundle.pem").write_text(bundle)
+    (tmp_path / "ca.pem").write_text(ca_pem)
+    server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_ctx.load_cert_chain(tmp_path / "bundle.pem")
+    client_ctx = ssl.create_default_context(cafile=str(tmp_path / "ca.pem"))
+    left, right = socket.socketpair()
+
+    def serve() -> None:
+        try:
+            with server_ctx.wrap_socket(right, server_side=True):
+                pass
+        except (ssl.SSLError, OSError):
+            pass
+
+    thread = threading.Thread(target=serve)
+    thread.start()
+    try:
+        with client_ctx.wrap_socket(left, server_hostname=server_name):
+            pass
+    finally:
+        thread.join(10)
+
+
+def test_a_vip_certificate_is_accepted_for_its_address_only(tmp_path: Path) -> None:
+    store = ensure_secrets(tmp_path / "s.yaml", refs())
+    bundle = store.lookup(tls.vip_certificate("keystone", VIP))
+    ca_pem = store.lookup(tls.ca_certificate())
+    assert "PRIVATE KEY" in bundle and "PRIVATE KEY" not in ca_pem
+    handshake(tmp_path, bundle, ca_pem, VIP)
+    with pytest.raises(ssl.SSLCertVerificationError):
+        handshake(tmp_path, bundle, ca_pem, "198.18.0.202")
+
+
+def test_certificates_are_kept_and_issued_again_when_the_address_changes(tmp_path: Path
+                                                                       ) -> None:
+    path = tmp_path / "s.yaml"
+    first = ensure_secrets(path, refs())
+    assert set(first.generated) == {"tls-site-ca", "tls-vip-keystone"}
+    again = ensure_secrets(path, refs())
+    assert again.generated == () and again.values == first.values
+    moved = ensure_secrets(path, refs("198.18.0.210"))
+    assert moved.generated == ("tls-vip-keystone",)
+    assert moved.values["tls-site-ca"] == first.values["tls-site-ca"]
+    bundle = moved.lookup(tls.vip_certificate("keystone", "198.18.0.210"))
+    handshake(tmp_path, bundle, moved.lookup(tls.ca_certificate()), "198.18.0.210")
+
+
+def test_a_new_ca_reissues_every_certificate(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    first = ensure_secrets(path, refs())
+    values = dict(first.values)
+    del values["tls-site-ca"]
+    write_secrets(path, values)
+    second = ensure_secrets(path, refs())
+    assert set(second.generated) == {"tls-site-ca", "tls-vip-keystone"}
+    leaf = pki.parse(second.values["tls-vip-keystone"])
+    assert pki.still_good(leaf, pki.parse(second.values["tls-site-ca"]), VIP)
+
+
+def test_a_mangled_certificate_in_the_secrets_file_is_refused_by_name(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    values = dict(ensure_secrets(path, refs()).values)
+    values["tls-vip-keystone"] = values["tls-vip-keystone"][:40]
+    write_secrets(path, values)
+    with pytest.raises(SiteError) as raised:
+        read_secrets(path, refs())
+    (problem,) = raised.value.problems
+    assert problem.code == "secrets-value-malformed" and problem.key == "tls-vip-keystone"
