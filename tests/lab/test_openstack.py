@@ -20,6 +20,8 @@ from typing import Any
 import pytest
 from labkit import EXAMPLE, hastack, inside, running_lab, wait_for
 
+from hastack import pki
+
 pytestmark = pytest.mark.lab
 
 SITE = EXAMPLE
@@ -261,6 +263,24 @@ def test_lab_access_says_how_to_reach_the_cloud(cloud: None) -> None:
     assert openrc == "600"
     page = inside("ctl1", "curl", "-s", "--max-time", "10", _horizon_url()).stdout
     assert "csrfmiddlewaretoken" in page or "Log in" in page, page[:500]
+
+
+def test_the_openstack_cli_speaks_https_and_checks_the_certificate(cloud: None) -> None:
+    """From a controller with /root/openrc: a token, the images and the servers over https,
+    verified against the site CA, and every catalog URL https; trusting another CA instead,
+    the same call is refused."""
+    for argv in (("token", "issue"), ("image", "list"), ("server", "list")):
+        done = openstack(*argv, "-f", "json")
+        assert done.returncode == 0, (argv, done.stderr)
+    urls = json.loads(openstack("endpoint", "list", "-f", "json").stdout)
+    assert urls and all(e["URL"].startswith("https://") for e in urls), urls
+    other = pki.new_ca("another site").certificate_pem()
+    inside("ctl1", "sh", "-c", "cat > /tmp/another-ca.pem", stdin=other)
+    refused = inside("ctl1", "bash", "-c", f". {OPENRC} && OS_CACERT=/tmp/another-ca.pem "
+                     "openstack token issue")
+    assert refused.returncode != 0
+    assert "CERTIFICATE_VERIFY_FAILED" in refused.stderr or "certificate verify failed" in \
+        refused.stderr, refused.stderr[-500:]
 
 
 def test_deploy_again_changes_nothing(cloud: None) -> None:

@@ -40,6 +40,11 @@ class SecretRef:
     def __repr__(self) -> str:
         return f"SecretRef({self.name!r}, ***)"
 
+    @property
+    def private(self) -> bool:
+        """What a file gets of it is secret (a certificate alone is public)."""
+        return self.form != "certificate"
+
 
 Part = str | SecretRef
 

@@ -6,13 +6,12 @@ do not show in any process list.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Mapping, Sequence
 
 from hastack.errors import TransportError
 from hastack.transport.base import Result
-from hastack.transport.local import run_local
-from hastack.transport.shell import put_argv
+from hastack.transport.local import communicate, run_local
+from hastack.transport.shell import TRANSFER_FLOOR, put_argv, transfer_timeout
 
 BASE_ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
             "LANG": "C.UTF-8", "HOME": "/root"}
@@ -39,15 +38,21 @@ class LabTransport:
 
     async def put(self, path: str, data: bytes, *, owner: str = "root", group: str = "root",
                   mode: int = 0o644) -> None:
-        (await self.run(put_argv(path, owner, group, mode), stdin=data)).check()
+        (await self.run(put_argv(path, owner, group, mode, len(data)), stdin=data,
+                        timeout=transfer_timeout(len(data)))).check()
 
     async def get(self, path: str) -> bytes:
-        proc = await asyncio.create_subprocess_exec(
-            *self._enter(["cat", "--", path]), stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE, env=BASE_ENV)
-        out, err = await asyncio.wait_for(proc.communicate(), 120)
-        if proc.returncode:
-            raise TransportError(self.host, f"cannot read {path}", fix=err.decode()[-500:])
+        # The size first, so the read gets a timeout to match it.
+        size = await self.run(["stat", "-L", "-c", "%s", "--", path], timeout=TRANSFER_FLOOR)
+        if not size.ok or not size.stdout.strip().isdigit():
+            raise TransportError(self.host, f"cannot read {path}", fix=size.stderr[-500:])
+        argv = ["cat", "--", path]
+        code, out, err = await communicate(self.host, argv, self._enter(argv), stdin=None,
+                                           env=BASE_ENV,
+                                           timeout=transfer_timeout(int(size.stdout)))
+        if code:
+            raise TransportError(self.host, f"cannot read {path}",
+                                 fix=err.decode(errors="replace")[-500:])
         return out
 
     async def close(self) -> None:

@@ -28,20 +28,15 @@ from typing import Any
 
 from hastack.errors import TransportError, UsageError
 from hastack.transport.base import Result, logged
-from hastack.transport.shell import quote
+from hastack.transport.shell import (
+    TRANSFER_FLOOR,
+    TRANSFER_RATE,
+    put_argv,
+    quote,
+    transfer_timeout,
+)
 
 ENV_RUNNER = 'set -a; . "$1"; rm -f "$1"; set +a; shift; exec "$@"'
-
-# shell.PUT_SCRIPT, plus: the file lands only when every byte arrived. Over SSH the stream
-# can end early (a lost connection, a channel closed at a timeout) and cat takes that for
-# the end of the file, so the size is checked before the rename; the temp file never stays.
-PUT_SIZED = (
-    'set -e; p="$1"; o="$2"; g="$3"; m="$4"; n="$5"; d=$(dirname "$p"); mkdir -p "$d"; '
-    't=$(mktemp "$d/.hastack.XXXXXX"); trap \'rm -f "$t"\' EXIT; trap \'exit 143\' TERM HUP; '
-    'chmod "$m" "$t"; cat > "$t"; s=$(wc -c < "$t"); '
-    '[ "$s" -eq "$n" ] || { echo "only $s of $n bytes arrived" >&2; exit 1; }; '
-    'chown "$o:$g" "$t"; mv -f "$t" "$p"'
-)
 
 # Every command starts under this wrapper, which prints what a timeout must kill and execs
 # the command. sshd makes each session's command the leader of a new process group (setsid),
@@ -64,9 +59,6 @@ STOP_TIMEOUT = 15.0
 # A dead peer (cable, crash, partition) is noticed within a minute, even during a long command.
 KEEPALIVE = {"keepalive_interval": 15, "keepalive_count_max": 4}
 
-
-def put_argv(path: str, owner: str, group: str, mode: int, size: int) -> list[str]:
-    return ["sh", "-c", PUT_SIZED, "hastack-put", path, owner, group, f"{mode:04o}", str(size)]
 
 
 def load_client_keys(paths: Sequence[str | Path]) -> list[Any]:
@@ -114,8 +106,8 @@ class _Call:
 
 class SshTransport:
     # Transfers: a floor for the round trips, plus the time at a slow but working link.
-    transfer_floor: float = 60.0
-    transfer_rate: float = 1024 * 1024  # bytes/s
+    transfer_floor: float = TRANSFER_FLOOR
+    transfer_rate: float = TRANSFER_RATE
 
     def __init__(self, host: str, address: str, *, user: str = "root", port: int = 22,
                  known_hosts: str | Path | None = None,
@@ -161,7 +153,7 @@ class SshTransport:
         return raw[1]
 
     def transfer_timeout(self, size: int) -> float:
-        return self.transfer_floor + size / self.transfer_rate
+        return transfer_timeout(size, self.transfer_floor, self.transfer_rate)
 
     async def close(self) -> None:
         if self._conn is not None:

@@ -124,7 +124,8 @@ async def _secret_files(env: Env) -> str:
     nodes = [n.name for n in env.ctx.members + env.ctx.remotes if n.name in env.transports]
 
     async def wrong(name: str) -> tuple[int, list[str]]:
-        files = [f for f in env.rendering.files_for(name) if f.text.secrets()]
+        files = [f for f in env.rendering.files_for(name)
+                 if any(ref.private for ref in f.text.secrets())]
         found = await file_ops.stat_files(env.transports[name], files)
         bad = []
         for f in files:
