@@ -268,8 +268,33 @@ def schema() -> None:
 
 
 @app.command()
-def secrets(site: SiteArg) -> None:
-    """Generate missing secrets into the site's secrets file (0600) and list their names."""
+def secrets(
+    words: Annotated[list[str], typer.Argument(
+        metavar="[rotate] SITE [NAME...]", show_default=False,
+        help="SITE: generate what is missing; rotate SITE [NAME...]: new values, deployed")],
+    via: ViaOption = "auto",
+    ssh_key: SshKeyOption = None,
+    known_hosts: KnownHostsOption = None,
+) -> None:
+    """Generate missing secrets into the site's secrets file (0600) and list their names.
+
+    `hastack secrets rotate SITE [NAME...]`: new values for the named secrets (default: every
+    service password and VIP certificate; the admin's password only when named), then a
+    deploy that gives every database, keystone and RabbitMQ user its new password and
+    restarts the services one node at a time."""
+    if words[0] == "rotate":
+        if len(words) < 2:
+            run(_usage("usage", "secrets rotate needs the site file",
+                       "hastack secrets rotate SITE [NAME...]"))
+        _rotate(Path(words[1]), words[2:], via=via, ssh_key=ssh_key, known_hosts=known_hosts)
+        return
+    if len(words) != 1:
+        run(_usage("usage", "secrets takes one site file",
+                   "hastack secrets SITE, or hastack secrets rotate SITE [NAME...]"))
+    _generate(Path(words[0]))
+
+
+def _generate(site: Path) -> None:
     from hastack import catalog
     from hastack.render.site import render_site
     from hastack.secrets import ensure_secrets
@@ -285,6 +310,25 @@ def secrets(site: SiteArg) -> None:
     for name in sorted({r.name for r in refs}):
         table.add_row(name, "generated now" if name in store.generated else "present")
     out.print(table)
+
+
+def _rotate(site: Path, names: list[str], *, via: str, ssh_key: Path | None,
+            known_hosts: Path | None) -> None:
+    from hastack import catalog
+    from hastack.deploy.apply import secret_refs
+    from hastack.render.site import render_site
+    from hastack.secrets import rotate
+
+    services = catalog.SERVICES
+    loaded = run(lambda: catalog.load(site))
+    rendering = run(lambda: render_site(loaded.site, loaded.placement, catalog.BASE,
+                                        services))
+    refs = secret_refs(loaded, rendering, services)
+    store = run(lambda: rotate(loaded.secrets_path, refs, names))
+    out.print(f"rotating {len(store.generated)} secrets: {', '.join(store.generated)}",
+              highlight=False)
+    _deploy(loaded, services, rendering, store, dry_run=False, verbose=False, via=via,
+            ssh_key=ssh_key, known_hosts=known_hosts)
 
 
 def _prepare(site: Path, scope: str, *, deploying: bool = False
@@ -324,6 +368,14 @@ def deploy(
                                        "Galera, memcached, RabbitMQ")] = "all",
 ) -> None:
     """Deploy the site: idempotent (a re-run changes nothing) and resumable."""
+    loaded, services, rendering, store = _prepare(site, scope, deploying=True)
+    _deploy(loaded, services, rendering, store, dry_run=dry_run, verbose=verbose, via=via,
+            ssh_key=ssh_key, known_hosts=known_hosts)
+
+
+def _deploy(loaded: LoadedSite, services: tuple[CatalogEntry, ...], rendering: SiteRendering,
+            store: Secrets, *, dry_run: bool, verbose: bool, via: str, ssh_key: Path | None,
+            known_hosts: Path | None) -> None:
     import asyncio
 
     from hastack import catalog
@@ -331,7 +383,6 @@ def deploy(
     from hastack.deploy.apply import deploy as run_deploy
     from hastack.deploy.targets import transports
 
-    loaded, services, rendering, store = _prepare(site, scope, deploying=True)
     styles = {"changed": "yellow", "would change": "yellow", "unchanged": "dim",
               "failed": "red"}
 

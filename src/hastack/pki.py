@@ -86,13 +86,13 @@ def _serial(*parts: str) -> int:
     return int.from_bytes(digest[:16], "big") >> 1
 
 
-def new_ca(site: str) -> Pair:
+def new_ca() -> Pair:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "hastack"),
-                      x509.NameAttribute(NameOID.COMMON_NAME, f"hastack site CA of {site}")])
+                      x509.NameAttribute(NameOID.COMMON_NAME, "hastack site CA")])
     now = _now()
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(key.public_key()).serial_number(_serial("ca", site))
+            .public_key(key.public_key()).serial_number(_serial("ca"))
             .not_valid_before(now - CLOCK_SKEW)
             .not_valid_after(now + datetime.timedelta(days=CA_DAYS))
             .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)

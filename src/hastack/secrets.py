@@ -14,7 +14,7 @@ import re
 import secrets
 import stat
 import string
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -37,7 +37,7 @@ KEY_BYTES = 256  # corosync and pacemaker authkeys: raw random bytes, kept base6
 def generate(ref: SecretRef, ca: str | None = None) -> str:
     """A new value of ``ref``'s kind; a tls-leaf is issued by ``ca`` (a tls-ca value)."""
     if ref.kind == "tls-ca":
-        return pki.new_ca(ref.name).value()
+        return pki.new_ca().value()
     if ref.kind == "tls-leaf":
         if ca is None:
             raise ValueError(f"{ref.name}: a certificate needs the site CA")
@@ -216,7 +216,9 @@ def _write(path: Path, values: Mapping[str, str]) -> None:
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as out:
         out.write("# hastack secrets: generated where missing; keep this file private.\n")
-        yaml.safe_dump(dict(sorted(values.items())), out, default_flow_style=False)
+        # One line per secret, however long (a certificate and its key).
+        yaml.safe_dump(dict(sorted(values.items())), out, default_flow_style=False,
+                       width=float("inf"))
     os.replace(tmp, path)
 
 
@@ -291,3 +293,51 @@ def _refuse_missing_user_secrets(path: Path, wanted: Mapping[str, SecretRef],
                                  what=f"secret '{name}' (a BMC password) is not in the secrets "
                                       "file", fix=f"add '{name}: <password>' to {path}")
                          for name in missing_user])
+
+
+# What `secrets rotate` changes, and why the rest waits: a rotated value converges on the next
+# deploy (database, keystone and RabbitMQ users get the new password; services restart one
+# node at a time), while these kinds need a staged change that is not built yet.
+NOT_ROTATED = {
+    "key": "an authkey (corosync, pacemaker_remote): every node must switch at once",
+    "fernet": "a keystone fernet or credential key: it needs keystone's staged rotation",
+    "ipmi": "a BMC password: change it on the BMC, then in this file",
+    "tls-ca": "the site CA: every client must trust a new one before the VIPs serve it",
+}
+NEVER_ROTATED = "a value whose change breaks what it protects (swift's hash path, RabbitMQ's " \
+    "Erlang cookie)"
+
+
+def rotate(path: Path, refs: Iterable[SecretRef], names: Sequence[str] = ()) -> Secrets:
+    """New values for ``names`` (default: every password and VIP certificate but the admin's),
+    in memory (``unsaved``): deploy saves them and makes every node take them.
+
+    Raises:
+        SiteError: the file is missing, a name is unknown, or its kind is not rotated live.
+    """
+    wanted = {r.name: r for r in refs}
+    store = require_secrets(path, wanted.values())
+    problems = []
+    for name in names:
+        ref = wanted.get(name)
+        if ref is None:
+            problems.append(Problem(code="secrets-unknown-name", where=str(path), key=name,
+                                    what=f"the site has no secret '{name}'",
+                                    fix="`hastack secrets SITE` lists the site's secrets"))
+        elif ref.user_supplied or ref.kind in NOT_ROTATED or ref.rotation == "never":
+            reason = NEVER_ROTATED if ref.rotation == "never" else \
+                NOT_ROTATED.get(ref.kind, NOT_ROTATED["ipmi"])
+            problems.append(Problem(code="secrets-not-rotated", where=str(path), key=name,
+                                    what=f"'{name}' is {reason}",
+                                    fix="leave it out of the names (not rotated live yet)"))
+    if problems:
+        raise SiteError(problems)
+    chosen = list(names) or [n for n, r in wanted.items() if not r.user_supplied and
+                             r.kind not in NOT_ROTATED and r.rotation == "live"]
+    values = dict(store.values)
+    ca = next((values.get(n) for n, r in wanted.items() if r.kind == "tls-ca"), None)
+    for name in chosen:
+        values[name] = generate(wanted[name], ca=ca)
+    register(values.values())
+    log.info("secrets rotated in memory path=%s count=%d", path, len(chosen))
+    return Secrets(path=path, values=values, generated=tuple(sorted(chosen)), unsaved=True)

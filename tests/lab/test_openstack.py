@@ -274,7 +274,7 @@ def test_the_openstack_cli_speaks_https_and_checks_the_certificate(cloud: None) 
         assert done.returncode == 0, (argv, done.stderr)
     urls = json.loads(openstack("endpoint", "list", "-f", "json").stdout)
     assert urls and all(e["URL"].startswith("https://") for e in urls), urls
-    other = pki.new_ca("another site").certificate_pem()
+    other = pki.new_ca().certificate_pem()
     inside("ctl1", "sh", "-c", "cat > /tmp/another-ca.pem", stdin=other)
     refused = inside("ctl1", "bash", "-c", f". {OPENRC} && OS_CACERT=/tmp/another-ca.pem "
                      "openstack token issue")

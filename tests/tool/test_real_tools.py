@@ -58,7 +58,7 @@ def test_haproxy_accepts_every_haproxy_cfg(site: tuple[LoadedSite, SiteRendering
     haproxy = need("haproxy")
     configs = [c for c in site[1].clusters if c.haproxy is not None]
     assert configs, "no cluster runs the load balancer"
-    ca = pki.new_ca("test")
+    ca = pki.new_ca()
     for cluster in configs:
         assert cluster.haproxy is not None
         # Each VIP's certificate where the config names it: real ones, as deploy writes them.

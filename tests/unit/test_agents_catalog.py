@@ -15,7 +15,7 @@ from hastack.agents import EVACUATE, agent_text
 from hastack.agents import evacuate as ev
 from hastack.catalog import compute
 from hastack.catalog import openstack as os_
-from hastack.catalog.base import Clone, Primitive, SecretRef, ServiceContext, resource_id
+from hastack.catalog.base import Clone, Primitive, ServiceContext, resource_id
 from hastack.catalog.platform import platform_info
 from hastack.site.load import LoadedSite
 
@@ -109,7 +109,7 @@ def test_every_controller_gets_the_agents_and_credentials(name: str) -> None:
             assert agent.service == compute.AGENT_FILES  # restarts nothing
         clouds = files[(node.name, compute.CLOUDS)]
         assert (clouds.mode, clouds.owner, clouds.group) == (0o600, "root", "root")
-        assert clouds.secrets() == (SecretRef("admin-keystone"),)
+        assert clouds.secrets() == (os_.admin_password(),)
         text = clouds.text.masked() if clouds.text else ""
         assert "password: '{{secret:admin-keystone}}'" in text
         assert f"auth_url: {keystone}\n" in text

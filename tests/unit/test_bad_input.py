@@ -381,7 +381,9 @@ def declared(prefix: str) -> set[str]:
 
 
 NO_CASE = {"secrets-not-writable": "written, not read: test_secrets_directory_missing",
-           "secrets-missing": "no file to read: test_secrets_lifecycle"}
+           "secrets-missing": "no file to read: test_secrets_lifecycle",
+           "secrets-unknown-name": "a name given to rotate: test_secrets_rotate",
+           "secrets-not-rotated": "a name given to rotate: test_secrets_rotate"}
 
 
 @pytest.mark.parametrize("prefix", ["site", "secrets"])

@@ -214,14 +214,8 @@ def bootstrap(ctx: ServiceContext) -> list[Action]:
                done=Command(argv=("sh", "-c", enabled)), on="all"),
         Action(name="galera-verify-user",
                what="create the database and user `hastack verify` writes through the VIP",
-               run=Sql(statements=(
-                   compose(f"CREATE DATABASE IF NOT EXISTS {VERIFY_DB}"),
-                   compose(f"CREATE USER IF NOT EXISTS '{VERIFY_DB}'@'%' IDENTIFIED BY '",
-                           VERIFY_PASSWORD, "'"),
-                   compose(f"GRANT ALL PRIVILEGES ON {VERIFY_DB}.* TO '{VERIFY_DB}'@'%'"))),
-               done=Sql(statements=(compose(
-                   f"SELECT 1 FROM mysql.db WHERE Db = '{VERIFY_DB}' AND User = '{VERIFY_DB}'"),
-               )), phase="after-start"),
+               run=database_and_user(VERIFY_DB, VERIFY_DB, VERIFY_PASSWORD),
+               done=user_converged(VERIFY_DB, VERIFY_DB, VERIFY_PASSWORD), phase="after-start"),
         Action(name="galera-anonymous-users", what="remove anonymous database users",
                run=Sql(statements=tuple(compose(f"DROP USER IF EXISTS ''@'{host}'")
                                         for host in ("localhost", *member_names))),
@@ -230,6 +224,25 @@ def bootstrap(ctx: ServiceContext) -> list[Action]:
                    "(SELECT 1 FROM mysql.user WHERE User = '')"),)),
                phase="after-start"),
     ]
+
+
+def database_and_user(database: str, user: str, password: SecretRef) -> Sql:
+    """A database and its user, created or given the password of the secrets file."""
+    return Sql(statements=(
+        compose(f"CREATE DATABASE IF NOT EXISTS `{database}`"),
+        compose(f"CREATE USER IF NOT EXISTS '{user}'@'%' IDENTIFIED BY '", password, "'"),
+        compose(f"ALTER USER '{user}'@'%' IDENTIFIED BY '", password, "'"),
+        compose(f"GRANT ALL PRIVILEGES ON `{database}`.* TO '{user}'@'%'"),
+    ))
+
+
+def user_converged(database: str, user: str, password: SecretRef) -> Sql:
+    """Done when the user can reach the database (grants are per database) with the password
+    of the secrets file: a rotated or restored password converges on the next deploy."""
+    return Sql(statements=(compose(
+        "SELECT 1 FROM mysql.db d JOIN mysql.user u ON u.User = d.User AND u.Host = d.Host "
+        f"WHERE d.Db = '{database}' AND d.User = '{user}' AND d.Host = '%' "
+        "AND u.authentication_string = PASSWORD('", password, "')"),))
 
 
 def checks(ctx: ServiceContext) -> list[Check]:

@@ -18,6 +18,7 @@ from hastack.catalog.base import (
     ApiCall,
     Check,
     CibSetting,
+    Command,
     ConfigFile,
     Constraint,
     HAMode,
@@ -27,6 +28,7 @@ from hastack.catalog.base import (
     SecretRef,
     Service,
     ServiceContext,
+    Text,
     clone,
     clone_id,
     compose,
@@ -131,19 +133,34 @@ def bootstrap(ctx: ServiceContext) -> list[Action]:
         *os_.database_actions(ctx, "keystone"),
         os_.db_sync_action("keystone-db-sync", ("keystone-manage", "db_sync"),
                            user="keystone", what="create or upgrade keystone's schema"),
-        os_.once_action(
-            "keystone-bootstrap",
-            "create the admin user, project and role and keystone's own endpoints",
-            ("keystone-manage", "bootstrap", "--bootstrap-username", os_.ADMIN_USER,
-             "--bootstrap-project-name", os_.ADMIN_PROJECT,
-             "--bootstrap-admin-url", public, "--bootstrap-internal-url", public,
-             "--bootstrap-public-url", public,
-             "--bootstrap-region-id", ctx.site.openstack.region),
-            user="keystone", env=bootstrap_env),
+        _bootstrap_action(ctx, bootstrap_env, (
+            "keystone-manage", "bootstrap", "--bootstrap-username", os_.ADMIN_USER,
+            "--bootstrap-project-name", os_.ADMIN_PROJECT,
+            "--bootstrap-admin-url", public, "--bootstrap-internal-url", public,
+            "--bootstrap-public-url", public,
+            "--bootstrap-region-id", ctx.site.openstack.region)),
         Action(name="keystone-service-project", what="create the 'service' project",
                run=ApiCall("project.ensure", (("name", os_.SERVICE_PROJECT),)),
                phase="after-start"),
     ]
+
+
+def _bootstrap_action(ctx: ServiceContext, env: tuple[tuple[str, Text], ...],
+                      argv: tuple[str, ...]) -> Action:
+    """keystone-manage bootstrap, run again when its arguments change or when the admin
+    password of the secrets file no longer authenticates: bootstrap resets it (a rotated or
+    restored password converges). The password reaches curl on stdin, never in argv."""
+    once = os_.once_action("keystone-bootstrap", "create the admin user, project and role "
+                           "and keystone's own endpoints", argv, user="keystone", env=env)
+    stamped = once.done.argv[2] if isinstance(once.done, Command) else "true"
+    cacert = f"--cacert {tls.ca_path(ctx.site)} " if tls.enabled(ctx.site) else ""
+    authenticates = (f"curl -sf -o /dev/null -m 20 {cacert}-H 'Content-Type: application/json' "
+                     f"-d @- {os_.keystone_public_url(ctx)}/v3/auth/tokens")
+    body = compose('{"auth": {"identity": {"methods": ["password"], "password": {"user": '
+                   f'{{"name": "{os_.ADMIN_USER}", "domain": {{"id": "default"}}, '
+                   '"password": "', os_.admin_password(), '"}}}}}')
+    done = Command(argv=("sh", "-c", f"{stamped} && {authenticates}"), stdin=body)
+    return replace(once, done=done)
 
 
 def checks(ctx: ServiceContext) -> list[Check]:

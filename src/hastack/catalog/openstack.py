@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping
 
-from hastack.catalog import tls
+from hastack.catalog import galera, tls
 from hastack.catalog.base import (
     Action,
     Command,
@@ -17,7 +17,6 @@ from hastack.catalog.base import (
     KeystoneEntry,
     SecretRef,
     ServiceContext,
-    Sql,
     Text,
     Value,
     compose,
@@ -60,7 +59,8 @@ def rabbit_password() -> SecretRef:
 
 
 def admin_password() -> SecretRef:
-    return keystone_password(ADMIN_USER)
+    # People type it and clients outside the site hold it: rotated only when named.
+    return SecretRef(f"{ADMIN_USER}-keystone", rotation="named")
 
 
 def database_url(ctx: ServiceContext, database: str, *, user: str | None = None) -> Text:
@@ -203,17 +203,9 @@ def database_actions(ctx: ServiceContext, database: str, *,
     """Create a service's database and its user once, on a Galera member."""
     user = user or database
     password = db_password(user)
-    create = Sql(statements=(
-        compose(f"CREATE DATABASE IF NOT EXISTS `{database}`"),
-        compose(f"CREATE USER IF NOT EXISTS '{user}'@'%' IDENTIFIED BY '", password, "'"),
-        compose(f"ALTER USER '{user}'@'%' IDENTIFIED BY '", password, "'"),
-        compose(f"GRANT ALL PRIVILEGES ON `{database}`.* TO '{user}'@'%'"),
-    ))
-    # Done when the user can reach this database (grants are per database).
-    done = Sql(statements=(compose(
-        "SELECT 1 FROM mysql.db WHERE Db = '", database, f"' AND User = '{user}'"),))
     return [Action(name=f"{database}-database", what=f"create database and user {database}",
-                   run=create, done=done, where="galera")]
+                   run=galera.database_and_user(database, user, password),
+                   done=galera.user_converged(database, user, password), where="galera")]
 
 
 ONCE_DIR = "/var/lib/hastack/once"

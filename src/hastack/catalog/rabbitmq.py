@@ -100,7 +100,8 @@ def config(ctx: ServiceContext) -> list[ConfigFile]:
                                "default_permissions.write = .*\n",
                                group="rabbitmq", mode=0o640))
         # Every member shares one Erlang cookie, or they cannot cluster.
-        files.append(text_file(node.name, COOKIE, SecretRef("rabbitmq-erlang-cookie"),
+        files.append(text_file(node.name, COOKIE,
+                               SecretRef("rabbitmq-erlang-cookie", rotation="never"),
                                owner="rabbitmq", group="rabbitmq", mode=0o400))
     return files
 
@@ -124,11 +125,17 @@ def bootstrap(ctx: ServiceContext) -> list[Action]:
     user = RABBIT_USER
     listed = f"rabbitmqctl -q list_users | cut -f1 | grep -qx {user}"
     return [
-        # The password goes in on stdin: rabbitmqctl reads it there when not given.
-        Action(name="rabbitmq-user", what=f"create the '{user}' user for OpenStack",
-               run=Command(argv=("rabbitmqctl", "add_user", user),
+        # The password goes in on stdin: rabbitmqctl reads it there when not given. Done
+        # when it authenticates, so a rotated or restored password converges.
+        Action(name="rabbitmq-user", what=f"create the '{user}' user for OpenStack, or give "
+               "it the password of the secrets file",
+               run=Command(argv=("sh", "-c", f'read -r p; if {listed}; then printf "%s\\n" '
+                                 f'"$p" | rabbitmqctl change_password {user}; else '
+                                 f'printf "%s\\n" "$p" | rabbitmqctl add_user {user}; fi'),
                            stdin=compose(rabbit_password(), "\n")),
-               done=Command(argv=("sh", "-c", listed)), phase="after-start"),
+               done=Command(argv=("rabbitmqctl", "-q", "authenticate_user", user),
+                            stdin=compose(rabbit_password(), "\n")),
+               phase="after-start"),
         Action(name="rabbitmq-permissions", what=f"give '{user}' every permission on /",
                run=_rabbitmqctl("set_permissions", "-p", "/", user, ".*", ".*", ".*"),
                phase="after-start",

@@ -83,8 +83,8 @@ def ring_action(ctx: ServiceContext, name: str) -> Action:
 
 def swift_conf(node: str) -> ConfigFile:
     return ini_file(node, "/etc/swift/swift.conf", {
-        "swift-hash": {"swift_hash_path_prefix": SecretRef("swift-hash-prefix"),
-                       "swift_hash_path_suffix": SecretRef("swift-hash-suffix")},
+        "swift-hash": {"swift_hash_path_prefix": SecretRef("swift-hash-prefix", rotation="never"),
+                       "swift_hash_path_suffix": SecretRef("swift-hash-suffix", rotation="never")},
         "storage-policy:0": {"name": "Policy-0", "default": "yes"},
     }, group="swift")
 

@@ -89,11 +89,24 @@ for host in hosts:
 """
 
 
+# The drills' client is outside every node: it gets the site CA's certificate in its
+# environment (public; no file of the host is touched) and trusts only it for the VIPs.
+CA_PRELUDE = """
+import atexit, os, tempfile
+if os.environ.get("OS_CACERT_PEM"):
+    _fd, _path = tempfile.mkstemp(suffix=".pem")
+    os.write(_fd, os.environ["OS_CACERT_PEM"].encode())
+    os.close(_fd)
+    atexit.register(os.unlink, _path)
+    os.environ["OS_CACERT"] = _path
+"""
+
+
 # One API through its VIP, as a long-lived client sees it: one HTTP session reused (so a
 # connection stuck on a dead VIP holder would show as a long error window), replaced after
 # an error. keystone: a token issued per attempt (bcrypt makes each one cost CPU: paced at
 # 1 s); others: a list call with a token that is renewed when refused.
-API_LOAD = """
+API_LOAD = CA_PRELUDE + """
 import os, sys, time, requests
 api, url, seconds, pace = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
 auth_url = os.environ["OS_AUTH_URL"] + "/auth/tokens"
@@ -132,7 +145,7 @@ while time.time() < end:
 # lab: no network, no disk), then watched until nova runs every one of them elsewhere.
 # create: prints one server id per line; watch: "TIME MOVED TOTAL" per poll, until all moved;
 # delete: removes them. Raw calls with microversions (2.74: boot on a named host).
-SERVERS = """
+SERVERS = CA_PRELUDE + """
 import os, sys, time, openstack
 mode, target, rest = sys.argv[1], sys.argv[2], sys.argv[3:]
 conn = openstack.connect()

@@ -174,7 +174,8 @@ class Drill:
                 "OS_USERNAME": os_.ADMIN_USER, "OS_PROJECT_NAME": os_.ADMIN_PROJECT,
                 "OS_USER_DOMAIN_NAME": "Default", "OS_PROJECT_DOMAIN_NAME": "Default",
                 "OS_PASSWORD": self.secrets.lookup(os_.admin_password()),
-                **({"OS_CACERT": tls.ca_path(site)} if tls.enabled(site) else {})}
+                **({"OS_CACERT_PEM": self.secrets.lookup(tls.ca_certificate())}
+                   if tls.enabled(site) else {})}
 
     async def status(self, prefer: Sequence[str] = ()) -> ClusterStatus | None:
         """The cluster as the first answering member sees it (``prefer`` first)."""

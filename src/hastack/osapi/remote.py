@@ -45,10 +45,27 @@ def ensure_project(conn, ens, name, domain="default"):
     return project
 
 
+def password_works(user, password):
+    """The user authenticates with ``password`` (unscoped, through the keystone VIP)."""
+    from keystoneauth1 import exceptions, session
+    from keystoneauth1.identity import v3
+
+    auth = v3.Password(auth_url=os.environ["OS_AUTH_URL"], user_id=user.id, password=password)
+    try:
+        session.Session(auth=auth, verify=os.environ.get("OS_CACERT") or True).get_token()
+    except exceptions.Unauthorized:
+        return False
+    return True
+
+
 def ensure_user(conn, ens, name, password, domain="default"):
+    """The user, with the password of the secrets file (a rotated or restored one converges)."""
     user = conn.identity.find_user(name, domain_id=domain)
-    if user is None and ens.need(f"user {name}"):
-        user = conn.identity.create_user(name=name, password=password, domain_id=domain)
+    if user is None:
+        if ens.need(f"user {name}"):
+            user = conn.identity.create_user(name=name, password=password, domain_id=domain)
+    elif not password_works(user, password) and ens.need(f"password of user {name}"):
+        conn.identity.update_user(user, password=password)
     return user
 
 

@@ -1,0 +1,56 @@
+"""`hastack secrets rotate`: which secrets change, which never do, and nothing written before
+deploy saves it."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from hastack import catalog
+from hastack.deploy.apply import secret_refs
+from hastack.errors import SiteError
+from hastack.render.site import render_site
+from hastack.secrets import ensure_secrets, rotate
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture()
+def site(tmp_path: Path) -> tuple[Path, list]:
+    shutil.copy(ROOT / "examples" / "lab.yaml", tmp_path / "lab.yaml")
+    loaded = catalog.load(tmp_path / "lab.yaml")
+    rendering = render_site(loaded.site, loaded.placement, catalog.BASE, catalog.SERVICES)
+    refs = secret_refs(loaded, rendering, catalog.SERVICES)
+    ensure_secrets(loaded.secrets_path, refs)
+    return loaded.secrets_path, refs
+
+
+def test_rotate_changes_service_passwords_and_certificates_only(site: tuple[Path, list]
+                                                                ) -> None:
+    path, refs = site
+    before = path.read_bytes()
+    old = ensure_secrets(path, refs).values
+    store = rotate(path, refs)
+    changed = {n for n in old if store.values[n] != old[n]}
+    assert changed == set(store.generated)
+    assert {"nova-db", "nova-keystone", "rabbitmq-openstack", "tls-vip-keystone"} <= changed
+    for kept in ("admin-keystone", "swift-hash-prefix", "rabbitmq-erlang-cookie",
+                 "corosync-authkey-openstack", "pacemaker-authkey", "keystone-fernet-0",
+                 "tls-site-ca", "bmc-ctl1"):
+        assert kept not in changed, kept
+    assert store.unsaved and path.read_bytes() == before  # deploy saves it
+
+
+def test_rotate_takes_names_and_refuses_what_it_cannot_rotate(site: tuple[Path, list]
+                                                             ) -> None:
+    path, refs = site
+    store = rotate(path, refs, ["admin-keystone"])
+    assert store.generated == ("admin-keystone",)
+    with pytest.raises(SiteError) as raised:
+        rotate(path, refs, ["no-such-secret", "swift-hash-suffix", "keystone-fernet-1"])
+    codes = [(p.code, p.key) for p in raised.value.problems]
+    assert codes == [("secrets-unknown-name", "no-such-secret"),
+                     ("secrets-not-rotated", "swift-hash-suffix"),
+                     ("secrets-not-rotated", "keystone-fernet-1")]
