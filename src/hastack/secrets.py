@@ -301,11 +301,13 @@ def _refuse_missing_user_secrets(path: Path, wanted: Mapping[str, SecretRef],
 NOT_ROTATED = {
     "key": "an authkey (corosync, pacemaker_remote): every node must switch at once",
     "fernet": "a keystone fernet or credential key: it needs keystone's staged rotation",
-    "ipmi": "a BMC password: change it on the BMC, then in this file",
     "tls-ca": "the site CA: every client must trust a new one before the VIPs serve it",
 }
-NEVER_ROTATED = "a value whose change breaks what it protects (swift's hash path, RabbitMQ's " \
-    "Erlang cookie)"
+BY_ROTATION = {
+    "never": "a value whose change breaks what it protects (swift's hash path, RabbitMQ's "
+             "Erlang cookie)",
+    "device": "a BMC's or PDU's password: change it on the device, then in this file",
+}
 
 
 def rotate(path: Path, refs: Iterable[SecretRef], names: Sequence[str] = ()) -> Secrets:
@@ -324,9 +326,9 @@ def rotate(path: Path, refs: Iterable[SecretRef], names: Sequence[str] = ()) -> 
             problems.append(Problem(code="secrets-unknown-name", where=str(path), key=name,
                                     what=f"the site has no secret '{name}'",
                                     fix="`hastack secrets SITE` lists the site's secrets"))
-        elif ref.user_supplied or ref.kind in NOT_ROTATED or ref.rotation == "never":
-            reason = NEVER_ROTATED if ref.rotation == "never" else \
-                NOT_ROTATED.get(ref.kind, NOT_ROTATED["ipmi"])
+        elif ref.user_supplied or ref.kind in NOT_ROTATED or ref.rotation in BY_ROTATION:
+            reason = BY_ROTATION.get(ref.rotation) or NOT_ROTATED.get(ref.kind) or \
+                BY_ROTATION["device"]
             problems.append(Problem(code="secrets-not-rotated", where=str(path), key=name,
                                     what=f"'{name}' is {reason}",
                                     fix="leave it out of the names (not rotated live yet)"))

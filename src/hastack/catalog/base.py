@@ -34,8 +34,9 @@ class SecretRef:
     # What a file gets of a tls secret: its certificate alone (public) or certificate and key.
     form: Literal["value", "certificate", "bundle"] = "value"
     # `secrets rotate`: "named": only when named (a person types it); "never": changing it
-    # breaks what it protects (swift's hash path, the Erlang cookie of a running cluster).
-    rotation: Literal["live", "named", "never"] = "live"
+    # breaks what it protects (swift's hash path, the Erlang cookie of a running cluster);
+    # "device": a BMC's or PDU's, changed on the device first.
+    rotation: Literal["live", "named", "never", "device"] = "live"
 
     def __str__(self) -> str:
         return "***"

@@ -87,14 +87,15 @@ TCP_SYSCTLS = {
 def fence_secret(node: Node) -> SecretRef:
     assert node.fencing is not None
     name = node.fencing.credentials or f"bmc-{node.name}"
-    return SecretRef(name, kind="ipmi", user_supplied=node.fencing.type is not FenceType.LAB)
+    return SecretRef(name, kind="ipmi", user_supplied=node.fencing.type is not FenceType.LAB,
+                     rotation="device")
 
 
 def pdu_secret(site: Site, name: str) -> SecretRef:
     """The SNMPv3 password of PDU ``name``: generated for the lab's, given for real ones."""
     pdu = site.pdus[name]
     return SecretRef(pdu.credentials or f"pdu-{name}",
-                     user_supplied=pdu.type is not PduType.LAB)
+                     user_supplied=pdu.type is not PduType.LAB, rotation="device")
 
 
 def pdu_password_file(name: str) -> str:

@@ -129,6 +129,46 @@ def listeners(ctx: ServiceContext) -> list[Listener]:
             Listener(name="nova-novncproxy", vip="nova", port=NOVNC_PORT, mode="tcp")]
 
 
+# Cell mappings hold templates, not URLs: nova fills in the user, password and hosts from its
+# own nova.conf, so a rotated database or RabbitMQ password needs no new mapping (a stored
+# URL would keep the old password and lock the conductors out of the cells).
+CELL_DATABASE = "{scheme}://{username}:{password}@{hostname}/{path}?{query}"
+CELL0_DATABASE = "{scheme}://{username}:{password}@{hostname}/nova_cell0?{query}"
+
+
+def _cell_transport(ctx: ServiceContext) -> str:
+    """transport_url as a template: oslo.messaging's list of hosts is numbered from 1."""
+    count = len(os_.rabbit_nodes(ctx))
+    if count == 1:
+        return "{scheme}://{username}:{password}@{hostname}:{port}/{path}"
+    hosts = ",".join(f"{{username{i}}}:{{password{i}}}@{{hostname{i}}}:{{port{i}}}"
+                     for i in range(1, count + 1))
+    return f"{{scheme}}://{hosts}/{{path}}"
+
+
+# Done when the cells, as nova expands them, use nova.conf's own database and bus (compared
+# on the node: the URLs hold passwords and are never printed).
+CELLS_MATCH = (
+    'c=$(crudini --get /etc/nova/nova.conf database connection) && '
+    't=$(crudini --get /etc/nova/nova.conf DEFAULT transport_url) && '
+    'z=$(printf %s "$c" | sed "s|/nova?|/nova_cell0?|") && '
+    'l=$(nova-manage cell_v2 list_cells --verbose 2>/dev/null) && '
+    'printf %s "$l" | grep -qF -- "$c" && printf %s "$l" | grep -qF -- "$t" && '
+    'printf %s "$l" | grep -qF -- "$z"')
+
+
+def _cell_urls_action(ctx: ServiceContext) -> Action:
+    """Cells mapped before they held templates (or by hand) get them."""
+    cell1 = "$(nova-manage cell_v2 list_cells | awk '$2 == \"cell1\" {print $4}')"
+    update = ("nova-manage cell_v2 update_cell --cell_uuid "
+              f"00000000-0000-0000-0000-000000000000 --database_connection '{CELL0_DATABASE}'"
+              f" && nova-manage cell_v2 update_cell --cell_uuid {cell1} --database_connection"
+              f" '{CELL_DATABASE}' --transport-url '{_cell_transport(ctx)}'")
+    return Action(name="nova-cell-urls", what="map the cells by templates of nova.conf's URLs",
+                  run=Command(argv=("sh", "-c", update), user="nova"),
+                  done=Command(argv=("sh", "-c", CELLS_MATCH), user="nova"))
+
+
 def bootstrap(ctx: ServiceContext) -> list[Action]:
     manage = ("nova-manage",)
     return [
@@ -137,13 +177,16 @@ def bootstrap(ctx: ServiceContext) -> list[Action]:
         *os_.database_actions(ctx, "nova_cell0", user="nova"),
         os_.db_sync_action("nova-api-db-sync", (*manage, "api_db", "sync"), user="nova",
                            what="create or upgrade nova's API schema"),
-        os_.db_sync_action("nova-cell0", (*manage, "cell_v2", "map_cell0"), user="nova",
-                           what="map cell0"),
+        os_.db_sync_action("nova-cell0", (*manage, "cell_v2", "map_cell0",
+                                          "--database_connection", CELL0_DATABASE),
+                           user="nova", what="map cell0"),
         Action(name="nova-cell1", what="create cell1",
-               run=Command(argv=(*manage, "cell_v2", "create_cell", "--name", "cell1"),
-                           user="nova"),
+               run=Command(argv=(*manage, "cell_v2", "create_cell", "--name", "cell1",
+                                 "--database_connection", CELL_DATABASE,
+                                 "--transport-url", _cell_transport(ctx)), user="nova"),
                done=Command(argv=("sh", "-c", "nova-manage cell_v2 list_cells | grep -q cell1"),
                             user="nova")),
+        _cell_urls_action(ctx),
         os_.db_sync_action("nova-db-sync", (*manage, "db", "sync"), user="nova",
                            what="create or upgrade nova's cell schema"),
         os_.keystone_action("nova", "compute", tls.vip_url(ctx, "nova", API_PORT, "/v2.1"),

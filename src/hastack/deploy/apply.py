@@ -189,14 +189,18 @@ RESTART_DIR = "/var/lib/hastack/restart"
 
 
 async def _running_here(d: Deployment, name: str) -> set[str]:
-    """Services with a resource running on this node now: only they need a restart for new
-    files (a first deploy starts them with their files; the cluster base is not restarted,
-    a changed corosync.conf is reloaded with corosync-cfgtool by the operator)."""
+    """Services with a resource running on this node now (a controller or a compute): only
+    they need a restart for new files (a first deploy starts them with their files; the
+    cluster base is not restarted, a changed corosync.conf is reloaded with corosync-cfgtool
+    by the operator)."""
     node = d.transports[name]
     units = {u.unit: u.service for u in d.rendering.host_units}
     states = await unit_states(node, list(units))
     hosted = {units[u] for u, state in states.items() if state.active}
-    if not (await node.run(["systemctl", "is-active", "--quiet", "pacemaker"])).ok:
+    # A compute runs pacemaker_remote, through which crm_mon sees the cluster too.
+    daemon = "pacemaker" if _role(d, name) is not Role.COMPUTE else \
+        platform_info(d.loaded.site.platform.value).units["pacemaker-remote"]
+    if not (await node.run(["systemctl", "is-active", "--quiet", daemon])).ok:
         return hosted
     try:
         status = await live.crm_mon(node)
@@ -623,7 +627,8 @@ async def deploy(d: Deployment) -> Deployment:
             await _check_running(d, f"service:{entry.name}", placed.name, placed.members,
                                  resources)
         await _start_host_units(d, entry, placed.members, hosted)
-        await _restart_changed(d, entry, placed.members, resources, hosted)
+        # Computes too: their services (nova-compute, the L2 agent) run there as resources.
+        await _restart_changed(d, entry, placed.members + placed.remotes, resources, hosted)
         if not d.dry_run:
             await _wait_backends_up(d, entry, ctx)
         for action in (a for a in actions if a.phase == "after-start"):
