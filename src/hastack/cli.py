@@ -279,7 +279,7 @@ def secrets(
     """Generate missing secrets into the site's secrets file (0600) and list their names.
 
     `hastack secrets rotate SITE [NAME...]`: new values for the named secrets (default: every
-    service password and VIP certificate; the admin's password only when named), then a
+    service password, keystone key and VIP certificate; the admin's only when named), then a
     deploy that gives every database, keystone and RabbitMQ user its new password and
     restarts the services one node at a time."""
     if words[0] == "rotate":

@@ -300,7 +300,6 @@ def _refuse_missing_user_secrets(path: Path, wanted: Mapping[str, SecretRef],
 # node at a time), while these kinds need a staged change that is not built yet.
 NOT_ROTATED = {
     "key": "an authkey (corosync, pacemaker_remote): every node must switch at once",
-    "fernet": "a keystone fernet or credential key: it needs keystone's staged rotation",
     "tls-ca": "the site CA: every client must trust a new one before the VIPs serve it",
 }
 BY_ROTATION = {
@@ -310,9 +309,35 @@ BY_ROTATION = {
 }
 
 
+def _key_sets(names: Iterable[str], wanted: Mapping[str, SecretRef]) -> dict[str, list[str]]:
+    """Fernet keys by repository (``keystone-fernet-0``, ``-1``, ...), each in slot order."""
+    sets: dict[str, list[str]] = {}
+    for name in names:
+        if wanted[name].kind == "fernet":
+            sets.setdefault(name.rsplit("-", 1)[0], []).append(name)
+    return {k: sorted(v, key=lambda n: int(n.rsplit("-", 1)[1])) for k, v in sets.items()}
+
+
+def _whole_key_sets(names: Sequence[str], wanted: Mapping[str, SecretRef]) -> list[str]:
+    """A fernet key named alone brings its whole repository: keys rotate together."""
+    prefixes = set(_key_sets(names, wanted))
+    extra = [n for n, r in wanted.items() if r.kind == "fernet"
+             and n.rsplit("-", 1)[0] in prefixes and n not in names]
+    return sorted({*names, *extra})
+
+
+def shifted(slots: Sequence[str], values: Mapping[str, str]) -> dict[str, str]:
+    """Keystone's rotation over fixed slots: the staged key (0) becomes primary (the last),
+    the primary and earlier ones move down a slot (slot 1's is dropped), a new key is staged."""
+    old = [values[n] for n in slots]
+    new = [generate(SecretRef(slots[0], kind="fernet")), *old[2:], old[0]]
+    return dict(zip(slots, new, strict=True))
+
+
 def rotate(path: Path, refs: Iterable[SecretRef], names: Sequence[str] = ()) -> Secrets:
-    """New values for ``names`` (default: every password and VIP certificate but the admin's),
-    in memory (``unsaved``): deploy saves them and makes every node take them.
+    """New values for ``names`` (default: every password, keystone key and VIP certificate but
+    the admin's password), in memory (``unsaved``): deploy saves them and makes every node
+    take them.
 
     Raises:
         SiteError: the file is missing, a name is unknown, or its kind is not rotated live.
@@ -338,8 +363,12 @@ def rotate(path: Path, refs: Iterable[SecretRef], names: Sequence[str] = ()) -> 
                              r.kind not in NOT_ROTATED and r.rotation == "live"]
     values = dict(store.values)
     ca = next((values.get(n) for n, r in wanted.items() if r.kind == "tls-ca"), None)
+    chosen = _whole_key_sets(chosen, wanted)
     for name in chosen:
-        values[name] = generate(wanted[name], ca=ca)
+        if wanted[name].kind != "fernet":
+            values[name] = generate(wanted[name], ca=ca)
+    for key_set in _key_sets(chosen, wanted).values():
+        values.update(shifted(key_set, values))
     register(values.values())
     log.info("secrets rotated in memory path=%s count=%d", path, len(chosen))
     return Secrets(path=path, values=values, generated=tuple(sorted(chosen)), unsaved=True)

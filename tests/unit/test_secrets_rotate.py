@@ -37,7 +37,7 @@ def test_rotate_changes_service_passwords_and_certificates_only(site: tuple[Path
     assert changed == set(store.generated)
     assert {"nova-db", "nova-keystone", "rabbitmq-openstack", "tls-vip-keystone"} <= changed
     for kept in ("admin-keystone", "swift-hash-prefix", "rabbitmq-erlang-cookie",
-                 "corosync-authkey-openstack", "pacemaker-authkey", "keystone-fernet-0",
+                 "corosync-authkey-openstack", "pacemaker-authkey",
                  "tls-site-ca", "bmc-ctl1", "pdu-pdu1"):
         assert kept not in changed, kept
     assert store.unsaved and path.read_bytes() == before  # deploy saves it
@@ -49,8 +49,24 @@ def test_rotate_takes_names_and_refuses_what_it_cannot_rotate(site: tuple[Path, 
     store = rotate(path, refs, ["admin-keystone"])
     assert store.generated == ("admin-keystone",)
     with pytest.raises(SiteError) as raised:
-        rotate(path, refs, ["no-such-secret", "swift-hash-suffix", "keystone-fernet-1"])
+        rotate(path, refs, ["no-such-secret", "swift-hash-suffix", "pacemaker-authkey"])
     codes = [(p.code, p.key) for p in raised.value.problems]
     assert codes == [("secrets-unknown-name", "no-such-secret"),
                      ("secrets-not-rotated", "swift-hash-suffix"),
-                     ("secrets-not-rotated", "keystone-fernet-1")]
+                     ("secrets-not-rotated", "pacemaker-authkey")]
+
+
+def test_fernet_keys_rotate_the_way_keystone_does(site: tuple[Path, list]) -> None:
+    """Staged (0) becomes primary (2), primary becomes 1, a new key is staged: any node
+    reads what another encrypts, whichever has the new set first. Naming one key rotates
+    its whole repository, and the credential keys stay as they were."""
+    path, refs = site
+    old = ensure_secrets(path, refs).values
+    new = rotate(path, refs, ["keystone-fernet-1"]).values
+    assert new["keystone-fernet-2"] == old["keystone-fernet-0"]
+    assert new["keystone-fernet-1"] == old["keystone-fernet-2"]
+    assert new["keystone-fernet-0"] not in old.values()
+    assert all(new[f"keystone-credential-{i}"] == old[f"keystone-credential-{i}"]
+               for i in range(3))
+    every = rotate(path, refs).values
+    assert every["keystone-credential-2"] == old["keystone-credential-0"]

@@ -1,8 +1,8 @@
 """Keystone: identity, active/active on every member behind the keystone VIP (guide: Keystone).
 
-Every member serves the same fernet and credential keys, generated once as secrets and
-written identically everywhere, so a token issued by one member validates on all: a VIP
-move never logs anyone out. Tokens are cached in every memcached member. In a collapsed
+Every member serves the same fernet and credential keys, kept as secrets and written
+identically everywhere, so a token issued by one member validates on all: a VIP move never
+logs anyone out (`secrets rotate` shifts them as keystone's own rotation does). Tokens are cached in every memcached member. In a collapsed
 cluster keystone starts after HAProxy, a promoted Galera, RabbitMQ and memcached (Optional
 orders: once running, it keeps running when one of them fails on its node).
 """
@@ -48,7 +48,12 @@ SERVICE = Service(
 )
 
 PORT = 5000  # keystone's single API port since Queens (the guide's 35357 admin port is gone)
-FERNET_KEYS = 2  # primary + staged: enough for a fixed key set that is never rotated live
+# Keystone's key repository: 0 is staged (every node can already read it), the highest is
+# primary (encrypts), those between are earlier primaries that still decrypt. `secrets rotate`
+# shifts them: staged becomes primary, primary becomes 1, a new staged key appears; so every
+# node reads what any other node encrypts, whichever has the new set first. A token lives 1 h:
+# rotate no more often, or tokens from two rotations ago stop validating.
+FERNET_KEYS = 3
 KEY_DIRS = {"fernet": "/etc/keystone/fernet-keys", "credential": "/etc/keystone/credential-keys"}
 
 
@@ -72,7 +77,7 @@ def config(ctx: ServiceContext) -> list[ConfigFile]:
             {"cache": os_.cache_section(ctx)},
             {"token": {"provider": "fernet", "expiration": 3600}},
             {"fernet_tokens": {"key_repository": KEY_DIRS["fernet"],
-                               "max_active_keys": FERNET_KEYS + 1}},
+                               "max_active_keys": FERNET_KEYS}},
             {"credential": {"key_repository": KEY_DIRS["credential"]}},
             os_.messaging_sections(ctx, uwsgi=True),
             {"oslo_messaging_notifications": {"driver": "noop"}},
@@ -142,7 +147,28 @@ def bootstrap(ctx: ServiceContext) -> list[Action]:
         Action(name="keystone-service-project", what="create the 'service' project",
                run=ApiCall("project.ensure", (("name", os_.SERVICE_PROJECT),)),
                phase="after-start"),
+        _credential_migrate_action(),
     ]
+
+
+CREDENTIAL_MARK = f"{os_.ONCE_DIR}/keystone-credential-migrate"
+
+
+def _credential_migrate_action() -> Action:
+    """After a rotation the stored credentials are encrypted again with the new primary key,
+    before the next rotation drops the one they were written with. Done: the mark holds the
+    primary key file's checksum (keystone's own files; the key never leaves the node)."""
+    primary = f"{KEY_DIRS['credential']}/{FERNET_KEYS - 1}"
+    stamp = f'"$(sha256sum {primary} | cut -c1-64)"'
+    return Action(
+        name="keystone-credential-migrate",
+        what="encrypt the stored credentials with the primary credential key",
+        run=Command(argv=("sh", "-c", "runuser -u keystone -- keystone-manage "
+                          f"credential_migrate && mkdir -p {os_.ONCE_DIR} && "
+                          f"echo {stamp} > {CREDENTIAL_MARK}")),
+        done=Command(argv=("sh", "-c", f'test "$(cat {CREDENTIAL_MARK} 2>/dev/null)" = '
+                           f"{stamp}")),
+        phase="after-start")
 
 
 def _bootstrap_action(ctx: ServiceContext, env: tuple[tuple[str, Text], ...],
