@@ -2,9 +2,10 @@
 
 Every member serves the same fernet and credential keys, kept as secrets and written
 identically everywhere, so a token issued by one member validates on all: a VIP move never
-logs anyone out (`secrets rotate` shifts them as keystone's own rotation does). Tokens are cached in every memcached member. In a collapsed
-cluster keystone starts after HAProxy, a promoted Galera, RabbitMQ and memcached (Optional
-orders: once running, it keeps running when one of them fails on its node).
+logs anyone out (`secrets rotate` shifts them as keystone's own rotation does). Tokens are
+cached in every memcached member. In a collapsed cluster keystone starts after HAProxy, a
+promoted Galera, RabbitMQ and memcached (Optional orders: once running, it keeps running
+when one of them fails on its node).
 """
 
 from __future__ import annotations
