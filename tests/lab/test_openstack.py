@@ -283,6 +283,26 @@ def test_the_openstack_cli_speaks_https_and_checks_the_certificate(cloud: None) 
         refused.stderr, refused.stderr[-500:]
 
 
+ROTATED = ("keystone-db", "glance-keystone", "nova-db", "keystone-fernet-0", "tls-vip-glance")
+
+
+def test_rotated_secrets_converge_and_verify_passes(cloud: None) -> None:
+    """`secrets rotate` with one secret of each kind that converges differently: a database
+    password (nova's, whose cells must follow), a keystone user's, the fernet keys (shifted
+    as keystone does) and a VIP's certificate; verify passes right after, and the old values
+    are gone from the secrets file."""
+    secrets_file = SITE.with_name(SITE.stem + ".secrets.yaml")
+    before = secrets_file.read_text()
+    done = hastack("secrets", "rotate", str(SITE), *ROTATED, check=False)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    after = secrets_file.read_text()
+    old = {ln.split(":", 1)[0]: ln for ln in before.splitlines()}
+    new = {ln.split(":", 1)[0]: ln for ln in after.splitlines()}
+    assert {n for n in new if new[n] != old.get(n)} >= {*ROTATED, "keystone-fernet-2"}
+    verified = hastack("verify", str(SITE), check=False)
+    assert verified.returncode == 0, verified.stdout[-4000:] + verified.stderr[-2000:]
+
+
 def test_deploy_again_changes_nothing(cloud: None) -> None:
     again = hastack("deploy", str(SITE))
     assert "unchanged: the site already matches" in again.stdout, again.stdout
