@@ -314,32 +314,24 @@ def _generate(site: Path) -> None:
 
 def _rotate(site: Path, names: list[str], *, via: str, ssh_key: Path | None,
             known_hosts: Path | None) -> None:
-    from hastack import catalog
-    from hastack.deploy.apply import secret_refs
-    from hastack.render.site import render_site
-    from hastack.secrets import rotate
-
-    services = catalog.SERVICES
-    loaded = run(lambda: catalog.load(site))
-    rendering = run(lambda: render_site(loaded.site, loaded.placement, catalog.BASE,
-                                        services))
-    refs = secret_refs(loaded, rendering, services)
-    store = run(lambda: rotate(loaded.secrets_path, refs, names))
+    loaded, services, rendering, store = _prepare(site, "all", rotating=names)
     out.print(f"rotating {len(store.generated)} secrets: {', '.join(store.generated)}",
               highlight=False)
     _deploy(loaded, services, rendering, store, dry_run=False, verbose=False, via=via,
             ssh_key=ssh_key, known_hosts=known_hosts)
 
 
-def _prepare(site: Path, scope: str, *, deploying: bool = False
+def _prepare(site: Path, scope: str, *, deploying: bool = False,
+             rotating: list[str] | None = None
              ) -> tuple[LoadedSite, tuple[CatalogEntry, ...], SiteRendering, Secrets]:
     """Load, pick the services of ``scope`` (all or core), render them, read the secrets:
     ``deploying``, missing ones are generated (in memory: deploy saves them once the nodes
-    agree); otherwise every one must be in the file and nothing is written."""
+    agree); ``rotating``, those named (or the default set) get new values, in memory too;
+    otherwise every one must be in the file and nothing is written."""
     from hastack import catalog
     from hastack.deploy.apply import secret_refs
     from hastack.render.site import render_site
-    from hastack.secrets import ensure_secrets, require_secrets
+    from hastack.secrets import ensure_secrets, require_secrets, rotate
 
     if scope not in ("all", "core"):
         run(_usage("usage", "--scope is all or core", "see --help"))
@@ -348,8 +340,12 @@ def _prepare(site: Path, scope: str, *, deploying: bool = False
     rendering = run(lambda: render_site(loaded.site, loaded.placement, catalog.BASE,
                                         services))
     refs = secret_refs(loaded, rendering, services)
-    store = run(lambda: ensure_secrets(loaded.secrets_path, refs, write=False) if deploying
-                else require_secrets(loaded.secrets_path, refs))
+    if rotating is not None:
+        store = run(lambda: rotate(loaded.secrets_path, refs, rotating))
+    elif deploying:
+        store = run(lambda: ensure_secrets(loaded.secrets_path, refs, write=False))
+    else:
+        store = run(lambda: require_secrets(loaded.secrets_path, refs))
     return loaded, services, rendering, store
 
 

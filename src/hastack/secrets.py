@@ -233,18 +233,23 @@ def ensure_secrets(path: Path, refs: Iterable[SecretRef], *, write: bool = True)
     wanted = {r.name: r for r in refs}
     values = read_secrets(path, wanted.values())
     _refuse_missing_user_secrets(path, wanted, values)
-    ca = next((n for n, r in wanted.items() if r.kind == "tls-ca"), "")
+    ca = _ca_value(wanted, values)
     generated = tuple(sorted(n for n in wanted
-                             if n not in values or _stale(wanted[n], values, values.get(ca))))
+                             if n not in values or _stale(wanted[n], values, ca)))
     # The CA first: the certificates it issues are generated after it.
     for name in sorted(generated, key=lambda n: wanted[n].kind != "tls-ca"):
-        values[name] = generate(wanted[name], ca=values.get(ca))
+        values[name] = generate(wanted[name], ca=_ca_value(wanted, values))
     register(values.values())
     store = Secrets(path=path, values=values, generated=generated,
                     unsaved=bool(generated) or not path.exists())
     if write:
         save(store)
     return store
+
+
+def _ca_value(wanted: Mapping[str, SecretRef], values: Mapping[str, str]) -> str | None:
+    """The site CA's value, when the site has one and it is in ``values``."""
+    return next((values.get(n) for n, r in wanted.items() if r.kind == "tls-ca"), None)
 
 
 def _stale(ref: SecretRef, values: Mapping[str, str], ca: str | None) -> bool:
@@ -309,6 +314,13 @@ BY_ROTATION = {
 }
 
 
+def _not_rotated(ref: SecretRef) -> str | None:
+    """Why ``ref`` is not rotated live, or None (a user-supplied one is a device's)."""
+    if ref.user_supplied:
+        return BY_ROTATION["device"]
+    return BY_ROTATION.get(ref.rotation) or NOT_ROTATED.get(ref.kind)
+
+
 def _key_sets(names: Iterable[str], wanted: Mapping[str, SecretRef]) -> dict[str, list[str]]:
     """Fernet keys by repository (``keystone-fernet-0``, ``-1``, ...), each in slot order."""
     sets: dict[str, list[str]] = {}
@@ -351,18 +363,16 @@ def rotate(path: Path, refs: Iterable[SecretRef], names: Sequence[str] = ()) -> 
             problems.append(Problem(code="secrets-unknown-name", where=str(path), key=name,
                                     what=f"the site has no secret '{name}'",
                                     fix="`hastack secrets SITE` lists the site's secrets"))
-        elif ref.user_supplied or ref.kind in NOT_ROTATED or ref.rotation in BY_ROTATION:
-            reason = BY_ROTATION.get(ref.rotation) or NOT_ROTATED.get(ref.kind) or \
-                BY_ROTATION["device"]
+        elif (reason := _not_rotated(ref)) is not None:
             problems.append(Problem(code="secrets-not-rotated", where=str(path), key=name,
                                     what=f"'{name}' is {reason}",
                                     fix="leave it out of the names (not rotated live yet)"))
     if problems:
         raise SiteError(problems)
-    chosen = list(names) or [n for n, r in wanted.items() if not r.user_supplied and
-                             r.kind not in NOT_ROTATED and r.rotation == "live"]
+    chosen = list(names) or [n for n, r in wanted.items()
+                             if _not_rotated(r) is None and r.rotation == "live"]
     values = dict(store.values)
-    ca = next((values.get(n) for n, r in wanted.items() if r.kind == "tls-ca"), None)
+    ca = _ca_value(wanted, values)
     chosen = _whole_key_sets(chosen, wanted)
     for name in chosen:
         if wanted[name].kind != "fernet":

@@ -283,22 +283,27 @@ def test_the_openstack_cli_speaks_https_and_checks_the_certificate(cloud: None) 
         refused.stderr, refused.stderr[-500:]
 
 
-ROTATED = ("keystone-db", "glance-keystone", "nova-db", "keystone-fernet-0", "tls-vip-glance")
+ROTATED = ("keystone-db", "glance-keystone", "nova-db", "nova-keystone", "keystone-fernet-0",
+           "keystone-credential-0", "tls-vip-glance")
 
 
 def test_rotated_secrets_converge_and_verify_passes(cloud: None) -> None:
     """`secrets rotate` with one secret of each kind that converges differently: a database
-    password (nova's, whose cells must follow), a keystone user's, the fernet keys (shifted
-    as keystone does) and a VIP's certificate; verify passes right after, and the old values
-    are gone from the secrets file."""
+    password (nova's, whose cells must follow), keystone users' (nova's reaches the computes,
+    whose nova-compute must restart), the fernet and credential keys (shifted as keystone
+    does) and a VIP's certificate; verify passes right after, and the old values are gone
+    from the secrets file."""
     secrets_file = SITE.with_name(SITE.stem + ".secrets.yaml")
     before = secrets_file.read_text()
+    compute_pid = inside("cmp1", "systemctl", "show", "-P", "MainPID", "nova-compute").stdout
     done = hastack("secrets", "rotate", str(SITE), *ROTATED, check=False)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     after = secrets_file.read_text()
     old = {ln.split(":", 1)[0]: ln for ln in before.splitlines()}
     new = {ln.split(":", 1)[0]: ln for ln in after.splitlines()}
     assert {n for n in new if new[n] != old.get(n)} >= {*ROTATED, "keystone-fernet-2"}
+    assert inside("cmp1", "systemctl", "show", "-P", "MainPID",
+                  "nova-compute").stdout != compute_pid, "nova-compute kept its old password"
     verified = hastack("verify", str(SITE), check=False)
     assert verified.returncode == 0, verified.stdout[-4000:] + verified.stderr[-2000:]
 

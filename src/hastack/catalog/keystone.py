@@ -177,17 +177,15 @@ def _bootstrap_action(ctx: ServiceContext, env: tuple[tuple[str, Text], ...],
     """keystone-manage bootstrap, run again when its arguments change or when the admin
     password of the secrets file no longer authenticates: bootstrap resets it (a rotated or
     restored password converges). The password reaches curl on stdin, never in argv."""
-    once = os_.once_action("keystone-bootstrap", "create the admin user, project and role "
-                           "and keystone's own endpoints", argv, user="keystone", env=env)
-    stamped = once.done.argv[2] if isinstance(once.done, Command) else "true"
     cacert = f"--cacert {tls.ca_path(ctx.site)} " if tls.enabled(ctx.site) else ""
     authenticates = (f"curl -sf -o /dev/null -m 20 {cacert}-H 'Content-Type: application/json' "
                      f"-d @- {os_.keystone_public_url(ctx)}/v3/auth/tokens")
     body = compose('{"auth": {"identity": {"methods": ["password"], "password": {"user": '
                    f'{{"name": "{os_.ADMIN_USER}", "domain": {{"id": "default"}}, '
                    '"password": "', os_.admin_password(), '"}}}}}')
-    done = Command(argv=("sh", "-c", f"{stamped} && {authenticates}"), stdin=body)
-    return replace(once, done=done)
+    return os_.once_action("keystone-bootstrap", "create the admin user, project and role "
+                           "and keystone's own endpoints", argv, user="keystone", env=env,
+                           still=Command(argv=("sh", "-c", authenticates), stdin=body))
 
 
 def checks(ctx: ServiceContext) -> list[Check]:

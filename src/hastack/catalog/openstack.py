@@ -212,18 +212,21 @@ ONCE_DIR = "/var/lib/hastack/once"
 
 
 def once_action(name: str, what: str, argv: tuple[str, ...], *, user: str,
-                env: tuple[tuple[str, Text], ...] = ()) -> Action:
+                env: tuple[tuple[str, Text], ...] = (), still: Command | None = None) -> Action:
     """A command run once on one member and again only when its tool or its arguments change
-    (a package upgrade; keystone's endpoints becoming https): done is a marker holding the
-    tool's checksum and the arguments' digest, written after success. The tools (db_sync,
-    bootstrap) are idempotent themselves; the marker keeps a re-run quiet."""
+    (a package upgrade; keystone's endpoints becoming https) or ``still`` (an ``sh -c``
+    check) stops holding: done is a marker holding the tool's checksum and the arguments'
+    digest, written after success. The tools (db_sync, bootstrap) are idempotent themselves;
+    the marker keeps a re-run quiet."""
     marker = f"{ONCE_DIR}/{name}"
     tool = f'"$(command -v {argv[0]})"'
     arguments = hashlib.sha256("\0".join(argv).encode()).hexdigest()[:16]
     stamp = f'"$(sha256sum {tool}) {arguments}"'
     run = Command(argv=("sh", "-c", f'runuser -u {user} -- "$@" && mkdir -p {ONCE_DIR} && '
                         f"echo {stamp} > {marker}", "once", *argv), env=env)
-    done = Command(argv=("sh", "-c", f'test "$(cat {marker} 2>/dev/null)" = {stamp}'))
+    stamped = f'test "$(cat {marker} 2>/dev/null)" = {stamp}'
+    done = Command(argv=("sh", "-c", stamped)) if still is None else \
+        Command(argv=("sh", "-c", f"{stamped} && {still.argv[-1]}"), stdin=still.stdin)
     return Action(name=name, what=what, run=run, done=done)
 
 

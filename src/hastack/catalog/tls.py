@@ -13,7 +13,6 @@ from __future__ import annotations
 from hastack.catalog.base import SecretRef, ServiceContext, Value
 from hastack.site.model import Site
 
-SITE_CA = SecretRef("tls-site-ca", kind="tls-ca")
 # update-ca-certificates adds every *.crt of this folder to /etc/ssl/certs/ca-certificates.crt,
 # the bundle Debian's requests, openssl and curl read.
 CA_DIR = "/usr/local/share/ca-certificates"
@@ -30,7 +29,8 @@ def ca_path(site: Site) -> str:
 
 
 def ca_certificate() -> SecretRef:
-    return SecretRef(SITE_CA.name, kind="tls-ca", form="certificate")
+    """The site CA's certificate (public): its key stays in the secrets file."""
+    return SecretRef("tls-site-ca", kind="tls-ca", form="certificate")
 
 
 def vip_certificate(vip: str, address: str) -> SecretRef:
