@@ -12,13 +12,17 @@ from hastack.transport.base import Transport
 ADMIN_SOCKET = "/run/haproxy/admin.sock"
 
 
-async def servers(node: Transport) -> list[tuple[str, str, str]]:
-    """(proxy, server, status) of every backend server HAProxy knows on ``node``."""
+async def _stat_rows(node: Transport) -> list[dict[str, str]]:
     done = await node.run(["socat", "stdio", ADMIN_SOCKET], stdin=b"show stat\n", timeout=30)
     if not done.ok:
         raise TransportError(node.host, f"haproxy stats socket: {done.stderr.strip()}")
-    rows = csv.DictReader(io.StringIO(done.stdout.lstrip("# ")))
-    return [(row["pxname"], row["svname"], row.get("status", "")) for row in rows
+    return list(csv.DictReader(io.StringIO(done.stdout.lstrip("# "))))
+
+
+async def servers(node: Transport) -> list[tuple[str, str, str]]:
+    """(proxy, server, status) of every backend server HAProxy knows on ``node``."""
+    return [(row["pxname"], row["svname"], row.get("status", ""))
+            for row in await _stat_rows(node)
             if row.get("svname") and row["svname"] not in ("FRONTEND", "BACKEND")]
 
 
@@ -27,3 +31,21 @@ async def down(node: Transport, proxies: Collection[str] | None = None) -> list[
     return [f"{node.host}:{proxy}/{server}={status}"
             for proxy, server, status in await servers(node)
             if (proxies is None or proxy in proxies) and not status.startswith("UP")]
+
+
+async def set_state(node: Transport, pairs: Collection[tuple[str, str]], state: str) -> None:
+    """Set the administrative state (``ready``, ``drain`` or ``maint``) of ``(proxy, server)``
+    pairs in one call; HAProxy forgets it on a reload, which starts every server ready."""
+    commands = "; ".join(f"set server {proxy}/{server} state {state}"
+                         for proxy, server in pairs)
+    done = await node.run(["socat", "stdio", ADMIN_SOCKET], stdin=f"{commands}\n".encode(),
+                          timeout=30)
+    if not done.ok or done.stdout.strip():
+        raise TransportError(node.host, f"haproxy: {commands}: "
+                             f"{(done.stdout + done.stderr).strip()}")
+
+
+async def sessions(node: Transport, pairs: Collection[tuple[str, str]]) -> int:
+    """Requests or connections in flight to ``(proxy, server)`` pairs on ``node``."""
+    return sum(int(row.get("scur") or 0) for row in await _stat_rows(node)
+               if (row.get("pxname"), row.get("svname")) in pairs)

@@ -216,6 +216,10 @@ def bootstrap(ctx: ServiceContext) -> list[Action]:
                what="create the database and user `hastack verify` writes through the VIP",
                run=database_and_user(VERIFY_DB, VERIFY_DB, VERIFY_PASSWORD),
                done=user_converged(VERIFY_DB, VERIFY_DB, VERIFY_PASSWORD), phase="after-start"),
+        Action(name="galera-verify-user-old-password",
+               what="drop the old password of `hastack verify`'s database user",
+               run=password_only(VERIFY_DB, VERIFY_PASSWORD),
+               done=has_password_only(VERIFY_DB, VERIFY_PASSWORD), phase="after-start"),
         Action(name="galera-anonymous-users", what="remove anonymous database users",
                run=Sql(statements=tuple(compose(f"DROP USER IF EXISTS ''@'{host}'")
                                         for host in ("localhost", *member_names))),
@@ -227,11 +231,25 @@ def bootstrap(ctx: ServiceContext) -> list[Action]:
 
 
 def database_and_user(database: str, user: str, password: SecretRef) -> Sql:
-    """A database and its user, created or given the password of the secrets file."""
+    """A database and its user, created or given the password of the secrets file.
+
+    A user that exists with another password accepts both (MariaDB tries each method in
+    turn) until every service using it runs with the new one: ``password_only`` then drops
+    the old. MariaDB has no dual passwords, so a rotation would otherwise refuse every new
+    connection of a node not yet restarted."""
+    current = ("(SELECT JSON_VALUE(Priv, '$.authentication_string') FROM mysql.global_priv "
+               f"WHERE User = '{user}' AND Host = '%')")
+    both = (f"'ALTER USER ''{user}''@''%'' IDENTIFIED VIA mysql_native_password USING ''', "
+            "@hastack_new, ''' OR mysql_native_password USING ''', @hastack_old, ''''")
     return Sql(statements=(
         compose(f"CREATE DATABASE IF NOT EXISTS `{database}`"),
         compose(f"CREATE USER IF NOT EXISTS '{user}'@'%' IDENTIFIED BY '", password, "'"),
-        compose(f"ALTER USER '{user}'@'%' IDENTIFIED BY '", password, "'"),
+        compose("SET @hastack_new = PASSWORD('", password, "')"),
+        compose(f"SET @hastack_old = {current}"),
+        compose(f"SET @hastack_both = IF(@hastack_old = @hastack_new, 'DO 0', CONCAT({both}))"),
+        compose("PREPARE hastack_both FROM @hastack_both"),
+        compose("EXECUTE hastack_both"),
+        compose("DEALLOCATE PREPARE hastack_both"),
         compose(f"GRANT ALL PRIVILEGES ON `{database}`.* TO '{user}'@'%'"),
     ))
 
@@ -243,6 +261,19 @@ def user_converged(database: str, user: str, password: SecretRef) -> Sql:
         "SELECT 1 FROM mysql.db d JOIN mysql.user u ON u.User = d.User AND u.Host = d.Host "
         f"WHERE d.Db = '{database}' AND d.User = '{user}' AND d.Host = '%' "
         "AND u.authentication_string = PASSWORD('", password, "')"),))
+
+
+def password_only(user: str, password: SecretRef) -> Sql:
+    """The user's other passwords dropped: run once every service using it was restarted."""
+    return Sql(statements=(compose(f"ALTER USER '{user}'@'%' IDENTIFIED BY '", password, "'"),))
+
+
+def has_password_only(user: str, password: SecretRef) -> Sql:
+    """One way in for the user (``auth_or`` keeps a placeholder for the main method)."""
+    return Sql(statements=(compose(
+        f"SELECT 1 FROM mysql.global_priv WHERE User = '{user}' AND Host = '%' "
+        "AND JSON_VALUE(Priv, '$.authentication_string') = PASSWORD('", password, "') "
+        "AND IFNULL(JSON_LENGTH(Priv, '$.auth_or'), 1) <= 1"),))
 
 
 def checks(ctx: ServiceContext) -> list[Check]:

@@ -200,12 +200,18 @@ def merge(*sections: Mapping[str, Mapping[str, Value]]) -> Sections:
 
 def database_actions(ctx: ServiceContext, database: str, *,
                      user: str | None = None) -> list[Action]:
-    """Create a service's database and its user once, on a Galera member."""
+    """Create a service's database and its user once, on a Galera member; after a new
+    password, the old one works until the service was restarted everywhere with the new."""
     user = user or database
     password = db_password(user)
     return [Action(name=f"{database}-database", what=f"create database and user {database}",
                    run=galera.database_and_user(database, user, password),
-                   done=galera.user_converged(database, user, password), where="galera")]
+                   done=galera.user_converged(database, user, password), where="galera"),
+            Action(name=f"{database}-database-old-password",
+                   what=f"drop the old password of database user {user}",
+                   run=galera.password_only(user, password),
+                   done=galera.has_password_only(user, password), where="galera",
+                   phase="after-start")]
 
 
 ONCE_DIR = "/var/lib/hastack/once"

@@ -29,12 +29,14 @@ from hastack.catalog.base import (
     Command,
     HostUnit,
     KeystoneEntry,
+    Listener,
     Primitive,
     SecretRef,
     ServiceContext,
     Sql,
 )
 from hastack.catalog.platform import platform_info
+from hastack.deploy import drain
 from hastack.deploy import files as file_ops
 from hastack.deploy import packages as package_ops
 from hastack.deploy.cib import merge_configuration
@@ -210,20 +212,23 @@ async def _running_here(d: Deployment, name: str) -> set[str]:
                      if any(name in status.running_on(rid) for rid in _resource_ids(d, e))}
 
 
-async def _restart_changed(d: Deployment, entry: CatalogEntry, members: tuple[str, ...],
-                           resources: Sequence[Primitive | Clone],
-                           hosted: Sequence[HostUnit]) -> None:
+async def _restart_changed(d: Deployment, entry: CatalogEntry, nodes: tuple[str, ...],
+                           resources: Sequence[Primitive | Clone], hosted: Sequence[HostUnit],
+                           listeners: Sequence[Listener]) -> None:
     """Rolling restart, one node at a time, of a service whose configuration changed on a
-    node where it was already running (its marker says so); the marker goes after."""
+    node where it was already running (its marker says so); the marker goes after. A node's
+    backends are drained from HAProxy meanwhile (drain.py): a restart loses no request."""
     marked = []
-    for name in members:
+    for name in nodes:
         probe = await d.transports[name].run(["test", "-e", f"{RESTART_DIR}/{entry.name}"])
         if probe.ok:
             marked.append(name)
     if not marked:
         return
-    first = d.transports[members[0]]
+    first = d.transports[nodes[0]]
     platform = platform_info(d.loaded.site.platform.value)
+    members = d.loaded.placement.cluster_of(entry.name).members
+    balancers = _balancers(d)
     for name in marked:
         started = time.monotonic()
         if d.dry_run:
@@ -237,16 +242,20 @@ async def _restart_changed(d: Deployment, entry: CatalogEntry, members: tuple[st
             d.record(f"reload:{entry.name}", name, "changed",
                      "reloaded for its new configuration", started)
             continue
-        for rsc in resources:
-            # Fresh each time: restarting one resource restarts what depends on it.
-            await live.wait_settled(first)
-            if name in (await live.crm_mon(first)).running_on(rsc.id):
-                (await first.run(["crm_resource", "--restart", "--resource", rsc.id,
-                                  "--node", name, "--timeout", "600s"], timeout=900)).check()
-        if hosted:
-            (await d.transports[name].run(["systemctl", "restart", *(u.unit for u in hosted)],
-                                          timeout=600)).check()
-            await _wait_units_active(d, name, hosted)
+        async with drain.drained(balancers, listeners if name in members else [], name,
+                                 str(d.loaded.site.node(name).address)):
+            for rsc in resources:
+                # Fresh each time: restarting one resource restarts what depends on it.
+                await live.wait_settled(first)
+                if name in (await live.crm_mon(first)).running_on(rsc.id):
+                    (await first.run(["crm_resource", "--restart", "--resource", rsc.id,
+                                      "--node", name, "--timeout", "600s"],
+                                     timeout=900)).check()
+            if hosted:
+                (await d.transports[name].run(["systemctl", "restart",
+                                               *(u.unit for u in hosted)],
+                                              timeout=600)).check()
+                await _wait_units_active(d, name, hosted)
         await d.transports[name].run(["rm", "-f", f"{RESTART_DIR}/{entry.name}"])
         d.record(f"restart:{entry.name}", name, "changed",
                  "restarted for its new configuration", started)
@@ -401,17 +410,24 @@ async def _wait_units_active(d: Deployment, name: str, hosted: Sequence[HostUnit
 BACKENDS_TIMEOUT = 300
 
 
+def _balancers(d: Deployment) -> dict[str, Transport]:
+    """The HAProxy nodes of the site (none when no load balancer is placed)."""
+    if not d.loaded.placement.has("loadbalancer"):
+        return {}
+    return {n: d.transports[n] for n in d.loaded.placement.cluster_of("loadbalancer").members}
+
+
 async def _wait_backends_up(d: Deployment, entry: CatalogEntry, ctx: ServiceContext) -> None:
     """A service is deployed when HAProxy, on every load balancer, sees each of its members
     answer (a unit is active well before its API listens): waited for, not assumed."""
     proxies = {listener.name for listener in entry.listeners(ctx)}
-    if not proxies or not d.loaded.placement.has("loadbalancer"):
+    balancers = _balancers(d)
+    if not proxies or not balancers:
         return
-    balancers = d.loaded.placement.cluster_of("loadbalancer").members
     deadline = time.monotonic() + BACKENDS_TIMEOUT
     while True:
-        down = [s for name in balancers
-                for s in await haproxy_stats.down(d.transports[name], proxies)]
+        down = [s for node in balancers.values()
+                for s in await haproxy_stats.down(node, proxies)]
         if not down:
             return
         if time.monotonic() > deadline:
@@ -628,7 +644,8 @@ async def deploy(d: Deployment) -> Deployment:
                                  resources)
         await _start_host_units(d, entry, placed.members, hosted)
         # Computes too: their services (nova-compute, the L2 agent) run there as resources.
-        await _restart_changed(d, entry, placed.members + placed.remotes, resources, hosted)
+        await _restart_changed(d, entry, placed.members + placed.remotes, resources, hosted,
+                               entry.listeners(ctx))
         if not d.dry_run:
             await _wait_backends_up(d, entry, ctx)
         for action in (a for a in actions if a.phase == "after-start"):

@@ -1,0 +1,90 @@
+"""A node's backends taken out of HAProxy while its service restarts there, so that a rolling
+restart loses no request: no new request reaches a backend about to stop, those in flight
+finish first, and the backend takes requests again only once it answers.
+
+HAProxy alone cannot do this: a stopping backend is marked down only after its checks fail
+(requests meanwhile fail or are cut), and a server leaving maintenance is UP at once, before
+an API that is still loading can answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+
+from hastack import haproxy_stats
+from hastack.catalog.base import Listener
+from hastack.errors import TransportError
+from hastack.render.haproxy import API_HEALTHY
+from hastack.transport.base import Transport
+
+# In-flight API requests end within HAProxy's `timeout server` (1 min); a long-lived
+# connection (a console's websocket) is not waited for beyond this.
+IDLE_TIMEOUT = 60
+ANSWER_TIMEOUT = 300
+
+
+def probe_argv(listener: Listener, address: str) -> list[str]:
+    """The command that passes when the backend at ``address`` passes HAProxy's own check of
+    ``listener`` (render/haproxy.py): the same request and the same expected answer."""
+    port = listener.check_port or listener.backend_port or listener.port
+    if listener.check_path or listener.mode == "http":
+        expect = "^200$" if listener.check_path else API_HEALTHY
+        url = f"http://{address}:{port}{listener.check_path or '/'}"
+        return ["sh", "-c", f"curl -s -o /dev/null -m 5 -w '%{{http_code}}' '{url}' "
+                            f"| grep -Eq '{expect}'"]
+    return ["timeout", "5", "bash", "-c", f"</dev/tcp/{address}/{port}"]
+
+
+def drained_listeners(listeners: Sequence[Listener]) -> list[Listener]:
+    """Listeners whose backends are drained: not the database's single writer, whose pooled
+    connections never go idle (Galera's own restart moves the writer)."""
+    return [listener for listener in listeners if not listener.single_writer]
+
+
+async def _wait(timeout: float, done: Callable[[], Awaitable[bool]]) -> bool:
+    deadline = time.monotonic() + timeout
+    while True:
+        if await done():
+            return True
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(1)
+
+
+@asynccontextmanager
+async def drained(balancers: Mapping[str, Transport], listeners: Sequence[Listener],
+                  server: str, address: str) -> AsyncIterator[None]:
+    """Inside: ``server``'s backends of ``listeners`` take no new request on any balancer,
+    and none is in flight (or IDLE_TIMEOUT passed). After: they take requests again once
+    the backend answers its check (raises TransportError if it never does; even then, and
+    on any error, HAProxy is given the server back and its checks decide)."""
+    targets = drained_listeners(listeners)
+    pairs = [(listener.name, server) for listener in targets]
+    if not pairs or not balancers:
+        yield
+        return
+    await asyncio.gather(*(haproxy_stats.set_state(b, pairs, "maint")
+                           for b in balancers.values()))
+    try:
+        async def idle() -> bool:
+            counts = await asyncio.gather(*(haproxy_stats.sessions(b, pairs)
+                                            for b in balancers.values()))
+            return sum(counts) == 0
+        await _wait(IDLE_TIMEOUT, idle)
+        yield
+        prober = next(iter(balancers.values()))
+
+        async def answering() -> bool:
+            results = await asyncio.gather(*(prober.run(probe_argv(listener, address),
+                                                        timeout=30) for listener in targets))
+            return all(r.ok for r in results)
+        if not await _wait(ANSWER_TIMEOUT, answering):
+            raise TransportError(server, f"{', '.join(p for p, _ in pairs)} on {server} did "
+                                 f"not answer {ANSWER_TIMEOUT} s after its restart",
+                                 fix=f"see the service's log on {server}")
+    finally:
+        await asyncio.gather(*(haproxy_stats.set_state(b, pairs, "ready")
+                               for b in balancers.values()))
