@@ -165,6 +165,8 @@ def validate(site: SiteArg) -> None:
 
     loaded = run(lambda: catalog.load(site))
     _warnings(loaded.warnings)
+    if loaded.site.openstack.certificates is not None:
+        _check_site_certificates(loaded)
     table = Table(title=f"site {loaded.site.name} ({loaded.site.topology.value})")
     for column in ("cluster", "members", "remote nodes", "services"):
         table.add_column(column)
@@ -179,6 +181,19 @@ def validate(site: SiteArg) -> None:
         vips.add_row(name, str(address))
     out.print(vips)
     out.print(f"[green]valid[/green]: {site}")
+
+
+def _check_site_certificates(loaded: LoadedSite) -> None:
+    """The site's own certificates, checked against the VIPs they serve (exit 2 if wrong)."""
+    from hastack import catalog
+    from hastack.catalog import tls
+    from hastack.deploy.apply import secret_refs
+    from hastack.render.site import render_site
+
+    rendering = run(lambda: render_site(loaded.site, loaded.placement, catalog.BASE,
+                                        catalog.SERVICES))
+    run(lambda: tls.site_certificates(loaded, secret_refs(loaded, rendering,
+                                                          catalog.SERVICES)))
 
 
 @app.command()
@@ -296,6 +311,7 @@ def secrets(
 
 def _generate(site: Path) -> None:
     from hastack import catalog
+    from hastack.catalog import tls
     from hastack.render.site import render_site
     from hastack.secrets import ensure_secrets
 
@@ -303,12 +319,15 @@ def _generate(site: Path) -> None:
     rendering = run(lambda: render_site(loaded.site, loaded.placement, catalog.BASE,
                                         catalog.SERVICES))
     refs = [ref for f in rendering.files for ref in f.text.secrets()]
-    store = run(lambda: ensure_secrets(loaded.secrets_path, refs))
+    supplied = run(lambda: tls.site_certificates(loaded, refs))
+    store = run(lambda: ensure_secrets(loaded.secrets_path,
+                                       [ref for ref in refs if ref.name not in supplied]))
     table = Table(title=f"secrets in {store.path} (values never shown)")
     table.add_column("name")
     table.add_column("state")
     for name in sorted({r.name for r in refs}):
-        table.add_row(name, "generated now" if name in store.generated else "present")
+        table.add_row(name, "the site's own (openstack.certificates)" if name in supplied
+                      else "generated now" if name in store.generated else "present")
     out.print(table)
 
 
@@ -329,9 +348,16 @@ def _prepare(site: Path, scope: str, *, deploying: bool = False,
     agree); ``rotating``, those named (or the default set) get new values, in memory too;
     otherwise every one must be in the file and nothing is written."""
     from hastack import catalog
+    from hastack.catalog import tls
     from hastack.deploy.apply import secret_refs
     from hastack.render.site import render_site
-    from hastack.secrets import ensure_secrets, require_secrets, rotate
+    from hastack.secrets import (
+        ensure_secrets,
+        refuse_supplied,
+        require_secrets,
+        rotate,
+        with_supplied,
+    )
 
     if scope not in ("all", "core"):
         run(_usage("usage", "--scope is all or core", "see --help"))
@@ -340,13 +366,17 @@ def _prepare(site: Path, scope: str, *, deploying: bool = False,
     rendering = run(lambda: render_site(loaded.site, loaded.placement, catalog.BASE,
                                         services))
     refs = secret_refs(loaded, rendering, services)
+    # The site's own certificates stand in for generated ones: never generated or rotated.
+    supplied = run(lambda: tls.site_certificates(loaded, refs))
+    refs = [ref for ref in refs if ref.name not in supplied]
     if rotating is not None:
+        run(lambda: refuse_supplied(rotating, supplied))
         store = run(lambda: rotate(loaded.secrets_path, refs, rotating))
     elif deploying:
         store = run(lambda: ensure_secrets(loaded.secrets_path, refs, write=False))
     else:
         store = run(lambda: require_secrets(loaded.secrets_path, refs))
-    return loaded, services, rendering, store
+    return loaded, services, rendering, with_supplied(store, supplied)
 
 
 @app.command()

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 CA_DAYS = 3650
@@ -29,51 +29,70 @@ class MalformedPair(ValueError):
     """A secret that is not ``<base64 key> <base64 certificate>``."""
 
 
+PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
+
+
 @dataclass(frozen=True)
 class Pair:
-    key: ec.EllipticCurvePrivateKey
+    """A key and its certificate. Generated ones are EC and alone; a site's own may be RSA,
+    come with intermediate certificates (``chain``) or, for its CA, without the key."""
+
+    key: PrivateKey | None
     certificate: x509.Certificate
+    chain: tuple[x509.Certificate, ...] = ()
 
     def value(self) -> str:
-        key = self.key.private_bytes(serialization.Encoding.DER,
-                                     serialization.PrivateFormat.PKCS8,
-                                     serialization.NoEncryption())
-        cert = self.certificate.public_bytes(serialization.Encoding.DER)
-        return f"{base64.b64encode(key).decode()} {base64.b64encode(cert).decode()}"
+        key = "-" if self.key is None else _b64(self.key.private_bytes(
+            serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption()))
+        certs = (self.certificate, *self.chain)
+        return " ".join([key, *(_b64(c.public_bytes(serialization.Encoding.DER))
+                                for c in certs)])
 
     def certificate_pem(self) -> str:
         return self.certificate.public_bytes(serialization.Encoding.PEM).decode()
 
+    def chain_pem(self) -> str:
+        return "".join(c.public_bytes(serialization.Encoding.PEM).decode() for c in self.chain)
+
     def key_pem(self) -> str:
+        if self.key is None:
+            raise MalformedPair("no key")
         return self.key.private_bytes(serialization.Encoding.PEM,
                                       serialization.PrivateFormat.PKCS8,
                                       serialization.NoEncryption()).decode()
 
 
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
 def parse(value: str) -> Pair:
     """Raises MalformedPair."""
     try:
-        key_b64, cert_b64 = value.split(" ")
-        key = serialization.load_der_private_key(base64.b64decode(key_b64, validate=True),
-                                                 password=None)
-        cert = x509.load_der_x509_certificate(base64.b64decode(cert_b64, validate=True))
+        key_b64, *certs_b64 = value.split(" ")
+        if not certs_b64:
+            raise ValueError("no certificate")
+        key = None if key_b64 == "-" else serialization.load_der_private_key(
+            base64.b64decode(key_b64, validate=True), password=None)
+        cert, *chain = (x509.load_der_x509_certificate(base64.b64decode(c, validate=True))
+                        for c in certs_b64)
     except ValueError as exc:
         raise MalformedPair(str(exc)) from None
-    if not isinstance(key, ec.EllipticCurvePrivateKey):
-        raise MalformedPair("not an elliptic-curve key")
-    if _spki(key.public_key()) != _spki(cert):
+    if key is not None and not isinstance(key, PrivateKey):
+        raise MalformedPair("neither an elliptic-curve nor an RSA key")
+    if key is not None and not key_matches(key, cert):
         raise MalformedPair("the key does not belong to the certificate")
-    return Pair(key, cert)
+    return Pair(key, cert, tuple(chain))
 
 
-def _spki(public: ec.EllipticCurvePublicKey | x509.Certificate) -> bytes:
-    if isinstance(public, x509.Certificate):
-        spki = public.public_key()
-        if not isinstance(spki, ec.EllipticCurvePublicKey):
+def key_matches(key: PrivateKey, certificate: x509.Certificate) -> bool:
+    def spki(public: object) -> bytes:
+        if not isinstance(public, ec.EllipticCurvePublicKey | rsa.RSAPublicKey):
             return b""
-        public = spki
-    return public.public_bytes(serialization.Encoding.DER,
-                               serialization.PublicFormat.SubjectPublicKeyInfo)
+        return public.public_bytes(serialization.Encoding.DER,
+                                   serialization.PublicFormat.SubjectPublicKeyInfo)
+    return spki(key.public_key()) == spki(certificate.public_key())
 
 
 def _now() -> datetime.datetime:
@@ -109,6 +128,8 @@ def new_ca() -> Pair:
 
 def issue(ca: Pair, address: str, name: str) -> Pair:
     """A server certificate for one VIP: its address (what clients connect to) and a DNS name."""
+    if ca.key is None:
+        raise MalformedPair("the CA has no key: hastack issues only with a CA of its own")
     key = ec.generate_private_key(ec.SECP256R1())
     now = _now()
     end = min(now + datetime.timedelta(days=LEAF_DAYS), ca.certificate.not_valid_after_utc)
@@ -142,5 +163,6 @@ def still_good(leaf: Pair, ca: Pair, address: str) -> bool:
 
 
 def bundle_pem(leaf: Pair) -> str:
-    """What HAProxy's ``crt`` reads: the certificate, then its key (clients hold the CA)."""
-    return leaf.certificate_pem() + leaf.key_pem()
+    """What HAProxy's ``crt`` reads: the certificate, its intermediates, then its key
+    (clients hold the CA)."""
+    return leaf.certificate_pem() + leaf.chain_pem() + leaf.key_pem()

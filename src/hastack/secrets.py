@@ -56,6 +56,8 @@ class Secrets:
     values: Mapping[str, str]
     generated: tuple[str, ...]
     unsaved: bool = False  # generated here and not yet written to ``path`` (see save)
+    # Values the site gives in files of its own (its certificates): never written here.
+    supplied: frozenset[str] = frozenset()
 
     def lookup(self, ref: SecretRef) -> str:
         """The value to write into a file (a ``key`` secret is decoded by the byte writer)."""
@@ -285,9 +287,18 @@ def save(store: Secrets) -> Secrets:
     """Write ``store`` if it holds values the file does not; the store as saved."""
     if not store.unsaved:
         return store
-    write_secrets(store.path, store.values)
+    write_secrets(store.path, {n: v for n, v in store.values.items()
+                               if n not in store.supplied})
     log.info("secrets generated path=%s count=%d", store.path, len(store.generated))
     return replace(store, unsaved=False)
+
+
+def with_supplied(store: Secrets, supplied: Mapping[str, str]) -> Secrets:
+    """``store`` with the values the site supplies in its own files (never saved)."""
+    if not supplied:
+        return store
+    return replace(store, values={**store.values, **supplied},
+                   supplied=store.supplied | frozenset(supplied))
 
 
 def _refuse_missing_user_secrets(path: Path, wanted: Mapping[str, SecretRef],
@@ -344,6 +355,16 @@ def shifted(slots: Sequence[str], values: Mapping[str, str]) -> dict[str, str]:
     old = [values[n] for n in slots]
     new = [generate(SecretRef(slots[0], kind="fernet")), *old[2:], old[0]]
     return dict(zip(slots, new, strict=True))
+
+
+def refuse_supplied(names: Iterable[str], supplied: Mapping[str, str]) -> None:
+    """Raises SiteError (secrets-not-rotated) for a name the site supplies in its own files."""
+    mine = sorted(set(names) & set(supplied))
+    if mine:
+        raise SiteError([Problem(code="secrets-not-rotated", where="openstack.certificates",
+                                 key=name, what=f"'{name}' is the site's own certificate",
+                                 fix="replace its files (openstack.certificates) and deploy")
+                         for name in mine])
 
 
 def rotate(path: Path, refs: Iterable[SecretRef], names: Sequence[str] = ()) -> Secrets:

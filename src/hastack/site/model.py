@@ -181,6 +181,23 @@ class ClusterOptions(Model):
                              "restarts itself (TripleO's layout since Newton)")
 
 
+class CertificateFiles(Model):
+    certificate: str = Field(pattern=PATH_PATTERN, description="PEM: the VIP's certificate, "
+                             "then any intermediate certificates")
+    key: str = Field(pattern=PATH_PATTERN, description="PEM: its private key, unencrypted, "
+                     "readable by its owner only")
+
+
+class SiteCertificates(Model):
+    """Certificates of the site's own CA for the VIPs, instead of hastack's generated CA.
+    Paths are relative to the site file."""
+
+    ca: str = Field(pattern=PATH_PATTERN, description="PEM: the CA certificate that issued "
+                    "them (every node and client trusts it)")
+    vips: dict[Name, CertificateFiles] = Field(description="one per VIP served over TLS, "
+                                               "by VIP name")
+
+
 class OpenStack(Model):
     region: str = Field("RegionOne", pattern=REGION_PATTERN)
     workers: int | None = Field(None, ge=1, le=64, description="API/conductor worker count "
@@ -189,6 +206,8 @@ class OpenStack(Model):
     tls: bool = Field(True, description="serve the API endpoints, the dashboard and the console "
                       "proxy over TLS on the VIPs (HAProxy), with certificates of a site CA "
                       "that hastack generates and keeps in the secrets file")
+    certificates: SiteCertificates | None = Field(None, description="the site's own "
+                                                  "certificates for the VIPs (tls on)")
 
 
 class Site(Model):
