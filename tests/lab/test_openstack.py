@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import json
 import shlex
+import shutil
 import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from labkit import EXAMPLE, hastack, inside, running_lab, wait_for
 
 from hastack import pki
@@ -281,6 +284,50 @@ def test_the_openstack_cli_speaks_https_and_checks_the_certificate(cloud: None) 
     assert refused.returncode != 0
     assert "CERTIFICATE_VERIFY_FAILED" in refused.stderr or "certificate verify failed" in \
         refused.stderr, refused.stderr[-500:]
+
+
+def test_the_sites_own_certificates_replace_hastacks(cloud: None, tmp_path: Path) -> None:
+    """A site naming its own CA and VIP certificates (openstack.certificates): deploy serves
+    them, every node trusts that CA and the CLI verifies against it; the secrets file never
+    holds them. Deploying the site without them puts hastack's own CA back."""
+    from hastack import catalog
+    from hastack.deploy.apply import secret_refs
+    from hastack.render.site import render_site
+
+    secrets_file = SITE.with_name(SITE.stem + ".secrets.yaml")
+    site = tmp_path / SITE.name
+    shutil.copy(secrets_file, tmp_path / secrets_file.name)
+    loaded = catalog.load(SITE)
+    rendering = render_site(loaded.site, loaded.placement, catalog.BASE, catalog.SERVICES)
+    vips = {r.name.removeprefix("tls-vip-"): r.subject
+            for r in secret_refs(loaded, rendering, catalog.SERVICES) if r.kind == "tls-leaf"}
+    ca = pki.new_ca()
+    (tmp_path / "ca.pem").write_text(ca.certificate_pem())
+    given: dict[str, dict[str, str]] = {}
+    for vip, address in vips.items():
+        leaf = pki.issue(ca, address, f"{vip}.example")
+        (tmp_path / f"{vip}.pem").write_text(leaf.certificate_pem())
+        (tmp_path / f"{vip}.key").write_text(leaf.key_pem())
+        (tmp_path / f"{vip}.key").chmod(0o600)
+        given[vip] = {"certificate": f"{vip}.pem", "key": f"{vip}.key"}
+    data = yaml.safe_load(SITE.read_text())
+    data.setdefault("openstack", {})["certificates"] = {"ca": "ca.pem", "vips": given}
+    site.write_text(yaml.safe_dump(data, sort_keys=False))
+    kept = (tmp_path / secrets_file.name).read_text()
+    try:
+        hastack("deploy", str(site))
+        assert inside("ctl2", "cat", f"/usr/local/share/ca-certificates/hastack-"
+                      f"{loaded.site.name}.crt").stdout == ca.certificate_pem()
+        done = openstack("token", "issue", "-f", "json")
+        assert done.returncode == 0, done.stderr
+        served = inside("ctl1", "bash", "-c", f"openssl s_client -connect {vips['nova']}:8774 "
+                        "</dev/null 2>/dev/null | openssl x509 -noout -subject")
+        assert vips["nova"] in served.stdout, served.stdout
+        assert (tmp_path / secrets_file.name).read_text() == kept, "supplied values saved"
+    finally:
+        hastack("deploy", str(SITE))
+    assert inside("ctl2", "cat", f"/usr/local/share/ca-certificates/hastack-"
+                  f"{loaded.site.name}.crt").stdout != ca.certificate_pem()
 
 
 ROTATED = ("keystone-db", "glance-keystone", "nova-db", "nova-keystone", "keystone-fernet-0",
