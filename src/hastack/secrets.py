@@ -34,6 +34,21 @@ IPMI_PASSWORD_LENGTH = 20  # the most IPMI 2.0 (lanplus) accepts
 KEY_BYTES = 256  # corosync and pacemaker authkeys: raw random bytes, kept base64 here
 
 
+ALTERNATE = "-2"  # a service user's alternate account: nova, then nova-2, then nova again
+
+
+def keystone_parts(ref: SecretRef, value: str) -> tuple[str, str]:
+    """(account, password) of a keystone secret: ``password`` for the user's own account,
+    ``account:password`` once a rotation moved it (":" is in no generated password)."""
+    account, _, password = value.rpartition(":")
+    return account or ref.subject, password
+
+
+def alternate(ref: SecretRef, account: str) -> str:
+    """The other account of a service user."""
+    return ref.subject + ALTERNATE if account == ref.subject else ref.subject
+
+
 def generate(ref: SecretRef, ca: str | None = None) -> str:
     """A new value of ``ref``'s kind; a tls-leaf is issued by ``ca`` (a tls-ca value)."""
     if ref.kind == "tls-ca":
@@ -62,6 +77,9 @@ class Secrets:
     def lookup(self, ref: SecretRef) -> str:
         """The value to write into a file (a ``key`` secret is decoded by the byte writer)."""
         value = self.values[ref.name]
+        if ref.form in ("password", "account"):
+            account, password = keystone_parts(ref, value)
+            return password if ref.form == "password" else account
         if ref.form == "certificate":
             return pki.parse(value).certificate_pem()
         if ref.form == "bundle":
@@ -168,6 +186,12 @@ def _kind_fault(name: str, value: str, ref: SecretRef | None) -> Fault | None:
                 f"long; IPMI 2.0 takes at most {IPMI_PASSWORD_LENGTH}",
                 f"shorten it to {IPMI_PASSWORD_LENGTH} bytes, or remove the line to have one "
                 "generated")
+    if ref.kind == "keystone" and keystone_parts(ref, value)[0] not in (
+            ref.subject, ref.subject + ALTERNATE):
+        return ("secrets-value-malformed", f"secret '{name}' names the account "
+                f"'{keystone_parts(ref, value)[0]}', which is not {ref.subject}'s",
+                f"write 'PASSWORD' or '{ref.subject}{ALTERNATE}:PASSWORD' (the account "
+                "the services use now)")
     if ref.kind == "fernet" and _decoded_size(value, urlsafe=True) != FERNET_BYTES:
         return ("secrets-value-malformed", f"secret '{name}' is not a Fernet key (URL-safe "
                 f"base64 of {FERNET_BYTES} bytes)", "remove the line to have one generated")
@@ -241,7 +265,7 @@ def ensure_secrets(path: Path, refs: Iterable[SecretRef], *, write: bool = True)
     # The CA first: the certificates it issues are generated after it.
     for name in sorted(generated, key=lambda n: wanted[n].kind != "tls-ca"):
         values[name] = generate(wanted[name], ca=_ca_value(wanted, values))
-    register(values.values())
+    register(_maskable(values.values()))
     store = Secrets(path=path, values=values, generated=generated,
                     unsaved=bool(generated) or not path.exists())
     if write:
@@ -299,6 +323,11 @@ def with_supplied(store: Secrets, supplied: Mapping[str, str]) -> Secrets:
         return store
     return replace(store, values={**store.values, **supplied},
                    supplied=store.supplied | frozenset(supplied))
+
+
+def _maskable(values: Iterable[str]) -> list[str]:
+    """What the log must never show: each value, and a keystone one's password alone."""
+    return [part for value in values for part in {value, value.rpartition(":")[2]}]
 
 
 def _refuse_missing_user_secrets(path: Path, wanted: Mapping[str, SecretRef],
@@ -396,10 +425,16 @@ def rotate(path: Path, refs: Iterable[SecretRef], names: Sequence[str] = ()) -> 
     ca = _ca_value(wanted, values)
     chosen = _whole_key_sets(chosen, wanted)
     for name in chosen:
-        if wanted[name].kind != "fernet":
-            values[name] = generate(wanted[name], ca=ca)
+        ref = wanted[name]
+        if ref.kind == "keystone":
+            # A new password goes to the other account: the current one, whose tokens keystone
+            # would revoke on a password change, serves until every service moved.
+            account = alternate(ref, keystone_parts(ref, values[name])[0])
+            values[name] = f"{account}:{generate(ref)}"
+        elif ref.kind != "fernet":
+            values[name] = generate(ref, ca=ca)
     for key_set in _key_sets(chosen, wanted).values():
         values.update(shifted(key_set, values))
-    register(values.values())
+    register(_maskable(values.values()))
     log.info("secrets rotated in memory path=%s count=%d", path, len(chosen))
     return Secrets(path=path, values=values, generated=tuple(sorted(chosen)), unsaved=True)

@@ -65,7 +65,9 @@ def test_registration_steps_become_requests_with_their_secrets() -> None:
                 seen[action.name] = step_request(action.run, ctx)
     operation, params, secret = seen["nova-keystone"]
     assert operation == "keystone.register"
-    assert params["user"] == "nova" and params["type"] == "compute"
+    # The user is its current account, resolved from the secrets when the step runs.
+    assert params["user"].form == "account" and params["user"].subject == "nova"
+    assert params["type"] == "compute"
     assert params["url"].startswith(f"https://{loaded.placement.vips['nova']}:8774")
     assert secret is not None and secret.name == "nova-keystone"
     operation, params, secret = seen["heat-domain"]

@@ -17,7 +17,7 @@ from hastack.deploy.drain import drained_listeners, probe_argv
 
 def _server(status: int) -> tuple[http.server.HTTPServer, int]:
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        def do_GET(self) -> None:
             self.send_response(status)
             self.end_headers()
 

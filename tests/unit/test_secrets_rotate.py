@@ -12,7 +12,7 @@ from hastack import catalog
 from hastack.deploy.apply import secret_refs
 from hastack.errors import SiteError
 from hastack.render.site import render_site
-from hastack.secrets import ensure_secrets, rotate
+from hastack.secrets import ensure_secrets, read_secrets, rotate, save, write_secrets
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -70,3 +70,33 @@ def test_fernet_keys_rotate_the_way_keystone_does(site: tuple[Path, list]) -> No
                for i in range(3))
     every = rotate(path, refs).values
     assert every["keystone-credential-2"] == old["keystone-credential-0"]
+
+
+def test_a_service_users_new_password_goes_to_its_other_account(site: tuple[Path, list]
+                                                                ) -> None:
+    """Keystone revokes a user's tokens when its password changes, so a rotation moves the
+    service to its alternate account (nova-2) with the new password, and the next one back;
+    files get the account and the password apart."""
+    path, refs = site
+    account = next(r for r in refs if r.name == "nova-keystone" and r.form == "account")
+    password = next(r for r in refs if r.name == "nova-keystone" and r.form == "password")
+    old = ensure_secrets(path, refs)
+    assert old.lookup(account) == "nova" and old.lookup(password) == old.values["nova-keystone"]
+    moved = rotate(path, refs, ["nova-keystone"])
+    assert moved.lookup(account) == "nova-2"
+    assert moved.lookup(password) not in (old.lookup(password), "") and \
+        ":" not in moved.lookup(password)
+    save(moved)
+    back = rotate(path, refs, ["nova-keystone"])
+    assert back.lookup(account) == "nova" and back.lookup(password) != moved.lookup(password)
+
+
+def test_an_account_that_is_not_the_users_is_refused(site: tuple[Path, list]) -> None:
+    path, refs = site
+    values = read_secrets(path)
+    values["nova-keystone"] = "admin:" + values["nova-keystone"]
+    write_secrets(path, values)
+    with pytest.raises(SiteError) as raised:
+        read_secrets(path, refs)
+    [problem] = raised.value.problems
+    assert problem.code == "secrets-value-malformed" and "'admin'" in problem.what

@@ -28,11 +28,16 @@ class SecretRef:
     name: str
     # How a missing one is generated; "ipmi": IPMI 2.0 caps passwords at 20 bytes;
     # "tls-ca": the site's CA; "tls-leaf": a certificate the CA issues for ``subject``.
-    kind: Literal["password", "fernet", "key", "ipmi", "tls-ca", "tls-leaf"] = "password"
+    # "keystone": a service user's password, which names the account it belongs to (the
+    # user, or its alternate after a rotation: keystone revokes a user's tokens when its
+    # password changes, so a rotation moves to the other account instead).
+    kind: Literal["password", "fernet", "key", "ipmi", "tls-ca", "tls-leaf",
+                  "keystone"] = "password"
     user_supplied: bool = False  # e.g. a real BMC password: never generated, must be given
-    subject: str = ""  # tls-leaf: the address its certificate names
-    # What a file gets of a tls secret: its certificate alone (public) or certificate and key.
-    form: Literal["value", "certificate", "bundle"] = "value"
+    subject: str = ""  # tls-leaf: the address its certificate names; keystone: the user
+    # What a file gets of a tls secret: its certificate alone (public) or certificate and key;
+    # of a keystone one: the password, or the account's name (public).
+    form: Literal["value", "certificate", "bundle", "password", "account"] = "value"
     # `secrets rotate`: "named": only when named (a person types it); "never": changing it
     # breaks what it protects (swift's hash path, the Erlang cookie of a running cluster);
     # "device": a BMC's or PDU's, changed on the device first.
@@ -47,10 +52,17 @@ class SecretRef:
     @property
     def private(self) -> bool:
         """What a file gets of it is secret (a certificate alone is public)."""
-        return self.form != "certificate"
+        return self.form not in ("certificate", "account")
 
 
 Part = str | SecretRef
+
+
+def _masked(ref: SecretRef) -> str:
+    # An account's name is public, but which of a user's two it is lives with the password.
+    if ref.form == "account":
+        return f"{{{{account:{ref.subject}}}}}"
+    return f"{{{{secret:{ref.name}}}}}"
 
 
 @dataclass(frozen=True)
@@ -60,8 +72,7 @@ class Text:
     parts: tuple[Part, ...]
 
     def masked(self) -> str:
-        return "".join(p if isinstance(p, str) else f"{{{{secret:{p.name}}}}}"
-                       for p in self.parts)
+        return "".join(p if isinstance(p, str) else _masked(p) for p in self.parts)
 
     def resolve(self, lookup: Callable[[SecretRef], str]) -> str:
         return "".join(p if isinstance(p, str) else lookup(p) for p in self.parts)
@@ -498,6 +509,7 @@ class KeystoneEntry:
     user: str | None = None
     password: SecretRef | None = None
     extra_roles: tuple[str, ...] = ()
+    account: SecretRef | None = None  # the user's current account (see SecretRef "keystone")
 
 
 @dataclass(frozen=True)

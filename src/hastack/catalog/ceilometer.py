@@ -20,6 +20,7 @@ from hastack.catalog.base import (
     Listener,
     Order,
     Resource,
+    SecretRef,
     Service,
     ServiceContext,
     chain,
@@ -51,7 +52,7 @@ def ceilometer_conf(ctx: ServiceContext) -> os_.Sections:
         {"coordination": {"backend_url": f"memcached://{first.address}:"
                           f"{os_.MEMCACHED_PORT}"}},
         {"notification": {"workers": os_.workers(ctx) or 2}},
-        {"publisher": {"telemetry_secret": os_.keystone_password("ceilometer-telemetry")}},
+        {"publisher": {"telemetry_secret": SecretRef("ceilometer-telemetry-keystone")}},
     )
 
 

@@ -51,7 +51,14 @@ def db_password(service: str) -> SecretRef:
 
 
 def keystone_password(user: str) -> SecretRef:
-    return SecretRef(f"{user}-keystone")
+    """A service user's password (of its current account)."""
+    return SecretRef(f"{user}-keystone", kind="keystone", subject=user, form="password")
+
+
+def keystone_account(user: str) -> SecretRef:
+    """The keystone user a service authenticates as: ``user``, or its alternate after a
+    rotation (the old one keeps working until deploy has restarted every service using it)."""
+    return SecretRef(f"{user}-keystone", kind="keystone", subject=user, form="account")
 
 
 def rabbit_password() -> SecretRef:
@@ -125,7 +132,7 @@ def authtoken_section(ctx: ServiceContext, user: str) -> dict[str, Value]:
         "project_domain_name": "Default",
         "user_domain_name": "Default",
         "project_name": SERVICE_PROJECT,
-        "username": user,
+        "username": keystone_account(user),
         "password": keystone_password(user),
         "memcached_servers": memcached_servers(ctx),
         # keystonemiddleware reads the two memcache_pool_* settings only with its advanced
@@ -152,7 +159,7 @@ def service_credentials(ctx: ServiceContext, user: str, **extra: Value) -> dict[
         "project_domain_name": "Default",
         "user_domain_name": "Default",
         "project_name": SERVICE_PROJECT,
-        "username": user,
+        "username": keystone_account(user),
         "password": keystone_password(user),
         "region_name": ctx.site.openstack.region,
         **extra,
@@ -279,4 +286,5 @@ def keystone_action(service: str, service_type: str, url: str, *, user: str | No
                   run=KeystoneEntry(service=name or service, service_type=service_type, url=url,
                                     user=user or None,
                                     password=keystone_password(user) if user else None,
+                                    account=keystone_account(user) if user else None,
                                     extra_roles=extra_roles))

@@ -47,7 +47,7 @@ from hastack.pacemaker import live
 from hastack.render.hosted import DROPIN as HOSTED_DROPIN
 from hastack.render.priority import DROPIN as PRIORITY_DROPIN
 from hastack.render.site import SiteRendering, render_site
-from hastack.secrets import Secrets, save
+from hastack.secrets import Secrets, alternate, save
 from hastack.site.load import LoadedSite
 from hastack.site.model import Manages, Role
 from hastack.transport.base import Transport
@@ -623,11 +623,12 @@ async def deploy(d: Deployment) -> Deployment:
                        if isinstance(r, Primitive) and r.is_stonith]
             await _check_running(d, f"fencing:{cluster.name}", cluster.name, members, devices)
     done: list[CatalogEntry] = []
+    registered: set[str] = set()
     for entry in ordered:
         placed = d.loaded.placement.cluster_of(entry.name)
         ctx = ServiceContext(site=site, placement=d.loaded.placement, service=entry.name,
                              platform=platform)
-        actions = list(entry.bootstrap(ctx))
+        actions = [a for a in entry.bootstrap(ctx) if a.name not in registered]
         for action in (a for a in actions if a.phase == "before-start"):
             for target in _action_targets(d, entry, action):
                 await _run_action(d, action, target, ctx)
@@ -651,4 +652,54 @@ async def deploy(d: Deployment) -> Deployment:
         for action in (a for a in actions if a.phase == "after-start"):
             for target in _action_targets(d, entry, action):
                 await _run_action(d, action, target, ctx)
+        if entry.name == KEYSTONE:
+            registered = await _register_service_users(d, ordered[ordered.index(entry) + 1:])
+    if not (d.dry_run and d.changed) and any(e.name == KEYSTONE for e in ordered):
+        await _retire_other_accounts(d)
     return d
+
+
+KEYSTONE = "keystone"
+
+
+async def _register_service_users(d: Deployment, later: Sequence[CatalogEntry]) -> set[str]:
+    """Every later service's keystone user, registered as soon as keystone runs: a service
+    deployed earlier may authenticate as another's user (neutron as nova's, to tell it of
+    ports), and after a rotation that account must exist before the first of them restarts.
+    Returns the names of the actions done here."""
+    platform = platform_info(d.loaded.site.platform.value)
+    names = set()
+    for entry in later:
+        ctx = ServiceContext(site=d.loaded.site, placement=d.loaded.placement,
+                             service=entry.name, platform=platform)
+        for action in entry.bootstrap(ctx):
+            if isinstance(action.run, KeystoneEntry) and action.phase == "before-start":
+                for target in _action_targets(d, entry, action):
+                    await _run_action(d, action, target, ctx)
+                names.add(action.name)
+    return names
+
+
+async def _retire_other_accounts(d: Deployment) -> None:
+    """Once every service authenticates as its user's current account, the other account
+    (the one a rotation moved away from) is disabled, in one call: only now does the old
+    password stop working, when nothing uses it."""
+    accounts = {r.name: r for r in secret_refs(d.loaded, d.rendering, d.catalog)
+                if r.kind == "keystone" and r.form == "account"}
+    if not accounts:
+        return
+    started = time.monotonic()
+    others = sorted(alternate(ref, d.secrets.lookup(ref)) for ref in accounts.values())
+    ctx = ServiceContext(site=d.loaded.site, placement=d.loaded.placement, service=KEYSTONE,
+                         platform=platform_info(d.loaded.site.platform.value))
+    target = d.loaded.placement.cluster_of(KEYSTONE).members[0]
+    result = await osapi_client.call(d.transports[target], "keystone.retire",
+                                     {"users": others}, ctx=ctx, secrets=d.secrets,
+                                     ensure=not d.dry_run)
+    if not result.ok:
+        raise TransportError(target, f"keystone.retire failed: {result.detail}",
+                             fix="see keystone's log on that node")
+    outcome: Outcome = ("would change" if d.dry_run else "changed") if result.changed \
+        else "unchanged"
+    d.record("action:keystone-retire", target, outcome,
+             f"disable the accounts services no longer use: {result.detail}", started)

@@ -9,7 +9,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from hastack.catalog.base import SecretRef
+from hastack.catalog.base import SecretRef, Text
 from hastack.render.site import RenderedFile
 from hastack.secrets import Secrets
 from hastack.transport.base import Transport
@@ -92,10 +92,11 @@ def _template_lines(file: RenderedFile) -> list[list[str | SecretRef]]:
 
 def _secret_places(file: RenderedFile) -> list[tuple[re.Pattern[str], str, list[str]]]:
     """For each template line holding secrets: a pattern matching the line with any values
-    in their places, the literal text before the first one, and the secrets' names."""
+    in their places, the literal text before the first one, and the secrets' placeholders
+    (as the rendered side shows them)."""
     out = []
     for line in _template_lines(file):
-        names = [p.name for p in line if isinstance(p, SecretRef)]
+        names = [Text((p,)).masked() for p in line if isinstance(p, SecretRef)]
         if not names:
             continue
         pattern = "".join("(.*?)" if isinstance(p, SecretRef) else re.escape(p) for p in line)
@@ -121,20 +122,23 @@ def mask_node_text(text: str, file: RenderedFile, secrets: Secrets) -> str:
             if found:
                 pieces, last = [], 0
                 for index, name in enumerate(names, start=1):
-                    pieces += [line[last:found.start(index)], f"{{{{secret:{name}}}}}"]
+                    pieces += [line[last:found.start(index)], name]
                     last = found.end(index)
                 line = "".join(pieces) + line[last:]
                 break
             if prefix.strip() and line.startswith(prefix):
-                line = f"{prefix}{{{{secret:{names[0]}}}}} (rest of the line hidden)"
+                line = f"{prefix}{names[0]} (rest of the line hidden)"
                 break
         out.append(line)
     return mask("\n".join(out), secrets)
 
 
 def mask(text: str, secrets: Secrets) -> str:
-    """Replace every known secret value (longest first) by its name."""
-    for name, value in sorted(secrets.values.items(), key=lambda kv: -len(kv[1])):
+    """Replace every known secret value (longest first) by its name; a keystone secret's
+    password also alone (its value is ``account:password`` after a rotation)."""
+    known = [(name, part) for name, value in secrets.values.items()
+             for part in {value, value.rpartition(":")[2]}]
+    for name, value in sorted(known, key=lambda kv: -len(kv[1])):
         if len(value) >= MIN_VALUE_MASK:
             text = text.replace(value, f"{{{{secret:{name}}}}}")
     return text

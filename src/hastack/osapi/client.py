@@ -39,7 +39,10 @@ async def call(node: Transport, operation: str, params: Mapping[str, Any], *,
            **({"OS_CACERT": tls.ca_path(ctx.site)} if tls.enabled(ctx.site) else {})}
     if secret is not None:
         env["SECRET_PASSWORD"] = secrets.lookup(secret)
-    request = json.dumps({"operation": operation, "params": dict(params), "ensure": ensure})
+    # A parameter may be a public form of a secret (a service user's account name).
+    resolved = {k: secrets.lookup(v) if isinstance(v, SecretRef) else v
+                for k, v in params.items()}
+    request = json.dumps({"operation": operation, "params": resolved, "ensure": ensure})
     done = await node.run([PYTHON, "-", request], stdin=_script(), env=env, timeout=timeout)
     lines = done.stdout.strip().splitlines()
     try:
@@ -52,8 +55,9 @@ async def call(node: Transport, operation: str, params: Mapping[str, Any], *,
 
 def secret_refs(step: KeystoneEntry | ApiCall, ctx: ServiceContext) -> list[SecretRef]:
     """The secrets a step needs: the admin password, and any password it sets."""
-    _, _, secret = step_request(step, ctx)
-    return [os_.admin_password(), *([secret] if secret is not None else [])]
+    _, params, secret = step_request(step, ctx)
+    return [os_.admin_password(), *([secret] if secret is not None else []),
+            *(v for v in params.values() if isinstance(v, SecretRef))]
 
 
 def step_request(step: KeystoneEntry | ApiCall, ctx: ServiceContext
@@ -62,6 +66,6 @@ def step_request(step: KeystoneEntry | ApiCall, ctx: ServiceContext
     if isinstance(step, KeystoneEntry):
         return ("keystone.register",
                 {"service": step.service, "type": step.service_type, "url": step.url,
-                 "user": step.user, "extra_roles": list(step.extra_roles),
+                 "user": step.account or step.user, "extra_roles": list(step.extra_roles),
                  "region": ctx.site.openstack.region}, step.password)
     return step.operation, dict(step.params), step.secret

@@ -64,9 +64,21 @@ def ensure_user(conn, ens, name, password, domain="default"):
     if user is None:
         if ens.need(f"user {name}"):
             user = conn.identity.create_user(name=name, password=password, domain_id=domain)
-    elif not password_works(user, password) and ens.need(f"password of user {name}"):
-        conn.identity.update_user(user, password=password)
+    else:
+        if not user.is_enabled and ens.need(f"user {name} enabled"):
+            conn.identity.update_user(user, enabled=True)
+        if not password_works(user, password) and ens.need(f"password of user {name}"):
+            conn.identity.update_user(user, password=password)
     return user
+
+
+def op_keystone_retire(conn, ens, params):
+    """Service users' other accounts disabled (their tokens revoked with them): run once
+    every service authenticates as the current ones."""
+    for name in params["users"]:
+        user = conn.identity.find_user(name, domain_id="default")
+        if user is not None and user.is_enabled and ens.need(f"user {name} disabled"):
+            conn.identity.update_user(user, enabled=False)
 
 
 def ensure_role(conn, ens, name):
@@ -302,6 +314,7 @@ def check_catalog_tls(conn, params):
 
 
 ENSURE = {"project.ensure": op_project_ensure, "keystone.register": op_keystone_register,
+          "keystone.retire": op_keystone_retire,
           "heat.stack-domain": op_heat_stack_domain}
 CHECKS = {"token.issue": check_token_issue, "token.issue.member": check_token_issue_member,
           "image.upload-readback": check_image_upload_readback,
