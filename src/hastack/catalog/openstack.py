@@ -62,7 +62,9 @@ def keystone_account(user: str) -> SecretRef:
 
 
 def rabbit_password() -> SecretRef:
-    return SecretRef("rabbitmq-openstack")
+    # Rotated only when named: RabbitMQ has one password per user and restarts for its new
+    # rabbitmq.conf, so every service reconnects and is refused until its own restart.
+    return SecretRef("rabbitmq-openstack", rotation="named")
 
 
 def admin_password() -> SecretRef:
