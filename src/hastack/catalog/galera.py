@@ -59,7 +59,9 @@ PROMOTE_TIMEOUT = "300s"
 CONNECTION_TIMEOUT = "90m"  # the guide's client/server timeouts on the DB listener
 CHECK_SCRIPT = "/usr/local/libexec/hastack-galera-check"
 VERIFY_DB = "hastack_verify"  # `hastack verify` writes a row through the VIP here
-VERIFY_PASSWORD = SecretRef("galera-verify")
+# Rotated only when named: verify and the drills' load use it, and a drill running while it
+# changes would count its own refused logins as lost writes.
+VERIFY_PASSWORD = SecretRef("galera-verify", rotation="named")
 
 
 
