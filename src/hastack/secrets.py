@@ -328,8 +328,11 @@ def with_supplied(store: Secrets, supplied: Mapping[str, str]) -> Secrets:
 
 
 def _maskable(values: Iterable[str]) -> list[str]:
-    """What the log must never show: each value, and a keystone one's password alone."""
-    return [part for value in values for part in {value, value.rpartition(":")[2]}]
+    """What the log must never show: each value, and a keystone one's password alone (a
+    generated password is 32 characters; a shorter tail is part of some other value)."""
+    whole = list(values)
+    tails = [value.rpartition(":")[2] for value in whole if ":" in value]
+    return [*whole, *(t for t in tails if len(t) >= PASSWORD_LENGTH)]
 
 
 def _refuse_missing_user_secrets(path: Path, wanted: Mapping[str, SecretRef],
@@ -403,9 +406,9 @@ def refuse_supplied(names: Iterable[str], supplied: Mapping[str, str]) -> None:
 
 
 def rotate(path: Path, refs: Iterable[SecretRef], names: Sequence[str] = ()) -> Secrets:
-    """New values for ``names`` (default: every password, keystone key and VIP certificate but
-    the admin's password), in memory (``unsaved``): deploy saves them and makes every node
-    take them.
+    """New values for ``names`` (default: every secret whose rotation is "live": service
+    passwords, keystone keys, VIP certificates; "named" ones only when named), in memory
+    (``unsaved``): deploy saves them and makes every node take them.
 
     Raises:
         SiteError: the file is missing, a name is unknown, or its kind is not rotated live.
