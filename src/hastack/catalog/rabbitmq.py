@@ -54,6 +54,8 @@ PARTITION_HANDLING = "pause_minority"
 NET_TICKTIME = 15  # a dead peer leaves the cluster in ~15 s instead of 60 (lab-notes: 27 s)
 TABLE_WAIT_MS = 15000  # a start waits 4 x 15 s for its peers (a cold start formed in ~22 s)
 TABLE_WAIT_TRIES = 4
+START = "180s"  # a start that found no peer fails after TABLE_WAIT_TRIES x TABLE_WAIT_MS
+FAILURE_TIMEOUT = "240s"  # longer than START: see resources()
 COOKIE = "/var/lib/rabbitmq/.erlang.cookie"
 
 
@@ -109,8 +111,15 @@ def config(ctx: ServiceContext) -> list[ConfigFile]:
 def resources(ctx: ServiceContext) -> list[Resource | CibSetting]:
     # Start: a member that was not the last to stop waits for its peers (TABLE_WAIT_TRIES x
     # TABLE_WAIT_MS) before it reports ready, or fails and is started again.
-    return [clone(systemd(resource_id("rabbitmq"), ctx.unit("rabbitmq"), start="180s",
-                          interval=FAILOVER_MONITOR))]
+    # A member's failure must outlive the transition running beside it: after a kill of every
+    # broker, the others' starts wait up to START for their peers, and a failure recorded
+    # meanwhile that expired first (the site's 60 s) was dropped, leaving that member
+    # "Started" but dead, and the two others waiting for it forever (a CI run's lab).
+    return [clone(systemd(resource_id("rabbitmq"), ctx.unit("rabbitmq"), start=START,
+                          interval=FAILOVER_MONITOR),
+                  # and, failures kept that long, a member is retried in place however
+                  # often its start fails (one instance per node: there is nowhere to move).
+                  **{"failure-timeout": FAILURE_TIMEOUT, "migration-threshold": "INFINITY"})]
 
 
 def constraints(ctx: ServiceContext) -> list[Constraint]:
