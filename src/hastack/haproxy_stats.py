@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from collections.abc import Collection
 
 from hastack.errors import TransportError
-from hastack.transport.base import Transport
+from hastack.transport.base import Result, Transport
 
 ADMIN_SOCKET = "/run/haproxy/admin.sock"
 
 
+async def _admin(node: Transport, command: bytes) -> Result:
+    """One command on the admin socket; a reload replaces the socket, so a refused connection
+    is tried again for a few seconds."""
+    for _ in range(10):
+        done = await node.run(["socat", "stdio", ADMIN_SOCKET], stdin=command, timeout=30)
+        if done.ok:
+            return done
+        await asyncio.sleep(1)
+    return done
+
+
 async def _stat_rows(node: Transport) -> list[dict[str, str]]:
-    done = await node.run(["socat", "stdio", ADMIN_SOCKET], stdin=b"show stat\n", timeout=30)
+    done = await _admin(node, b"show stat\n")
     if not done.ok:
         raise TransportError(node.host, f"haproxy stats socket: {done.stderr.strip()}")
     return list(csv.DictReader(io.StringIO(done.stdout.lstrip("# "))))
@@ -38,8 +50,7 @@ async def set_state(node: Transport, pairs: Collection[tuple[str, str]], state: 
     pairs in one call; HAProxy forgets it on a reload, which starts every server ready."""
     commands = "; ".join(f"set server {proxy}/{server} state {state}"
                          for proxy, server in pairs)
-    done = await node.run(["socat", "stdio", ADMIN_SOCKET], stdin=f"{commands}\n".encode(),
-                          timeout=30)
+    done = await _admin(node, f"{commands}\n".encode())
     if not done.ok or done.stdout.strip():
         raise TransportError(node.host, f"haproxy: {commands}: "
                              f"{(done.stdout + done.stderr).strip()}")
