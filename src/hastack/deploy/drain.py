@@ -10,6 +10,7 @@ an API that is still loading can answer.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -85,6 +86,14 @@ async def drained(balancers: Mapping[str, Transport], listeners: Sequence[Listen
             raise TransportError(server, f"{', '.join(p for p, _ in pairs)} on {server} did "
                                  f"not answer {ANSWER_TIMEOUT} s after its restart",
                                  fix=f"see the service's log on {server}")
-    finally:
-        await asyncio.gather(*(haproxy_stats.set_state(b, pairs, "ready")
-                               for b in balancers.values()))
+    except BaseException:
+        # Given back whatever went wrong (its checks decide), without hiding that error.
+        with contextlib.suppress(TransportError):
+            await _ready(balancers, pairs)
+        raise
+    await _ready(balancers, pairs)
+
+
+async def _ready(balancers: Mapping[str, Transport], pairs: list[tuple[str, str]]) -> None:
+    await asyncio.gather(*(haproxy_stats.set_state(b, pairs, "ready")
+                           for b in balancers.values()))
