@@ -15,7 +15,7 @@ import secrets
 import stat
 import string
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import yaml
@@ -73,8 +73,6 @@ class Secrets:
     unsaved: bool = False  # generated here and not yet written to ``path`` (see save)
     # Values the site gives in files of its own (its certificates): never written here.
     supplied: frozenset[str] = frozenset()
-    # What a rotation replaced: the values the nodes still hold until deploy writes the new.
-    previous: Mapping[str, str] = field(default_factory=dict)
 
     def lookup(self, ref: SecretRef) -> str:
         """The value to write into a file (a ``key`` secret is decoded by the byte writer)."""
@@ -349,9 +347,7 @@ def _refuse_missing_user_secrets(path: Path, wanted: Mapping[str, SecretRef],
 # deploy (database, keystone and RabbitMQ users get the new password; services restart one
 # node at a time), while these kinds need a staged change that is not built yet.
 NOT_ROTATED = {
-    # corosync's (rotation "named") is reloaded by every member at once; pacemaker_remote's
-    # has no such switch: a connection made while two nodes hold different keys fails.
-    "key": "pacemaker_remote's authkey: cluster nodes and computes must switch at once",
+    "key": "an authkey (corosync, pacemaker_remote): every node must switch at once",
     "tls-ca": "the site CA: every client must trust a new one before the VIPs serve it",
 }
 BY_ROTATION = {
@@ -365,8 +361,6 @@ def _not_rotated(ref: SecretRef) -> str | None:
     """Why ``ref`` is not rotated live, or None (a user-supplied one is a device's)."""
     if ref.user_supplied:
         return BY_ROTATION["device"]
-    if ref.rotation == "named":
-        return None
     return BY_ROTATION.get(ref.rotation) or NOT_ROTATED.get(ref.kind)
 
 
@@ -446,5 +440,4 @@ def rotate(path: Path, refs: Iterable[SecretRef], names: Sequence[str] = ()) -> 
         values.update(shifted(key_set, values))
     register(_maskable(values.values()))
     log.info("secrets rotated in memory path=%s count=%d", path, len(chosen))
-    return Secrets(path=path, values=values, generated=tuple(sorted(chosen)), unsaved=True,
-                   previous={n: store.values[n] for n in chosen if n in store.values})
+    return Secrets(path=path, values=values, generated=tuple(sorted(chosen)), unsaved=True)

@@ -101,16 +101,3 @@ def test_an_account_that_is_not_the_users_is_refused(site: tuple[Path, list]) ->
         read_secrets(path, refs)
     [problem] = raised.value.problems
     assert problem.code == "secrets-value-malformed" and "'admin'" in problem.what
-
-
-def test_corosyncs_authkey_rotates_when_named_and_pacemakers_does_not(site: tuple[Path, list]
-                                                                     ) -> None:
-    path, refs = site
-    old = ensure_secrets(path, refs).values
-    assert rotate(path, refs).values["corosync-authkey-openstack"] == \
-        old["corosync-authkey-openstack"]
-    named = rotate(path, refs, ["corosync-authkey-openstack"])
-    assert named.values["corosync-authkey-openstack"] != old["corosync-authkey-openstack"]
-    assert named.previous == {"corosync-authkey-openstack": old["corosync-authkey-openstack"]}
-    with pytest.raises(SiteError):
-        rotate(path, refs, ["pacemaker-authkey"])

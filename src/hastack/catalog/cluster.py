@@ -144,8 +144,7 @@ def config(ctx: ServiceContext) -> list[ConfigFile]:
                                f"PCMK_remote_address={node.address}\n"))
     for node in ctx.members:
         files.append(text_file(node.name, "/etc/corosync/authkey",
-                               SecretRef(f"corosync-authkey-{ctx.cluster.name}", kind="key",
-                                         rotation="named"),
+                               SecretRef(f"corosync-authkey-{ctx.cluster.name}", kind="key"),
                                mode=0o400))
         for target in _all_nodes(ctx):
             if target.fencing is not None:

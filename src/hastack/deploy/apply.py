@@ -14,7 +14,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Literal
 
 from hastack import haproxy_stats
@@ -81,7 +81,6 @@ class Deployment:
     emit: Callable[[Event], None] = lambda event: None
     events: list[Event] = field(default_factory=list)
     diffs: list[str] = field(default_factory=list)
-    written: dict[str, set[str]] = field(default_factory=dict)  # paths written, per node
 
     def record(self, stage: str, node: str | None, outcome: Outcome, detail: str,
                started: float) -> None:
@@ -135,7 +134,6 @@ async def _prepare_node(d: Deployment, name: str) -> None:
                         'touch "$@"', "mark", *touched])
     for change in changes:
         await file_ops.write(node, change, d.secrets)
-    d.written[name] = {c.file.path for c in changes}
     if any(c.file.path.startswith("/etc/sysctl.d/") for c in changes):
         # Inside lab machines /proc/sys is read-only: the lab sets these per namespace.
         await node.run(["sysctl", "--system"])
@@ -195,8 +193,8 @@ RESTART_DIR = "/var/lib/hastack/restart"
 async def _running_here(d: Deployment, name: str) -> set[str]:
     """Services with a resource running on this node now (a controller or a compute): only
     they need a restart for new files (a first deploy starts them with their files; the
-    cluster base is not restarted: a changed corosync.conf or authkey is reloaded by every
-    member at once, _reload_corosync)."""
+    cluster base is not restarted, a changed corosync.conf is reloaded with corosync-cfgtool
+    by the operator)."""
     node = d.transports[name]
     units = {u.unit: u.service for u in d.rendering.host_units}
     states = await unit_states(node, list(units))
@@ -304,25 +302,6 @@ async def _form_cluster(d: Deployment, cluster: str, members: tuple[str, ...]) -
     d.record(f"cluster:{cluster}", None, "changed" if down else "unchanged",
              f"started on {', '.join(down)}" if down else "quorate, all members online",
              started)
-    running = [m for m in members if m not in down]
-    if running and any(d.written.get(m, set()) & COROSYNC_FILES for m in members):
-        await _reload_corosync(d, cluster, members, d.transports[running[0]])
-
-
-COROSYNC_FILES = {"/etc/corosync/authkey", "/etc/corosync/corosync.conf"}
-
-
-async def _reload_corosync(d: Deployment, cluster: str, members: tuple[str, ...],
-                           node: Transport) -> None:
-    """Every member has the new files (prepare wrote them all first): one reload makes the
-    running members take them together. Since corosync 3.1 a new authkey switches in three
-    phases, each after the token went round (load it, send with it, drop the old), so the
-    members never stop understanding each other."""
-    started = time.monotonic()
-    (await node.run(["corosync-cfgtool", "-R"], timeout=120)).check()
-    await live.wait_quorate(node, members)
-    d.record(f"reload:corosync-{cluster}", node.host, "changed",
-             "members reloaded corosync.conf and the authkey, still quorate", started)
 
 
 def _resource_ids(d: Deployment, entry: CatalogEntry) -> set[str]:
@@ -587,28 +566,23 @@ async def _refuse_architecture_change(d: Deployment) -> None:
 
 
 async def _refuse_foreign_secrets(d: Deployment, nodes: Sequence[str]) -> None:
-    """The cluster's authkeys on the nodes hastack deployed must be the secrets file's on
-    one node at least: if every one differs the file is not the one the site was deployed
-    with (lost and generated again, or another site's), and writing its passwords would lock
-    every service out of the database, keystone and RabbitMQ, which keep the old ones.
-    Refused before anything is touched. A rotation compares the keys it replaces; a run
-    that stopped while writing new keys finds them on some nodes and goes on."""
-    known = replace(d.secrets, values={**d.secrets.values, **d.secrets.previous})
-
-    async def foreign(name: str) -> list[str] | None:
+    """The cluster's authkeys on the nodes must be the secrets file's: if they differ the
+    file is not the one the site was deployed with (lost and generated again, or another
+    site's), and writing its passwords would lock every service out of the database,
+    keystone and RabbitMQ, which keep the old ones. Refused before anything is touched."""
+    async def foreign(name: str) -> list[str]:
         # Packages create keys of their own (pacemaker's postinst writes an authkey): only
         # a node hastack deployed (its priority drop-ins are there) holds the site's.
         marked = await d.transports[name].run(
             ["sh", "-c", f"ls /etc/systemd/system/*.service.d/{PRIORITY_DROPIN}"], timeout=60)
         if not marked.ok:
-            return None
+            return []
         keys = [f for f in d.rendering.files_for(name) if file_ops.is_key_file(f)]
-        found = await file_ops.changes(d.transports[name], keys, known)
+        found = await file_ops.changes(d.transports[name], keys, d.secrets)
         return [f"{name}:{c.file.path}" for c in found if c.reason == "content"]
 
-    deployed = [f for f in await asyncio.gather(*(foreign(n) for n in nodes)) if f is not None]
-    differ = [k for found in deployed for k in found]
-    if deployed and all(deployed):
+    differ = [k for found in await asyncio.gather(*(foreign(n) for n in nodes)) for k in found]
+    if differ:
         raise SiteError([Problem(
             code="secrets-mismatch", where=str(d.secrets.path),
             what="the deployed nodes hold other keys than this secrets file "
