@@ -325,12 +325,16 @@ def with_supplied(store: Secrets, supplied: Mapping[str, str]) -> Secrets:
                    supplied=store.supplied | frozenset(supplied))
 
 
+def secret_parts(value: str) -> list[str]:
+    """What must never be shown of a value: the value, and a keystone one's password alone
+    (``account:password``; a generated password is 32 characters, a shorter tail is part of
+    some other value)."""
+    tail = value.rpartition(":")[2]
+    return [value, tail] if tail != value and len(tail) >= PASSWORD_LENGTH else [value]
+
+
 def _maskable(values: Iterable[str]) -> list[str]:
-    """What the log must never show: each value, and a keystone one's password alone (a
-    generated password is 32 characters; a shorter tail is part of some other value)."""
-    whole = list(values)
-    tails = [value.rpartition(":")[2] for value in whole if ":" in value]
-    return [*whole, *(t for t in tails if len(t) >= PASSWORD_LENGTH)]
+    return [part for value in values for part in secret_parts(value)]
 
 
 def _refuse_missing_user_secrets(path: Path, wanted: Mapping[str, SecretRef],

@@ -23,7 +23,7 @@ import pytest
 import yaml
 from labkit import EXAMPLE, hastack, inside, running_lab, wait_for
 
-from hastack import pki
+from hastack import catalog, pki
 
 pytestmark = pytest.mark.lab
 
@@ -290,7 +290,6 @@ def test_the_sites_own_certificates_replace_hastacks(cloud: None, tmp_path: Path
     """A site naming its own CA and VIP certificates (openstack.certificates): deploy serves
     them, every node trusts that CA and the CLI verifies against it; the secrets file never
     holds them. Deploying the site without them puts hastack's own CA back."""
-    from hastack import catalog
     from hastack.deploy.apply import secret_refs
     from hastack.render.site import render_site
 
@@ -339,9 +338,12 @@ def test_rotated_secrets_converge_and_verify_passes(cloud: None) -> None:
     password (nova's, whose cells must follow), keystone users' (nova's reaches the computes,
     whose nova-compute must restart), the fernet and credential keys (shifted as keystone
     does) and a VIP's certificate; verify passes right after, and the old values are gone
-    from the secrets file."""
+    from the secrets file. The old database password, accepted beside the new one while the
+    services restarted, is refused after; nova's service user moved to its other account and
+    the one it left is disabled."""
     secrets_file = SITE.with_name(SITE.stem + ".secrets.yaml")
     before = secrets_file.read_text()
+    old_db = yaml.safe_load(before)["nova-db"]
     compute_pid = inside("cmp1", "systemctl", "show", "-P", "MainPID", "nova-compute").stdout
     done = hastack("secrets", "rotate", str(SITE), *ROTATED, check=False)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
@@ -351,6 +353,17 @@ def test_rotated_secrets_converge_and_verify_passes(cloud: None) -> None:
     assert {n for n in new if new[n] != old.get(n)} >= {*ROTATED, "keystone-fernet-2"}
     assert inside("cmp1", "systemctl", "show", "-P", "MainPID",
                   "nova-compute").stdout != compute_pid, "nova-compute kept its old password"
+    db_vip = str(catalog.load(SITE).placement.vips["db"])
+
+    def nova_db_login(password: str) -> bool:
+        return inside("ctl1", "mysql", "-h", db_vip, "-u", "nova", "-e", "SELECT 1",
+                      env={"MYSQL_PWD": password}).returncode == 0
+    assert nova_db_login(yaml.safe_load(after)["nova-db"])
+    assert not nova_db_login(old_db), "the old database password still works"
+    assert "nova-keystone: nova-2:" in after
+    users = openstack("user", "list", "--long", "-f", "json")
+    enabled = {u["Name"]: u["Enabled"] for u in json.loads(users.stdout)}
+    assert enabled.get("nova-2") is True and enabled.get("nova") is False, enabled
     verified = hastack("verify", str(SITE), check=False)
     assert verified.returncode == 0, verified.stdout[-4000:] + verified.stderr[-2000:]
 

@@ -42,6 +42,7 @@ def ca_path(site: Site) -> str:
 
 
 CA_SECRET = "tls-site-ca"
+VIP_SECRET = "tls-vip-"  # + the VIP's name
 
 
 def ca_certificate() -> SecretRef:
@@ -52,7 +53,7 @@ def ca_certificate() -> SecretRef:
 def vip_certificate(vip: str, address: str) -> SecretRef:
     """The certificate and key HAProxy serves on ``vip`` (issued again when its address
     changes)."""
-    return SecretRef(f"tls-vip-{vip}", kind="tls-leaf", subject=address, form="bundle")
+    return SecretRef(VIP_SECRET + vip, kind="tls-leaf", subject=address, form="bundle")
 
 
 def certificate_path(vip: str) -> str:
@@ -93,7 +94,7 @@ def site_certificates(loaded: LoadedSite, refs: Iterable[SecretRef]) -> dict[str
     given = loaded.site.openstack.certificates
     if given is None:
         return {}
-    vips = {r.name.removeprefix("tls-vip-"): r.subject for r in refs if r.kind == "tls-leaf"}
+    vips = {r.name.removeprefix(VIP_SECRET): r.subject for r in refs if r.kind == "tls-leaf"}
     problems: list[Problem] = []
 
     def fault(key: str, what: str, fix: str) -> None:
@@ -122,7 +123,7 @@ def site_certificates(loaded: LoadedSite, refs: Iterable[SecretRef]) -> dict[str
             continue
         pair = _vip_pair(base, vip, address, files, ca, fault)
         if pair is not None:
-            values[f"tls-vip-{vip}"] = pair.value()
+            values[VIP_SECRET + vip] = pair.value()
     if problems:
         raise SiteError(problems)
     return values

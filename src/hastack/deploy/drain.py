@@ -18,7 +18,7 @@ from contextlib import asynccontextmanager
 from hastack import haproxy_stats
 from hastack.catalog.base import Listener
 from hastack.errors import TransportError
-from hastack.render.haproxy import API_HEALTHY
+from hastack.render.haproxy import health_check
 from hastack.transport.base import Transport
 
 # In-flight API requests end within HAProxy's `timeout server` (1 min); a long-lived
@@ -31,12 +31,12 @@ def probe_argv(listener: Listener, address: str) -> list[str]:
     """The command that passes when the backend at ``address`` passes HAProxy's own check of
     ``listener`` (render/haproxy.py): the same request and the same expected answer."""
     port = listener.check_port or listener.backend_port or listener.port
-    if listener.check_path or listener.mode == "http":
-        expect = "^200$" if listener.check_path else API_HEALTHY
-        url = f"http://{address}:{port}{listener.check_path or '/'}"
-        return ["sh", "-c", f"curl -s -o /dev/null -m 5 -w '%{{http_code}}' '{url}' "
-                            f"| grep -Eq '{expect}'"]
-    return ["timeout", "5", "bash", "-c", f"</dev/tcp/{address}/{port}"]
+    check = health_check(listener)
+    if check is None:
+        return ["timeout", "5", "bash", "-c", f"</dev/tcp/{address}/{port}"]
+    url = f"http://{address}:{port}{check.path}"
+    return ["sh", "-c", f"curl -s -o /dev/null -m 5 -w '%{{http_code}}' '{url}' "
+                        f"| grep -Eq '{check.status}'"]
 
 
 def drained_listeners(listeners: Sequence[Listener]) -> list[Listener]:

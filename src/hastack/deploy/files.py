@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from hastack.catalog.base import SecretRef, Text
 from hastack.render.site import RenderedFile
-from hastack.secrets import Secrets
+from hastack.secrets import Secrets, secret_parts
 from hastack.transport.base import Transport
 
 STAT_SCRIPT = ('for p in "$@"; do if [ -e "$p" ]; then h=$(sha256sum "$p" | cut -d" " -f1); '
@@ -137,7 +137,7 @@ def mask(text: str, secrets: Secrets) -> str:
     """Replace every known secret value (longest first) by its name; a keystone secret's
     password also alone (its value is ``account:password`` after a rotation)."""
     known = [(name, part) for name, value in secrets.values.items()
-             for part in {value, value.rpartition(":")[2]}]
+             for part in secret_parts(value)]
     for name, value in sorted(known, key=lambda kv: -len(kv[1])):
         if len(value) >= MIN_VALUE_MASK:
             text = text.replace(value, f"{{{{secret:{name}}}}}")

@@ -7,6 +7,7 @@ decides which member holds each VIP (guide: Proxy server).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from hastack.catalog import tls
 from hastack.catalog.base import Listener
@@ -56,6 +57,25 @@ defaults
 """
 
 
+@dataclass(frozen=True)
+class HealthCheck:
+    """HAProxy's HTTP check of a listener's backends: GET ``path``, healthy when the status
+    code matches ``status`` (a regular expression)."""
+
+    path: str
+    status: str
+
+
+def health_check(listener: Listener) -> HealthCheck | None:
+    """The check of ``listener``'s backends (None: a TCP connect). Deploy's drain asks the
+    same question before it gives a restarted backend back (deploy/drain.py)."""
+    if listener.single_writer or listener.check_path:
+        return HealthCheck(listener.check_path or "/", "^200$")
+    if listener.mode == "http":
+        return HealthCheck("/", API_HEALTHY)
+    return None
+
+
 def serves_tls(site: Site, listener: Listener) -> bool:
     return tls.enabled(site) and listener.tls
 
@@ -79,12 +99,10 @@ def _listen_block(site: Site, placement: Placement, listener: Listener) -> list[
     lines = [f"listen {listener.name}", *_frontend(site, str(vip), listener)]
     if listener.tcp_keepalive or listener.single_writer:
         lines.append("    option tcpka")
-    if listener.single_writer or listener.check_path:
-        lines.append(f"    option httpchk GET {listener.check_path or '/'}")
-        lines.append("    http-check expect status 200")
-    elif listener.mode == "http":
-        lines.append("    option httpchk GET /")
-        lines.append(f"    http-check expect rstatus {API_HEALTHY}")
+    check = health_check(listener)
+    if check is not None:
+        lines.append(f"    option httpchk GET {check.path}")
+        lines.append(f"    http-check expect rstatus {check.status}")
     if listener.single_writer:
         # One writer at a time: every connection sticks to one synced member (guide: Galera).
         lines += ["    stick-table type ip size 1000", "    stick on dst"]
@@ -95,8 +113,8 @@ def _listen_block(site: Site, placement: Placement, listener: Listener) -> list[
     if listener.timeout_server:
         lines.append(f"    timeout server {listener.timeout_server}")
     for name in placement.cluster_of(listener.service).members:
-        check = DB_CHECK if listener.single_writer else API_CHECK
-        server = f"    server {name} {site.node(name).address}:{backend_port} check {check}"
+        timing = DB_CHECK if listener.single_writer else API_CHECK
+        server = f"    server {name} {site.node(name).address}:{backend_port} check {timing}"
         if listener.check_port:
             server += f" port {listener.check_port}"
         if listener.single_writer:
