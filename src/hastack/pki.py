@@ -126,8 +126,9 @@ def new_ca() -> Pair:
     return Pair(key, cert)
 
 
-def issue(ca: Pair, address: str, name: str) -> Pair:
-    """A server certificate for one VIP: its address (what clients connect to) and a DNS name."""
+def issue(ca: Pair, address: str, name: str, *, peer: bool = False) -> Pair:
+    """A server certificate for one address (what clients connect to) and a DNS name; a
+    ``peer``'s also authenticates it as a client (Galera's members connect to each other)."""
     if ca.key is None:
         raise MalformedPair("the CA has no key: hastack issues only with a CA of its own")
     key = ec.generate_private_key(ec.SECP256R1())
@@ -142,23 +143,32 @@ def issue(ca: Pair, address: str, name: str) -> Pair:
                 x509.IPAddress(ipaddress.ip_address(address)), x509.DNSName(name)]),
                 critical=False)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]),
-                           critical=False)
+            .add_extension(x509.ExtendedKeyUsage(_purposes(peer)), critical=False)
             .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
                 ca.key.public_key()), critical=False)
             .sign(ca.key, hashes.SHA256()))
     return Pair(key, cert)
 
 
-def still_good(leaf: Pair, ca: Pair, address: str) -> bool:
-    """The leaf names ``address``, was signed by ``ca`` and is not close to its end."""
+def _purposes(peer: bool) -> list[x509.ObjectIdentifier]:
+    return [ExtendedKeyUsageOID.SERVER_AUTH, *([ExtendedKeyUsageOID.CLIENT_AUTH] if peer else [])]
+
+
+def still_good(leaf: Pair, ca: Pair, address: str, *, peer: bool = False) -> bool:
+    """The leaf names ``address``, was signed by ``ca`` for the purposes wanted and is not
+    close to its end."""
     try:
         leaf.certificate.verify_directly_issued_by(ca.certificate)
     except (InvalidSignature, ValueError, TypeError):
         return False
     sans = leaf.certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName)
     named = sans.value.get_values_for_type(x509.IPAddress)
-    return (named == [ipaddress.ip_address(address)]
+    try:
+        purposes = list(leaf.certificate.extensions.get_extension_for_class(
+            x509.ExtendedKeyUsage).value)
+    except x509.ExtensionNotFound:
+        purposes = []
+    return (named == [ipaddress.ip_address(address)] and purposes == _purposes(peer)
             and leaf.certificate.not_valid_after_utc - _now() > RENEW_BEFORE)
 
 

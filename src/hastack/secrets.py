@@ -50,13 +50,13 @@ def alternate(ref: SecretRef, account: str) -> str:
 
 
 def generate(ref: SecretRef, ca: str | None = None) -> str:
-    """A new value of ``ref``'s kind; a tls-leaf is issued by ``ca`` (a tls-ca value)."""
+    """A new value of ``ref``'s kind; a tls-leaf is issued by ``ca`` (its issuer's value)."""
     if ref.kind == "tls-ca":
         return pki.new_ca().value()
     if ref.kind == "tls-leaf":
         if ca is None:
             raise ValueError(f"{ref.name}: a certificate needs the site CA")
-        return pki.issue(pki.parse(ca), ref.subject, ref.name).value()
+        return pki.issue(pki.parse(ca), ref.subject, ref.name, peer=ref.peer).value()
     if ref.kind == "fernet":
         return base64.urlsafe_b64encode(os.urandom(32)).decode()
     if ref.kind == "key":
@@ -82,6 +82,8 @@ class Secrets:
             return password if ref.form == "password" else account
         if ref.form == "certificate":
             return pki.parse(value).certificate_pem()
+        if ref.form == "key":
+            return pki.parse(value).key_pem()
         if ref.form == "bundle":
             return pki.bundle_pem(pki.parse(value))
         return value
@@ -259,12 +261,11 @@ def ensure_secrets(path: Path, refs: Iterable[SecretRef], *, write: bool = True)
     wanted = {r.name: r for r in refs}
     values = read_secrets(path, wanted.values())
     _refuse_missing_user_secrets(path, wanted, values)
-    ca = _ca_value(wanted, values)
     generated = tuple(sorted(n for n in wanted
-                             if n not in values or _stale(wanted[n], values, ca)))
-    # The CA first: the certificates it issues are generated after it.
+                             if n not in values or _stale(wanted[n], values)))
+    # The CAs first: the certificates they issue are generated after them.
     for name in sorted(generated, key=lambda n: wanted[n].kind != "tls-ca"):
-        values[name] = generate(wanted[name], ca=_ca_value(wanted, values))
+        values[name] = generate(wanted[name], ca=values.get(wanted[name].issuer))
     register(_maskable(values.values()))
     store = Secrets(path=path, values=values, generated=generated,
                     unsaved=bool(generated) or not path.exists())
@@ -273,17 +274,14 @@ def ensure_secrets(path: Path, refs: Iterable[SecretRef], *, write: bool = True)
     return store
 
 
-def _ca_value(wanted: Mapping[str, SecretRef], values: Mapping[str, str]) -> str | None:
-    """The site CA's value, when the site has one and it is in ``values``."""
-    return next((values.get(n) for n, r in wanted.items() if r.kind == "tls-ca"), None)
-
-
-def _stale(ref: SecretRef, values: Mapping[str, str], ca: str | None) -> bool:
+def _stale(ref: SecretRef, values: Mapping[str, str]) -> bool:
     """A certificate to issue again: for another address, by another CA (or none yet), or
     near its end."""
+    ca = values.get(ref.issuer)
     if ref.kind != "tls-leaf" or ca is None:
         return ref.kind == "tls-leaf"
-    return not pki.still_good(pki.parse(values[ref.name]), pki.parse(ca), ref.subject)
+    return not pki.still_good(pki.parse(values[ref.name]), pki.parse(ca), ref.subject,
+                              peer=ref.peer)
 
 
 def require_secrets(path: Path, refs: Iterable[SecretRef]) -> Secrets:
@@ -429,7 +427,6 @@ def rotate(path: Path, refs: Iterable[SecretRef], names: Sequence[str] = ()) -> 
     chosen = list(names) or [n for n, r in wanted.items()
                              if _not_rotated(r) is None and r.rotation == "live"]
     values = dict(store.values)
-    ca = _ca_value(wanted, values)
     chosen = _whole_key_sets(chosen, wanted)
     for name in chosen:
         ref = wanted[name]
@@ -439,7 +436,7 @@ def rotate(path: Path, refs: Iterable[SecretRef], names: Sequence[str] = ()) -> 
             account = alternate(ref, keystone_parts(ref, values[name])[0])
             values[name] = f"{account}:{generate(ref)}"
         elif ref.kind != "fernet":
-            values[name] = generate(ref, ca=ca)
+            values[name] = generate(ref, ca=values.get(ref.issuer))
     for key_set in _key_sets(chosen, wanted).values():
         values.update(shifted(key_set, values))
     register(_maskable(values.values()))

@@ -19,7 +19,7 @@ import pytest
 from oslo_config import iniparser
 
 from hastack import catalog, pki
-from hastack.catalog import tls
+from hastack.catalog import galera, tls
 from hastack.pacemaker.tools import verify_cib
 from hastack.render.corosync import KEYFILE
 from hastack.render.site import SiteRendering, render_site
@@ -179,13 +179,33 @@ def test_mariadb_with_galera_starts_from_every_rendered_galera_cnf(
         _bootstrap_one_member(mariadbd, loaded, cnf.node, cnf.text.masked(), Path(name))
 
 
+def _with_test_certificates(text: str, where: Path) -> str:
+    """``text`` with the internal TLS files it names (openstack.internal_tls) replaced by
+    test ones under ``where``: Galera opens them when it starts."""
+    if tls.INTERNAL_CA_PATH not in text:
+        return text
+    ca = pki.new_ca()
+    node = pki.issue(ca, "127.0.0.1", "test-node", peer=True)
+    files = {tls.INTERNAL_CA_PATH: ca.certificate_pem(),
+             f"{galera.TLS_DIR}/node.crt": node.certificate_pem(),
+             f"{galera.TLS_DIR}/node.key": node.key_pem()}
+    for path, content in files.items():
+        copy = where / Path(path).name
+        copy.write_text(content, encoding="utf-8")
+        copy.chmod(0o600)
+        shutil.chown(copy, "mysql", "mysql")
+        text = text.replace(path, str(copy))
+    return text
+
+
 def _bootstrap_one_member(mariadbd: str, loaded: LoadedSite, node: str, text: str,
                           tmp_path: Path) -> None:
     address = str(loaded.site.node(node).address)
     data = tmp_path / "data"
     data.mkdir()
     config = tmp_path / "my.cnf"
-    config.write_text(text.replace(address, "127.0.0.1"), encoding="utf-8")
+    config.write_text(_with_test_certificates(text, tmp_path).replace(address, "127.0.0.1"),
+                      encoding="utf-8")
     log, pid = tmp_path / "error.log", tmp_path / "mariadbd.pid"
     local = [f"--datadir={data}", f"--socket={tmp_path}/sock", "--port=13306",
              f"--log-error={log}", f"--pid-file={pid}", "--wsrep-cluster-address=gcomm://"]

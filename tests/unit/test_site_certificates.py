@@ -92,7 +92,7 @@ def lab(tmp_path: Path) -> tuple[Path, Pki]:
     loaded = catalog.load(tmp_path / "lab.yaml")
     rendering = render_site(loaded.site, loaded.placement, catalog.BASE, catalog.SERVICES)
     vips = {r.name.removeprefix("tls-vip-"): r.subject
-            for r in secret_refs(loaded, rendering, catalog.SERVICES) if r.kind == "tls-leaf"}
+            for r in secret_refs(loaded, rendering, catalog.SERVICES) if r.issuer == tls.CA_SECRET}
     (tmp_path / "certs").mkdir()
     return tmp_path / "lab.yaml", Pki(tmp_path / "certs", vips)
 
@@ -117,7 +117,7 @@ def test_the_sites_certificates_serve_a_handshake_trusting_only_its_root(
         lab: tuple[Path, Pki], tmp_path: Path) -> None:
     site, pki = lab
     supplied, refs = _load(site, pki)
-    vip_refs = [r for r in refs if r.kind == "tls-leaf"]
+    vip_refs = [r for r in refs if r.issuer == tls.CA_SECRET]
     assert set(supplied) == {tls.CA_SECRET, *(r.name for r in vip_refs)}
     loaded = catalog.load(site)
     store = with_supplied(ensure_secrets(loaded.secrets_path,

@@ -9,12 +9,15 @@ import threading
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from hastack import pki
+from hastack import catalog, pki
 from hastack.catalog import tls
 from hastack.errors import SiteError
-from hastack.secrets import ensure_secrets, read_secrets, write_secrets
+from hastack.secrets import ensure_secrets, read_secrets, rotate, write_secrets
 
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 VIP = "198.18.0.201"
 
 
@@ -93,3 +96,37 @@ def test_a_mangled_certificate_in_the_secrets_file_is_refused_by_name(tmp_path: 
         read_secrets(path, refs())
     (problem,) = raised.value.problems
     assert problem.code == "secrets-value-malformed" and problem.key == "tls-vip-keystone"
+
+
+def test_node_certificates_come_from_the_internal_ca_and_name_their_node(tmp_path: Path
+                                                                        ) -> None:
+    """openstack.internal_tls: a node's certificate verifies for its address against the
+    internal CA only (not the site CA of the VIPs), and a default rotation leaves it alone
+    (a new one restarts RabbitMQ and Galera everywhere)."""
+    site = catalog.load(EXAMPLES / "lab.yaml").site
+    ctl1, ctl2 = site.node("ctl1"), site.node("ctl2")
+    wanted = [*refs(), tls.internal_ca_certificate(),
+              tls.node_certificate(ctl1, "certificate"), tls.node_certificate(ctl2, "key")]
+    store = ensure_secrets(tmp_path / "s.yaml", wanted)
+    assert {"tls-internal-ca", "tls-node-ctl1", "tls-node-ctl2"} <= set(store.generated)
+    internal_ca = store.lookup(tls.internal_ca_certificate())
+    cert = store.lookup(tls.node_certificate(ctl1, "certificate"))
+    key = store.lookup(tls.node_certificate(ctl1, "key"))
+    assert "PRIVATE KEY" not in cert and "PRIVATE KEY" in key
+    handshake(tmp_path, cert + key, internal_ca, str(ctl1.address))
+    with pytest.raises(ssl.SSLCertVerificationError):
+        handshake(tmp_path, cert + key, internal_ca, str(ctl2.address))
+    with pytest.raises(ssl.SSLCertVerificationError):
+        handshake(tmp_path, cert + key, store.lookup(tls.ca_certificate()), str(ctl1.address))
+    rotated = rotate(tmp_path / "s.yaml", wanted)
+    assert "tls-vip-keystone" in rotated.generated
+    assert not {"tls-node-ctl1", "tls-node-ctl2"} & set(rotated.generated)
+    by_name = rotate(tmp_path / "s.yaml", wanted, ["tls-node-ctl1"])
+    assert by_name.values["tls-node-ctl1"] != store.values["tls-node-ctl1"]
+    handshake(tmp_path, by_name.lookup(tls.node_certificate(ctl1, "certificate"))
+              + by_name.lookup(tls.node_certificate(ctl1, "key")), internal_ca,
+              str(ctl1.address))
+    # Galera's members connect to each other: each presents its certificate as a client too.
+    purposes = pki.parse(store.values["tls-node-ctl1"]).certificate.extensions \
+        .get_extension_for_class(x509.ExtendedKeyUsage).value
+    assert ExtendedKeyUsageOID.CLIENT_AUTH in purposes

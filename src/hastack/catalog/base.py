@@ -35,9 +35,11 @@ class SecretRef:
                   "keystone"] = "password"
     user_supplied: bool = False  # e.g. a real BMC password: never generated, must be given
     subject: str = ""  # tls-leaf: the address its certificate names; keystone: the user
-    # What a file gets of a tls secret: its certificate alone (public) or certificate and key;
-    # of a keystone one: the password, or the account's name (public).
-    form: Literal["value", "certificate", "bundle", "password", "account"] = "value"
+    issuer: str = ""  # tls-leaf: the tls-ca secret that issues it
+    peer: bool = False  # tls-leaf: also a client's certificate (for mutual TLS)
+    # What a file gets of a tls secret: its certificate alone (public), its key alone, or
+    # certificate and key; of a keystone one: the password, or the account's name (public).
+    form: Literal["value", "certificate", "key", "bundle", "password", "account"] = "value"
     # `secrets rotate`: "named": only when named (a person types it); "never": changing it
     # breaks what it protects (swift's hash path, the Erlang cookie of a running cluster);
     # "device": a BMC's or PDU's, changed on the device first.

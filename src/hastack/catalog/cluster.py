@@ -134,6 +134,9 @@ def config(ctx: ServiceContext) -> list[ConfigFile]:
         files.append(text_file(node.name, "/etc/hosts", _hosts(ctx)))
         if tls.enabled(ctx.site):
             files.append(text_file(node.name, tls.ca_path(ctx.site), tls.ca_certificate()))
+        if tls.internal(ctx.site):  # every AMQP client (computes too) verifies with it
+            files.append(text_file(node.name, tls.INTERNAL_CA_PATH,
+                                   tls.internal_ca_certificate()))
         files.append(text_file(node.name, PACEMAKER_AUTHKEY,
                                SecretRef("pacemaker-authkey", kind="key"),
                                owner="hacluster", group="haclient", mode=0o640))

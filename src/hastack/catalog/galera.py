@@ -12,6 +12,7 @@ no clustercheck).
 from __future__ import annotations
 
 from hastack.agents import GALERA_CHECK, agent_text
+from hastack.catalog import tls
 from hastack.catalog.base import (
     Action,
     Check,
@@ -29,6 +30,7 @@ from hastack.catalog.base import (
     Service,
     ServiceContext,
     Sql,
+    Value,
     compose,
     ini_file,
     pairs,
@@ -58,6 +60,7 @@ DATADIR = "/var/lib/mysql"
 PROMOTE_TIMEOUT = "300s"
 CONNECTION_TIMEOUT = "90m"  # the guide's client/server timeouts on the DB listener
 CHECK_SCRIPT = "/usr/local/libexec/hastack-galera-check"
+TLS_DIR = "/etc/mysql/tls"
 VERIFY_DB = "hastack_verify"  # `hastack verify` writes a row through the VIP here
 # Rotated only when named: verify and the drills' load use it, and a drill running while it
 # changes would count its own refused logins as lost writes.
@@ -99,9 +102,16 @@ def config(ctx: ServiceContext) -> list[ConfigFile]:
                 "wsrep_slave_threads": 2,
                 "wsrep_provider_options": provider_options(ctx, node),
             },
+            **_sst_tls(ctx),
             # The agent calls mysql without --socket (lab-notes).
             "client": {"socket": SOCKET},
         }, mode=0o644))
+        if tls.internal(ctx.site):
+            files.append(text_file(node.name, f"{TLS_DIR}/node.crt",
+                                   tls.node_certificate(node, "certificate")))
+            files.append(text_file(node.name, f"{TLS_DIR}/node.key",
+                                   tls.node_certificate(node, "key"),
+                                   owner="mysql", group="mysql", mode=0o400))
         files.append(text_file(node.name, "/etc/tmpfiles.d/hastack-mysqld.conf",
                                "d /run/mysqld 0755 mysql mysql -\n",
                                "d /var/log/mysql 0750 mysql adm -\n"))
@@ -154,8 +164,29 @@ def provider_options(ctx: ServiceContext, node: Node) -> str:
                          # power loss catch up by IST from it instead of a full SST.
                          "gcache.recover=yes",
                          f"gmcast.listen_addr=tcp://{node.address}:{GCOMM_PORT}",
-                         f"ist.recv_addr={node.address}"))
+                         f"ist.recv_addr={node.address}",
+                         *_replication_tls(ctx)))
     return f'"{options}"'  # quoted, as Galera's documentation writes a list
+
+
+def _replication_tls(ctx: ServiceContext) -> list[str]:
+    """Group communication and IST over TLS: a member accepts only peers whose certificate
+    the internal CA issued (a plain peer cannot join)."""
+    if not tls.internal(ctx.site):
+        return []
+    return [f"socket.ssl_cert={TLS_DIR}/node.crt", f"socket.ssl_key={TLS_DIR}/node.key",
+            f"socket.ssl_ca={tls.INTERNAL_CA_PATH}"]
+
+
+def _sst_tls(ctx: ServiceContext) -> dict[str, dict[str, Value]]:
+    """A full state transfer (rsync) through stunnel, each side checking that the other's
+    certificate comes from the internal CA, which issues only the site's nodes (VERIFY_CA:
+    MariaDB 10.11's VERIFY_IDENTITY checked another name than the joiner's address and
+    refused every transfer in the lab)."""
+    if not tls.internal(ctx.site):
+        return {}
+    return {"sst": {"ssl-mode": "VERIFY_CA", "ssl-ca": tls.INTERNAL_CA_PATH,
+                    "ssl-cert": f"{TLS_DIR}/node.crt", "ssl-key": f"{TLS_DIR}/node.key"}}
 
 
 def resources(ctx: ServiceContext) -> list[Resource | CibSetting]:
@@ -288,4 +319,10 @@ def checks(ctx: ServiceContext) -> list[Check]:
               what="a row written through the DB VIP reads back on every member",
               probe=Command(argv=("galera.write-readback",)), expect="the row on every member",
               on="vip", drills=("power-loss", "partition", "galera-cold-start")),
+        *([Check(name="galera-replication-tls",
+                 what="every member's replication port speaks TLS only, with a certificate "
+                      "of the internal CA naming its address",
+                 probe=Command(argv=("tls.handshake", str(GCOMM_PORT))),
+                 expect="a verified TLS handshake on each member", on="all")]
+          if tls.internal(ctx.site) else []),
     ]

@@ -7,7 +7,7 @@ each helper bakes in one HA lesson, cited where it is set.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from hastack.catalog import galera, tls
 from hastack.catalog.base import (
@@ -23,9 +23,10 @@ from hastack.catalog.base import (
     ini_file,
     text_file,
 )
-from hastack.site.model import FenceType, Node
+from hastack.site.model import FenceType, Node, Site
 
 RABBIT_PORT = 5672
+RABBIT_TLS_PORT = 5671  # AMQP over TLS (openstack.internal_tls): the plain port is closed
 MEMCACHED_PORT = 11211
 KEYSTONE_PORT = 5000
 # keystonemiddleware/oslo.cache: retry a dead memcached after 30 s instead of 300 s, and give
@@ -90,13 +91,27 @@ def rabbit_nodes(ctx: ServiceContext) -> tuple[Node, ...]:
     return ctx.members_of("rabbitmq")
 
 
+def rabbit_port(site: Site) -> int:
+    return RABBIT_TLS_PORT if tls.internal(site) else RABBIT_PORT
+
+
+def amqp_client_env(site: Site, lookup: Callable[[SecretRef], str]) -> dict[str, str]:
+    """What a client script of hastack's own (tls.AMQP_CLIENT) needs to reach the brokers:
+    OpenStack's user, its password and, with internal TLS, the CA to trust (public)."""
+    env = {"AMQP_USER": RABBIT_USER, "AMQP_PASSWORD": lookup(rabbit_password())}
+    if tls.internal(site):
+        env["AMQP_CA_PEM"] = lookup(tls.internal_ca_certificate())
+    return env
+
+
 def transport_url(ctx: ServiceContext) -> Text:
     """Every RabbitMQ member listed: clients fail over themselves, never through a VIP."""
     parts: list[str | SecretRef | Text] = ["rabbit://"]
     for i, node in enumerate(rabbit_nodes(ctx)):
         if i:
             parts.append(",")
-        parts.extend([f"{RABBIT_USER}:", rabbit_password(), f"@{node.address}:{RABBIT_PORT}"])
+        parts.extend([f"{RABBIT_USER}:", rabbit_password(),
+                      f"@{node.address}:{rabbit_port(ctx.site)}"])
     parts.append("/")
     return compose(*parts)
 
@@ -113,6 +128,10 @@ def messaging_sections(ctx: ServiceContext, *, uwsgi: bool = False) -> Sections:
             "heartbeat_timeout_threshold": 60,
             "heartbeat_in_pthread": uwsgi,
             "kombu_failover_strategy": "round-robin",
+            # The broker's certificate must come from the internal CA and name the member's
+            # address (kombu puts the member it connects to as the name to check).
+            **({"ssl": True, "ssl_ca_file": tls.INTERNAL_CA_PATH,
+                "ssl_enforce_hostname_verification": True} if tls.internal(ctx.site) else {}),
         },
     }
 

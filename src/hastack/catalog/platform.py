@@ -56,7 +56,8 @@ DEBIAN_12 = PlatformInfo(
         "pacemaker-remote": ("pacemaker-remote", "resource-agents", "pacemaker-cli-utils",
                              "ca-certificates"),
         "haproxy": ("haproxy", "socat"),  # socat: the alert agent talks to its socket
-        "galera": ("mariadb-server", "galera-4", "rsync", "socat"),
+        # stunnel4: an SST over TLS (openstack.internal_tls) runs rsync through it.
+        "galera": ("mariadb-server", "galera-4", "rsync", "socat", "stunnel4"),
         "clustercheck": ("python3",),  # agents/galera_check.py, see galera.py
         "memcached": ("memcached",),
         "rabbitmq": ("rabbitmq-server", "python3-amqp"),  # amqp: verify publishes

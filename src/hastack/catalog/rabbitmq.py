@@ -17,6 +17,7 @@ unit and a monitor is a cheap D-Bus query. A member that restarts keeps its data
 
 from __future__ import annotations
 
+from hastack.catalog import tls
 from hastack.catalog.base import (
     FAILOVER_MONITOR,
     Action,
@@ -37,7 +38,8 @@ from hastack.catalog.base import (
     systemd,
     text_file,
 )
-from hastack.catalog.openstack import RABBIT_PORT, RABBIT_USER, rabbit_password
+from hastack.catalog.openstack import RABBIT_PORT, RABBIT_USER, rabbit_password, rabbit_port
+from hastack.site.model import Node
 
 SERVICE = Service(
     name="rabbitmq",
@@ -57,6 +59,7 @@ TABLE_WAIT_TRIES = 4
 START = "180s"  # a start that found no peer fails after TABLE_WAIT_TRIES x TABLE_WAIT_MS
 FAILURE_TIMEOUT = "240s"  # longer than START: see resources()
 COOKIE = "/var/lib/rabbitmq/.erlang.cookie"
+TLS_DIR = "/etc/rabbitmq/tls"
 
 
 def _rabbitmqctl(*args: str) -> Command:
@@ -68,14 +71,13 @@ def config(ctx: ServiceContext) -> list[ConfigFile]:
     for node in ctx.members:
         files.append(text_file(node.name, "/etc/rabbitmq/rabbitmq-env.conf",
                                f"NODENAME=rabbit@{node.name}\n",
-                               f"NODE_IP_ADDRESS={node.address}\n",
-                               f"NODE_PORT={RABBIT_PORT}\n",
+                               *_plain_listener_env(ctx, node),
                                # Erlang's distribution (the members' own link, 25672) on the
                                # internal address only, not every address.
                                "SERVER_ADDITIONAL_ERL_ARGS=\"-kernel inet_dist_use_interface "
                                f"{{{str(node.address).replace('.', ',')}}}\"\n"))
         files.append(text_file(node.name, "/etc/rabbitmq/rabbitmq.conf",
-                               f"listeners.tcp.1 = {node.address}:{RABBIT_PORT}\n",
+                               *_listeners(ctx, node),
                                "cluster_formation.peer_discovery_backend = classic_config\n",
                                *(f"cluster_formation.classic_config.nodes.{i} = "
                                  f"rabbit@{m.name}\n"
@@ -105,7 +107,35 @@ def config(ctx: ServiceContext) -> list[ConfigFile]:
         files.append(text_file(node.name, COOKIE,
                                SecretRef("rabbitmq-erlang-cookie", rotation="never"),
                                owner="rabbitmq", group="rabbitmq", mode=0o400))
+        if tls.internal(ctx.site):
+            files.append(text_file(node.name, f"{TLS_DIR}/node.crt",
+                                   tls.node_certificate(node, "certificate")))
+            files.append(text_file(node.name, f"{TLS_DIR}/node.key",
+                                   tls.node_certificate(node, "key"),
+                                   owner="rabbitmq", group="rabbitmq", mode=0o400))
     return files
+
+
+def _plain_listener_env(ctx: ServiceContext, node: Node) -> list[str]:
+    # RABBITMQ_NODE_IP_ADDRESS/PORT add a plain AMQP listener whatever rabbitmq.conf says:
+    # with TLS the listeners are rabbitmq.conf's alone.
+    if tls.internal(ctx.site):
+        return []
+    return [f"NODE_IP_ADDRESS={node.address}\n", f"NODE_PORT={RABBIT_PORT}\n"]
+
+
+def _listeners(ctx: ServiceContext, node: Node) -> list[str]:
+    """AMQP on the member's internal address: plain, or TLS only (no plain port at all).
+    Clients present no certificate: they log in with the password, over the encrypted link."""
+    if not tls.internal(ctx.site):
+        return [f"listeners.tcp.1 = {node.address}:{RABBIT_PORT}\n"]
+    return ["listeners.tcp = none\n",
+            f"listeners.ssl.1 = {node.address}:{rabbit_port(ctx.site)}\n",
+            f"ssl_options.cacertfile = {tls.INTERNAL_CA_PATH}\n",
+            f"ssl_options.certfile = {TLS_DIR}/node.crt\n",
+            f"ssl_options.keyfile = {TLS_DIR}/node.key\n",
+            "ssl_options.verify = verify_none\n",
+            "ssl_options.fail_if_no_peer_cert = false\n"]
 
 
 def resources(ctx: ServiceContext) -> list[Resource | CibSetting]:
@@ -167,4 +197,10 @@ def checks(ctx: ServiceContext) -> list[Check]:
               what="a message published on one member is consumed on another",
               probe=Command(argv=("rabbitmq.publish-consume",)), expect="the message",
               on="first", drills=("power-loss", "partition")),
+        *([Check(name="rabbitmq-tls",
+                 what="every member serves AMQP over TLS only, with a certificate of the "
+                      "internal CA naming its address; the plain port is closed",
+                 probe=Command(argv=("tls.handshake", str(rabbit_port(ctx.site)))),
+                 expect="a verified TLS handshake on each member", on="all")]
+          if tls.internal(ctx.site) else []),
     ]

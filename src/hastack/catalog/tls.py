@@ -15,6 +15,7 @@ import ipaddress
 import stat
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import Literal
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -24,7 +25,7 @@ from hastack import pki
 from hastack.catalog.base import SecretRef, ServiceContext, Value
 from hastack.errors import Problem, SiteError
 from hastack.site.load import LoadedSite
-from hastack.site.model import CertificateFiles, Site
+from hastack.site.model import CertificateFiles, Node, Site
 
 # update-ca-certificates adds every *.crt of this folder to /etc/ssl/certs/ca-certificates.crt,
 # the bundle Debian's requests, openssl and curl read.
@@ -53,7 +54,8 @@ def ca_certificate() -> SecretRef:
 def vip_certificate(vip: str, address: str) -> SecretRef:
     """The certificate and key HAProxy serves on ``vip`` (issued again when its address
     changes)."""
-    return SecretRef(VIP_SECRET + vip, kind="tls-leaf", subject=address, form="bundle")
+    return SecretRef(VIP_SECRET + vip, kind="tls-leaf", subject=address, issuer=CA_SECRET,
+                     form="bundle")
 
 
 def certificate_path(vip: str) -> str:
@@ -78,6 +80,45 @@ def proxy_headers(ctx: ServiceContext) -> dict[str, dict[str, Value]]:
     return {"oslo_middleware": {"enable_proxy_headers_parsing": True}}
 
 
+# --- inside the site: AMQP and Galera's replication (openstack.internal_tls) -------------
+# A CA of hastack's own, always (a site's own CA gives no key to issue with), issues one
+# certificate per node for its internal address; RabbitMQ and Galera each keep a copy their
+# own user can read. Clients verify the chain and the address against this CA alone.
+
+INTERNAL_CA_SECRET = "tls-internal-ca"
+NODE_SECRET = "tls-node-"  # + the node's name
+INTERNAL_CA_PATH = "/etc/hastack/internal-ca.crt"
+
+
+def internal(site: Site) -> bool:
+    return site.openstack.internal_tls
+
+
+def internal_ca_certificate() -> SecretRef:
+    return SecretRef(INTERNAL_CA_SECRET, kind="tls-ca", form="certificate")
+
+
+def node_certificate(node: Node, form: Literal["certificate", "key"]) -> SecretRef:
+    """A node's certificate (public) or its key, for its internal address. Rotated only when
+    named: a new one restarts RabbitMQ and Galera on every member."""
+    return SecretRef(NODE_SECRET + node.name, kind="tls-leaf", subject=str(node.address),
+                     issuer=INTERNAL_CA_SECRET, peer=True, form=form, rotation="named")
+
+
+# A client script's way to a broker (verify's probe, the drills' load): py-amqp's ``ssl``
+# argument for a member "address:port", trusting only the internal CA (given in AMQP_CA_PEM,
+# public) and checking the member's address; False (plain AMQP) when no CA is given.
+AMQP_CLIENT = """
+import os as _os
+def amqp_tls(host):
+    pem = _os.environ.get("AMQP_CA_PEM")
+    if not pem:
+        return False
+    return {"context": {"cadata": pem, "check_hostname": True},
+            "server_hostname": host.rsplit(":", 1)[0]}
+"""
+
+
 # --- the site's own certificates (openstack.certificates) ---------------------------------
 
 MAX_PEM_BYTES = 65536
@@ -94,7 +135,8 @@ def site_certificates(loaded: LoadedSite, refs: Iterable[SecretRef]) -> dict[str
     given = loaded.site.openstack.certificates
     if given is None:
         return {}
-    vips = {r.name.removeprefix(VIP_SECRET): r.subject for r in refs if r.kind == "tls-leaf"}
+    vips = {r.name.removeprefix(VIP_SECRET): r.subject for r in refs
+            if r.kind == "tls-leaf" and r.issuer == CA_SECRET}
     problems: list[Problem] = []
 
     def fault(key: str, what: str, fix: str) -> None:

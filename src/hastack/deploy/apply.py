@@ -356,12 +356,20 @@ async def _check_running(d: Deployment, stage: str, cluster: str, members: tuple
             await first.run(["crm_resource", "--cleanup", "--resource", rid])
         await live.wait_settled(first)
         status = await live.crm_mon(first)
+    failed = "; ".join(f"{f.task} of {f.resource} on {f.node}: {f.status}"
+                       for f in status.failures) or "none"
+    # A clone running somewhere is not enough: an instance left failed or blocked (a Galera
+    # member whose promote failed) is a member missing.
+    broken = sorted({f"{r.id} on {','.join(r.nodes) or '?'}" for r in status.resources
+                     if r.id in ids and (r.failed or r.blocked)})
+    if broken:
+        raise TransportError(cluster, f"{stage}: {', '.join(broken)} failed after the cluster "
+                             "settled", fix=f"failed: {failed} — see `crm_mon -1` on "
+                             f"{members[0]}")
     for rsc in resources:
         if not status.running_on(rsc.id):
-            failed = [f"{f.task} of {f.resource} on {f.node}: {f.status}"
-                      for f in status.failures]
             raise TransportError(cluster, f"{stage}: {rsc.id} is not running after the "
-                                 "cluster settled", fix=f"failed: {'; '.join(failed) or 'none'}"
+                                 "cluster settled", fix=f"failed: {failed}"
                                  f" — see `crm_mon -1` on {members[0]}")
 
 

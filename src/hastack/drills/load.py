@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from hastack.catalog.galera import VERIFY_DB
+from hastack.catalog.tls import AMQP_CLIENT
 
 DB_TABLE = f"{VERIFY_DB}.drill"
 BUS_QUEUE = "hastack-drill"
@@ -34,7 +35,7 @@ while time.time() < end:
 DB_SETUP = (f"CREATE TABLE IF NOT EXISTS {DB_TABLE} (run VARCHAR(32), id INT, "
             "PRIMARY KEY (run, id))")
 
-BUS_LOAD = f"""
+BUS_LOAD = AMQP_CLIENT + f"""
 import os, socket, sys, time, amqp
 seconds, run, hosts = float(sys.argv[1]), sys.argv[2], sys.argv[3:]
 user, password = os.environ["AMQP_USER"], os.environ["AMQP_PASSWORD"]
@@ -48,7 +49,7 @@ while time.time() < end:
             # when the connection asks for it; confirm_select alone does not make it wait.
             conn = amqp.Connection(hosts[turn % len(hosts)], userid=user, password=password,
                                    connect_timeout=3, read_timeout=5, write_timeout=5,
-                                   confirm_publish=True)
+                                   confirm_publish=True, ssl=amqp_tls(hosts[turn % len(hosts)]))
             conn.connect()
             channel = conn.channel()
             channel.queue_declare("{BUS_QUEUE}", durable=True, auto_delete=False,
@@ -67,13 +68,14 @@ while time.time() < end:
     time.sleep(0.1)
 """
 
-BUS_DRAIN = f"""
+BUS_DRAIN = AMQP_CLIENT + f"""
 import os, sys, amqp
 run, hosts = sys.argv[1], sys.argv[2:]
 user, password = os.environ["AMQP_USER"], os.environ["AMQP_PASSWORD"]
 for host in hosts:
     try:
-        with amqp.Connection(host, userid=user, password=password, connect_timeout=5) as c:
+        with amqp.Connection(host, userid=user, password=password, connect_timeout=5,
+                             ssl=amqp_tls(host)) as c:
             ch = c.channel()
             while True:
                 msg = ch.basic_get("{BUS_QUEUE}", no_ack=True)

@@ -34,7 +34,7 @@ from hastack.catalog import neutron_server, nova, tls
 from hastack.catalog import openstack as os_
 from hastack.catalog.base import Clone, HostUnit, Primitive, vip_id
 from hastack.catalog.galera import VERIFY_DB, VERIFY_PASSWORD
-from hastack.catalog.openstack import RABBIT_PORT, RABBIT_USER, rabbit_password
+from hastack.catalog.openstack import amqp_client_env, rabbit_port
 from hastack.drills.client import PYTHON, SwitchClient
 from hastack.drills.load import (
     API_LOAD,
@@ -150,13 +150,13 @@ class Drill:
     @property
     def bus_hosts(self) -> list[str]:
         by_name = {n.name: n for n in self.loaded.site.nodes}
-        return [f"{by_name[m].address}:{RABBIT_PORT}" for m in self.members]
+        return [f"{by_name[m].address}:{rabbit_port(self.loaded.site)}" for m in self.members]
 
     def db_env(self) -> dict[str, str]:
         return {"MYSQL_PWD": self.secrets.lookup(VERIFY_PASSWORD)}
 
     def bus_env(self) -> dict[str, str]:
-        return {"AMQP_USER": RABBIT_USER, "AMQP_PASSWORD": self.secrets.lookup(rabbit_password())}
+        return amqp_client_env(self.loaded.site, self.secrets.lookup)
 
     def api_targets(self) -> list[ApiTarget]:
         """keystone, nova and neutron through their VIPs, those the site runs."""

@@ -208,6 +208,9 @@ class OpenStack(Model):
                       "that hastack generates and keeps in the secrets file")
     certificates: SiteCertificates | None = Field(None, description="the site's own "
                                                   "certificates for the VIPs (tls on)")
+    internal_tls: bool = Field(False, description="AMQP (every client to RabbitMQ) and "
+                               "Galera's replication (group communication, IST and SST) over "
+                               "TLS, with a certificate per node from a CA of hastack's own")
 
 
 class Site(Model):

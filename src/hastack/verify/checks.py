@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from hastack import haproxy_stats
+from hastack.catalog import galera, rabbitmq, tls
 from hastack.catalog.base import (
     ApiCall,
     CatalogEntry,
@@ -30,8 +31,8 @@ from hastack.catalog.openstack import (
     KEYSTONE_PORT,
     MEMCACHED_PORT,
     RABBIT_PORT,
-    RABBIT_USER,
-    rabbit_password,
+    amqp_client_env,
+    rabbit_port,
 )
 from hastack.catalog.platform import platform_info
 from hastack.deploy import files as file_ops
@@ -277,18 +278,19 @@ async def _rabbit_members(env: Env) -> str:
 
 # A run that published but could not consume (a member still starting) leaves its message in
 # the durable queue; later runs drain such leftovers, or the check would lag one behind forever.
-AMQP_PROBE = """
+AMQP_PROBE = tls.AMQP_CLIENT + """
 import os, sys, amqp
 user, password = os.environ["AMQP_USER"], os.environ["AMQP_PASSWORD"]
 publish_host, consume_host, queue, body = sys.argv[1:5]
 with amqp.Connection(publish_host, userid=user, password=password, connect_timeout=10,
-                     confirm_publish=True) as c:
+                     confirm_publish=True, ssl=amqp_tls(publish_host)) as c:
     ch = c.channel()
     ch.queue_declare(queue, durable=True, auto_delete=False,
                      arguments={"x-queue-type": "quorum"})
     ch.basic_publish(amqp.Message(body), routing_key=queue, mandatory=True)
 leftovers = 0
-with amqp.Connection(consume_host, userid=user, password=password, connect_timeout=10) as c:
+with amqp.Connection(consume_host, userid=user, password=password, connect_timeout=10,
+                     ssl=amqp_tls(consume_host)) as c:
     ch = c.channel()
     while True:
         msg = ch.basic_get(queue, no_ack=True)
@@ -306,15 +308,65 @@ async def _rabbit_publish(env: Env) -> str:
     expect(len(members) > 1, "one member: nothing to cross")
     body = f"verify-{time.time_ns()}"
     done = await env.member().run(
-        ["python3", "-", f"{members[0].address}:{RABBIT_PORT}",
-         f"{members[1].address}:{RABBIT_PORT}", "hastack-verify", body],
+        ["python3", "-", f"{members[0].address}:{rabbit_port(env.loaded.site)}",
+         f"{members[1].address}:{rabbit_port(env.loaded.site)}", "hastack-verify", body],
         stdin=AMQP_PROBE.encode(), timeout=60,
-        env={"AMQP_USER": RABBIT_USER, "AMQP_PASSWORD": env.secrets.lookup(rabbit_password())})
+        env=amqp_client_env(env.loaded.site, env.secrets.lookup))
     lines = done.stdout.split()
     expect(done.ok and len(lines) == 2 and lines[0] == body,
            (done.stdout + done.stderr).strip()[-500:])
     drained = f" (drained {lines[1]} left by earlier runs)" if lines[1] != "0" else ""
     return f"published on {members[0].name}, consumed on {members[1].name}{drained}"
+
+
+# A member's TLS listener as a peer sees it: the handshake must verify against the internal
+# CA and the member's address (with the node's own certificate: Galera asks a peer for one);
+# every plain port listed must refuse the connection.
+TLS_PROBE = """
+import socket, ssl, sys
+ca, cert, key, address, port, *plain = sys.argv[1:]
+ctx = ssl.create_default_context(cafile=ca)
+ctx.load_cert_chain(cert, key)
+with socket.create_connection((address, int(port)), timeout=10) as raw:
+    with ctx.wrap_socket(raw, server_hostname=address) as conn:
+        print(conn.version())
+for other in plain:
+    try:
+        socket.create_connection((address, int(other)), timeout=10).close()
+        print(f"port {other} open")
+    except ConnectionRefusedError:
+        pass
+"""
+
+
+async def _tls_handshakes(env: Env, service: str, port: int, plain: Sequence[int] = ()) -> str:
+    """Each member's ``port`` from the member itself (its address, not loopback), with the
+    copy of the node's certificate ``service`` keeps."""
+    cert_dir = {"galera": galera.TLS_DIR, "rabbitmq": rabbitmq.TLS_DIR}[service]
+
+    async def one(node: Node) -> str:
+        done = await env.transports[node.name].run(
+            ["python3", "-", tls.INTERNAL_CA_PATH, f"{cert_dir}/node.crt",
+             f"{cert_dir}/node.key", str(node.address), str(port), *map(str, plain)],
+            stdin=TLS_PROBE.encode(), timeout=60)
+        lines = done.stdout.split("\n")
+        expect(done.ok and len(lines) == 2 and lines[0].startswith("TLS"),
+               f"{node.name}: {(done.stdout + done.stderr).strip()[-300:]}")
+        return lines[0]
+
+    versions = await asyncio.gather(*(one(n) for n in env.ctx.members))
+    return f"{len(versions)} members: {', '.join(sorted(set(versions)))}, verified"
+
+
+@verifier("rabbitmq-tls")
+async def _rabbit_tls(env: Env) -> str:
+    return await _tls_handshakes(env, "rabbitmq", rabbit_port(env.loaded.site),
+                                 plain=(RABBIT_PORT,))
+
+
+@verifier("galera-replication-tls")
+async def _galera_tls(env: Env) -> str:
+    return await _tls_handshakes(env, "galera", galera.GCOMM_PORT)
 
 
 # Operations that ask every member directly (not through the VIP): their port and path.
