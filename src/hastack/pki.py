@@ -154,9 +154,9 @@ def _purposes(peer: bool) -> list[x509.ObjectIdentifier]:
     return [ExtendedKeyUsageOID.SERVER_AUTH, *([ExtendedKeyUsageOID.CLIENT_AUTH] if peer else [])]
 
 
-def still_good(leaf: Pair, ca: Pair, address: str, *, peer: bool = False) -> bool:
-    """The leaf names ``address``, was signed by ``ca`` for the purposes wanted and is not
-    close to its end."""
+def still_good(leaf: Pair, ca: Pair, address: str, name: str, *, peer: bool = False) -> bool:
+    """The leaf names ``address`` and ``name``, was signed by ``ca`` for the purposes wanted
+    and is not close to its end."""
     try:
         leaf.certificate.verify_directly_issued_by(ca.certificate)
     except (InvalidSignature, ValueError, TypeError):
@@ -169,6 +169,7 @@ def still_good(leaf: Pair, ca: Pair, address: str, *, peer: bool = False) -> boo
     except x509.ExtensionNotFound:
         purposes = []
     return (named == [ipaddress.ip_address(address)] and purposes == _purposes(peer)
+            and sans.value.get_values_for_type(x509.DNSName) == [name]
             and leaf.certificate.not_valid_after_utc - _now() > RENEW_BEFORE)
 
 

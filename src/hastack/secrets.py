@@ -56,7 +56,8 @@ def generate(ref: SecretRef, ca: str | None = None) -> str:
     if ref.kind == "tls-leaf":
         if ca is None:
             raise ValueError(f"{ref.name}: a certificate needs the site CA")
-        return pki.issue(pki.parse(ca), ref.subject, ref.name, peer=ref.peer).value()
+        return pki.issue(pki.parse(ca), ref.subject, ref.host or ref.name,
+                         peer=ref.peer).value()
     if ref.kind == "fernet":
         return base64.urlsafe_b64encode(os.urandom(32)).decode()
     if ref.kind == "key":
@@ -281,7 +282,7 @@ def _stale(ref: SecretRef, values: Mapping[str, str]) -> bool:
     if ref.kind != "tls-leaf" or ca is None:
         return ref.kind == "tls-leaf"
     return not pki.still_good(pki.parse(values[ref.name]), pki.parse(ca), ref.subject,
-                              peer=ref.peer)
+                              ref.host or ref.name, peer=ref.peer)
 
 
 def require_secrets(path: Path, refs: Iterable[SecretRef]) -> Secrets:

@@ -84,7 +84,7 @@ def test_a_new_ca_reissues_every_certificate(tmp_path: Path) -> None:
     second = ensure_secrets(path, refs())
     assert set(second.generated) == {"tls-site-ca", "tls-vip-keystone"}
     leaf = pki.parse(second.values["tls-vip-keystone"])
-    assert pki.still_good(leaf, pki.parse(second.values["tls-site-ca"]), VIP)
+    assert pki.still_good(leaf, pki.parse(second.values["tls-site-ca"]), VIP, "tls-vip-keystone")
 
 
 def test_a_mangled_certificate_in_the_secrets_file_is_refused_by_name(tmp_path: Path) -> None:
@@ -130,3 +130,5 @@ def test_node_certificates_come_from_the_internal_ca_and_name_their_node(tmp_pat
     purposes = pki.parse(store.values["tls-node-ctl1"]).certificate.extensions \
         .get_extension_for_class(x509.ExtendedKeyUsage).value
     assert ExtendedKeyUsageOID.CLIENT_AUTH in purposes
+    # Erlang's distribution checks the peer's node name (rabbit@ctl1): the certificate names it.
+    handshake(tmp_path, cert + key, internal_ca, "ctl1")

@@ -36,6 +36,7 @@ class SecretRef:
     user_supplied: bool = False  # e.g. a real BMC password: never generated, must be given
     subject: str = ""  # tls-leaf: the address its certificate names; keystone: the user
     issuer: str = ""  # tls-leaf: the tls-ca secret that issues it
+    host: str = ""  # tls-leaf: the DNS name its certificate names too (default: its name)
     peer: bool = False  # tls-leaf: also a client's certificate (for mutual TLS)
     # What a file gets of a tls secret: its certificate alone (public), its key alone, or
     # certificate and key; of a keystone one: the password, or the account's name (public).
@@ -459,6 +460,11 @@ class ConfigFile:
     ini: IniSections | None = None
     text: Text | None = None
     service: str = ""
+    # A change here reaches every member at once (deploy restarts them together, not one by
+    # one): members on either side of it cannot talk to each other (their link's protocol).
+    together: bool = False
+    # Other services on the node that read this file: a change restarts them too.
+    readers: tuple[str, ...] = ()
 
     def secrets(self) -> tuple[SecretRef, ...]:
         if self.text is not None:
@@ -478,9 +484,9 @@ def ini_file(node: str, path: str, sections: Mapping[str, Mapping[str, Value]], 
 
 
 def text_file(node: str, path: str, *parts: Part | Text, owner: str = "root",
-              group: str = "root", mode: int = 0o644) -> ConfigFile:
+              group: str = "root", mode: int = 0o644, together: bool = False) -> ConfigFile:
     return ConfigFile(node=node, path=path, owner=owner, group=group, mode=mode,
-                      text=compose(*parts))
+                      text=compose(*parts), together=together)
 
 
 @dataclass(frozen=True)

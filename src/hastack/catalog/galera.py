@@ -106,6 +106,7 @@ def config(ctx: ServiceContext) -> list[ConfigFile]:
             # The agent calls mysql without --socket (lab-notes).
             "client": {"socket": SOCKET},
         }, mode=0o644))
+        files.append(tls.link_file(node.name, "/etc/mysql/hastack-links", ctx.site))
         if tls.internal(ctx.site):
             files.append(text_file(node.name, f"{TLS_DIR}/node.crt",
                                    tls.node_certificate(node, "certificate")))

@@ -8,6 +8,8 @@ option; routers then use one L3 agent instead of VRRP (l3_ha off).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from hastack.catalog import openstack as os_
 from hastack.catalog import tls
 from hastack.catalog.base import (
@@ -113,9 +115,11 @@ def ml2_conf(ctx: ServiceContext, node: str) -> ConfigFile:
 def config(ctx: ServiceContext) -> list[ConfigFile]:
     files: list[ConfigFile] = []
     for node in ctx.members:
-        files.append(ini_file(node.name, "/etc/neutron/neutron.conf",
-                              neutron_conf(ctx, str(node.address), server=True),
-                              group="neutron"))
+        # The agents on a node with the server read it too (their own copy is not rendered
+        # there): a new transport_url or password must restart them as well.
+        files.append(replace(ini_file(node.name, "/etc/neutron/neutron.conf",
+                                      neutron_conf(ctx, str(node.address), server=True),
+                                      group="neutron"), readers=("neutron-agents",)))
         files.append(ml2_conf(ctx, node.name))
         files += os_.uwsgi_files(ctx, node, component="neutron-api",
                                  wsgi_file="/usr/bin/neutron-api", port=PORT, user="neutron")

@@ -60,6 +60,8 @@ START = "180s"  # a start that found no peer fails after TABLE_WAIT_TRIES x TABL
 FAILURE_TIMEOUT = "240s"  # longer than START: see resources()
 COOKIE = "/var/lib/rabbitmq/.erlang.cookie"
 TLS_DIR = "/etc/rabbitmq/tls"
+DIST_TLS_OPTIONS = "/etc/rabbitmq/inter-node-tls.config"
+DIST_PORT = 25672  # Erlang's distribution: RabbitMQ's AMQP port + 20000
 
 
 def _rabbitmqctl(*args: str) -> Command:
@@ -75,7 +77,10 @@ def config(ctx: ServiceContext) -> list[ConfigFile]:
                                # Erlang's distribution (the members' own link, 25672) on the
                                # internal address only, not every address.
                                "SERVER_ADDITIONAL_ERL_ARGS=\"-kernel inet_dist_use_interface "
-                               f"{{{str(node.address).replace('.', ',')}}}\"\n"))
+                               f"{{{str(node.address).replace('.', ',')}}}{_dist_tls(ctx)}\"\n",
+                               # rabbitmqctl is a distributed node too: it must speak TLS.
+                               *([f"CTL_ERL_ARGS=\"{_dist_tls(ctx).strip()}\"\n"]
+                                 if tls.internal(ctx.site) else [])))
         files.append(text_file(node.name, "/etc/rabbitmq/rabbitmq.conf",
                                *_listeners(ctx, node),
                                "cluster_formation.peer_discovery_backend = classic_config\n",
@@ -107,13 +112,33 @@ def config(ctx: ServiceContext) -> list[ConfigFile]:
         files.append(text_file(node.name, COOKIE,
                                SecretRef("rabbitmq-erlang-cookie", rotation="never"),
                                owner="rabbitmq", group="rabbitmq", mode=0o400))
+        files.append(tls.link_file(node.name, "/etc/rabbitmq/hastack-links", ctx.site))
         if tls.internal(ctx.site):
+            files.append(text_file(node.name, DIST_TLS_OPTIONS, _dist_tls_options()))
             files.append(text_file(node.name, f"{TLS_DIR}/node.crt",
                                    tls.node_certificate(node, "certificate")))
             files.append(text_file(node.name, f"{TLS_DIR}/node.key",
                                    tls.node_certificate(node, "key"),
                                    owner="rabbitmq", group="rabbitmq", mode=0o400))
     return files
+
+
+def _dist_tls(ctx: ServiceContext) -> str:
+    """Erlang's distribution over TLS: the brokers' own links (quorum queues replicate over
+    them) and rabbitmqctl's."""
+    if not tls.internal(ctx.site):
+        return ""
+    return f" -proto_dist inet_tls -ssl_dist_optfile {DIST_TLS_OPTIONS}"
+
+
+def _dist_tls_options() -> str:
+    """Both ends present the node's certificate and accept only one the internal CA issued
+    for the peer's node name (the host part, which each certificate names)."""
+    files = (f'{{cacertfile, "{tls.INTERNAL_CA_PATH}"}}, {{certfile, "{TLS_DIR}/node.crt"}}, '
+             f'{{keyfile, "{TLS_DIR}/node.key"}}, {{secure_renegotiate, true}}, '
+             "{verify, verify_peer}")
+    return (f"[{{server, [{files}, {{fail_if_no_peer_cert, true}}]}},\n"
+            f" {{client, [{files}]}}].\n")
 
 
 def _plain_listener_env(ctx: ServiceContext, node: Node) -> list[str]:
@@ -198,8 +223,9 @@ def checks(ctx: ServiceContext) -> list[Check]:
               probe=Command(argv=("rabbitmq.publish-consume",)), expect="the message",
               on="first", drills=("power-loss", "partition")),
         *([Check(name="rabbitmq-tls",
-                 what="every member serves AMQP over TLS only, with a certificate of the "
-                      "internal CA naming its address; the plain port is closed",
+                 what="every member serves AMQP and its links to the others over TLS "
+                      "only, with a certificate of the internal CA naming its address; the "
+                      "plain AMQP port is closed",
                  probe=Command(argv=("tls.handshake", str(rabbit_port(ctx.site)))),
                  expect="a verified TLS handshake on each member", on="all")]
           if tls.internal(ctx.site) else []),

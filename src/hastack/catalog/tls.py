@@ -22,7 +22,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 
 from hastack import pki
-from hastack.catalog.base import SecretRef, ServiceContext, Value
+from hastack.catalog.base import ConfigFile, SecretRef, ServiceContext, Value, text_file
 from hastack.errors import Problem, SiteError
 from hastack.site.load import LoadedSite
 from hastack.site.model import CertificateFiles, Node, Site
@@ -94,15 +94,23 @@ def internal(site: Site) -> bool:
     return site.openstack.internal_tls
 
 
+def link_file(node: str, path: str, site: Site) -> ConfigFile:
+    """What a service's members speak to each other, TLS or plain: a member restarted for
+    the other cannot reach the rest, so a change restarts every member at once."""
+    return text_file(node, path, "tls\n" if internal(site) else "plain\n", together=True)
+
+
 def internal_ca_certificate() -> SecretRef:
     return SecretRef(INTERNAL_CA_SECRET, kind="tls-ca", form="certificate")
 
 
 def node_certificate(node: Node, form: Literal["certificate", "key"]) -> SecretRef:
-    """A node's certificate (public) or its key, for its internal address. Rotated only when
+    """A node's certificate (public) or its key, for its internal address and its name
+    (Erlang's distribution checks the host part of the peer's node name). Rotated only when
     named: a new one restarts RabbitMQ and Galera on every member."""
     return SecretRef(NODE_SECRET + node.name, kind="tls-leaf", subject=str(node.address),
-                     issuer=INTERNAL_CA_SECRET, peer=True, form=form, rotation="named")
+                     issuer=INTERNAL_CA_SECRET, peer=True, host=node.name, form=form,
+                     rotation="named")
 
 
 # A client script's way to a broker (verify's probe, the drills' load): py-amqp's ``ssl``

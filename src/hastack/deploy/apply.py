@@ -128,7 +128,10 @@ async def _prepare_node(d: Deployment, name: str) -> None:
     # Marked before the files are written: a run killed in between still restarts them.
     edited = [c for c in changes if c.reason != "new"]
     running = await _running_here(d, name) if edited else set()
-    touched = sorted({c.file.service for c in edited if c.file.service in running})
+    touched = sorted({s for c in edited for s in (c.file.service, *c.file.readers)
+                      if s in running})
+    touched += sorted({f"{c.file.service}{TOGETHER}" for c in edited
+                       if c.file.together and c.file.service in running})
     if touched:
         await node.run(["sh", "-c", f"mkdir -p {RESTART_DIR} && cd {RESTART_DIR} && "
                         'touch "$@"', "mark", *touched])
@@ -188,6 +191,7 @@ async def _ensure_remote_daemon(d: Deployment, name: str, written: Sequence[str]
 
 
 RESTART_DIR = "/var/lib/hastack/restart"
+TOGETHER = ".together"  # beside a service's marker: its members restart at once
 
 
 async def _running_here(d: Deployment, name: str) -> set[str]:
@@ -226,6 +230,10 @@ async def _restart_changed(d: Deployment, entry: CatalogEntry, nodes: tuple[str,
     if not marked:
         return
     first = d.transports[nodes[0]]
+    if any([(await d.transports[n].run(["test", "-e", f"{RESTART_DIR}/{entry.name}{TOGETHER}"]
+                                       )).ok for n in marked]):
+        await _restart_together(d, entry, nodes, marked, resources, hosted)
+        return
     platform = platform_info(d.loaded.site.platform.value)
     members = d.loaded.placement.cluster_of(entry.name).members
     balancers = _balancers(d)
@@ -252,13 +260,43 @@ async def _restart_changed(d: Deployment, entry: CatalogEntry, nodes: tuple[str,
                                       "--node", name, "--timeout", "600s"],
                                      timeout=900)).check()
             if hosted:
-                (await d.transports[name].run(["systemctl", "restart",
-                                               *(u.unit for u in hosted)],
-                                              timeout=600)).check()
-                await _wait_units_active(d, name, hosted)
+                await _restart_units(d, name, hosted)
         await d.transports[name].run(["rm", "-f", f"{RESTART_DIR}/{entry.name}"])
         d.record(f"restart:{entry.name}", name, "changed",
                  "restarted for its new configuration", started)
+
+
+async def _restart_together(d: Deployment, entry: CatalogEntry, nodes: tuple[str, ...],
+                            marked: Sequence[str], resources: Sequence[Primitive | Clone],
+                            hosted: Sequence[HostUnit]) -> None:
+    """Every member at once, for a change of what members speak to each other (TLS or plain
+    between RabbitMQ's brokers or Galera's members): one restarted alone could not rejoin the
+    others, and a rolling restart would wait on it forever. The service is down meanwhile
+    (RabbitMQ forms its cluster again, Galera bootstraps from its most advanced member)."""
+    started = time.monotonic()
+    if d.dry_run:
+        d.record(f"restart:{entry.name}", None, "would change", "every member at once: its "
+                 "members' link changed", started)
+        return
+    first = d.transports[nodes[0]]
+    await live.wait_settled(first)
+    for rsc in resources:
+        (await first.run(["crm_resource", "--restart", "--resource", rsc.id,
+                          "--timeout", "600s"], timeout=900)).check()
+    await live.wait_settled(first)
+    if hosted:
+        await asyncio.gather(*(_restart_units(d, name, hosted) for name in marked))
+    await asyncio.gather(*(d.transports[name].run(
+        ["rm", "-f", f"{RESTART_DIR}/{entry.name}", f"{RESTART_DIR}/{entry.name}{TOGETHER}"])
+        for name in nodes))
+    d.record(f"restart:{entry.name}", None, "changed", "restarted every member at once: "
+             "its members' link changed (TLS or plain)", started)
+
+
+async def _restart_units(d: Deployment, name: str, hosted: Sequence[HostUnit]) -> None:
+    (await d.transports[name].run(["systemctl", "restart", *(u.unit for u in hosted)],
+                                  timeout=600)).check()
+    await _wait_units_active(d, name, hosted)
 
 
 async def _stop_managed_units(d: Deployment, members: Sequence[str],

@@ -57,6 +57,8 @@ class RenderedFile:
     mode: int
     text: Text
     service: str
+    together: bool = False  # see ConfigFile.together
+    readers: tuple[str, ...] = ()  # see ConfigFile.readers
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,8 @@ def _file(cfg: ConfigFile) -> RenderedFile:
     else:
         text = Text(())
     return RenderedFile(node=cfg.node, path=cfg.path, owner=cfg.owner, group=cfg.group,
-                        mode=cfg.mode, text=text, service=cfg.service)
+                        mode=cfg.mode, text=text, service=cfg.service, together=cfg.together,
+                        readers=cfg.readers)
 
 
 def _controller_locations(resources: Sequence[Resource]) -> list[Location]:

@@ -324,49 +324,55 @@ async def _rabbit_publish(env: Env) -> str:
 # every plain port listed must refuse the connection.
 TLS_PROBE = """
 import socket, ssl, sys
-ca, cert, key, address, port, *plain = sys.argv[1:]
+ca, cert, key, address, secure, plain = sys.argv[1:]
 ctx = ssl.create_default_context(cafile=ca)
 ctx.load_cert_chain(cert, key)
-with socket.create_connection((address, int(port)), timeout=10) as raw:
-    with ctx.wrap_socket(raw, server_hostname=address) as conn:
-        print(conn.version())
-for other in plain:
+for port in secure.split(","):
+    with socket.create_connection((address, int(port)), timeout=10) as raw:
+        with ctx.wrap_socket(raw, server_hostname=address) as conn:
+            print(port, conn.version())
+for port in filter(None, plain.split(",")):
     try:
-        socket.create_connection((address, int(other)), timeout=10).close()
-        print(f"port {other} open")
+        socket.create_connection((address, int(port)), timeout=10).close()
+        print(port, "open in the clear")
     except ConnectionRefusedError:
         pass
 """
 
 
-async def _tls_handshakes(env: Env, service: str, port: int, plain: Sequence[int] = ()) -> str:
-    """Each member's ``port`` from the member itself (its address, not loopback), with the
+async def _tls_handshakes(env: Env, service: str, ports: Sequence[int],
+                          plain: Sequence[int] = ()) -> str:
+    """Each member's ``ports`` from the member itself (its address, not loopback), with the
     copy of the node's certificate ``service`` keeps."""
     cert_dir = {"galera": galera.TLS_DIR, "rabbitmq": rabbitmq.TLS_DIR}[service]
 
     async def one(node: Node) -> str:
         done = await env.transports[node.name].run(
             ["python3", "-", tls.INTERNAL_CA_PATH, f"{cert_dir}/node.crt",
-             f"{cert_dir}/node.key", str(node.address), str(port), *map(str, plain)],
-            stdin=TLS_PROBE.encode(), timeout=60)
-        lines = done.stdout.split("\n")
-        expect(done.ok and len(lines) == 2 and lines[0].startswith("TLS"),
+             f"{cert_dir}/node.key", str(node.address), ",".join(map(str, ports)),
+             ",".join(map(str, plain))], stdin=TLS_PROBE.encode(), timeout=60)
+        lines = done.stdout.splitlines()
+        expect(done.ok and len(lines) == len(ports)
+               and all(line.split()[-1].startswith("TLS") for line in lines),
                f"{node.name}: {(done.stdout + done.stderr).strip()[-300:]}")
-        return lines[0]
+        return lines[0].split()[-1]
 
     versions = await asyncio.gather(*(one(n) for n in env.ctx.members))
-    return f"{len(versions)} members: {', '.join(sorted(set(versions)))}, verified"
+    return (f"{len(versions)} members, port {', '.join(map(str, ports))}: "
+            f"{', '.join(sorted(set(versions)))}, verified"
+            + (f"; {', '.join(map(str, plain))} closed" if plain else ""))
 
 
 @verifier("rabbitmq-tls")
 async def _rabbit_tls(env: Env) -> str:
-    return await _tls_handshakes(env, "rabbitmq", rabbit_port(env.loaded.site),
+    return await _tls_handshakes(env, "rabbitmq",
+                                 (rabbit_port(env.loaded.site), rabbitmq.DIST_PORT),
                                  plain=(RABBIT_PORT,))
 
 
 @verifier("galera-replication-tls")
 async def _galera_tls(env: Env) -> str:
-    return await _tls_handshakes(env, "galera", galera.GCOMM_PORT)
+    return await _tls_handshakes(env, "galera", (galera.GCOMM_PORT,))
 
 
 # Operations that ask every member directly (not through the VIP): their port and path.
