@@ -19,7 +19,7 @@ import pytest
 from oslo_config import iniparser
 
 from hastack import catalog, pki
-from hastack.catalog import galera, tls
+from hastack.catalog import galera, rabbitmq, tls
 from hastack.pacemaker.tools import verify_cib
 from hastack.render.corosync import KEYFILE
 from hastack.render.site import SiteRendering, render_site
@@ -230,3 +230,25 @@ def _bootstrap_one_member(mariadbd: str, loaded: LoadedSite, node: str, text: st
     finally:
         server.terminate()
         server.wait(timeout=120)
+
+
+def test_erlang_reads_every_rendered_inter_node_tls_config(
+        site: tuple[LoadedSite, SiteRendering], tmp_path: Path) -> None:
+    """RabbitMQ's distribution over TLS (openstack.internal_tls): Erlang itself reads the
+    rendered ssl_dist_optfile as the server and client options it expects."""
+    erl = need("erl")
+    _, rendering = site
+    files = [f for f in rendering.files if f.path == rabbitmq.DIST_TLS_OPTIONS]
+    if not files:
+        pytest.skip("no RabbitMQ over internal TLS in this site")
+    check = ('try {ok, [Opts]} = file:consult(os:getenv("OPTFILE")), '
+             "[server, client] = [K || {K, _} <- Opts], "
+             "[true = lists:keymember(verify, 1, O) || {_, O} <- Opts] "
+             'of _ -> halt(0) catch C:E -> io:format("~p:~p~n", [C, E]), halt(1) end.')
+    for f in files:
+        path = tmp_path / f"{f.node}.config"
+        path.write_text(f.text.masked(), encoding="utf-8")
+        done = subprocess.run([erl, "-noshell", "-eval", check], capture_output=True,
+                              text=True, timeout=120, check=False,
+                              env={**os.environ, "OPTFILE": str(path)})
+        assert done.returncode == 0, f"{f.node}: {done.stdout}{done.stderr}"
