@@ -24,6 +24,7 @@ import yaml
 from labkit import EXAMPLE, hastack, inside, running_lab, wait_for
 
 from hastack import catalog, pki
+from hastack.catalog import tls
 
 pytestmark = pytest.mark.lab
 
@@ -299,7 +300,8 @@ def test_the_sites_own_certificates_replace_hastacks(cloud: None, tmp_path: Path
     loaded = catalog.load(SITE)
     rendering = render_site(loaded.site, loaded.placement, catalog.BASE, catalog.SERVICES)
     vips = {r.name.removeprefix("tls-vip-"): r.subject
-            for r in secret_refs(loaded, rendering, catalog.SERVICES) if r.kind == "tls-leaf"}
+            for r in secret_refs(loaded, rendering, catalog.SERVICES)
+            if r.issuer == tls.CA_SECRET}
     ca = pki.new_ca()
     (tmp_path / "ca.pem").write_text(ca.certificate_pem())
     given: dict[str, dict[str, str]] = {}
