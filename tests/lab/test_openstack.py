@@ -332,21 +332,24 @@ def test_the_sites_own_certificates_replace_hastacks(cloud: None, tmp_path: Path
 
 
 ROTATED = ("keystone-db", "glance-keystone", "nova-db", "nova-keystone", "keystone-fernet-0",
-           "keystone-credential-0", "tls-vip-glance")
+           "keystone-credential-0", "tls-vip-glance", "pacemaker-authkey")
 
 
 def test_rotated_secrets_converge_and_verify_passes(cloud: None) -> None:
     """`secrets rotate` with one secret of each kind that converges differently: a database
     password (nova's, whose cells must follow), keystone users' (nova's reaches the computes,
     whose nova-compute must restart), the fernet and credential keys (shifted as keystone
-    does) and a VIP's certificate; verify passes right after, and the old values are gone
-    from the secrets file. The old database password, accepted beside the new one while the
-    services restarted, is refused after; nova's service user moved to its other account and
-    the one it left is disabled."""
+    does), a VIP's certificate and pacemaker_remote's authkey (no compute loses its connection
+    or is fenced; every node holds the new key, which verify checks); verify passes right after, and the old values are gone from the secrets
+    file. The old database password, accepted beside the new one while the services
+    restarted, is refused after; nova's service user moved to its other account and the one
+    it left is disabled."""
     secrets_file = SITE.with_name(SITE.stem + ".secrets.yaml")
     before = secrets_file.read_text()
     old_db = yaml.safe_load(before)["nova-db"]
     compute_pid = inside("cmp1", "systemctl", "show", "-P", "MainPID", "nova-compute").stdout
+    remote_pid = inside("cmp1", "systemctl", "show", "-P", "MainPID", "pacemaker_remote").stdout
+    fenced_before = inside("ctl1", "stonith_admin", "--history", "*").stdout
     done = hastack("secrets", "rotate", str(SITE), *ROTATED, check=False)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     after = secrets_file.read_text()
@@ -363,6 +366,9 @@ def test_rotated_secrets_converge_and_verify_passes(cloud: None) -> None:
     assert nova_db_login(yaml.safe_load(after)["nova-db"])
     assert not nova_db_login(old_db), "the old database password still works"
     assert "nova-keystone: nova-2:" in after
+    assert inside("ctl1", "stonith_admin", "--history", "*").stdout == fenced_before
+    assert inside("cmp1", "systemctl", "show", "-P", "MainPID",
+                  "pacemaker_remote").stdout == remote_pid, "pacemaker_remote restarted"
     users = openstack("user", "list", "--long", "-f", "json")
     enabled = {u["Name"]: u["Enabled"] for u in json.loads(users.stdout)}
     assert enabled.get("nova-2") is True and enabled.get("nova") is False, enabled

@@ -50,11 +50,11 @@ def test_rotate_takes_names_and_refuses_what_it_cannot_rotate(site: tuple[Path, 
     store = rotate(path, refs, ["admin-keystone"])
     assert store.generated == ("admin-keystone",)
     with pytest.raises(SiteError) as raised:
-        rotate(path, refs, ["no-such-secret", "swift-hash-suffix", "pacemaker-authkey"])
+        rotate(path, refs, ["no-such-secret", "swift-hash-suffix", "tls-site-ca"])
     codes = [(p.code, p.key) for p in raised.value.problems]
     assert codes == [("secrets-unknown-name", "no-such-secret"),
                      ("secrets-not-rotated", "swift-hash-suffix"),
-                     ("secrets-not-rotated", "pacemaker-authkey")]
+                     ("secrets-not-rotated", "tls-site-ca")]
 
 
 def test_fernet_keys_rotate_the_way_keystone_does(site: tuple[Path, list]) -> None:
@@ -101,3 +101,16 @@ def test_an_account_that_is_not_the_users_is_refused(site: tuple[Path, list]) ->
         read_secrets(path, refs)
     [problem] = raised.value.problems
     assert problem.code == "secrets-value-malformed" and "'admin'" in problem.what
+
+
+def test_pacemakers_authkey_rotates_only_when_named_and_corosyncs_not_at_all(
+        site: tuple[Path, list]) -> None:
+    path, refs = site
+    old = ensure_secrets(path, refs).values
+    assert rotate(path, refs).values["pacemaker-authkey"] == old["pacemaker-authkey"]
+    named = rotate(path, refs, ["pacemaker-authkey"])
+    assert named.values["pacemaker-authkey"] != old["pacemaker-authkey"]
+    assert named.previous == {"pacemaker-authkey": old["pacemaker-authkey"]}
+    with pytest.raises(SiteError) as raised:
+        rotate(path, refs, ["corosync-authkey-openstack"])
+    assert [p.code for p in raised.value.problems] == ["secrets-not-rotated"]

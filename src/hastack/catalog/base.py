@@ -446,6 +446,7 @@ IniSections = tuple[tuple[str, tuple[tuple[str, Value], ...]], ...]
 
 PACEMAKER_AUTHKEY = "/etc/pacemaker/authkey"  # members and pacemaker_remote nodes share it
 REMOTE_ENVIRONMENT = "/etc/default/pacemaker"  # pacemaker_remote's environment on a compute
+REMOTE_PORT = 3121  # pacemaker_remoted's TLS-PSK listener
 
 
 @dataclass(frozen=True)

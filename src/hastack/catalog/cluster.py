@@ -137,8 +137,9 @@ def config(ctx: ServiceContext) -> list[ConfigFile]:
         if tls.internal(ctx.site):  # every AMQP client (computes too) verifies with it
             files.append(text_file(node.name, tls.INTERNAL_CA_PATH,
                                    tls.internal_ca_certificate()))
+        # Both ends read it at each connection (kept 60 s): a new key needs no restart.
         files.append(text_file(node.name, PACEMAKER_AUTHKEY,
-                               SecretRef("pacemaker-authkey", kind="key"),
+                               SecretRef("pacemaker-authkey", kind="key", rotation="named"),
                                owner="hacluster", group="haclient", mode=0o640))
     for node in ctx.remotes:
         # pacemaker_remoted listens on every address unless told (Pacemaker's default).
@@ -285,7 +286,7 @@ def checks(ctx: ServiceContext) -> list[Check]:
               probe=Command(argv=("stonith_admin", "--list-registered")),
               expect="one registered device per node", on="first"),
         Check(name="secret-files", what="files holding secrets have their owner and mode, "
-              "none readable by everyone",
+              "none readable by everyone; every authkey is the secrets file's",
               probe=Command(argv=("stat", "-c", "%U:%G:%a")),
               expect="every secret-bearing file as rendered", on="all"),
         Check(name="listening-sockets", what="every TCP listener on loopback, its node's "

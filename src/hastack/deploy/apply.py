@@ -14,7 +14,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from hastack import haproxy_stats
@@ -22,6 +22,7 @@ from hastack.catalog import tls
 from hastack.catalog.base import (
     PACEMAKER_AUTHKEY,
     REMOTE_ENVIRONMENT,
+    REMOTE_PORT,
     Action,
     ApiCall,
     CatalogEntry,
@@ -181,12 +182,19 @@ def _role(d: Deployment, name: str) -> Role:
 
 async def _ensure_remote_daemon(d: Deployment, name: str, written: Sequence[str]) -> None:
     """A compute node's pacemaker_remote: enabled and running before the cluster connects to
-    it, restarted when its authkey changed (the cluster could not talk to it otherwise) or
-    its environment (the address it listens on)."""
+    it, restarted for a new environment (the address it listens on), and for a new authkey
+    only while no cluster node is connected: the daemon read the package's key when it
+    started. A connected one keeps its connection (the key is only for the handshake) and
+    reads the new key at the next one, as the cluster nodes do: a rotation."""
     unit = platform_info(d.loaded.site.platform.value).units["pacemaker-remote"]
     node = d.transports[name]
     (await node.run(["systemctl", "enable", "--now", unit])).check()
-    if PACEMAKER_AUTHKEY in written or REMOTE_ENVIRONMENT in written:
+    restart = REMOTE_ENVIRONMENT in written
+    if PACEMAKER_AUTHKEY in written and not restart:
+        connected = await node.run(["ss", "-Htn", "state", "established",
+                                    f"( sport = :{REMOTE_PORT} )"])
+        restart = not connected.stdout.strip()
+    if restart:
         (await node.run(["systemctl", "restart", unit])).check()
 
 
@@ -612,23 +620,28 @@ async def _refuse_architecture_change(d: Deployment) -> None:
 
 
 async def _refuse_foreign_secrets(d: Deployment, nodes: Sequence[str]) -> None:
-    """The cluster's authkeys on the nodes must be the secrets file's: if they differ the
-    file is not the one the site was deployed with (lost and generated again, or another
-    site's), and writing its passwords would lock every service out of the database,
-    keystone and RabbitMQ, which keep the old ones. Refused before anything is touched."""
-    async def foreign(name: str) -> list[str]:
+    """The cluster's authkeys on the nodes hastack deployed must be the secrets file's on
+    one node at least: if every one differs the file is not the one the site was deployed
+    with (lost and generated again, or another site's), and writing its passwords would lock
+    every service out of the database, keystone and RabbitMQ, which keep the old ones.
+    Refused before anything is touched. A rotation compares the keys it replaces; a run
+    that stopped while writing new keys finds them on some nodes and goes on."""
+    known = replace(d.secrets, values={**d.secrets.values, **d.secrets.previous})
+
+    async def foreign(name: str) -> list[str] | None:
         # Packages create keys of their own (pacemaker's postinst writes an authkey): only
         # a node hastack deployed (its priority drop-ins are there) holds the site's.
         marked = await d.transports[name].run(
             ["sh", "-c", f"ls /etc/systemd/system/*.service.d/{PRIORITY_DROPIN}"], timeout=60)
         if not marked.ok:
-            return []
+            return None
         keys = [f for f in d.rendering.files_for(name) if file_ops.is_key_file(f)]
-        found = await file_ops.changes(d.transports[name], keys, d.secrets)
+        found = await file_ops.changes(d.transports[name], keys, known)
         return [f"{name}:{c.file.path}" for c in found if c.reason == "content"]
 
-    differ = [k for found in await asyncio.gather(*(foreign(n) for n in nodes)) for k in found]
-    if differ:
+    deployed = [f for f in await asyncio.gather(*(foreign(n) for n in nodes)) if f is not None]
+    differ = [k for found in deployed for k in found]
+    if deployed and all(deployed):
         raise SiteError([Problem(
             code="secrets-mismatch", where=str(d.secrets.path),
             what="the deployed nodes hold other keys than this secrets file "

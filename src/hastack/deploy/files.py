@@ -38,6 +38,11 @@ def content(file: RenderedFile, secrets: Secrets) -> bytes:
     return file.text.resolve(secrets.lookup).encode()
 
 
+def digest(file: RenderedFile, secrets: Secrets) -> str:
+    """The sha256 of what ``file`` holds when written (as stat_files reports it)."""
+    return hashlib.sha256(content(file, secrets)).hexdigest()
+
+
 async def stat_files(node: Transport, files: Sequence[RenderedFile]
                      ) -> dict[str, tuple[str, str]]:
     """path -> (sha256, "owner:group:mode") of each of ``files`` on the node, ("-", "-")
@@ -48,8 +53,8 @@ async def stat_files(node: Transport, files: Sequence[RenderedFile]
     done.check()
     seen: dict[str, tuple[str, str]] = {}
     for line in done.stdout.splitlines():
-        digest, meta, path = line.split(" ", 2)
-        seen[path] = (digest, meta)
+        sha256, meta, path = line.split(" ", 2)
+        seen[path] = (sha256, meta)
     return seen
 
 
@@ -59,10 +64,10 @@ async def changes(node: Transport, files: Sequence[RenderedFile],
     seen = await stat_files(node, files)
     out = []
     for f in files:
-        digest, meta = seen.get(f.path, ("-", "-"))
-        if digest == "-":
+        sha256, meta = seen.get(f.path, ("-", "-"))
+        if sha256 == "-":
             out.append(FileChange(f, "new"))
-        elif digest != hashlib.sha256(content(f, secrets)).hexdigest():
+        elif sha256 != digest(f, secrets):
             out.append(FileChange(f, "content"))
         elif meta != f"{f.owner}:{f.group}:{f.mode:o}":
             out.append(FileChange(f, "owner/mode"))

@@ -9,7 +9,7 @@ import asyncio
 import time
 
 from hastack.errors import ToolError, TransportError
-from hastack.pacemaker.status import ClusterStatus, parse_crm_mon
+from hastack.pacemaker.status import ClusterStatus, expired_monitor_failures, parse_crm_mon
 from hastack.transport.base import Transport
 
 PUSH_FILE = "/run/hastack-configuration.xml"
@@ -60,12 +60,26 @@ async def push_configuration(node: Transport, configuration_xml: str) -> None:
         raise ToolError("cibadmin", done.argv, done.returncode, done.stderr)
 
 
+async def clear_expired_failures(node: Transport) -> None:
+    """Forgets the history of a monitor whose failure expired, which Pacemaker 2.1.5 would
+    otherwise reschedule for ever (status.expired_monitor_failures): ``--refresh`` of that
+    resource on that node, which probes it again (a running instance stays running).
+    cibadmin --query --scope status: 0 with the status section."""
+    done = await node.run(["cibadmin", "--query", "--scope", "status"], timeout=60)
+    if not done.ok:
+        raise ToolError("cibadmin", done.argv, done.returncode, done.stderr)
+    for resource, where in expired_monitor_failures(done.stdout):
+        await node.run(["crm_resource", "--refresh", "--resource", resource, "--node", where],
+                       timeout=60)
+
+
 async def wait_settled(node: Transport, *, timeout: float = 900) -> None:
     """crm_resource --wait: 0 once no actions are pending; 124 (timeout) otherwise.
 
     Raises:
         TransportError: the cluster did not settle; names the pending state.
     """
+    await clear_expired_failures(node)
     done = await node.run(["crm_resource", "--wait", f"--timeout={int(timeout)}s"],
                           timeout=timeout + 60)
     if not done.ok:

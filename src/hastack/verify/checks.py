@@ -121,7 +121,10 @@ async def _fencing(env: Env) -> str:
 @verifier("secret-files")
 async def _secret_files(env: Env) -> str:
     """Every file hastack wrote with a secret in it is on its node with the owner and mode
-    the design gives it, and none is readable by everyone."""
+    the design gives it, and none is readable by everyone; every authkey is the secrets
+    file's (a node holding another could not join its cluster or, a compute, be reached at
+    the next connection: a check that makes a handshake with pacemaker_remoted instead takes
+    over the cluster's connection to it, and the compute is fenced)."""
     nodes = [n.name for n in env.ctx.members + env.ctx.remotes if n.name in env.transports]
 
     async def wrong(name: str) -> tuple[int, list[str]]:
@@ -130,12 +133,14 @@ async def _secret_files(env: Env) -> str:
         found = await file_ops.stat_files(env.transports[name], files)
         bad = []
         for f in files:
-            _, meta = found.get(f.path, ("-", "-"))
+            digest, meta = found.get(f.path, ("-", "-"))
             mode = int(meta.rsplit(":", 1)[1], 8) if meta != "-" else 0
             if meta == "-":
                 bad.append(f"{name}:{f.path} missing")
             elif meta != f"{f.owner}:{f.group}:{f.mode:o}" or mode & 0o007:
                 bad.append(f"{name}:{f.path} is {meta}, not {f.owner}:{f.group}:{f.mode:o}")
+            elif file_ops.is_key_file(f) and digest != file_ops.digest(f, env.secrets):
+                bad.append(f"{name}:{f.path} holds another key than the secrets file")
         return len(files), bad
 
     seen = await asyncio.gather(*(wrong(n) for n in nodes))
