@@ -108,11 +108,7 @@ def config(ctx: ServiceContext) -> list[ConfigFile]:
         }, mode=0o644))
         files.append(tls.link_file(node.name, "/etc/mysql/hastack-links", ctx.site))
         if tls.internal(ctx.site):
-            files.append(text_file(node.name, f"{TLS_DIR}/node.crt",
-                                   tls.node_certificate(node, "certificate")))
-            files.append(text_file(node.name, f"{TLS_DIR}/node.key",
-                                   tls.node_certificate(node, "key"),
-                                   owner="mysql", group="mysql", mode=0o400))
+            files += tls.node_certificate_files(node, TLS_DIR, "mysql")
         files.append(text_file(node.name, "/etc/tmpfiles.d/hastack-mysqld.conf",
                                "d /run/mysqld 0755 mysql mysql -\n",
                                "d /var/log/mysql 0750 mysql adm -\n"))

@@ -120,11 +120,7 @@ def config(ctx: ServiceContext) -> list[ConfigFile]:
         files.append(tls.link_file(node.name, "/etc/rabbitmq/hastack-links", ctx.site))
         if tls.internal(ctx.site):
             files.append(text_file(node.name, DIST_TLS_OPTIONS, _dist_tls_options()))
-            files.append(text_file(node.name, f"{TLS_DIR}/node.crt",
-                                   tls.node_certificate(node, "certificate")))
-            files.append(text_file(node.name, f"{TLS_DIR}/node.key",
-                                   tls.node_certificate(node, "key"),
-                                   owner="rabbitmq", group="rabbitmq", mode=0o400))
+            files += tls.node_certificate_files(node, TLS_DIR, "rabbitmq")
     return files
 
 

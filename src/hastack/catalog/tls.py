@@ -113,6 +113,14 @@ def node_certificate(node: Node, form: Literal["certificate", "key"]) -> SecretR
                      rotation="named")
 
 
+def node_certificate_files(node: Node, directory: str, user: str) -> list[ConfigFile]:
+    """A service's own copy of its node's certificate and key (``directory``/node.crt and
+    node.key), the key readable by the service's ``user`` alone."""
+    return [text_file(node.name, f"{directory}/node.crt", node_certificate(node, "certificate")),
+            text_file(node.name, f"{directory}/node.key", node_certificate(node, "key"),
+                      owner=user, group=user, mode=0o400)]
+
+
 # A client script's way to a broker (verify's probe, the drills' load): py-amqp's ``ssl``
 # argument for a member "address:port", trusting only the internal CA (given in AMQP_CA_PEM,
 # public) and checking the member's address; False (plain AMQP) when no CA is given.

@@ -230,16 +230,16 @@ async def _restart_changed(d: Deployment, entry: CatalogEntry, nodes: tuple[str,
     """Rolling restart, one node at a time, of a service whose configuration changed on a
     node where it was already running (its marker says so); the marker goes after. A node's
     backends are drained from HAProxy meanwhile (drain.py): a restart loses no request."""
-    marked = []
-    for name in nodes:
-        probe = await d.transports[name].run(["test", "-e", f"{RESTART_DIR}/{entry.name}"])
-        if probe.ok:
-            marked.append(name)
+    marker = f"{RESTART_DIR}/{entry.name}"
+    found = await asyncio.gather(*(d.transports[n].run(
+        ["sh", "-c", 'for f in "$@"; do [ ! -e "$f" ] || echo "$f"; done', "markers",
+         marker, marker + TOGETHER]) for n in nodes))
+    marks = {n: set(done.stdout.split()) for n, done in zip(nodes, found, strict=True)}
+    marked = [n for n in nodes if marker in marks[n]]
     if not marked:
         return
     first = d.transports[nodes[0]]
-    if any([(await d.transports[n].run(["test", "-e", f"{RESTART_DIR}/{entry.name}{TOGETHER}"]
-                                       )).ok for n in marked]):
+    if any(marker + TOGETHER in marks[n] for n in marked):
         await _restart_together(d, entry, nodes, marked, resources, hosted)
         return
     platform = platform_info(d.loaded.site.platform.value)

@@ -345,11 +345,10 @@ for port in filter(None, plain.split(",")):
 """
 
 
-async def _tls_handshakes(env: Env, service: str, ports: Sequence[int],
+async def _tls_handshakes(env: Env, cert_dir: str, ports: Sequence[int],
                           plain: Sequence[int] = ()) -> str:
     """Each member's ``ports`` from the member itself (its address, not loopback), with the
-    copy of the node's certificate ``service`` keeps."""
-    cert_dir = {"galera": galera.TLS_DIR, "rabbitmq": rabbitmq.TLS_DIR}[service]
+    copy of the node's certificate the service keeps in ``cert_dir``."""
 
     async def one(node: Node) -> str:
         done = await env.transports[node.name].run(
@@ -370,14 +369,14 @@ async def _tls_handshakes(env: Env, service: str, ports: Sequence[int],
 
 @verifier("rabbitmq-tls")
 async def _rabbit_tls(env: Env) -> str:
-    return await _tls_handshakes(env, "rabbitmq",
+    return await _tls_handshakes(env, rabbitmq.TLS_DIR,
                                  (rabbit_port(env.loaded.site), rabbitmq.DIST_PORT),
                                  plain=(RABBIT_PORT,))
 
 
 @verifier("galera-replication-tls")
 async def _galera_tls(env: Env) -> str:
-    return await _tls_handshakes(env, "galera", (galera.GCOMM_PORT,))
+    return await _tls_handshakes(env, galera.TLS_DIR, (galera.GCOMM_PORT,))
 
 
 # Operations that ask every member directly (not through the VIP): their port and path.
