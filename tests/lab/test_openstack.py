@@ -339,9 +339,10 @@ def test_rotated_secrets_converge_and_verify_passes(cloud: None) -> None:
     """`secrets rotate` with one secret of each kind that converges differently: a database
     password (nova's, whose cells must follow), keystone users' (nova's reaches the computes,
     whose nova-compute must restart), the fernet and credential keys (shifted as keystone
-    does), a VIP's certificate and pacemaker_remote's authkey (no compute loses its connection
-    or is fenced; every node holds the new key, which verify checks); verify passes right after, and the old values are gone from the secrets
-    file. The old database password, accepted beside the new one while the services
+    does), a VIP's certificate and pacemaker_remote's authkey (no compute loses its
+    connection or is fenced; every node holds the new key, which verify checks); verify
+    passes right after, and the old values are gone from the secrets file. The old database
+    password, accepted beside the new one while the services
     restarted, is refused after; nova's service user moved to its other account and the one
     it left is disabled."""
     secrets_file = SITE.with_name(SITE.stem + ".secrets.yaml")

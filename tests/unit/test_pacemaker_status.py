@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime
 from pathlib import Path
 
 import pytest
@@ -72,3 +73,21 @@ def test_a_monitor_failure_is_expired_once_its_fail_count_is_gone() -> None:
 def test_a_status_that_is_not_xml_is_a_tool_error() -> None:
     with pytest.raises(ToolError):
         expired_monitor_failures("cibadmin: Connection to the CIB manager failed")
+
+
+def test_failures_since_a_fault_leave_out_those_on_record_from_before() -> None:
+    """A drill's fault is detected by failures from its own time on: the record an earlier
+    drill left until its failure-timeout (rabbitmq-cold-start run twice: "back at full
+    strength" 1.3 s after the kill) is not this fault's."""
+    xml = ('<pacemaker-result><summary><current_dc present="true" name="ctl1" '
+           'with_quorum="true"/></summary><nodes/><resources/><failures>'
+           '<failure op_key="rabbitmq_monitor_5000" node="ctl2" exitreason="failed" '
+           'last-rc-change="2026-12-05 06:47:08Z" task="monitor"/>'
+           '<failure op_key="rabbitmq_monitor_5000" node="ctl3" exitreason="failed" '
+           'last-rc-change="Sat Dec  5 06:49:30 2026" task="monitor"/>'
+           '</failures></pacemaker-result>')
+    status = parse_crm_mon(xml)
+    fault = datetime.datetime(2026, 12, 5, 6, 49, 29, 600000, tzinfo=datetime.UTC).timestamp()
+    assert [(f.resource, f.node) for f in status.failures] == [("rabbitmq", "ctl2"),
+                                                                ("rabbitmq", "ctl3")]
+    assert [f.node for f in status.failures_since(fault)] == ["ctl3"]

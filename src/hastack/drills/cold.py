@@ -162,8 +162,9 @@ async def rabbitmq_cold_start(drill: Drill, *, load_seconds: float) -> DrillRepo
         running = status.running_on(broker.resource)
         # Detected once the cluster sees it (a failed monitor, a broker not running): until
         # then it still looks whole, and full strength is only judged after detection.
-        if report.detected is None and (set(drill.members) - set(running) or any(
-                f.resource in (broker.name, broker.resource) for f in status.failures)):
+        failed = any(f.resource in (broker.name, broker.resource)
+                     for f in status.failures_since(t0))
+        if report.detected is None and (set(drill.members) - set(running) or failed):
             report.detected = time.time() - t0
         if report.recovered is None and set(drill.members) <= set(running):
             now = await main_pids(list(killed))

@@ -505,10 +505,9 @@ async def soak(drill: Drill, *, load_seconds: float) -> DrillReport:
     """The load and no fault: zero fencing, zero failed actions, zero errors."""
     report = DrillReport("soak", "no fault", load_seconds)
     fencing_before = await _fencing_history(drill)
-    before = await drill.status()
     # Failures an earlier fault left on record (a fencing device's monitor while its BMC was
-    # dead) are not the soak's: only new ones count.
-    old = {(f.resource, f.node) for f in before.failures} if before is not None else set()
+    # dead) are not the soak's: only those from its start on count.
+    started = time.time()
 
     async def fault() -> None:
         report.detected = 0.0
@@ -518,7 +517,7 @@ async def soak(drill: Drill, *, load_seconds: float) -> DrillReport:
 
     await _run(drill, report, fault, watch)
     status = await drill.status()
-    new = [f for f in status.failures if (f.resource, f.node) not in old] if status else []
+    new = status.failures_since(started) if status else ()
     if new:
         report.problems.append("failed actions: " + ", ".join(
             f"{f.resource} on {f.node}" for f in new))
@@ -677,7 +676,7 @@ async def service_kill(drill: Drill, *, node: str | None, service: str,
             here = target in (status.promoted_on(rid) if victim.promotable
                               else status.running_on(rid))
             failed = any(f.resource in (rid, victim.name) and f.node == target
-                         for f in status.failures)
+                         for f in status.failures_since(t0))
         now = time.time() - t0
         if report.detected is None and (failed or not here):
             report.detected = now

@@ -6,6 +6,7 @@ live cluster, so they are testable with canned output.
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 
 from lxml import etree
@@ -44,6 +45,7 @@ class Failure:
     task: str
     status: str
     reason: str
+    at: float = 0.0  # unix time of the result (last-rc-change, whole seconds); 0: unknown
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,11 @@ class ClusterStatus:
         return tuple(sorted({n for r in self.instances(rid)
                              if r.active and r.role in ("Promoted", "Master") for n in r.nodes}))
 
+    def failures_since(self, when: float) -> tuple[Failure, ...]:
+        """Failures recorded at ``when`` or after (a failure an earlier fault left on record,
+        kept until its failure-timeout, is not this one's); Pacemaker counts whole seconds."""
+        return tuple(f for f in self.failures if f.at >= int(when))
+
     @property
     def failed(self) -> tuple[ResourceState, ...]:
         return tuple(r for r in self.resources if r.failed)
@@ -75,6 +82,19 @@ class ClusterStatus:
     @property
     def online_members(self) -> tuple[str, ...]:
         return tuple(n.name for n in self.nodes if n.online and not n.remote)
+
+
+def _unix_time(stamp: str | None) -> float:
+    """crm_mon's time of a result as unix time: "2026-12-05 06:47:08Z" (a live cluster's
+    failures) or "Sat Dec  5 06:47:08 2026" (crm_simulate's; the nodes run in UTC); 0.0 when
+    absent or unreadable."""
+    for form in ("%Y-%m-%d %H:%M:%SZ", "%a %b %d %H:%M:%S %Y"):
+        try:
+            return datetime.datetime.strptime(stamp or "", form).replace(
+                tzinfo=datetime.UTC).timestamp()
+        except ValueError:
+            continue
+    return 0.0
 
 
 def _flag(el: etree._Element, name: str) -> bool:
@@ -125,7 +145,7 @@ def parse_crm_mon(xml: str) -> ClusterStatus:
     failures = tuple(
         Failure(resource=f.get("op_key", "").rsplit("_", 2)[0], node=f.get("node", ""),
                 task=f.get("task", ""), status=f.get("exitreason") or f.get("status") or "",
-                reason=f.get("exitreason", ""))
+                reason=f.get("exitreason", ""), at=_unix_time(f.get("last-rc-change")))
         for f in root.findall("failures/failure"))
     return ClusterStatus(dc=dc, quorate=quorate, nodes=nodes, resources=tuple(resources),
                          failures=failures)
