@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
-APT_PACKAGES := pacemaker-cli-utils corosync haproxy snmp fence-agents openssh-server
+APT_PACKAGES := pacemaker-cli-utils corosync haproxy snmp fence-agents openssh-server curl socat
 PYTHON ?= python3
 
 .PHONY: test unit lab lab-down deps apt venv lint golden-update clean
@@ -29,7 +29,8 @@ deps: apt venv
 
 # The real tools that read what hastack renders (crm_verify, corosync, haproxy) and the
 # fence agent the lab PDU is tested against (fence_apc_snmp, with net-snmp); sshd, which the
-# SSH transport's tests run on 127.0.0.1 with their own keys and config.
+# SSH transport's tests run on 127.0.0.1 with their own keys and config; curl and socat, with
+# which the drain of a rolling restart talks to a real HAProxy in its tool test.
 apt:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
