@@ -353,8 +353,8 @@ def _refuse_missing_user_secrets(path: Path, wanted: Mapping[str, SecretRef],
 # node at a time; pacemaker_remote's authkey, rotation "named", is read at each connection),
 # while these kinds need a staged change that is not built yet.
 NOT_ROTATED = {
-    "key": "corosync's authkey: `corosync-cfgtool -R` with a new key split the lab's cluster "
-           "(corosync 3.1.7, knet 1.25: no member decrypted the others' packets for 2 s)",
+    "key": "corosync's authkey: its reload with a new key split the lab's cluster (corosync "
+           "3.1.7: a member drops the old key while a slower one still sends with it)",
     "tls-ca": "the site CA: every client must trust a new one before the VIPs serve it",
 }
 BY_ROTATION = {
