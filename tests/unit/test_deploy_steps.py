@@ -10,7 +10,7 @@ import pytest
 from hastack import catalog
 from hastack.catalog.base import ApiCall, KeystoneEntry, ServiceContext
 from hastack.catalog.platform import platform_info
-from hastack.deploy.apply import secret_refs
+from hastack.deploy.apply import restart_marks, secret_refs
 from hastack.deploy.packages import node_packages
 from hastack.osapi.client import step_request
 from hastack.render.site import render_site
@@ -75,3 +75,19 @@ def test_registration_steps_become_requests_with_their_secrets() -> None:
     rendering = render_site(loaded.site, loaded.placement, catalog.BASE, catalog.SERVICES)
     names = {r.name for r in secret_refs(loaded, rendering, catalog.SERVICES)}
     assert {"admin-keystone", "nova-keystone", "heat-domain-admin"} <= names
+
+
+def test_a_changed_file_marks_the_running_services_that_read_it_for_a_restart() -> None:
+    """On a controller of the lab: neutron.conf restarts neutron-server and the agents that
+    read it beside it; the brokers' link file restarts RabbitMQ with every member at once;
+    a service not running on the node (a first deploy) is not restarted."""
+    loaded = catalog.load(ROOT / "examples" / "lab.yaml")
+    rendering = render_site(loaded.site, loaded.placement, catalog.BASE, catalog.SERVICES)
+    files = {f.path: f for f in rendering.files_for("ctl1")}
+    running = {"neutron-server", "neutron-agents", "rabbitmq", "keystone"}
+    assert restart_marks([files["/etc/neutron/neutron.conf"]], running) == \
+        ["neutron-agents", "neutron-server"]
+    assert restart_marks([files["/etc/rabbitmq/hastack-links"]], running) == \
+        ["rabbitmq", "rabbitmq.together"]
+    assert restart_marks([files["/etc/rabbitmq/rabbitmq.conf"]], running) == ["rabbitmq"]
+    assert restart_marks([files["/etc/neutron/neutron.conf"]], {"keystone"}) == []

@@ -47,7 +47,7 @@ from hastack.osapi import client as osapi_client
 from hastack.pacemaker import live
 from hastack.render.hosted import DROPIN as HOSTED_DROPIN
 from hastack.render.priority import DROPIN as PRIORITY_DROPIN
-from hastack.render.site import SiteRendering, render_site
+from hastack.render.site import RenderedFile, SiteRendering, render_site
 from hastack.secrets import Secrets, alternate, save
 from hastack.site.load import LoadedSite
 from hastack.site.model import Manages, Role
@@ -127,12 +127,9 @@ async def _prepare_node(d: Deployment, name: str) -> None:
                  f"{len(changes)} of {len(wanted)} files differ", started)
         return
     # Marked before the files are written: a run killed in between still restarts them.
-    edited = [c for c in changes if c.reason != "new"]
+    edited = [c.file for c in changes if c.reason != "new"]
     running = await _running_here(d, name) if edited else set()
-    touched = sorted({s for c in edited for s in (c.file.service, *c.file.readers)
-                      if s in running})
-    touched += sorted({f"{c.file.service}{TOGETHER}" for c in edited
-                       if c.file.together and c.file.service in running})
+    touched = restart_marks(edited, running)
     if touched:
         await node.run(["sh", "-c", f"mkdir -p {RESTART_DIR} && cd {RESTART_DIR} && "
                         'touch "$@"', "mark", *touched])
@@ -178,6 +175,16 @@ async def _trust_site_ca(d: Deployment, name: str) -> None:
 
 def _role(d: Deployment, name: str) -> Role:
     return next(n.role for n in d.loaded.site.nodes if n.name == name)
+
+
+def restart_marks(edited: Sequence[RenderedFile], running: set[str]) -> list[str]:
+    """The restart markers a node gets for files that changed there: each running service
+    that owns or reads one (neutron.conf: neutron-server and the agents beside it), and
+    ``SERVICE.together`` when what its members speak to each other changed. A new file
+    marks nothing: its service starts with it."""
+    marks = sorted({s for f in edited for s in (f.service, *f.readers) if s in running})
+    return marks + sorted({f"{f.service}{TOGETHER}" for f in edited
+                           if f.together and f.service in running})
 
 
 async def _ensure_remote_daemon(d: Deployment, name: str, written: Sequence[str]) -> None:
