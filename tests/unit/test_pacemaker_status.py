@@ -91,3 +91,23 @@ def test_failures_since_a_fault_leave_out_those_on_record_from_before() -> None:
     assert [(f.resource, f.node) for f in status.failures] == [("rabbitmq", "ctl2"),
                                                                 ("rabbitmq", "ctl3")]
     assert [f.node for f in status.failures_since(fault)] == ["ctl3"]
+
+
+def test_a_clone_with_a_failed_member_is_broken_though_it_runs_elsewhere() -> None:
+    """Galera promoted on ctl1 while ctl2's instance is FAILED and blocked (its promote
+    failed): the deploy's check must see a member missing, not a clone running."""
+    def instance(node: str, role: str, failed: bool) -> str:
+        flags = 'failed="true" blocked="true"' if failed else 'failed="false" blocked="false"'
+        return (f'<resource id="galera" resource_agent="ocf:heartbeat:galera" role="{role}" '
+                f'active="true" {flags}><node name="{node}"/></resource>')
+    xml = ('<pacemaker-result><summary><current_dc present="true" name="ctl1" '
+           'with_quorum="true"/></summary><nodes/><resources>'
+           '<clone id="galera-clone">' + instance("ctl1", "Promoted", False)
+           + instance("ctl2", "Promoted", True) + '</clone>'
+           '<resource id="vip-db" resource_agent="ocf:heartbeat:IPaddr2" role="Started" '
+           'active="true" failed="false" blocked="false"><node name="ctl1"/></resource>'
+           '</resources></pacemaker-result>')
+    status = parse_crm_mon(xml)
+    assert status.running_on("galera-clone") == ("ctl1", "ctl2")
+    assert status.broken({"galera-clone", "galera"}) == ["galera on ctl2"]
+    assert status.broken({"vip-db"}) == []

@@ -413,8 +413,7 @@ async def _check_running(d: Deployment, stage: str, cluster: str, members: tuple
                        for f in status.failures) or "none"
     # A clone running somewhere is not enough: an instance left failed or blocked (a Galera
     # member whose promote failed) is a member missing.
-    broken = sorted({f"{r.id} on {','.join(r.nodes) or '?'}" for r in status.resources
-                     if r.id in ids and (r.failed or r.blocked)})
+    broken = status.broken(ids)
     if broken:
         raise TransportError(cluster, f"{stage}: {', '.join(broken)} failed after the cluster "
                              "settled", fix=f"failed: {failed} — see `crm_mon -1` on "

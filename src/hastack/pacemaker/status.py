@@ -75,6 +75,13 @@ class ClusterStatus:
         kept until its failure-timeout, is not this one's); Pacemaker counts whole seconds."""
         return tuple(f for f in self.failures if f.at >= int(when))
 
+    def broken(self, ids: set[str]) -> list[str]:
+        """"ID on NODES" for each instance of ``ids`` (primitive or clone ids) left failed or
+        blocked: a clone running on some members is not whole when one member's instance
+        is FAILED (a Galera member whose promote failed)."""
+        return sorted({f"{r.id} on {','.join(r.nodes) or '?'}" for r in self.resources
+                       if (r.id in ids or r.clone in ids) and (r.failed or r.blocked)})
+
     @property
     def failed(self) -> tuple[ResourceState, ...]:
         return tuple(r for r in self.resources if r.failed)
