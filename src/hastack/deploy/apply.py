@@ -200,6 +200,7 @@ async def _ensure_remote_daemon(d: Deployment, name: str, written: Sequence[str]
     if PACEMAKER_AUTHKEY in written and not restart:
         connected = await node.run(["ss", "-Htn", "state", "established",
                                     f"( sport = :{REMOTE_PORT} )"])
+        connected.check()  # unknown is not "no connection": a restart would drop one
         restart = not connected.stdout.strip()
     if restart:
         (await node.run(["systemctl", "restart", unit])).check()
