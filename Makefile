@@ -8,7 +8,7 @@ PYTHON ?= python3
 .PHONY: test unit lab lab-down deps apt venv lint golden-update clean
 
 test: deps lint
-	$(PY) -m pytest -o addopts="" -q tests
+	$(PY) -m pytest -o addopts="" -q --durations=25 tests
 
 # The lab of examples/lab.yaml with its whole collapsed control plane deployed
 # (`make lab SITE=examples/lab-core.yaml`: the same plane, only its core under Pacemaker).
