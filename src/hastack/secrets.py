@@ -21,7 +21,7 @@ from pathlib import Path
 import yaml
 
 from hastack import pki
-from hastack.catalog.base import SecretRef
+from hastack.catalog.base import ACCOUNT_KINDS, SecretRef
 from hastack.errors import Problem, SiteError
 from hastack.logmask import register
 from hastack.site.yaml_input import FileKind, compose_yaml, kind_of, read_text
@@ -191,7 +191,7 @@ def _kind_fault(name: str, value: str, ref: SecretRef | None) -> Fault | None:
                 f"long; IPMI 2.0 takes at most {IPMI_PASSWORD_LENGTH}",
                 f"shorten it to {IPMI_PASSWORD_LENGTH} bytes, or remove the line to have one "
                 "generated")
-    if ref.kind == "keystone" and keystone_parts(ref, value)[0] not in (
+    if ref.kind in ACCOUNT_KINDS and keystone_parts(ref, value)[0] not in (
             ref.subject, ref.subject + ALTERNATE):
         return ("secrets-value-malformed", f"secret '{name}' names the account "
                 f"'{keystone_parts(ref, value)[0]}', which is not {ref.subject}'s",
@@ -437,9 +437,9 @@ def rotate(path: Path, refs: Iterable[SecretRef], names: Sequence[str] = ()) -> 
     chosen = _whole_key_sets(chosen, wanted)
     for name in chosen:
         ref = wanted[name]
-        if ref.kind == "keystone":
-            # A new password goes to the other account: the current one, whose tokens keystone
-            # would revoke on a password change, serves until every service moved.
+        if ref.kind in ACCOUNT_KINDS:
+            # A new password goes to the other account: the current one (whose tokens keystone
+            # would revoke on a password change) serves until every service moved.
             account = alternate(ref, keystone_parts(ref, values[name])[0])
             values[name] = f"{account}:{generate(ref)}"
         elif ref.kind != "fernet":

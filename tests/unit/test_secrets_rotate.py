@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from hastack import catalog
+from hastack.catalog.openstack import amqp_client_env
 from hastack.deploy.apply import secret_refs
 from hastack.errors import SiteError
 from hastack.render.site import render_site
@@ -90,6 +91,22 @@ def test_a_service_users_new_password_goes_to_its_other_account(site: tuple[Path
     save(moved)
     back = rotate(path, refs, ["nova-keystone"])
     assert back.lookup(account) == "nova" and back.lookup(password) != moved.lookup(password)
+
+
+def test_rabbitmqs_new_password_goes_to_its_other_account(site: tuple[Path, list]) -> None:
+    """RabbitMQ holds one password per user: a rotation moves OpenStack to openstack-2 (the
+    old account serves the services not yet restarted), and every transport_url, the
+    brokers' default user and hastack's own AMQP clients follow it."""
+    path, refs = site
+    account = next(r for r in refs if r.name == "rabbitmq-openstack" and r.form == "account")
+    old = ensure_secrets(path, refs)
+    assert old.lookup(account) == "openstack"
+    moved = rotate(path, refs, ["rabbitmq-openstack"])
+    assert moved.lookup(account) == "openstack-2"
+    assert moved.values["rabbitmq-openstack"].startswith("openstack-2:")
+    env = amqp_client_env(catalog.load(path.parent / "lab.yaml").site, moved.lookup)
+    assert env["AMQP_USER"] == "openstack-2"
+    assert env["AMQP_PASSWORD"] == moved.values["rabbitmq-openstack"].split(":", 1)[1]
 
 
 def test_an_account_that_is_not_the_users_is_refused(site: tuple[Path, list]) -> None:

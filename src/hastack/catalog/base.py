@@ -28,11 +28,12 @@ class SecretRef:
     name: str
     # How a missing one is generated; "ipmi": IPMI 2.0 caps passwords at 20 bytes;
     # "tls-ca": the site's CA; "tls-leaf": a certificate the CA issues for ``subject``.
-    # "keystone": a service user's password, which names the account it belongs to (the
+    # "keystone", "rabbitmq": a user's password, which names the account it belongs to (the
     # user, or its alternate after a rotation: keystone revokes a user's tokens when its
-    # password changes, so a rotation moves to the other account instead).
+    # password changes, and RabbitMQ holds one password per user, so a rotation moves to the
+    # other account instead; the one left is retired once nothing uses it).
     kind: Literal["password", "fernet", "key", "ipmi", "tls-ca", "tls-leaf",
-                  "keystone"] = "password"
+                  "keystone", "rabbitmq"] = "password"
     user_supplied: bool = False  # e.g. a real BMC password: never generated, must be given
     subject: str = ""  # tls-leaf: the address its certificate names; keystone: the user
     issuer: str = ""  # tls-leaf: the tls-ca secret that issues it
@@ -59,6 +60,7 @@ class SecretRef:
 
 
 Part = str | SecretRef
+ACCOUNT_KINDS = ("keystone", "rabbitmq")  # secrets that name their account (see SecretRef)
 
 
 def _masked(ref: SecretRef) -> str:

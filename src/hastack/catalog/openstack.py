@@ -63,9 +63,18 @@ def keystone_account(user: str) -> SecretRef:
 
 
 def rabbit_password() -> SecretRef:
-    # Rotated only when named: RabbitMQ has one password per user and restarts for its new
-    # rabbitmq.conf, so every service reconnects and is refused until its own restart.
-    return SecretRef("rabbitmq-openstack", rotation="named")
+    """OpenStack's RabbitMQ password (of its current account). Rotated only when named: the
+    brokers restart for their new rabbitmq.conf, and every client reconnects."""
+    return SecretRef("rabbitmq-openstack", kind="rabbitmq", subject=RABBIT_USER,
+                     form="password", rotation="named")
+
+
+def rabbit_account() -> SecretRef:
+    """The RabbitMQ user OpenStack logs in as: ``openstack``, or its alternate after a
+    rotation (RabbitMQ has one password per user: the old account serves the services not yet
+    restarted, and is deleted at the end of the deploy)."""
+    return SecretRef("rabbitmq-openstack", kind="rabbitmq", subject=RABBIT_USER,
+                     form="account", rotation="named")
 
 
 def admin_password() -> SecretRef:
@@ -98,7 +107,7 @@ def rabbit_port(site: Site) -> int:
 def amqp_client_env(site: Site, lookup: Callable[[SecretRef], str]) -> dict[str, str]:
     """What a client script of hastack's own (tls.AMQP_CLIENT) needs to reach the brokers:
     OpenStack's user, its password and, with internal TLS, the CA to trust (public)."""
-    env = {"AMQP_USER": RABBIT_USER, "AMQP_PASSWORD": lookup(rabbit_password())}
+    env = {"AMQP_USER": lookup(rabbit_account()), "AMQP_PASSWORD": lookup(rabbit_password())}
     if tls.internal(site):
         env["AMQP_CA_PEM"] = lookup(tls.internal_ca_certificate())
     return env
@@ -110,7 +119,7 @@ def transport_url(ctx: ServiceContext) -> Text:
     for i, node in enumerate(rabbit_nodes(ctx)):
         if i:
             parts.append(",")
-        parts.extend([f"{RABBIT_USER}:", rabbit_password(),
+        parts.extend([rabbit_account(), ":", rabbit_password(),
                       f"@{node.address}:{rabbit_port(ctx.site)}"])
     parts.append("/")
     return compose(*parts)

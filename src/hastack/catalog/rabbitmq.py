@@ -38,7 +38,12 @@ from hastack.catalog.base import (
     systemd,
     text_file,
 )
-from hastack.catalog.openstack import RABBIT_PORT, RABBIT_USER, rabbit_password, rabbit_port
+from hastack.catalog.openstack import (
+    RABBIT_PORT,
+    rabbit_account,
+    rabbit_password,
+    rabbit_port,
+)
 from hastack.site.model import Node
 
 SERVICE = Service(
@@ -107,7 +112,7 @@ def config(ctx: ServiceContext) -> list[ConfigFile]:
                                # member whose disk was replaced) creates OpenStack's user
                                # instead of guest; guest keeps RabbitMQ's own guard (loopback
                                # only) and is deleted after the first start.
-                               f"default_vhost = /\ndefault_user = {RABBIT_USER}\n",
+                               "default_vhost = /\ndefault_user = ", rabbit_account(), "\n",
                                "default_pass = ", rabbit_password(), "\n",
                                "default_permissions.configure = .*\n",
                                "default_permissions.read = .*\n",
@@ -186,31 +191,44 @@ def listeners(ctx: ServiceContext) -> list[Listener]:
     return []
 
 
+# The account and its password reach the node on stdin, one line each: never in argv.
+CREDENTIALS = compose(rabbit_account(), "\n", rabbit_password(), "\n")
+LISTED = 'rabbitmqctl -q list_users | cut -f1 | grep -qx "$u"'
+
+
 def bootstrap(ctx: ServiceContext) -> list[Action]:
-    user = RABBIT_USER
-    listed = f"rabbitmqctl -q list_users | cut -f1 | grep -qx {user}"
     return [
-        # The password goes in on stdin: rabbitmqctl reads it there when not given. Done
-        # when it authenticates, so a rotated or restored password converges.
-        Action(name="rabbitmq-user", what=f"create the '{user}' user for OpenStack, or give "
-               "it the password of the secrets file",
-               run=Command(argv=("sh", "-c", f'read -r p; if {listed}; then printf "%s\\n" '
-                                 f'"$p" | rabbitmqctl change_password {user}; else '
-                                 f'printf "%s\\n" "$p" | rabbitmqctl add_user {user}; fi'),
-                           stdin=compose(rabbit_password(), "\n")),
-               done=Command(argv=("rabbitmqctl", "-q", "authenticate_user", user),
-                            stdin=compose(rabbit_password(), "\n")),
+        # Done when the account authenticates with the secrets file's password, so a rotated
+        # (another account) or restored password converges.
+        Action(name="rabbitmq-user", what="create OpenStack's RabbitMQ account, or give it "
+               "the password of the secrets file",
+               run=Command(argv=("sh", "-c", f'read -r u; read -r p; if {LISTED}; then '
+                                 'printf "%s\\n" "$p" | rabbitmqctl change_password "$u"; else '
+                                 'printf "%s\\n" "$p" | rabbitmqctl add_user "$u"; fi'),
+                           stdin=CREDENTIALS),
+               done=Command(argv=("sh", "-c", 'read -r u; read -r p; printf "%s\\n" "$p" | '
+                                  'rabbitmqctl -q authenticate_user "$u"'), stdin=CREDENTIALS),
                phase="after-start"),
-        Action(name="rabbitmq-permissions", what=f"give '{user}' every permission on /",
-               run=_rabbitmqctl("set_permissions", "-p", "/", user, ".*", ".*", ".*"),
+        Action(name="rabbitmq-permissions", what="give OpenStack's account every permission "
+               "on /",
+               run=Command(argv=("sh", "-c", 'read -r u; rabbitmqctl set_permissions -p / "$u" '
+                                 "'.*' '.*' '.*'"), stdin=CREDENTIALS),
                phase="after-start",
-               done=Command(argv=("sh", "-c", f"rabbitmqctl -q list_user_permissions {user}"
-                                  " | grep -q '^/'"))),
+               done=Command(argv=("sh", "-c", 'read -r u; rabbitmqctl -q list_user_permissions '
+                                  '"$u" | grep -q "^/"'), stdin=CREDENTIALS)),
         Action(name="rabbitmq-no-guest", what="delete the guest user",
                run=_rabbitmqctl("delete_user", "guest"), phase="after-start",
                done=Command(argv=("sh", "-c", "! rabbitmqctl -q list_users | cut -f1 | "
                                   "grep -qx guest"))),
     ]
+
+
+def retire_command(account: str) -> Command:
+    """Deletes ``account`` (the one a rotation moved OpenStack away from) if it is there:
+    run at the end of the deploy, when every service logs in as the other."""
+    return Command(argv=("sh", "-c", 'if rabbitmqctl -q list_users | cut -f1 | grep -qx "$1"; '
+                         'then rabbitmqctl delete_user "$1" && echo deleted; fi', "retire",
+                         account))
 
 
 def checks(ctx: ServiceContext) -> list[Check]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from hastack import haproxy_stats
-from hastack.catalog import tls
+from hastack.catalog import rabbitmq, tls
 from hastack.catalog.base import (
     PACEMAKER_AUTHKEY,
     REMOTE_ENVIRONMENT,
@@ -746,12 +746,31 @@ async def _register_service_users(d: Deployment, later: Sequence[CatalogEntry]) 
     return names
 
 
+async def _retire_rabbit_accounts(d: Deployment, accounts: Sequence[SecretRef]) -> None:
+    """RabbitMQ's account a rotation moved OpenStack away from is deleted (RabbitMQ cannot
+    disable one), on the first broker; nothing when it is gone already."""
+    if d.dry_run or "rabbitmq" not in {e.name for e in d.catalog}:
+        return
+    target = d.loaded.placement.cluster_of("rabbitmq").members[0]
+    for ref in {r.name: r for r in accounts}.values():
+        started = time.monotonic()
+        other = alternate(ref, d.secrets.lookup(ref))
+        done = await d.transports[target].run(list(rabbitmq.retire_command(other).argv))
+        done.check()
+        deleted = "deleted" in done.stdout
+        d.record("action:rabbitmq-retire", target, "changed" if deleted else "unchanged",
+                 f"delete the account OpenStack no longer uses: {other}"
+                 + ("" if deleted else " (none)"), started)
+
+
 async def _retire_other_accounts(d: Deployment) -> None:
     """Once every service authenticates as its user's current account, the other account
     (the one a rotation moved away from) is disabled, in one call: only now does the old
     password stop working, when nothing uses it."""
-    accounts = {r.name: r for r in secret_refs(d.loaded, d.rendering, d.catalog)
-                if r.kind == "keystone" and r.form == "account"}
+    refs = secret_refs(d.loaded, d.rendering, d.catalog)
+    await _retire_rabbit_accounts(d, [r for r in refs if r.kind == "rabbitmq"
+                                      and r.form == "account"])
+    accounts = {r.name: r for r in refs if r.kind == "keystone" and r.form == "account"}
     if not accounts:
         return
     started = time.monotonic()
