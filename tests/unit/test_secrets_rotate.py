@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from hastack import catalog
-from hastack.catalog.openstack import amqp_client_env
+from hastack.catalog.rabbitmq import PROBE_USER, probe_client_env
 from hastack.deploy.apply import secret_refs
 from hastack.errors import SiteError
 from hastack.render.site import render_site
@@ -96,7 +96,8 @@ def test_a_service_users_new_password_goes_to_its_other_account(site: tuple[Path
 def test_rabbitmqs_new_password_goes_to_its_other_account(site: tuple[Path, list]) -> None:
     """RabbitMQ holds one password per user: a rotation moves OpenStack to openstack-2 (the
     old account serves the services not yet restarted), and every transport_url, the
-    brokers' default user and hastack's own AMQP clients follow it."""
+    brokers' default user follow it; hastack's own AMQP clients keep their probe user (a
+    running drill would otherwise hold the account the rotation deletes)."""
     path, refs = site
     account = next(r for r in refs if r.name == "rabbitmq-openstack" and r.form == "account")
     old = ensure_secrets(path, refs)
@@ -104,9 +105,17 @@ def test_rabbitmqs_new_password_goes_to_its_other_account(site: tuple[Path, list
     moved = rotate(path, refs, ["rabbitmq-openstack"])
     assert moved.lookup(account) == "openstack-2"
     assert moved.values["rabbitmq-openstack"].startswith("openstack-2:")
-    env = amqp_client_env(catalog.load(path.parent / "lab.yaml").site, moved.lookup)
-    assert env["AMQP_USER"] == "openstack-2"
-    assert env["AMQP_PASSWORD"] == moved.values["rabbitmq-openstack"].split(":", 1)[1]
+    loaded = catalog.load(path.parent / "lab.yaml")
+    rendering = render_site(loaded.site, loaded.placement, catalog.BASE, catalog.SERVICES)
+    nova_conf = next(f for f in rendering.files_for("ctl1") if f.path == "/etc/nova/nova.conf")
+    url = next(ln for ln in nova_conf.text.resolve(moved.lookup).splitlines()
+               if ln.startswith("transport_url"))
+    password = moved.values["rabbitmq-openstack"].split(":", 1)[1]
+    assert url.count(f"openstack-2:{password}@") == 3, "every broker, with the new account"
+    for env in (probe_client_env(loaded.site, old.lookup),
+                probe_client_env(loaded.site, moved.lookup)):
+        assert env["AMQP_USER"] == PROBE_USER
+        assert env["AMQP_PASSWORD"] == old.values["rabbitmq-probe"]
 
 
 def test_an_account_that_is_not_the_users_is_refused(site: tuple[Path, list]) -> None:

@@ -7,7 +7,7 @@ each helper bakes in one HA lesson, cited where it is set.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 from hastack.catalog import galera, tls
 from hastack.catalog.base import (
@@ -102,15 +102,6 @@ def rabbit_nodes(ctx: ServiceContext) -> tuple[Node, ...]:
 
 def rabbit_port(site: Site) -> int:
     return RABBIT_TLS_PORT if tls.internal(site) else RABBIT_PORT
-
-
-def amqp_client_env(site: Site, lookup: Callable[[SecretRef], str]) -> dict[str, str]:
-    """What a client script of hastack's own (tls.AMQP_CLIENT) needs to reach the brokers:
-    OpenStack's user, its password and, with internal TLS, the CA to trust (public)."""
-    env = {"AMQP_USER": lookup(rabbit_account()), "AMQP_PASSWORD": lookup(rabbit_password())}
-    if tls.internal(site):
-        env["AMQP_CA_PEM"] = lookup(tls.internal_ca_certificate())
-    return env
 
 
 def transport_url(ctx: ServiceContext) -> Text:

@@ -17,6 +17,8 @@ unit and a monitor is a cheap D-Bus query. A member that restarts keeps its data
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from hastack.catalog import tls
 from hastack.catalog.base import (
     FAILOVER_MONITOR,
@@ -32,6 +34,7 @@ from hastack.catalog.base import (
     SecretRef,
     Service,
     ServiceContext,
+    Text,
     clone,
     compose,
     resource_id,
@@ -44,7 +47,7 @@ from hastack.catalog.openstack import (
     rabbit_password,
     rabbit_port,
 )
-from hastack.site.model import Node
+from hastack.site.model import Node, Site
 
 SERVICE = Service(
     name="rabbitmq",
@@ -194,28 +197,56 @@ def listeners(ctx: ServiceContext) -> list[Listener]:
 # The account and its password reach the node on stdin, one line each: never in argv.
 CREDENTIALS = compose(rabbit_account(), "\n", rabbit_password(), "\n")
 LISTED = 'rabbitmqctl -q list_users | cut -f1 | grep -qx "$u"'
+# hastack's own AMQP clients (verify's publish/consume, the drills' load) log in as their own
+# user, never as OpenStack's: a rotation deletes the account a running drill would hold, and
+# the probe needs only its own queues (hastack-*) and the default exchange to publish to.
+PROBE_USER = "hastack-probe"
+PROBE_PASSWORD = SecretRef("rabbitmq-probe", rotation="named")
+PROBE_CREDENTIALS = compose(f"{PROBE_USER}\n", PROBE_PASSWORD, "\n")
+PROBE_PERMISSIONS = ("^hastack-", r"^(hastack-.*|amq\.default)$", "^hastack-")
+OPENSTACK_PERMISSIONS = (".*", ".*", ".*")
+
+
+def probe_client_env(site: Site, lookup: Callable[[SecretRef], str]) -> dict[str, str]:
+    """What a client script of hastack's own (tls.AMQP_CLIENT) needs to reach the brokers:
+    the probe user, its password and, with internal TLS, the CA to trust (public)."""
+    env = {"AMQP_USER": PROBE_USER, "AMQP_PASSWORD": lookup(PROBE_PASSWORD)}
+    if tls.internal(site):
+        env["AMQP_CA_PEM"] = lookup(tls.internal_ca_certificate())
+    return env
+
+
+def _account_actions(name: str, whose: str, credentials: Text,
+                     permissions: tuple[str, str, str]) -> list[Action]:
+    """A RabbitMQ user with the secrets file's password and its permissions on /. Done when
+    the account authenticates with that password, so a rotated (another account) or restored
+    password converges."""
+    grant = " ".join(f"'{p}'" for p in permissions)
+    return [
+        Action(name=f"{name}-user", what=f"create {whose} RabbitMQ account, or give it the "
+               "password of the secrets file",
+               run=Command(argv=("sh", "-c", f'read -r u; read -r p; if {LISTED}; then '
+                                 'printf "%s\\n" "$p" | rabbitmqctl change_password "$u"; else '
+                                 'printf "%s\\n" "$p" | rabbitmqctl add_user "$u"; fi'),
+                           stdin=credentials),
+               done=Command(argv=("sh", "-c", 'read -r u; read -r p; printf "%s\\n" "$p" | '
+                                  'rabbitmqctl -q authenticate_user "$u"'), stdin=credentials),
+               phase="after-start"),
+        Action(name=f"{name}-permissions", what=f"give {whose} account its permissions on /",
+               run=Command(argv=("sh", "-c", 'read -r u; rabbitmqctl set_permissions -p / "$u" '
+                                 + grant), stdin=credentials),
+               phase="after-start",
+               done=Command(argv=("sh", "-c", 'read -r u; rabbitmqctl -q list_user_permissions '
+                                  '"$u" | grep -qxF "$(printf "/\\t%s\\t%s\\t%s" "$@")"',
+                                  "granted", *permissions), stdin=credentials)),
+    ]
 
 
 def bootstrap(ctx: ServiceContext) -> list[Action]:
     return [
-        # Done when the account authenticates with the secrets file's password, so a rotated
-        # (another account) or restored password converges.
-        Action(name="rabbitmq-user", what="create OpenStack's RabbitMQ account, or give it "
-               "the password of the secrets file",
-               run=Command(argv=("sh", "-c", f'read -r u; read -r p; if {LISTED}; then '
-                                 'printf "%s\\n" "$p" | rabbitmqctl change_password "$u"; else '
-                                 'printf "%s\\n" "$p" | rabbitmqctl add_user "$u"; fi'),
-                           stdin=CREDENTIALS),
-               done=Command(argv=("sh", "-c", 'read -r u; read -r p; printf "%s\\n" "$p" | '
-                                  'rabbitmqctl -q authenticate_user "$u"'), stdin=CREDENTIALS),
-               phase="after-start"),
-        Action(name="rabbitmq-permissions", what="give OpenStack's account every permission "
-               "on /",
-               run=Command(argv=("sh", "-c", 'read -r u; rabbitmqctl set_permissions -p / "$u" '
-                                 "'.*' '.*' '.*'"), stdin=CREDENTIALS),
-               phase="after-start",
-               done=Command(argv=("sh", "-c", 'read -r u; rabbitmqctl -q list_user_permissions '
-                                  '"$u" | grep -q "^/"'), stdin=CREDENTIALS)),
+        *_account_actions("rabbitmq", "OpenStack's", CREDENTIALS, OPENSTACK_PERMISSIONS),
+        *_account_actions("rabbitmq-probe", "hastack's probe", PROBE_CREDENTIALS,
+                          PROBE_PERMISSIONS),
         Action(name="rabbitmq-no-guest", what="delete the guest user",
                run=_rabbitmqctl("delete_user", "guest"), phase="after-start",
                done=Command(argv=("sh", "-c", "! rabbitmqctl -q list_users | cut -f1 | "

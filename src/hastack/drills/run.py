@@ -34,7 +34,8 @@ from hastack.catalog import neutron_server, nova, tls
 from hastack.catalog import openstack as os_
 from hastack.catalog.base import Clone, HostUnit, Primitive, vip_id
 from hastack.catalog.galera import VERIFY_DB, VERIFY_PASSWORD
-from hastack.catalog.openstack import amqp_client_env, rabbit_port
+from hastack.catalog.openstack import rabbit_port
+from hastack.catalog.rabbitmq import probe_client_env
 from hastack.drills.client import PYTHON, SwitchClient
 from hastack.drills.load import (
     API_LOAD,
@@ -156,7 +157,7 @@ class Drill:
         return {"MYSQL_PWD": self.secrets.lookup(VERIFY_PASSWORD)}
 
     def bus_env(self) -> dict[str, str]:
-        return amqp_client_env(self.loaded.site, self.secrets.lookup)
+        return probe_client_env(self.loaded.site, self.secrets.lookup)
 
     def api_targets(self) -> list[ApiTarget]:
         """keystone, nova and neutron through their VIPs, those the site runs."""

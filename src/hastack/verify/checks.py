@@ -31,7 +31,6 @@ from hastack.catalog.openstack import (
     KEYSTONE_PORT,
     MEMCACHED_PORT,
     RABBIT_PORT,
-    amqp_client_env,
     rabbit_port,
 )
 from hastack.catalog.platform import platform_info
@@ -316,7 +315,7 @@ async def _rabbit_publish(env: Env) -> str:
         ["python3", "-", f"{members[0].address}:{rabbit_port(env.loaded.site)}",
          f"{members[1].address}:{rabbit_port(env.loaded.site)}", "hastack-verify", body],
         stdin=AMQP_PROBE.encode(), timeout=60,
-        env=amqp_client_env(env.loaded.site, env.secrets.lookup))
+        env=rabbitmq.probe_client_env(env.loaded.site, env.secrets.lookup))
     lines = done.stdout.split()
     expect(done.ok and len(lines) == 2 and lines[0] == body,
            (done.stdout + done.stderr).strip()[-500:])
