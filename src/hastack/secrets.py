@@ -350,11 +350,10 @@ def _refuse_missing_user_secrets(path: Path, wanted: Mapping[str, SecretRef],
 
 # What `secrets rotate` changes, and why the rest waits: a rotated value converges on the next
 # deploy (database, keystone and RabbitMQ users get the new password; services restart one
-# node at a time; pacemaker_remote's authkey, rotation "named", is read at each connection),
+# node at a time; the authkeys, rotation "named": pacemaker_remote's is read at each
+# connection, corosync's restarts the cluster stack in maintenance mode, deploy/rekey.py),
 # while these kinds need a staged change that is not built yet.
 NOT_ROTATED = {
-    "key": "corosync's authkey: its reload with a new key split the lab's cluster (corosync "
-           "3.1.7: a member drops the old key while a slower one still sends with it)",
     "tls-ca": "the site CA: every client must trust a new one before the VIPs serve it",
 }
 BY_ROTATION = {

@@ -326,15 +326,28 @@ def test_the_sites_own_certificates_replace_hastacks(cloud: None, tmp_path: Path
 
 
 ROTATED = ("keystone-db", "glance-keystone", "nova-db", "nova-keystone", "keystone-fernet-0",
-           "keystone-credential-0", "tls-vip-glance", "pacemaker-authkey")
+           "keystone-credential-0", "tls-vip-glance", "pacemaker-authkey",
+           "corosync-authkey-openstack")
+
+
+def _pids(unit: str) -> dict[str, str]:
+    return {node: inside(node, "systemctl", "show", "-P", "MainPID", unit).stdout.strip()
+            for node in CONTROLLERS}
+
+
+def _mariadbd() -> dict[str, str]:
+    # The galera agent starts mysqld through `su - mysql`, not as a unit.
+    return {node: inside(node, "pgrep", "-o", "-x", "mariadbd").stdout.strip()
+            for node in CONTROLLERS}
 
 
 def test_rotated_secrets_converge_and_verify_passes(cloud: None) -> None:
     """`secrets rotate` with one secret of each kind that converges differently: a database
     password (nova's, whose cells must follow), keystone users' (nova's reaches the computes,
     whose nova-compute must restart), the fernet and credential keys (shifted as keystone
-    does), a VIP's certificate and pacemaker_remote's authkey (no compute loses its
-    connection or is fenced; every node holds the new key, which verify checks); verify
+    does), a VIP's certificate, pacemaker_remote's authkey (no compute loses its
+    connection or is fenced; every node holds the new key, which verify checks) and
+    corosync's (the stack restarted on every member, Galera and HAProxy kept running); verify
     passes right after, and the old values are gone from the secrets file. The old database
     password, accepted beside the new one while the services
     restarted, is refused after; nova's service user moved to its other account and the one
@@ -345,6 +358,7 @@ def test_rotated_secrets_converge_and_verify_passes(cloud: None) -> None:
     compute_pid = inside("cmp1", "systemctl", "show", "-P", "MainPID", "nova-compute").stdout
     remote_pid = inside("cmp1", "systemctl", "show", "-P", "MainPID", "pacemaker_remote").stdout
     fenced_before = inside("ctl1", "stonith_admin", "--history", "*").stdout
+    corosync, haproxy, mariadbd = _pids("corosync"), _pids("haproxy"), _mariadbd()
     done = hastack("secrets", "rotate", str(SITE), *ROTATED, check=False)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     after = secrets_file.read_text()
@@ -362,6 +376,11 @@ def test_rotated_secrets_converge_and_verify_passes(cloud: None) -> None:
     assert not nova_db_login(old_db), "the old database password still works"
     assert "nova-keystone: nova-2:" in after
     assert inside("ctl1", "stonith_admin", "--history", "*").stdout == fenced_before
+    restarted = _pids("corosync")
+    assert all(restarted[n] != corosync[n] for n in CONTROLLERS), (corosync, restarted)
+    assert _mariadbd() == mariadbd and _pids("haproxy") == haproxy, "the stack restart " \
+        "stopped a service it should have left running"
+    assert "corosync-key:" in done.stdout, done.stdout[-3000:]
     assert inside("cmp1", "systemctl", "show", "-P", "MainPID",
                   "pacemaker_remote").stdout == remote_pid, "pacemaker_remote restarted"
     users = openstack("user", "list", "--long", "-f", "json")

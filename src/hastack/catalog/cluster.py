@@ -147,8 +147,10 @@ def config(ctx: ServiceContext) -> list[ConfigFile]:
                                "# hastack: pacemaker_remote listens on the internal network\n",
                                f"PCMK_remote_address={node.address}\n"))
     for node in ctx.members:
+        # Rotated only when named: the stack restarts on every member (deploy/rekey.py).
         files.append(text_file(node.name, "/etc/corosync/authkey",
-                               SecretRef(f"corosync-authkey-{ctx.cluster.name}", kind="key"),
+                               SecretRef(f"corosync-authkey-{ctx.cluster.name}", kind="key",
+                                         rotation="named"),
                                mode=0o400))
         for target in _all_nodes(ctx):
             if target.fencing is not None:

@@ -37,7 +37,7 @@ from hastack.catalog.base import (
     Sql,
 )
 from hastack.catalog.platform import platform_info
-from hastack.deploy import drain
+from hastack.deploy import drain, rekey
 from hastack.deploy import files as file_ops
 from hastack.deploy import packages as package_ops
 from hastack.deploy.cib import merge_configuration
@@ -45,6 +45,7 @@ from hastack.deploy.plan import service_order
 from hastack.errors import HastackError, PlanError, Problem, SiteError, TransportError
 from hastack.osapi import client as osapi_client
 from hastack.pacemaker import live
+from hastack.render.corosync import KEYFILE as COROSYNC_KEYFILE
 from hastack.render.hosted import DROPIN as HOSTED_DROPIN
 from hastack.render.priority import DROPIN as PRIORITY_DROPIN
 from hastack.render.site import RenderedFile, SiteRendering, render_site
@@ -120,9 +121,13 @@ async def _prepare_node(d: Deployment, name: str) -> None:
         started = time.monotonic()
     wanted = d.rendering.files_for(name)
     changes = await file_ops.changes(node, wanted, d.secrets)
+    rekeyed = any(c.file.path == COROSYNC_KEYFILE and c.reason != "new" for c in changes)
     if d.dry_run:
         for change in changes:
             d.diffs.append(await file_ops.diff(node, change, d.secrets))
+        if rekeyed:
+            d.record("corosync-key", name, "would change", "a new authkey: the cluster stack "
+                     "would restart on every member together, in maintenance mode", started)
         d.record("prepare", name, "would change" if changes else "unchanged",
                  f"{len(changes)} of {len(wanted)} files differ", started)
         return
@@ -133,6 +138,8 @@ async def _prepare_node(d: Deployment, name: str) -> None:
     if touched:
         await node.run(["sh", "-c", f"mkdir -p {RESTART_DIR} && cd {RESTART_DIR} && "
                         'touch "$@"', "mark", *touched])
+    if rekeyed:
+        await rekey.set_mark(node)
     for change in changes:
         await file_ops.write(node, change, d.secrets)
     if any(c.file.path.startswith("/etc/sysctl.d/") for c in changes):
@@ -678,6 +685,10 @@ async def deploy(d: Deployment) -> Deployment:
         all_rsc = [r for r in cluster.model.resources]
         if not d.dry_run:
             await _stop_managed_units(d, members, all_rsc, cluster.host_units)
+            started = time.monotonic()
+            rekeyed = await rekey.rekey({m: d.transports[m] for m in members})
+            if rekeyed:
+                d.record(f"corosync-key:{cluster.name}", None, "changed", rekeyed, started)
         await _form_cluster(d, cluster.name, members)
         if d.dry_run and d.changed:
             continue
