@@ -327,7 +327,7 @@ def test_the_sites_own_certificates_replace_hastacks(cloud: None, tmp_path: Path
 
 ROTATED = ("keystone-db", "glance-keystone", "nova-db", "nova-keystone", "keystone-fernet-0",
            "keystone-credential-0", "tls-vip-glance", "pacemaker-authkey",
-           "corosync-authkey-openstack")
+           "corosync-authkey-openstack", "heat-domain-admin")
 
 
 def _pids(unit: str) -> dict[str, str]:
@@ -350,8 +350,8 @@ def test_rotated_secrets_converge_and_verify_passes(cloud: None) -> None:
     corosync's (the stack restarted on every member, Galera and HAProxy kept running); verify
     passes right after, and the old values are gone from the secrets file. The old database
     password, accepted beside the new one while the services
-    restarted, is refused after; nova's service user moved to its other account and the one
-    it left is disabled."""
+    restarted, is refused after; nova's service user and heat's stack domain admin moved to
+    their other accounts and the ones they left are disabled."""
     secrets_file = SITE.with_name(SITE.stem + ".secrets.yaml")
     before = secrets_file.read_text()
     old_db = yaml.safe_load(before)["nova-db"]
@@ -386,6 +386,10 @@ def test_rotated_secrets_converge_and_verify_passes(cloud: None) -> None:
     users = openstack("user", "list", "--long", "-f", "json")
     enabled = {u["Name"]: u["Enabled"] for u in json.loads(users.stdout)}
     assert enabled.get("nova-2") is True and enabled.get("nova") is False, enabled
+    heat_users = openstack("user", "list", "--domain", "heat", "--long", "-f", "json")
+    in_heat = {u["Name"]: u["Enabled"] for u in json.loads(heat_users.stdout)}
+    assert in_heat.get("heat_domain_admin-2") is True, in_heat
+    assert in_heat.get("heat_domain_admin") is False, in_heat
     verified = hastack("verify", str(SITE), check=False)
     assert verified.returncode == 0, verified.stdout[-4000:] + verified.stderr[-2000:]
 

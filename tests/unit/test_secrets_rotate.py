@@ -138,3 +138,21 @@ def test_the_cluster_authkeys_rotate_only_when_named(site: tuple[Path, list]) ->
         named = rotate(path, refs, [key])
         assert named.values[key] != old[key]
         assert named.previous == {key: old[key]}
+
+
+def test_heats_domain_admin_moves_to_its_other_account_in_heats_domain(
+        site: tuple[Path, list]) -> None:
+    """Keystone revokes a user's tokens on a password change, heat-engine's too: its stack
+    domain admin moves to heat_domain_admin-2 (in the heat domain) as the service users do."""
+    path, refs = site
+    moved = rotate(path, refs, ["heat-domain-admin"])
+    assert moved.values["heat-domain-admin"].startswith("heat_domain_admin-2:")
+    loaded = catalog.load(path.parent / "lab.yaml")
+    rendering = render_site(loaded.site, loaded.placement, catalog.BASE, catalog.SERVICES)
+    heat_conf = next(f for f in rendering.files_for("ctl1") if f.path == "/etc/heat/heat.conf")
+    lines = heat_conf.text.resolve(moved.lookup).splitlines()
+    password = moved.values["heat-domain-admin"].split(":", 1)[1]
+    assert "stack_domain_admin = heat_domain_admin-2" in lines
+    assert f"stack_domain_admin_password = {password}" in lines
+    account = next(r for r in refs if r.name == "heat-domain-admin" and r.form == "account")
+    assert account.domain == "heat"

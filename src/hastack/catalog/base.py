@@ -36,6 +36,7 @@ class SecretRef:
                   "keystone", "rabbitmq"] = "password"
     user_supplied: bool = False  # e.g. a real BMC password: never generated, must be given
     subject: str = ""  # tls-leaf: the address its certificate names; keystone: the user
+    domain: str = ""  # keystone: the user's domain, when not Default (heat's domain admin)
     issuer: str = ""  # tls-leaf: the tls-ca secret that issues it
     host: str = ""  # tls-leaf: the DNS name its certificate names too (default: its name)
     peer: bool = False  # tls-leaf: also a client's certificate (for mutual TLS)
@@ -529,7 +530,8 @@ class ApiCall:
     (``operation`` is a name the verify layer knows, e.g. 'token.issue')."""
 
     operation: str
-    params: Pairs = ()
+    # A value may be the public form of a secret (an account's name), resolved when sent.
+    params: tuple[tuple[str, str | SecretRef], ...] = ()
     secret: SecretRef | None = None  # a password the operation sets (sent by environment)
 
 

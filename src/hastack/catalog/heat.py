@@ -48,7 +48,12 @@ API_PORT = 8004
 CFN_PORT = 8000
 DOMAIN = "heat"
 DOMAIN_ADMIN = "heat_domain_admin"
-DOMAIN_ADMIN_PASSWORD = SecretRef("heat-domain-admin")
+# A keystone user like the service users: a rotation moves it to its other account
+# (heat_domain_admin-2), since keystone would revoke heat-engine's tokens on a password change.
+DOMAIN_ADMIN_PASSWORD = SecretRef("heat-domain-admin", kind="keystone", subject=DOMAIN_ADMIN,
+                                  domain=DOMAIN, form="password")
+DOMAIN_ADMIN_ACCOUNT = SecretRef("heat-domain-admin", kind="keystone", subject=DOMAIN_ADMIN,
+                                 domain=DOMAIN, form="account")
 
 
 def config(ctx: ServiceContext) -> list[ConfigFile]:
@@ -60,7 +65,7 @@ def config(ctx: ServiceContext) -> list[ConfigFile]:
                 # With a scheme: the guide's bare host:port broke wait conditions.
                 "heat_metadata_server_url": cfn,
                 "heat_waitcondition_server_url": f"{cfn}/v1/waitcondition",
-                "stack_domain_admin": DOMAIN_ADMIN,
+                "stack_domain_admin": DOMAIN_ADMIN_ACCOUNT,
                 "stack_domain_admin_password": DOMAIN_ADMIN_PASSWORD,
                 "stack_user_domain_name": DOMAIN,
                 "num_engine_workers": os_.workers(ctx) or 4}},
@@ -114,7 +119,8 @@ def bootstrap(ctx: ServiceContext) -> list[Action]:
         os_.keystone_action("heat-cfn", "cloudformation", tls.vip_url(ctx, "heat", CFN_PORT, "/v1"),
                             user=""),
         Action(name="heat-domain", what="create the heat stack domain and its admin",
-               run=ApiCall("heat.stack-domain", (("domain", DOMAIN), ("admin", DOMAIN_ADMIN)),
+               run=ApiCall("heat.stack-domain",
+                           (("domain", DOMAIN), ("admin", DOMAIN_ADMIN_ACCOUNT)),
                            secret=DOMAIN_ADMIN_PASSWORD)),
     ]
 

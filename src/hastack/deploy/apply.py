@@ -45,6 +45,7 @@ from hastack.deploy.plan import service_order
 from hastack.errors import HastackError, PlanError, Problem, SiteError, TransportError
 from hastack.osapi import client as osapi_client
 from hastack.pacemaker import live
+from hastack.polling import until_nothing_missing
 from hastack.render.corosync import KEYFILE as COROSYNC_KEYFILE
 from hastack.render.hosted import DROPIN as HOSTED_DROPIN
 from hastack.render.priority import DROPIN as PRIORITY_DROPIN
@@ -492,17 +493,13 @@ async def _wait_backends_up(d: Deployment, entry: CatalogEntry, ctx: ServiceCont
     balancers = _balancers(d)
     if not proxies or not balancers:
         return
-    deadline = time.monotonic() + BACKENDS_TIMEOUT
-    while True:
-        down = [s for node in balancers.values()
+    async def down() -> list[str]:
+        return [s for node in balancers.values()
                 for s in await haproxy_stats.down(node, proxies)]
-        if not down:
-            return
-        if time.monotonic() > deadline:
-            raise TransportError(entry.name, f"service:{entry.name}: HAProxy still sees "
-                                 f"{', '.join(down)} after {BACKENDS_TIMEOUT} s",
-                                 fix="see the service's log on those members")
-        await asyncio.sleep(2)
+
+    await until_nothing_missing(down, timeout=BACKENDS_TIMEOUT, host=entry.name,
+                                what=f"service:{entry.name}: HAProxy still sees down",
+                                fix="see the service's log on those members")
 
 
 async def _run_api_action(d: Deployment, action: Action, target: str, ctx: ServiceContext,
@@ -785,7 +782,8 @@ async def _retire_other_accounts(d: Deployment) -> None:
     if not accounts:
         return
     started = time.monotonic()
-    others = sorted(alternate(ref, d.secrets.lookup(ref)) for ref in accounts.values())
+    others = sorted([alternate(ref, d.secrets.lookup(ref)), ref.domain or "default"]
+                    for ref in accounts.values())
     ctx = ServiceContext(site=d.loaded.site, placement=d.loaded.placement, service=KEYSTONE,
                          platform=platform_info(d.loaded.site.platform.value))
     target = d.loaded.placement.cluster_of(KEYSTONE).members[0]

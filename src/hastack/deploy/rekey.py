@@ -22,8 +22,9 @@ import asyncio
 import time
 from collections.abc import Mapping
 
-from hastack.errors import HastackError, TransportError
+from hastack.errors import HastackError
 from hastack.pacemaker import live
+from hastack.polling import until_nothing_missing
 from hastack.transport.base import Transport
 
 MARK = "/var/lib/hastack/corosync-rekey"
@@ -94,17 +95,14 @@ async def _start(node: Transport) -> None:
 
 
 async def _wait_remotes(first: Transport, timeout: float = 300) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
+    async def offline() -> list[str]:
         status = await live.crm_mon(first)
-        offline = [n.name for n in status.nodes if n.remote and not n.online]
-        if not offline:
-            return
-        if time.monotonic() > deadline:
-            raise TransportError(first.host, f"remote nodes {', '.join(offline)} not back "
-                                 f"{timeout:.0f} s after the cluster stack restarted",
-                                 fix="see `crm_mon` and the computes' pacemaker_remote log")
-        await asyncio.sleep(2)
+        return [n.name for n in status.nodes if n.remote and not n.online]
+
+    await until_nothing_missing(
+        offline, timeout=timeout, host=first.host,
+        what="remote nodes still offline since the cluster stack restarted",
+        fix="see `crm_mon` and the computes' pacemaker_remote log")
 
 
 async def rekey(nodes: Mapping[str, Transport]) -> str | None:

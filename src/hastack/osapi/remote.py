@@ -75,8 +75,13 @@ def ensure_user(conn, ens, name, password, domain="default"):
 def op_keystone_retire(conn, ens, params):
     """Service users' other accounts disabled (their tokens revoked with them): run once
     every service authenticates as the current ones."""
-    for name in params["users"]:
-        user = conn.identity.find_user(name, domain_id="default")
+    for name, domain in params["users"]:
+        if domain != "default":
+            found = conn.identity.find_domain(domain)
+            if found is None:
+                continue
+            domain = found.id
+        user = conn.identity.find_user(name, domain_id=domain)
         if user is not None and user.is_enabled and ens.need(f"user {name} disabled"):
             conn.identity.update_user(user, enabled=False)
 

@@ -69,8 +69,11 @@ async def clear_expired_failures(node: Transport) -> None:
     if not done.ok:
         raise ToolError("cibadmin", done.argv, done.returncode, done.stderr)
     for resource, where in expired_monitor_failures(done.stdout):
-        await node.run(["crm_resource", "--refresh", "--resource", resource, "--node", where],
-                       timeout=60)
+        refreshed = await node.run(["crm_resource", "--refresh", "--resource", resource,
+                                    "--node", where], timeout=60)
+        if not refreshed.ok:  # else the wait after it would only time out, 15 min later
+            raise ToolError("crm_resource", refreshed.argv, refreshed.returncode,
+                            refreshed.stderr)
 
 
 async def wait_settled(node: Transport, *, timeout: float = 900) -> None:
