@@ -375,7 +375,11 @@ def test_rotated_secrets_converge_and_verify_passes(cloud: None) -> None:
     assert nova_db_login(yaml.safe_load(after)["nova-db"])
     assert not nova_db_login(old_db), "the old database password still works"
     assert "nova-keystone: nova-2:" in after
-    assert inside("ctl1", "stonith_admin", "--history", "*").stdout == fenced_before
+    # The stack restart for corosync's key empties Pacemaker's fencing history (the fencers
+    # keep it in memory): no event may be there that was not there before.
+    fenced_after = inside("ctl1", "stonith_admin", "--history", "*").stdout
+    events = {ln for ln in fenced_after.splitlines() if " found" not in ln}
+    assert events <= set(fenced_before.splitlines()), fenced_after
     restarted = _pids("corosync")
     assert all(restarted[n] != corosync[n] for n in CONTROLLERS), (corosync, restarted)
     assert _mariadbd() == mariadbd and _pids("haproxy") == haproxy, "the stack restart " \
