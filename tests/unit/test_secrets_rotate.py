@@ -118,10 +118,14 @@ def test_rabbitmqs_new_password_goes_to_its_other_account(site: tuple[Path, list
         assert env["AMQP_PASSWORD"] == old.values["rabbitmq-probe"]
 
 
-def test_an_account_that_is_not_the_users_is_refused(site: tuple[Path, list]) -> None:
+@pytest.mark.parametrize("name", ["nova-keystone", "rabbitmq-openstack", "heat-domain-admin"])
+def test_an_account_that_is_not_the_users_is_refused(site: tuple[Path, list], name: str
+                                                     ) -> None:
+    """A keystone or RabbitMQ secret naming another user's account (a hand edit that would
+    give that user's password away) is bad input: refused with the file's problem."""
     path, refs = site
     values = read_secrets(path)
-    values["nova-keystone"] = "admin:" + values["nova-keystone"]
+    values[name] = "admin:" + values[name]
     write_secrets(path, values)
     with pytest.raises(SiteError) as raised:
         read_secrets(path, refs)

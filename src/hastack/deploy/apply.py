@@ -757,7 +757,7 @@ async def _register_service_users(d: Deployment, later: Sequence[CatalogEntry]) 
 async def _retire_rabbit_accounts(d: Deployment, accounts: Sequence[SecretRef]) -> None:
     """RabbitMQ's account a rotation moved OpenStack away from is deleted (RabbitMQ cannot
     disable one), on the first broker; nothing when it is gone already."""
-    if d.dry_run or "rabbitmq" not in {e.name for e in d.catalog}:
+    if d.dry_run or not accounts:
         return
     target = d.loaded.placement.cluster_of("rabbitmq").members[0]
     for ref in {r.name: r for r in accounts}.values():
