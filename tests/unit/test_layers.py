@@ -68,3 +68,22 @@ def test_only_the_cli_prints() -> None:
                  if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
                  and n.func.id == "print"]
         assert not calls, f"{path.relative_to(SRC)} calls print()"
+
+
+# What the CLI may import at run time: the commands, and what renders their results.
+CLI_MAY_IMPORT = ("hastack.commands", "hastack.errors", "hastack.logmask",
+                  "hastack.simulate.report")
+
+
+def test_cli_calls_only_commands() -> None:
+    """The CLI decides nothing: it imports the library only through hastack.commands (types
+    for annotations aside)."""
+    tree = ast.parse((SRC / "cli.py").read_text(encoding="utf-8"))
+    typing_only = {id(n) for block in ast.walk(tree) if isinstance(block, ast.If)
+                   and getattr(block.test, "id", "") == "TYPE_CHECKING"
+                   for n in ast.walk(block)}
+    bad = sorted({node.module for node in ast.walk(tree)
+                  if isinstance(node, ast.ImportFrom) and node.module
+                  and node.module.startswith("hastack") and id(node) not in typing_only
+                  and not node.module.startswith(CLI_MAY_IMPORT)})
+    assert not bad, f"cli.py imports {bad}: call a command in hastack.commands instead"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 from hastack.catalog.base import CatalogEntry, Clone, Primitive, ServiceContext, vip_id
 from hastack.catalog.platform import platform_info
@@ -158,7 +158,3 @@ async def gather(loaded: LoadedSite, catalog: Sequence[CatalogEntry],
             state.rabbitmq_running = running
             state.rabbitmq_outside = brokers_outside(cluster.members, disk)
     return states
-
-
-def as_json(states: Sequence[ClusterState]) -> str:
-    return json.dumps([asdict(s) for s in states], indent=2)
