@@ -2,10 +2,10 @@
 memory of each machine once deployed (issue 6; prints figures, asserts no timing).
 
 Usage (root, no lab running): .venv/bin/python bench/deploy.py [SITE]   (default examples/lab.yaml)
-Steps, each timed through the CLI: `hastack lab up SITE` (apart: the first one may install
-packages on the host), `hastack deploy SITE` from nothing, `hastack deploy SITE` again (it must
-print "unchanged: the site already matches"), then the memory of each machine, then
-`hastack lab down`. A lab already up belongs to someone else: the script says so and exits 2
+Steps, each timed as a call of hastack.commands (what `hastack lab up SITE` and
+`hastack deploy SITE` run): lab up (apart: the first one may install packages on the host), a
+deploy from nothing, a deploy again (it must change nothing), then the memory of each machine,
+then lab down. A lab already up belongs to someone else: the script says so and exits 2
 without touching it; it takes down only the lab it brought up itself.
 Memory is RSS and PSS summed over every process in the machine's PID namespace
 (/proc/PID/smaps_rollup), measured right after the re-run. PSS shares each page among the
@@ -22,16 +22,15 @@ import platform
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 # hastack itself is imported where it is used, so that --help works outside the venv.
 
 ROOT = Path(__file__).resolve().parents[1]
-HASTACK = str(Path(sys.executable).with_name("hastack"))
 DEFAULT_SITE = ROOT / "examples" / "lab.yaml"
-UNCHANGED = "unchanged: the site already matches"  # what `hastack deploy` prints on a no-op
-STEP_TIMEOUT = 3600  # s; README: lab deploy ~7.5 min, lab up longer when it installs packages
 # How `hastack lab up` refuses when a lab is there: the error codes of lab.control.
 OTHER_LAB_CODES = ("lab-other-site", "lab-half-there")
 
@@ -45,12 +44,28 @@ class Memory:
     pss_kib: int
 
 
-def hastack(*args: str) -> tuple[subprocess.CompletedProcess[str], float]:
-    """Run the CLI; return its result and wall time in seconds."""
+@dataclass(frozen=True)
+class Step:
+    seconds: float
+    result: Any = None
+    error: Exception | None = None  # a HastackError: its code and sentence are the reason
+
+
+def timed(action: Callable[[], Any]) -> Step:
+    """Call a command; its result or its error, and the wall time in seconds."""
+    from hastack.errors import HastackError
+
     start = time.monotonic()
-    done = subprocess.run([HASTACK, *args], capture_output=True, text=True, cwd=ROOT,
-                          check=False, timeout=STEP_TIMEOUT)
-    return done, time.monotonic() - start
+    try:
+        result = action()
+    except HastackError as exc:
+        return Step(time.monotonic() - start, error=exc)
+    return Step(time.monotonic() - start, result)
+
+
+def why(step: Step) -> str:
+    error = step.error
+    return f"[{getattr(error, 'code', '?')}] {error}" if error else "ok"
 
 
 def lab_in_use() -> str | None:
@@ -141,10 +156,6 @@ def load_average() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def tail(done: subprocess.CompletedProcess[str], chars: int = 2000) -> str:
-    return (done.stdout + done.stderr)[-chars:]
-
-
 def print_memory(rows: list[Memory]) -> None:
     print("\nmemory once deployed (summed over each machine's PID namespace)")
     print(f"{'machine':<10}{'role':<12}{'processes':>10}{'RSS MiB':>10}{'PSS MiB':>10}")
@@ -178,6 +189,10 @@ def main() -> None:
               "Run this benchmark when no lab is up (`hastack lab status`).", file=sys.stderr)
         sys.exit(2)
 
+    from hastack.commands import deploy as deploy_commands
+    from hastack.commands import lab as lab_commands
+    from hastack.commands.session import Session
+
     load_start = load_average()
     times: dict[str, float] = {}
     rerun_unchanged = False
@@ -185,28 +200,33 @@ def main() -> None:
     ours = False
     try:
         ours = True  # nothing was there: what `lab up` leaves, even half, is this run's
-        up, times["lab up"] = hastack("lab", "up", str(site))
-        if up.returncode and any(f"[{code}]" in up.stderr for code in OTHER_LAB_CODES):
+        up = timed(lambda: lab_commands.up(Session(site)))
+        times["lab up"] = up.seconds
+        if getattr(up.error, "code", None) in OTHER_LAB_CODES:
             ours = False  # a lab appeared between the check and `lab up`: not ours to remove
-        print(f"lab up: {times['lab up']:.1f} s, exit {up.returncode}", file=sys.stderr)
-        if up.returncode:
-            sys.exit(f"hastack lab up failed:\n{tail(up)}")
-        first, times["deploy"] = hastack("deploy", str(site))
-        print(f"deploy: {times['deploy']:.1f} s, exit {first.returncode}", file=sys.stderr)
-        if first.returncode:
-            sys.exit(f"hastack deploy failed:\n{tail(first)}")
-        second, times["re-run"] = hastack("deploy", str(site))
-        rerun_unchanged = second.returncode == 0 and UNCHANGED in second.stdout
-        print(f"re-run: {times['re-run']:.1f} s, exit {second.returncode}", file=sys.stderr)
-        if not rerun_unchanged:
-            print(f"the re-run did not print '{UNCHANGED}':\n{tail(second)}", file=sys.stderr)
+        print(f"lab up: {up.seconds:.1f} s, {why(up)}", file=sys.stderr)
+        if up.error:
+            sys.exit(f"hastack lab up failed: {why(up)}")
+        first = timed(lambda: deploy_commands.deploy(Session(site)))
+        times["deploy"] = first.seconds
+        print(f"deploy: {first.seconds:.1f} s, {why(first)}", file=sys.stderr)
+        if first.error:
+            sys.exit(f"hastack deploy failed: {why(first)}")
+        second = timed(lambda: deploy_commands.deploy(Session(site)))
+        times["re-run"] = second.seconds
+        rerun_unchanged = second.error is None and not second.result.changed
+        print(f"re-run: {second.seconds:.1f} s, {why(second)}", file=sys.stderr)
+        if not rerun_unchanged and second.error is None:
+            changed = [f"{e.stage} {e.node or ''}: {e.detail}" for e in second.result.steps
+                       if e.outcome == "changed"]
+            print("the re-run changed:\n" + "\n".join(changed), file=sys.stderr)
         memory = machine_memory(site)
     finally:
         if ours:
-            down, times["lab down"] = hastack("lab", "down")
-            if down.returncode:
-                print(f"hastack lab down failed (exit {down.returncode}):\n{tail(down)}",
-                      file=sys.stderr)
+            down = timed(lab_commands.down)
+            times["lab down"] = down.seconds
+            if down.error:
+                print(f"hastack lab down failed: {why(down)}", file=sys.stderr)
 
     print(f"# deploy, site {site.relative_to(ROOT) if site.is_relative_to(ROOT) else site}")
     print(host_line())

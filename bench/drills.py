@@ -17,19 +17,26 @@ from __future__ import annotations
 import json
 import os
 import statistics
-import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+from hastack.commands import deploy as deploy_commands
+from hastack.commands import drill as drill_commands
+from hastack.commands import lab as lab_commands
+from hastack.commands.results import plain
+from hastack.commands.session import Session
+from hastack.errors import HastackError
 
 ROOT = Path(__file__).resolve().parents[1]
-HASTACK = str(Path(sys.executable).with_name("hastack"))
 SITES = (ROOT / "examples" / "lab.yaml", ROOT / "examples" / "lab-core.yaml")
 STATE = Path("/var/lib/hastack/lab/site.json")
 OUT = Path("/var/tmp/hastack-bench")
 KINDS = ("power-loss", "partition", "service-kill", "rabbitmq-member-loss", "memcached-loss",
          "fence-failure", "fence-failure-no-pdu", "compute-loss", "soak", "galera-cold-start",
          "site-power-loss", "site-power-loss-staggered", "rabbitmq-cold-start")
-EXTRA = {"service-kill": ("--service", "keystone"), "soak": ("--seconds", "120")}
+EXTRA: dict[str, dict[str, Any]] = {"service-kill": {"service": "keystone"},
+                                    "soak": {"load_seconds": 120.0}}
 # (figure, target in seconds or None): the report's keys; "api_back"/"api_window"/
 # "api_slowest" are the worst API's; "power:" counts from the moment the power returned
 # (issue 14's targets) instead of from the fault.
@@ -74,32 +81,28 @@ def figure(report: Report, name: str) -> float | None:
     return float(value) if isinstance(value, int | float) else None
 
 
-def hastack(*argv: str, timeout: float = 3600) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([HASTACK, *argv], capture_output=True, text=True, cwd=ROOT,
-                          check=False, timeout=timeout)
-
-
 def ensure_lab(site: Path) -> None:
     """This site's lab up and deployed (a re-deploy of a deployed lab changes nothing)."""
     running = json.loads(STATE.read_text())["site"] if STATE.exists() else None
-    if running != str(site.resolve()):
-        if running is not None:
-            hastack("lab", "down")
-        for argv in (("lab", "up", str(site)), ("deploy", str(site))):
-            print(f"{site.name}: hastack {' '.join(argv[:2])} ...", flush=True)
-            done = hastack(*argv)
-            if done.returncode != 0:
-                sys.exit(f"{site.name}: hastack {' '.join(argv)} failed\n"
-                         f"{(done.stdout + done.stderr)[-3000:]}")
+    if running == str(site.resolve()):
+        return
+    if running is not None:
+        lab_commands.down()
+    try:
+        print(f"{site.name}: lab up ...", flush=True)
+        lab_commands.up(Session(site))
+        print(f"{site.name}: deploy ...", flush=True)
+        deploy_commands.deploy(Session(site))
+    except HastackError as exc:
+        sys.exit(f"{site.name}: [{exc.code}] {exc}")
 
 
 def drill(site: Path, kind: str) -> Report:
-    done = hastack("drill", str(site), kind, *EXTRA.get(kind, ()), "--format", "json")
     try:
-        report: Report = json.loads(done.stdout)
-    except ValueError:
-        sys.exit(f"{site.name} {kind}: no report\n{done.stdout}{done.stderr}"[-3000:])
-    return report
+        report = drill_commands.drill(Session(site), kind, **EXTRA.get(kind, {}))
+    except HastackError as exc:
+        sys.exit(f"{site.name} {kind}: no report: [{exc.code}] {exc}")
+    return dict(plain(report))
 
 
 def run_site(site: Path, rounds: int, kinds: list[str]) -> tuple[dict[str, list[Report]],

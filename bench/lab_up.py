@@ -9,13 +9,14 @@ from __future__ import annotations
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
+from hastack.commands import lab as lab_commands
+from hastack.commands.session import Session
+
 ROOT = Path(__file__).resolve().parents[1]
-HASTACK = str(Path(sys.executable).with_name("hastack"))
 STATE = Path("/var/lib/hastack/lab/machines")
 
 
@@ -53,12 +54,11 @@ def main() -> None:
     memory: dict[str, float] = {}
     for _ in range(runs):
         start = time.monotonic()
-        subprocess.run([HASTACK, "lab", "up", site, "--packages", "lab"], check=True,
-                       capture_output=True, cwd=ROOT)
+        lab_commands.up(Session(Path(site)), packages="lab")
         times.append(time.monotonic() - start)
         time.sleep(5)  # let boot-time jobs finish before measuring idle memory
         memory = machine_memory()
-        subprocess.run([HASTACK, "lab", "down"], check=True, capture_output=True, cwd=ROOT)
+        lab_commands.down()
     print(f"host: {platform.node()} {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}")
     print(f"lab up ({site}, {runs} runs): median {statistics.median(times):.2f} s, "
           f"min {min(times):.2f} s, max {max(times):.2f} s")

@@ -12,15 +12,19 @@ the end. Nothing is asserted: a soak that lost anything says so in its own probl
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from hastack.commands import drill as drill_commands
+from hastack.commands import secrets as secret_commands
+from hastack.commands.results import plain
+from hastack.commands.session import Session
+from hastack.errors import HastackError
+
 ROOT = Path(__file__).resolve().parents[1]
-HASTACK = str(Path(sys.executable).with_name("hastack"))
 LOAD_FIRST = 60.0  # the soak's loads run this long before the rotation starts
 
 
@@ -32,27 +36,27 @@ def main() -> None:
     names = [a for i, a in enumerate(args)
              if not a.startswith("--") and (i == 0 or args[i - 1] not in ("--site", "--minutes"))]
     start_load = os.getloadavg()[0]
-    soak = subprocess.Popen([HASTACK, "drill", str(site), "soak", "--minutes", str(minutes),
-                             "--format", "json"], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    time.sleep(LOAD_FIRST)  # the soak prints nothing until it ends: no condition to wait on
-    began = time.monotonic()
-    rotated = subprocess.run([HASTACK, "secrets", "rotate", str(site), *names], cwd=ROOT,
-                             capture_output=True, text=True, check=False)
-    took = time.monotonic() - began
-    end_load = os.getloadavg()[0]
-    out, err = soak.communicate()
-    try:
-        report = json.loads(out)
-    except ValueError:
-        sys.exit(f"the soak gave no report:\n{(out + err)[-3000:]}")
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        soak = pool.submit(drill_commands.drill, Session(site), "soak",
+                           load_seconds=minutes * 60)
+        time.sleep(LOAD_FIRST)  # the soak reports only when it ends: no condition to wait on
+        began = time.monotonic()
+        failure = None
+        try:
+            secret_commands.rotate(Session(site), names)
+        except HastackError as exc:
+            failure = f"[{exc.code}] {exc}"
+        took = time.monotonic() - began
+        end_load = os.getloadavg()[0]
+        try:
+            report = plain(soak.result())
+        except HastackError as exc:
+            sys.exit(f"the soak gave no report: [{exc.code}] {exc}")
     apis = report.get("apis") or {}
     calls = sum(a.get("answered", 0) + a.get("failed", 0) for a in apis.values())
     failed = sum(a.get("failed", 0) for a in apis.values())
-    print(f"rotate {' '.join(names) or '(default set)'}: exit {rotated.returncode}, "
+    print(f"rotate {' '.join(names) or '(default set)'}: {failure or 'done'}, "
           f"{took / 60:.1f} min")
-    if rotated.returncode != 0:
-        print((rotated.stdout + rotated.stderr)[-3000:])
     by_api = ", ".join(f"{k} {a['failed']}" for k, a in apis.items() if a.get("failed"))
     print(f"API calls failed: {failed} of {calls} ({by_api or 'none'})")
     print(f"DB writes lost: {report.get('db_lost')} of {report.get('db_acked')}; "
