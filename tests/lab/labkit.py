@@ -3,6 +3,7 @@ condition, and sshd with a throw-away key in the machines (for the SSH transport
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -10,6 +11,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -31,6 +33,22 @@ def hastack(*args: str, check: bool = True, timeout: float = 1800,
     if check:
         assert proc.returncode == 0, f"hastack {' '.join(args)}: {proc.stdout}{proc.stderr}"
     return proc
+
+
+def hastack_json(*args: str, check: bool = True, timeout: float = 1800) -> Any:
+    """The command's result as `--format json` prints it (its progress goes to stderr)."""
+    proc = hastack(*args, "--format", "json", check=check, timeout=timeout)
+    try:
+        return json.loads(proc.stdout)
+    except ValueError:
+        raise AssertionError(f"hastack {' '.join(args)}: no JSON result (exit "
+                             f"{proc.returncode})\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}"
+                             ) from None
+
+
+def changed_stages(deployed: Any) -> list[str]:
+    """The stages of a deploy's result that changed something."""
+    return [step["stage"] for step in deployed["steps"] if step["outcome"] == "changed"]
 
 
 @contextmanager

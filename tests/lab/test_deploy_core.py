@@ -4,6 +4,7 @@ deploy run again changes nothing; a row written through the DB VIP is on every m
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import time
@@ -11,7 +12,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from labkit import HASTACK, NODES, ROOT, SITE, enable_sshd, hastack, inside, running_lab
+from labkit import (
+    HASTACK,
+    NODES,
+    ROOT,
+    SITE,
+    changed_stages,
+    enable_sshd,
+    hastack,
+    hastack_json,
+    inside,
+    running_lab,
+)
 
 from hastack import catalog
 
@@ -44,13 +56,13 @@ def test_deploy_killed_midway_completes_over_ssh_and_rerun_changes_nothing(
 
     key, known = enable_sshd(NODES, tmp_path)
     again = hastack("deploy", str(SITE), "--scope", "core", "--via", "ssh", "--ssh-key",
-                    str(key), "--known-hosts", str(known), "--verbose", in_switch=True)
-    assert "service:galera" in again.stdout and "deployed" in again.stdout
+                    str(key), "--known-hosts", str(known), "--verbose", "--format", "json",
+                    in_switch=True)
+    assert "service:galera" in changed_stages(json.loads(again.stdout))
     assert "n1 $ " in again.stderr  # --verbose: the commands, as run on each node
 
-    third = hastack("deploy", str(SITE), "--scope", "core")
-    assert "unchanged: the site already matches" in third.stdout
-    assert " changed " not in third.stdout
+    third = hastack_json("deploy", str(SITE), "--scope", "core")
+    assert not third["changed"], changed_stages(third)
 
 
 def test_a_lost_secrets_file_is_refused_not_regenerated(lab: None, tmp_path: Path) -> None:
@@ -64,8 +76,8 @@ def test_a_lost_secrets_file_is_refused_not_regenerated(lab: None, tmp_path: Pat
         assert refused.returncode == 2, refused.stdout + refused.stderr
         assert "secrets-mismatch" in refused.stdout + refused.stderr
         assert not lost.exists()
-    unchanged = hastack("deploy", str(SITE), "--scope", "core", "--dry-run")
-    assert "unchanged" in unchanged.stdout, unchanged.stdout
+    unchanged = hastack_json("deploy", str(SITE), "--scope", "core", "--dry-run")
+    assert not unchanged["changed"] and not unchanged["diffs"], unchanged["diffs"]
 
 
 def test_log_keeps_commands_and_no_secret(lab: None) -> None:
@@ -124,11 +136,7 @@ def test_rabbitmq_lists_every_member_and_no_guest(lab: None) -> None:
 
 
 def test_status_shows_what_the_cluster_and_the_services_see(lab: None) -> None:
-    import json
-
-    result = hastack("status", str(SITE), "--format", "json")
-    assert result.returncode == 0, result.stderr
-    (cluster,) = json.loads(result.stdout)
+    (cluster,) = hastack_json("status", str(SITE))
     assert cluster["quorate"] and set(cluster["nodes"].values()) == {"online"}
     assert sorted(m["state"] for m in cluster["galera"]) == ["Synced"] * 3
     assert cluster["rabbitmq_running"] == [f"rabbit@{n}" for n in NODES]
@@ -139,10 +147,8 @@ def test_status_shows_what_the_cluster_and_the_services_see(lab: None) -> None:
 
 
 def test_verify_passes_every_core_check(lab: None) -> None:
-    result = hastack("verify", str(SITE), "--scope", "core")
-    assert result.returncode == 0, result.stdout + result.stderr
-    for check in ("cluster-quorum", "fencing-status", "haproxy-backends", "galera-cluster-size",
-                  "galera-write-through-vip", "memcached-set-get", "rabbitmq-members",
-                  "rabbitmq-publish-consume"):
-        assert check in result.stdout
-    assert "FAIL" not in result.stdout
+    result = hastack_json("verify", str(SITE), "--scope", "core", check=False)
+    assert result["ok"], [c for c in result["checks"] if not c["ok"]]
+    assert {"cluster-quorum", "fencing-status", "haproxy-backends", "galera-cluster-size",
+            "galera-write-through-vip", "memcached-set-get", "rabbitmq-members",
+            "rabbitmq-publish-consume"} <= {c["name"] for c in result["checks"]}

@@ -15,7 +15,18 @@ from pathlib import Path
 
 import pytest
 import yaml
-from labkit import SITE, STATE, enable_sshd, hastack, inside, keygen, pid1, running_lab, wait_for
+from labkit import (
+    SITE,
+    STATE,
+    enable_sshd,
+    hastack,
+    hastack_json,
+    inside,
+    keygen,
+    pid1,
+    running_lab,
+    wait_for,
+)
 
 pytestmark = pytest.mark.lab
 PROBE = """
@@ -60,9 +71,9 @@ def test_machines_run_systemd_and_reach_each_other(lab: None) -> None:
         assert inside(node, "hostname").stdout.strip() == node
     assert reaches("n1", "198.18.0.12")
     assert reaches("n3", "198.18.0.11")
-    status = hastack("lab", "status", "--site", str(SITE)).stdout
-    for node in ("n1", "n2", "n3"):
-        assert node in status
+    machines = hastack_json("lab", "status", "--site", str(SITE))["machines"]
+    assert {m["name"]: (m["power"], m["link"]) for m in machines} == \
+        dict.fromkeys(("n1", "n2", "n3"), ("on", "up")), machines
 
 
 def test_root_namespace_has_no_lab_interface(lab: None) -> None:

@@ -13,7 +13,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from labkit import NODES, ROOT, hastack, inside, pid1, running_lab, wait_for
+from labkit import (
+    NODES,
+    ROOT,
+    changed_stages,
+    hastack,
+    hastack_json,
+    inside,
+    pid1,
+    running_lab,
+    wait_for,
+)
 
 from hastack.pacemaker.status import parse_crm_mon
 
@@ -63,14 +73,14 @@ def test_killed_memcached_is_brought_back_by_systemd_and_nothing_else_restarts(
 def test_a_changed_file_restarts_the_unit_and_a_rerun_changes_nothing(lab: None) -> None:
     before = {n: _main_pid(n, "memcached") for n in NODES}
     inside("n1", "sh", "-c", "echo '# edited by hand' >> /etc/memcached.conf")
-    again = hastack("deploy", str(SITE), "--scope", "core")
-    assert "restart:memcached" in again.stdout, again.stdout
+    again = changed_stages(hastack_json("deploy", str(SITE), "--scope", "core"))
+    assert "restart:memcached" in again, again
     after = {n: _main_pid(n, "memcached") for n in NODES}
     assert after["n1"] != before["n1"] and after["n1"] != "0"
     assert after["n2"] == before["n2"] and after["n3"] == before["n3"]
     assert "edited by hand" not in inside("n1", "cat", "/etc/memcached.conf").stdout
-    third = hastack("deploy", str(SITE), "--scope", "core")
-    assert "unchanged: the site already matches" in third.stdout, third.stdout
+    third = hastack_json("deploy", str(SITE), "--scope", "core")
+    assert not third["changed"], changed_stages(third)
 
 
 def test_changing_what_pacemaker_manages_on_a_deployed_site_is_refused_untouched(
@@ -97,17 +107,18 @@ def test_a_lab_that_lost_power_at_once_comes_back_with_lab_up_and_passes_verify(
     and RabbitMQ cold-start, verify passes with no deploy in between."""
     inside("n1", "sh", "-c", "echo before-the-outage > /root/kept")
     hastack("lab", "stop")
-    rows = hastack("lab", "status").stdout
-    assert all(pid1(n) is None for n in NODES), rows
+    machines = hastack_json("lab", "status")["machines"]
+    assert {m["name"]: m["power"] for m in machines} == dict.fromkeys(NODES, "off"), machines
+    assert all(pid1(n) is None for n in NODES)
     up = hastack("lab", "up", str(SITE), "--packages", "core", check=False)
     assert up.returncode == 0, up.stdout + up.stderr
     assert inside("n1", "cat", "/root/kept").stdout.strip() == "before-the-outage"
     last: list[str] = []
 
     def verified() -> bool:
-        done = hastack("verify", str(SITE), "--scope", "core", check=False)
-        last[:] = [done.stdout[-3000:] + done.stderr[-2000:]]
-        return done.returncode == 0
+        done = hastack_json("verify", str(SITE), "--scope", "core", check=False)
+        last[:] = [str([c for c in done["checks"] if not c["ok"]])]
+        return bool(done["ok"])
 
     try:
         wait_for("hastack verify to pass after the power returned", verified, timeout=900)
