@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +55,8 @@ def changed_stages(deployed: Any) -> list[str]:
 def running_lab(*up: str, then: Sequence[Sequence[str]] = (), site: Path = SITE
                 ) -> Iterator[None]:
     """`hastack lab up SITE *up`, then each command of ``then``; the lab is removed after,
-    whatever happened. Skips without root or when another lab is up."""
+    whatever happened, and checked to leave nothing behind. Skips without root or when
+    another lab is up."""
     if os.geteuid() != 0:
         pytest.skip("the lab needs root")
     if (STATE / "site.json").exists():
@@ -66,7 +67,23 @@ def running_lab(*up: str, then: Sequence[Sequence[str]] = (), site: Path = SITE
             hastack(*command)
         yield
     finally:
-        hastack("lab", "down", check=False)
+        lab_down_leaving_nothing()
+
+
+def lab_down_leaving_nothing() -> None:
+    """`hastack lab down`, then proof that nothing it created is left: no lab namespace,
+    no mount under the lab's state, no machine's process, no machine directory."""
+    pids = []
+    for path in (STATE / "machines").glob("*/init.pid"):
+        with suppress(OSError, ValueError):
+            pids.append(int(path.read_text()))
+    hastack("lab", "down")
+    netns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True,
+                           check=True).stdout
+    assert not [line for line in netns.splitlines() if line.startswith("hs-")], netns
+    assert str(STATE) not in Path("/proc/mounts").read_text()
+    assert not [p for p in pids if Path(f"/proc/{p}").exists()], pids
+    assert not (STATE / "machines").exists() or not any((STATE / "machines").iterdir())
 
 
 def pid1(node: str) -> int | None:
