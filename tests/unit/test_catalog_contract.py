@@ -1,4 +1,4 @@
-"""Every catalog module has the same shape (STYLE §6.3) and keeps the guide's invariants."""
+"""Every catalog module has the same shape (docs/style.md §3) and keeps the guide's invariants."""
 
 from __future__ import annotations
 

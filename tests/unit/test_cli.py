@@ -1,7 +1,7 @@
 """The ``hastack`` console script, run for real: exit statuses, error lines, JSON outputs.
 
 Bad input exits 2 with ``error[<code>] <file>:<line>:<col>`` on stderr and no traceback
-(STYLE §6.5). The log goes to XDG_STATE_HOME, which each test points into its tmp_path.
+(docs/style.md §5). The log goes to XDG_STATE_HOME, which each test points into its tmp_path.
 """
 
 from __future__ import annotations

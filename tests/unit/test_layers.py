@@ -1,4 +1,4 @@
-"""The direction of imports (STYLE §6.1): pure layers never reach hosts or tools."""
+"""The direction of imports (docs/style.md §1): pure layers never reach hosts or tools."""
 
 from __future__ import annotations
 

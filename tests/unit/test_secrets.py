@@ -1,4 +1,4 @@
-"""The secrets store (STYLE §6.7): created 0600, filled only where missing, user-supplied
+"""The secrets store (docs/style.md §7): created 0600, filled only where missing, user-supplied
 secrets never generated, and values never printed or logged."""
 
 from __future__ import annotations
