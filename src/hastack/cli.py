@@ -716,11 +716,14 @@ def lab_power(action: Annotated[str, typer.Argument(help="on, off, cycle or stat
     out.print(run(lambda: commands_lab.power(session, node, action)), markup=False)
 
 
-def _switch(*, cmd: str, state: str, on: str, off: str) -> bool:
-    """A lab fault switch's argument: True for ``on``, False for ``off``, else exit 2."""
+def _fault_switch(kind: str, name: str, state: str, site: Path | None, *, on: str,
+                  off: str) -> None:
+    """A lab fault switch (BMC, PDU, link): its argument checked first (exit 2), then set."""
     if state not in (on, off):
-        run(_usage("usage", f"{cmd} takes {off} or {on}", "see --help"))
-    return state == on
+        run(_usage("usage", f"{kind} takes {off} or {on}", "see --help"))
+    session = _lab(site)
+    run(lambda: commands_lab.fault_switch(session, kind, name, on=state == on))
+    out.print(f"{name}: {kind} {state}", markup=False)
 
 
 @lab_app.command("bmc")
@@ -728,10 +731,7 @@ def lab_bmc(state: Annotated[str, typer.Argument(help="dead or alive")], node: N
             site: SiteOpt = None) -> None:
     """Make a machine's BMC stop answering (dead, as when it loses power with its node) or
     answer again (alive); the machine itself is untouched."""
-    answering = _switch(cmd="bmc", state=state, on="alive", off="dead")
-    session = _lab(site)
-    run(lambda: commands_lab.bmc(session, node, answering=answering))
-    out.print(f"{node}: BMC {state}", markup=False)
+    _fault_switch("bmc", node, state, site, on="alive", off="dead")
 
 
 @lab_app.command("pdu")
@@ -739,20 +739,14 @@ def lab_pdu(state: Annotated[str, typer.Argument(help="dead or alive")],
             pdu: Annotated[str, typer.Argument(help="the PDU's name (site's pdus:)")],
             site: SiteOpt = None) -> None:
     """Make a lab PDU stop answering SNMP (dead; its outlets stay powered) or answer again."""
-    answering = _switch(cmd="pdu", state=state, on="alive", off="dead")
-    session = _lab(site)
-    run(lambda: commands_lab.pdu(session, pdu, answering=answering))
-    out.print(f"{pdu}: {state}", markup=False)
+    _fault_switch("pdu", pdu, state, site, on="alive", off="dead")
 
 
 @lab_app.command("link")
 def lab_link(state: Annotated[str, typer.Argument(help="up or down")], node: NodeArg,
              site: SiteOpt = None) -> None:
     """Plug a machine's network cable out (down) or in (up)."""
-    up = _switch(cmd="link", state=state, on="up", off="down")
-    session = _lab(site)
-    run(lambda: commands_lab.link(session, node, up_=up))
-    out.print(f"{node}: link {state}", markup=False)
+    _fault_switch("link", node, state, site, on="up", off="down")
 
 
 @lab_app.command("partition")

@@ -91,22 +91,24 @@ def power(session: Session, node: str, action: str) -> str:
     return control.power(session.loaded, node, action)
 
 
-def bmc(session: Session, node: str, *, answering: bool) -> None:
+def fault_switch(session: Session, kind: str, name: str, *, on: bool) -> None:
+    """A lab fault switched: ``kind`` bmc (a machine's BMC answers or not), pdu (a PDU answers
+    SNMP or not; its outlets stay powered) or link (a machine's cable in or out).
+
+    Raises:
+        UsageError: an unknown kind, or a machine or PDU the lab does not have.
+    """
     from hastack.lab import control
 
-    control.set_bmc(session.loaded, node, answering)
-
-
-def pdu(session: Session, name: str, *, answering: bool) -> None:
-    from hastack.lab import control
-
-    control.set_pdu(session.loaded, name, answering)
-
-
-def link(session: Session, node: str, *, up_: bool) -> None:
-    from hastack.lab import control
-
-    control.link(session.loaded, node, up_)
+    loaded = session.loaded
+    if kind == "bmc":
+        control.set_bmc(loaded, name, on)
+    elif kind == "pdu":
+        control.set_pdu(loaded, name, on)
+    elif kind == "link":
+        control.link(loaded, name, on)
+    else:
+        raise UsageError("usage", f"no lab fault switch '{kind}'", fix="bmc, pdu or link")
 
 
 def partition(session: Session, groups: Sequence[Sequence[str]]) -> None:
