@@ -150,7 +150,7 @@ def test_a_node_whose_bmc_is_dead_is_fenced_through_its_pdu_before_anything_move
         cloud: None) -> None:
     """The drill itself fails when a VIP or A/P service of the node starts elsewhere before
     the node is fenced; here: fencing took the second level (the lab PDU's outlet)."""
-    report = drill("fence-failure")
+    report = drill("fence-failure", "--seconds", "120")  # fenced ~35 s, all back ~40 s
     assert report["fenced"] is not None and report["recovered"] is not None
     assert any("level 2" in note for note in report["notes"]), report["notes"]
     pdu_done = f"-pdu returned 0 for {report['target']}"
