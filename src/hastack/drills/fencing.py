@@ -31,6 +31,13 @@ def moved_early(status: ClusterStatus, held: frozenset[str], node: str) -> list[
                   if any(n != node for n in status.running_on(rid)))
 
 
+def running_again(status: ClusterStatus, held: frozenset[str]) -> bool:
+    """Once the node is fenced: does everything it held run again? On a survivor, or on the
+    node itself when it was fenced by a reboot and rejoined before its resources moved (a
+    fast reboot: Pacemaker may place them back there)."""
+    return all(status.running_on(rid) for rid in held)
+
+
 def outlet_switches(log: str, outlet: int, since: float) -> list[tuple[float, str]]:
     """(unix time, command) of each switch of ``outlet`` in a lab PDU's log after ``since``.
 

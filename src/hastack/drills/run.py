@@ -825,8 +825,8 @@ async def fence_failure(drill: Drill, *, node: str | None, load_seconds: float,
                     report.problems.append(f"{rid} started on a survivor at {now:.1f} s, "
                                            f"before {target} was fenced")
             return False
-        if report.recovered is None and set(judge.moved_early(status, held, target)) == held:
-            report.recovered = now  # everything it held runs on a survivor
+        if report.recovered is None and judge.running_again(status, held):
+            report.recovered = now
         return report.recovered is not None and bool(status.running_on(vip_id("db")))
 
     async def after() -> None:
