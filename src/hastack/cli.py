@@ -26,6 +26,7 @@ from rich.text import Text
 from hastack.commands import deploy as commands_deploy
 from hastack.commands import drill as commands_drill
 from hastack.commands import lab as commands_lab
+from hastack.commands import maintain as commands_maintain
 from hastack.commands import running as commands_running
 from hastack.commands import secrets as commands_secrets
 from hastack.commands import simulate as commands_simulate
@@ -427,6 +428,37 @@ def verify(
         raise typer.Exit(1)
     if fmt is Format.TEXT:
         out.print(f"[green]all {len(result.checks)} checks pass[/green]")
+
+
+@app.command()
+def maintain(
+    site: SiteArg,
+    node: Annotated[str, typer.Argument(help="a cluster member", show_default=False)],
+    state: Annotated[str, typer.Argument(help="on (out of service) or off (back)",
+                                         show_default=False)],
+    fmt: FormatOption = Format.TEXT,
+    via: ViaOption = "auto",
+    ssh_key: SshKeyOption = None,
+    known_hosts: KnownHostsOption = None,
+) -> None:
+    """Take a cluster member out of service for maintenance (its HAProxy backends drained,
+    then standby: its VIPs move, its resources stop) or bring it back; one member at a
+    time."""
+    session = _session(site, via, ssh_key, known_hosts)
+    result = run(lambda: commands_maintain.maintain(session, node, state))
+    if fmt is Format.JSON:
+        _json(result)
+        return
+    for step in result.steps:
+        out.print(f"{step.what} ({step.seconds:.1f}s)", markup=False, highlight=False)
+    if result.moved:
+        out.print(f"moved off {node}: {', '.join(result.moved)}", markup=False)
+    if not result.changed:
+        out.print(f"[green]unchanged[/green]: {node} already "
+                  f"{'in maintenance' if result.on else 'in service'}")
+    else:
+        out.print(f"[green]{node} {'in maintenance' if result.on else 'back in service'}"
+                  "[/green]")
 
 
 @app.command()
