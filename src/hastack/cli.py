@@ -469,7 +469,7 @@ def drill(
                                         "galera-cold-start, site-power-loss, "
                                         "site-power-loss-staggered, rabbitmq-cold-start, "
                                         "compute-loss, fence-failure, "
-                                        "fence-failure-no-pdu or soak")],
+                                        "fence-failure-no-pdu, maintenance or soak")],
     node: Annotated[str | None, typer.Option(help="the node to break (default: the one "
                                              "holding the DB VIP; compute-loss: the first "
                                              "compute)")] = None,
@@ -479,8 +479,8 @@ def drill(
                                          "memcached, keystone, nova-api, ...)")] = "galera",
     seconds: Annotated[float | None, typer.Option(
         help="how long the loads run (default: 90; service-kill and memcached-loss 60; "
-             "galera-cold-start 300; site-power-loss 420; rabbitmq-cold-start 120; "
-             "soak 600)")] = None,
+             "galera-cold-start 300; site-power-loss and maintenance 420; "
+             "rabbitmq-cold-start 120; soak 600)")] = None,
     minutes: Annotated[float | None, typer.Option(help="soak: how long, in minutes "
                                                   "(instead of --seconds)")] = None,
     fmt: FormatOption = Format.TEXT,

@@ -208,6 +208,32 @@ def _haproxy_pid(node: str) -> str:
     return inside(node, "systemctl", "show", "-p", "MainPID", "--value", "haproxy").stdout.strip()
 
 
+def test_a_controller_in_maintenance_holds_nothing_and_comes_back_moving_nothing(
+        cloud: None) -> None:
+    """`maintain NODE on`: the node in standby with no VIP left on it (the DB's writer
+    moved); a second member is refused while it is out; `off`: it is online again, the VIPs
+    stay where they went (nothing rebalanced), and every check passes."""
+    (before,) = hastack_json("status", str(SITE))
+    node = before["vips"]["db"][0]  # the writer: the move that matters most
+    other = next(n for n in CONTROLLERS if n != node)
+    out = hastack_json("maintain", str(SITE), node, "on")
+    assert out["changed"] and "vip-db" in out["moved"], out
+    (state,) = hastack_json("status", str(SITE))
+    assert state["nodes"][node] == "standby", state["nodes"]
+    assert not [v for v, held in state["vips"].items() if node in held], state["vips"]
+    assert not hastack_json("maintain", str(SITE), node, "on")["changed"]
+    refused = hastack("maintain", str(SITE), other, "on", check=False)
+    assert refused.returncode == 2 and "maintain-second-member" in refused.stderr, \
+        refused.stderr
+    vips = state["vips"]
+    back = hastack_json("maintain", str(SITE), node, "off")
+    assert back["changed"], back
+    (after,) = hastack_json("status", str(SITE))
+    assert after["nodes"][node] == "online" and after["vips"] == vips, after
+    verified = hastack_json("verify", str(SITE), check=False)
+    assert verified["ok"], [c for c in verified["checks"] if not c["ok"]]
+
+
 def test_a_hand_edited_haproxy_cfg_is_put_back_and_reloaded(cloud: None) -> None:
     """Horizon's listener is cut out of haproxy.cfg on every controller and HAProxy reloaded
     by hand: the dashboard is gone. A re-run of deploy puts the file back and reloads HAProxy

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from contextlib import asynccontextmanager
 
 from hastack import haproxy_stats
-from hastack.catalog.base import Listener
+from hastack.catalog.contract import Listener
 from hastack.errors import TransportError
 from hastack.render.haproxy import health_check
 from hastack.transport.base import Transport

@@ -9,7 +9,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from hastack.catalog.base import SecretRef, Text
+from hastack.catalog.secret_text import SecretRef, Text
 from hastack.render.site import RenderedFile
 from hastack.secrets import Secrets, secret_parts
 from hastack.transport.base import Transport

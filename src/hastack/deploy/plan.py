@@ -10,18 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from hastack.catalog.base import (
-    Action,
-    ApiCall,
-    CatalogEntry,
-    Command,
-    HttpProbe,
-    KeystoneEntry,
-    ServiceContext,
-    Sql,
-    Step,
-)
+from hastack.catalog.contract import CatalogEntry, ServiceContext
 from hastack.catalog.platform import platform_info
+from hastack.catalog.steps import Action, ApiCall, Command, HttpProbe, KeystoneEntry, Sql, Step
 from hastack.errors import PlanError
 from hastack.render.site import SiteRendering
 from hastack.site.model import Role, Site

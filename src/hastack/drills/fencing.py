@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from hastack.catalog.base import REMOTE_AGENT
+from hastack.catalog.cib_model import REMOTE_AGENT
 from hastack.pacemaker.status import ClusterStatus
 
 

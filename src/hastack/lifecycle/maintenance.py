@@ -15,7 +15,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from hastack.catalog.base import CatalogEntry, Listener, ServiceContext
+from hastack.catalog.contract import CatalogEntry, Listener, ServiceContext
 from hastack.catalog.platform import platform_info
 from hastack.deploy import drain
 from hastack.errors import TransportError, UsageError
