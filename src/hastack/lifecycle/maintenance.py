@@ -37,12 +37,9 @@ class Maintenance:
 
     node: str
     on: bool
+    changed: bool = False
     steps: list[Step] = field(default_factory=list)
     moved: list[str] = field(default_factory=list)  # single-instance resources it held
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.steps)
 
 
 def refusal(status: ClusterStatus, members: Sequence[str], node: str,
@@ -125,6 +122,7 @@ async def maintain(loaded: LoadedSite, catalog: Sequence[CatalogEntry],
 
     async def step(what: str, started: float) -> None:
         result.steps.append(Step(what, time.monotonic() - started))
+        result.changed = True
 
     if on:
         result.moved = _single_instances(status, node)
