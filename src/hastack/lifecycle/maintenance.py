@@ -15,10 +15,11 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from hastack import haproxy_stats
 from hastack.catalog.contract import CatalogEntry, Listener, ServiceContext
 from hastack.catalog.platform import platform_info
 from hastack.deploy import drain
-from hastack.errors import TransportError, UsageError
+from hastack.errors import HastackError, TransportError, UsageError
 from hastack.pacemaker import live
 from hastack.pacemaker.status import ClusterStatus
 from hastack.site.load import LoadedSite
@@ -105,47 +106,71 @@ async def maintain(loaded: LoadedSite, catalog: Sequence[CatalogEntry],
     if members is None:
         raise UsageError("maintain-unknown-node", f"{node} is not a member of any cluster of "
                          "the site", fix="name a controller (compute maintenance: to come)")
-    via = transports[next(m for m in members if m != node)]
-    status = await live.crm_mon(via)
+    via, status = await _first_answer(transports, [m for m in members if m != node])
     problem = refusal(status, members, node, on)
     if problem is not None:
         raise problem
     result = Maintenance(node, on)
     state = status.node(node)
     assert state is not None
-    if state.standby == on:
-        return result
     balancers = {n: transports[n] for n in loaded.placement.cluster_of("loadbalancer").members
                  if n != node} if loaded.placement.has("loadbalancer") else {}
     listeners = _listeners(loaded, catalog, node)
-    address = str(loaded.site.node(node).address)
 
-    async def step(what: str, started: float) -> None:
+    def step(what: str, started: float) -> None:
         result.steps.append(Step(what, time.monotonic() - started))
         result.changed = True
 
+    # Each half also finishes what a killed run left: standby set but not settled, or
+    # lifted with the backends still held out of HAProxy.
     if on:
-        result.moved = _single_instances(status, node)
         started = time.monotonic()
-        await drain.drain(balancers, listeners, node)
-        await step("backends drained on every load balancer", started)
-        started = time.monotonic()
-        await _standby(via, node, True)
+        if not state.standby:
+            result.moved = _single_instances(status, node)
+            await drain.drain(balancers, listeners, node)
+            step("backends drained on every load balancer", started)
+            started = time.monotonic()
+            await _standby(via, node, True)
         await live.wait_settled(via)
-        await step("standby: its resources moved or stopped, cluster settled", started)
+        if not state.standby:
+            step("standby: its resources moved or stopped, cluster settled", started)
         left = _single_instances(await live.crm_mon(via), node)
         if left:
             raise TransportError(node, f"still running in standby: {', '.join(left)}",
                                  fix="see hastack status SITE; run maintain again")
         return result
-    started = time.monotonic()
-    await _standby(via, node, False)
-    await live.wait_settled(via)
-    await step("standby lifted: its clones started again, cluster settled", started)
-    started = time.monotonic()
-    await drain.give_back(balancers, listeners, node, address)
-    await step("backends answering and given requests again", started)
+    if state.standby:
+        started = time.monotonic()
+        await _standby(via, node, False)
+        await live.wait_settled(via)
+        step("standby lifted: its clones started again, cluster settled", started)
+    if state.standby or await _held_out(balancers, node):
+        started = time.monotonic()
+        await drain.give_back(balancers, listeners, node, str(loaded.site.node(node).address))
+        step("backends answering and given requests again", started)
     return result
+
+
+async def _first_answer(transports: Mapping[str, Transport], members: Sequence[str]
+                        ) -> tuple[Transport, ClusterStatus]:
+    """The first of ``members`` whose crm_mon answers, and what it sees."""
+    failure: HastackError | None = None
+    for member in members:
+        try:
+            return transports[member], await live.crm_mon(transports[member])
+        except HastackError as exc:
+            failure = exc
+    raise TransportError(", ".join(members), "no other member answers crm_mon",
+                         fix=failure.what if failure else "")
+
+
+async def _held_out(balancers: Mapping[str, Transport], node: str) -> bool:
+    """Is one of ``node``'s backends still in maintenance on a load balancer?"""
+    for balancer in balancers.values():
+        if any(server == node and status.startswith("MAINT")
+               for _, server, status in await haproxy_stats.servers(balancer)):
+            return True
+    return False
 
 
 async def _standby(via: Transport, node: str, on: bool) -> None:
