@@ -138,6 +138,7 @@ def test_log_goes_to_xdg_state_home(tmp_path: Path) -> None:
     ("drill", "examples/lab.yaml", "power-loss", "--seconds", "-5"),
     ("lab", "bmc", "sideways", "ctl1"),
     ("lab", "link", "dead", "ctl1"),
+    ("maintain", "examples/lab.yaml", "ctl1", "sideways"),
 ])
 def test_drill_and_lab_fault_arguments_are_checked_first(tmp_path: Path,
                                                          args: tuple[str, ...]) -> None:

@@ -41,7 +41,7 @@ def validate(session: Session) -> Validation:
     """
     loaded = session.loaded
     if loaded.site.openstack.certificates is not None:
-        session.secret_refs()
+        session.secret_refs()  # reads and checks the site's own certificates (raises)
     return Validation(
         site=loaded.site.name, path=loaded.path, topology=loaded.site.topology.value,
         clusters=tuple(ClusterSummary(c.name, tuple(c.members), tuple(c.remotes),
