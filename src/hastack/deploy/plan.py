@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from hastack.agents import shown_argv
 from hastack.catalog.base import (
     Action,
     ApiCall,
@@ -65,7 +66,7 @@ def service_order(catalog: Sequence[CatalogEntry], placement: Placement) -> list
 
 def describe_step(step: Step) -> str:
     if isinstance(step, Command):
-        return " ".join(step.argv)
+        return shown_argv(step.argv)
     if isinstance(step, Sql):
         return f"SQL: {'; '.join(s.masked() for s in step.statements)}"
     if isinstance(step, KeystoneEntry):
