@@ -26,6 +26,7 @@ from rich.text import Text
 from hastack.commands import deploy as commands_deploy
 from hastack.commands import drill as commands_drill
 from hastack.commands import lab as commands_lab
+from hastack.commands import maintain as commands_maintain
 from hastack.commands import running as commands_running
 from hastack.commands import secrets as commands_secrets
 from hastack.commands import simulate as commands_simulate
@@ -430,6 +431,37 @@ def verify(
 
 
 @app.command()
+def maintain(
+    site: SiteArg,
+    node: Annotated[str, typer.Argument(help="a cluster member", show_default=False)],
+    state: Annotated[str, typer.Argument(help="on (out of service) or off (back)",
+                                         show_default=False)],
+    fmt: FormatOption = Format.TEXT,
+    via: ViaOption = "auto",
+    ssh_key: SshKeyOption = None,
+    known_hosts: KnownHostsOption = None,
+) -> None:
+    """Take a cluster member out of service for maintenance (its HAProxy backends drained,
+    then standby: its VIPs move, its resources stop) or bring it back; one member at a
+    time."""
+    session = _session(site, via, ssh_key, known_hosts)
+    result = run(lambda: commands_maintain.maintain(session, node, state))
+    if fmt is Format.JSON:
+        _json(result)
+        return
+    for step in result.steps:
+        out.print(f"{step.what} ({step.seconds:.1f}s)", markup=False, highlight=False)
+    if result.moved:
+        out.print(f"moved off {node}: {', '.join(result.moved)}", markup=False)
+    if not result.changed:
+        out.print(f"[green]unchanged[/green]: {node} already "
+                  f"{'in maintenance' if result.on else 'in service'}")
+    else:
+        out.print(f"[green]{node} {'in maintenance' if result.on else 'back in service'}"
+                  "[/green]")
+
+
+@app.command()
 def drill(
     site: SiteArg,
     kind: Annotated[str, typer.Argument(help="power-loss, partition, service-kill, "
@@ -437,7 +469,7 @@ def drill(
                                         "galera-cold-start, site-power-loss, "
                                         "site-power-loss-staggered, rabbitmq-cold-start, "
                                         "compute-loss, fence-failure, "
-                                        "fence-failure-no-pdu or soak")],
+                                        "fence-failure-no-pdu, maintenance or soak")],
     node: Annotated[str | None, typer.Option(help="the node to break (default: the one "
                                              "holding the DB VIP; compute-loss: the first "
                                              "compute)")] = None,
@@ -447,8 +479,8 @@ def drill(
                                          "memcached, keystone, nova-api, ...)")] = "galera",
     seconds: Annotated[float | None, typer.Option(
         help="how long the loads run (default: 90; service-kill and memcached-loss 60; "
-             "galera-cold-start 300; site-power-loss 420; rabbitmq-cold-start 120; "
-             "soak 600)")] = None,
+             "galera-cold-start 300; site-power-loss and maintenance 420; "
+             "rabbitmq-cold-start 120; soak 600)")] = None,
     minutes: Annotated[float | None, typer.Option(help="soak: how long, in minutes "
                                                   "(instead of --seconds)")] = None,
     fmt: FormatOption = Format.TEXT,

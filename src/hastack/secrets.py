@@ -21,7 +21,7 @@ from pathlib import Path
 import yaml
 
 from hastack import pki
-from hastack.catalog.base import ACCOUNT_KINDS, SecretRef
+from hastack.catalog.secret_text import ACCOUNT_KINDS, SecretRef
 from hastack.errors import Problem, SiteError
 from hastack.logmask import register
 from hastack.site.yaml_input import FileKind, compose_yaml, kind_of, read_text

@@ -150,7 +150,7 @@ def test_a_node_whose_bmc_is_dead_is_fenced_through_its_pdu_before_anything_move
         cloud: None) -> None:
     """The drill itself fails when a VIP or A/P service of the node starts elsewhere before
     the node is fenced; here: fencing took the second level (the lab PDU's outlet)."""
-    report = drill("fence-failure")
+    report = drill("fence-failure", "--seconds", "120")  # fenced ~35 s, all back ~40 s
     assert report["fenced"] is not None and report["recovered"] is not None
     assert any("level 2" in note for note in report["notes"]), report["notes"]
     pdu_done = f"-pdu returned 0 for {report['target']}"
@@ -206,6 +206,32 @@ def test_compute_loss_evacuates_and_the_compute_returns(cloud: None) -> None:
 
 def _haproxy_pid(node: str) -> str:
     return inside(node, "systemctl", "show", "-p", "MainPID", "--value", "haproxy").stdout.strip()
+
+
+def test_a_controller_in_maintenance_holds_nothing_and_comes_back_moving_nothing(
+        cloud: None) -> None:
+    """`maintain NODE on`: the node in standby with no VIP left on it (the DB's writer
+    moved); a second member is refused while it is out; `off`: it is online again, the VIPs
+    stay where they went (nothing rebalanced), and every check passes."""
+    (before,) = hastack_json("status", str(SITE))
+    node = before["vips"]["db"][0]  # the writer: the move that matters most
+    other = next(n for n in CONTROLLERS if n != node)
+    out = hastack_json("maintain", str(SITE), node, "on")
+    assert out["changed"] and "vip-db" in out["moved"], out
+    (state,) = hastack_json("status", str(SITE))
+    assert state["nodes"][node] == "standby", state["nodes"]
+    assert not [v for v, held in state["vips"].items() if node in held], state["vips"]
+    assert not hastack_json("maintain", str(SITE), node, "on")["changed"]
+    refused = hastack("maintain", str(SITE), other, "on", check=False)
+    assert refused.returncode == 2 and "maintain-second-member" in refused.stderr, \
+        refused.stderr
+    vips = state["vips"]
+    back = hastack_json("maintain", str(SITE), node, "off")
+    assert back["changed"], back
+    (after,) = hastack_json("status", str(SITE))
+    assert after["nodes"][node] == "online" and after["vips"] == vips, after
+    verified = hastack_json("verify", str(SITE), check=False)
+    assert verified["ok"], [c for c in verified["checks"] if not c["ok"]]
 
 
 def test_a_hand_edited_haproxy_cfg_is_put_back_and_reloaded(cloud: None) -> None:

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from hastack.catalog.base import Clone, Colocation, Constraint, Order, Primitive, Resource
+from hastack.catalog.cib_model import Clone, Colocation, Constraint, Order, Primitive, Resource
 from hastack.simulate.cases import Case
 from hastack.simulate.invariants import where
 from hastack.simulate.model import SimCluster

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from hastack import haproxy_stats
-from hastack.catalog.base import Listener
+from hastack.catalog.contract import Listener
 from hastack.deploy import drain
 from hastack.process import Result, run_async
 from hastack.render.haproxy import API_HEALTHY, health_check

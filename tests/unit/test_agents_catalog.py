@@ -15,7 +15,8 @@ from hastack.agents import EVACUATE, agent_text
 from hastack.agents import evacuate as ev
 from hastack.catalog import compute
 from hastack.catalog import openstack as os_
-from hastack.catalog.base import Clone, Primitive, ServiceContext, resource_id
+from hastack.catalog.cib_model import Clone, Primitive, resource_id
+from hastack.catalog.contract import ServiceContext
 from hastack.catalog.platform import platform_info
 from hastack.site.load import LoadedSite
 

@@ -26,7 +26,7 @@ from types import FrameType
 import pytest
 
 from hastack import catalog
-from hastack.catalog.base import SecretRef
+from hastack.catalog.secret_text import SecretRef
 from hastack.errors import Problem, SiteError
 from hastack.secrets import ensure_secrets, read_secrets
 from hastack.site.yaml_input import MAX_BYTES, MAX_VALUES

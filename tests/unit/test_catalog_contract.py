@@ -7,18 +7,10 @@ import inspect
 import pytest
 
 from hastack import catalog
-from hastack.catalog.base import (
-    Action,
-    CatalogEntry,
-    Check,
-    CibSetting,
-    Clone,
-    ConfigFile,
-    Listener,
-    Primitive,
-    ServiceContext,
-)
+from hastack.catalog.cib_model import CibSetting, Clone, Primitive
+from hastack.catalog.contract import CatalogEntry, Listener, ServiceContext
 from hastack.catalog.platform import platform_info
+from hastack.catalog.steps import Action, Check, ConfigFile
 from hastack.site.load import LoadedSite
 
 FUNCTIONS = ("config", "resources", "constraints", "listeners", "bootstrap", "checks")

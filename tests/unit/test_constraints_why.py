@@ -13,7 +13,7 @@ from dataclasses import replace
 import pytest
 
 from hastack import catalog
-from hastack.catalog.base import Colocation, Constraint, Order, chain, needs
+from hastack.catalog.cib_model import Colocation, Constraint, Order, chain, needs
 from hastack.render.site import SiteRendering
 from hastack.simulate.invariants import dependents, stated_edges
 from hastack.simulate.model import sim_clusters

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from hastack import catalog
-from hastack.catalog.base import ApiCall, KeystoneEntry, ServiceContext
+from hastack.catalog.contract import ServiceContext
 from hastack.catalog.platform import platform_info
+from hastack.catalog.steps import ApiCall, KeystoneEntry
 from hastack.deploy.apply import restart_marks, secret_refs
 from hastack.deploy.packages import node_packages
 from hastack.osapi.client import step_request

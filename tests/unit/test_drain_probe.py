@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from hastack.catalog.base import Listener
+from hastack.catalog.contract import Listener
 from hastack.deploy.drain import drained_listeners, probe_argv
 
 

@@ -42,6 +42,14 @@ def test_started_elsewhere_is_a_move() -> None:
     assert judge.moved_early(now, judge.held_by(BEFORE, "ctl1"), "ctl1") == ["vip-db"]
 
 
+def test_running_again_on_a_survivor_or_back_on_the_rebooted_node() -> None:
+    held = judge.held_by(BEFORE, "ctl1")
+    assert not judge.running_again(status(rsc("vip-db", "ctl3")), held)  # cinder-volume down
+    assert judge.running_again(status(rsc("vip-db", "ctl3"), rsc("cinder-volume", "ctl2")), held)
+    # fenced by a reboot, rejoined at once, and the VIP placed back on it
+    assert judge.running_again(status(rsc("vip-db", "ctl1"), rsc("cinder-volume", "ctl2")), held)
+
+
 def test_outlet_switches_from_the_pdu_log() -> None:
     log = ("2024-05-01 12:00:00,000 INFO pdu serving address=198.18.0.100 port=161\n"
            "2024-05-01 12:00:10,500 INFO pdu outlet=1 command=off\n"

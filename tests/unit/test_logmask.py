@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from hastack.catalog.base import SecretRef
+from hastack.catalog.secret_text import SecretRef
 from hastack.logmask import MASK, SecretFilter
 from hastack.secrets import ensure_secrets
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from hastack import catalog
-from hastack.catalog.base import ServiceContext
 from hastack.catalog.cluster import stonith_device
+from hastack.catalog.contract import ServiceContext
 
 ROOT = Path(__file__).resolve().parents[2]
 

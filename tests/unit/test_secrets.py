@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hastack.catalog.base import SecretRef
+from hastack.catalog.secret_text import SecretRef
 from hastack.errors import SiteError
 from hastack.secrets import ensure_secrets, read_secrets
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from hastack.catalog.base import SecretRef, Text
+from hastack.catalog.secret_text import SecretRef, Text
 from hastack.deploy.files import mask_node_text
 from hastack.errors import SiteError
 from hastack.logmask import MASK, mask, register

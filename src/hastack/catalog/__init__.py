@@ -28,7 +28,7 @@ from hastack.catalog import (
     swift_proxy,
     swift_storage,
 )
-from hastack.catalog.base import CatalogEntry
+from hastack.catalog.contract import CatalogEntry
 from hastack.site.load import LoadedSite, load_site
 
 BASE = CatalogEntry(cluster)

@@ -13,30 +13,29 @@ through ``password_script`` reading a 0600 file, so no secret sits in the CIB.
 from __future__ import annotations
 
 from hastack.catalog import tls
-from hastack.catalog.base import (
-    PACEMAKER_AUTHKEY,
-    REMOTE_ENVIRONMENT,
-    Action,
-    Check,
+from hastack.catalog.cib_model import (
     CibSetting,
     ClusterProperty,
-    Command,
-    ConfigFile,
     Constraint,
     FencingLevel,
-    HAMode,
-    Listener,
     Location,
     Op,
     Primitive,
     Resource,
     ResourceDefault,
-    SecretRef,
-    Service,
-    ServiceContext,
     pairs,
     pdu_stonith_id,
     stonith_id,
+)
+from hastack.catalog.contract import HAMode, Listener, Service, ServiceContext
+from hastack.catalog.secret_text import SecretRef
+from hastack.catalog.steps import (
+    PACEMAKER_AUTHKEY,
+    REMOTE_ENVIRONMENT,
+    Action,
+    Check,
+    Command,
+    ConfigFile,
     text_file,
 )
 from hastack.site.model import FenceType, Node, PduType, Site

@@ -19,43 +19,33 @@ from dataclasses import replace
 from hastack.agents import EVACUATE, agent_text
 from hastack.catalog import neutron_agents, tls
 from hastack.catalog import openstack as os_
-from hastack.catalog.base import (
+from hastack.catalog.cib_model import (
     REMOTE_AGENT,
-    Action,
-    ApiCall,
-    Check,
     CibSetting,
     Colocation,
-    Command,
-    ConfigFile,
     Constraint,
     FencingLevel,
-    HAMode,
-    Listener,
     Location,
     NodeAttribute,
     Op,
     Order,
     Primitive,
     Resource,
-    Service,
-    ServiceContext,
-    Text,
     chain,
     clone,
     clone_id,
-    compose,
-    ini_file,
     pairs,
     resource_id,
     stonith_id,
     systemd,
-    text_file,
     vip_id,
 )
 from hastack.catalog.cluster import fencing_levels
+from hastack.catalog.contract import HAMode, Listener, Service, ServiceContext
 from hastack.catalog.nova import nova_conf
 from hastack.catalog.platform import L2_AGENT
+from hastack.catalog.secret_text import Text, compose
+from hastack.catalog.steps import Action, ApiCall, Check, Command, ConfigFile, ini_file, text_file
 
 SERVICE = Service(
     name="compute",

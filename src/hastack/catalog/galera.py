@@ -13,30 +13,19 @@ from __future__ import annotations
 
 from hastack.agents import GALERA_CHECK, agent_text
 from hastack.catalog import tls
-from hastack.catalog.base import (
-    Action,
-    Check,
+from hastack.catalog.cib_model import (
     CibSetting,
     Clone,
-    Command,
-    ConfigFile,
     Constraint,
-    HAMode,
-    Listener,
     Op,
     Primitive,
     Resource,
-    SecretRef,
-    Service,
-    ServiceContext,
-    Sql,
-    Value,
-    compose,
-    ini_file,
     pairs,
     resource_id,
-    text_file,
 )
+from hastack.catalog.contract import HAMode, Listener, Service, ServiceContext
+from hastack.catalog.secret_text import SecretRef, Value, compose
+from hastack.catalog.steps import Action, Check, Command, ConfigFile, Sql, ini_file, text_file
 from hastack.site.model import Node
 
 SERVICE = Service(

@@ -10,30 +10,23 @@ from __future__ import annotations
 
 from hastack.catalog import openstack as os_
 from hastack.catalog import tls
-from hastack.catalog.base import (
-    Action,
-    ApiCall,
-    Check,
+from hastack.catalog.cib_model import (
     CibSetting,
     Clone,
-    ConfigFile,
     Constraint,
-    HAMode,
-    Listener,
     Op,
     Order,
     Primitive,
     Resource,
-    Service,
-    ServiceContext,
     clone,
     clone_id,
-    ini_file,
     needs,
     pairs,
     resource_id,
     systemd,
 )
+from hastack.catalog.contract import HAMode, Listener, Service, ServiceContext
+from hastack.catalog.steps import Action, ApiCall, Check, ConfigFile, ini_file
 from hastack.site.model import Role
 
 SERVICE = Service(

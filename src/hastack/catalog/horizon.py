@@ -10,25 +10,10 @@ from __future__ import annotations
 
 from hastack.catalog import openstack as os_
 from hastack.catalog import tls
-from hastack.catalog.base import (
-    Action,
-    Check,
-    CibSetting,
-    Command,
-    ConfigFile,
-    Constraint,
-    HAMode,
-    HttpProbe,
-    Listener,
-    Resource,
-    SecretRef,
-    Service,
-    ServiceContext,
-    clone,
-    resource_id,
-    systemd,
-    text_file,
-)
+from hastack.catalog.cib_model import CibSetting, Constraint, Resource, clone, resource_id, systemd
+from hastack.catalog.contract import HAMode, Listener, Service, ServiceContext
+from hastack.catalog.secret_text import SecretRef
+from hastack.catalog.steps import Action, Check, Command, ConfigFile, HttpProbe, text_file
 
 SERVICE = Service(
     name="horizon",

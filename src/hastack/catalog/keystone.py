@@ -10,34 +10,24 @@ when one of them fails on its node).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 
 from hastack.catalog import openstack as os_
 from hastack.catalog import tls
-from hastack.catalog.base import (
-    Action,
-    ApiCall,
-    Check,
+from hastack.catalog.cib_model import (
     CibSetting,
-    Command,
-    ConfigFile,
     Constraint,
-    HAMode,
-    Listener,
     Order,
     Resource,
-    SecretRef,
-    Service,
-    ServiceContext,
-    Text,
     clone,
     clone_id,
-    compose,
-    ini_file,
     resource_id,
     systemd,
-    text_file,
 )
+from hastack.catalog.contract import HAMode, Listener, Service, ServiceContext, Superseded
+from hastack.catalog.secret_text import SecretRef, Text, compose
+from hastack.catalog.steps import Action, ApiCall, Check, Command, ConfigFile, ini_file, text_file
 
 SERVICE = Service(
     name="keystone",
@@ -211,3 +201,15 @@ def _tls_checks(ctx: ServiceContext) -> list[Check]:
                   "answer over TLS with a certificate of the site CA, none over plain HTTP",
                   probe=ApiCall("catalog.tls", also), expect="https and a verified certificate "
                   "on each", on="first")]
+
+
+def retire(ctx: ServiceContext, superseded: Sequence[Superseded]) -> list[Action]:
+    """The keystone accounts a rotation moved services away from, disabled in one call
+    (their tokens revoked with them): only now does the old password stop working, when
+    nothing uses it any more."""
+    users = tuple(sorted({(s.account, s.ref.domain or "default") for s in superseded
+                          if s.ref.kind == "keystone"}))
+    if not users:
+        return []
+    return [Action(name="keystone-retire", what="disable the accounts services no longer use",
+                   run=ApiCall("keystone.retire", params=(("users", users),)))]

@@ -9,33 +9,26 @@ from the services that answer on them; render.haproxy writes haproxy.cfg from al
 from __future__ import annotations
 
 from hastack.agents import agent_text
-from hastack.catalog.base import (
+from hastack.catalog.cib_model import (
     FAILOVER_MONITOR,
-    Action,
     Alert,
-    Check,
     CibSetting,
     Colocation,
-    ConfigFile,
     Constraint,
-    HAMode,
-    HttpProbe,
-    Listener,
     Op,
     Order,
     Primitive,
     Resource,
-    Service,
-    ServiceContext,
     clone,
     clone_id,
     monitor,
     pairs,
     resource_id,
     systemd,
-    text_file,
     vip_id,
 )
+from hastack.catalog.contract import HAMode, Listener, Service, ServiceContext
+from hastack.catalog.steps import Action, Check, ConfigFile, HttpProbe, text_file
 
 SERVICE = Service(
     name="loadbalancer",

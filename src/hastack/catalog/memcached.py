@@ -7,25 +7,18 @@ costs a request at most a second; nothing fails over, nothing is shared.
 
 from __future__ import annotations
 
-from hastack.catalog.base import (
+from hastack.catalog.cib_model import (
     FAILOVER_MONITOR,
-    Action,
-    Check,
     CibSetting,
-    Command,
-    ConfigFile,
     Constraint,
-    HAMode,
-    Listener,
     Resource,
-    Service,
-    ServiceContext,
     clone,
     resource_id,
     systemd,
-    text_file,
 )
+from hastack.catalog.contract import HAMode, Listener, Service, ServiceContext
 from hastack.catalog.openstack import MEMCACHED_PORT
+from hastack.catalog.steps import Action, Check, Command, ConfigFile, text_file
 
 SERVICE = Service(
     name="memcached",

@@ -15,27 +15,20 @@ from __future__ import annotations
 
 from hastack.catalog import neutron_server
 from hastack.catalog import openstack as os_
-from hastack.catalog.base import (
-    Action,
-    ApiCall,
-    Check,
+from hastack.catalog.cib_model import (
     CibSetting,
     Colocation,
-    ConfigFile,
     Constraint,
-    HAMode,
-    Listener,
     Order,
     Resource,
-    Service,
-    ServiceContext,
     chain,
-    ini_file,
     resource_id,
     systemd,
 )
+from hastack.catalog.contract import HAMode, Listener, Service, ServiceContext
 from hastack.catalog.nova import METADATA_PORT, METADATA_SECRET
 from hastack.catalog.platform import L2_AGENT, l2_agent_component
+from hastack.catalog.steps import Action, ApiCall, Check, ConfigFile, ini_file
 from hastack.site.model import L2Agent
 
 SERVICE = Service(

@@ -12,28 +12,20 @@ from dataclasses import replace
 
 from hastack.catalog import openstack as os_
 from hastack.catalog import tls
-from hastack.catalog.base import (
-    Action,
-    ApiCall,
-    Check,
+from hastack.catalog.cib_model import (
     CibSetting,
-    ConfigFile,
     Constraint,
-    HAMode,
-    Listener,
     Order,
     Primitive,
     Resource,
-    Service,
-    ServiceContext,
     chain,
     clone,
     clone_id,
-    ini_file,
     resource_id,
     systemd,
-    text_file,
 )
+from hastack.catalog.contract import HAMode, Listener, Service, ServiceContext
+from hastack.catalog.steps import Action, ApiCall, Check, ConfigFile, ini_file, text_file
 from hastack.site.model import HAChoice, L2Agent, NeutronHA
 
 SERVICE = Service(

@@ -11,29 +11,20 @@ from __future__ import annotations
 
 from hastack.catalog import openstack as os_
 from hastack.catalog import tls
-from hastack.catalog.base import (
-    Action,
-    ApiCall,
-    Check,
+from hastack.catalog.cib_model import (
     CibSetting,
-    Command,
-    ConfigFile,
     Constraint,
-    HAMode,
-    Listener,
     Order,
     Resource,
-    SecretRef,
-    Service,
-    ServiceContext,
     chain,
     clone,
     clone_id,
-    ini_file,
     resource_id,
     systemd,
-    text_file,
 )
+from hastack.catalog.contract import HAMode, Listener, Service, ServiceContext
+from hastack.catalog.secret_text import SecretRef
+from hastack.catalog.steps import Action, ApiCall, Check, Command, ConfigFile, ini_file, text_file
 
 SERVICE = Service(
     name="nova",

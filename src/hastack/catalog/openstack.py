@@ -10,19 +10,9 @@ import hashlib
 from collections.abc import Iterable, Mapping
 
 from hastack.catalog import galera, tls
-from hastack.catalog.base import (
-    Action,
-    Command,
-    ConfigFile,
-    KeystoneEntry,
-    SecretRef,
-    ServiceContext,
-    Text,
-    Value,
-    compose,
-    ini_file,
-    text_file,
-)
+from hastack.catalog.contract import ServiceContext
+from hastack.catalog.secret_text import SecretRef, Text, Value, compose
+from hastack.catalog.steps import Action, Command, ConfigFile, KeystoneEntry, ini_file, text_file
 from hastack.site.model import FenceType, Node, Site
 
 RABBIT_PORT = 5672

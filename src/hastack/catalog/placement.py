@@ -8,25 +8,18 @@ from __future__ import annotations
 
 from hastack.catalog import openstack as os_
 from hastack.catalog import tls
-from hastack.catalog.base import (
-    Action,
-    ApiCall,
-    Check,
+from hastack.catalog.cib_model import (
     CibSetting,
-    ConfigFile,
     Constraint,
-    HAMode,
-    Listener,
     Order,
     Resource,
-    Service,
-    ServiceContext,
     clone,
     clone_id,
-    ini_file,
     resource_id,
     systemd,
 )
+from hastack.catalog.contract import HAMode, Listener, Service, ServiceContext
+from hastack.catalog.steps import Action, ApiCall, Check, ConfigFile, ini_file
 
 SERVICE = Service(
     name="placement",

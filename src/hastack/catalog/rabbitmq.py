@@ -17,36 +17,27 @@ unit and a monitor is a cheap D-Bus query. A member that restarts keeps its data
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from hastack.catalog import tls
-from hastack.catalog.base import (
+from hastack.catalog.cib_model import (
     FAILOVER_MONITOR,
-    Action,
-    Check,
     CibSetting,
-    Command,
-    ConfigFile,
     Constraint,
-    HAMode,
-    Listener,
     Resource,
-    SecretRef,
-    Service,
-    ServiceContext,
-    Text,
     clone,
-    compose,
     resource_id,
     systemd,
-    text_file,
 )
+from hastack.catalog.contract import HAMode, Listener, Service, ServiceContext, Superseded
 from hastack.catalog.openstack import (
     RABBIT_PORT,
     rabbit_account,
     rabbit_password,
     rabbit_port,
 )
+from hastack.catalog.secret_text import SecretRef, Text, compose
+from hastack.catalog.steps import Action, Check, Command, ConfigFile, text_file
 from hastack.site.model import Node, Site
 
 SERVICE = Service(
@@ -254,12 +245,16 @@ def bootstrap(ctx: ServiceContext) -> list[Action]:
     ]
 
 
-def retire_command(account: str) -> Command:
-    """Deletes ``account`` (the one a rotation moved OpenStack away from) if it is there:
-    run at the end of the deploy, when every service logs in as the other."""
-    return Command(argv=("sh", "-c", 'if rabbitmqctl -q list_users | cut -f1 | grep -qx "$1"; '
-                         'then rabbitmqctl delete_user "$1" && echo deleted; fi', "retire",
-                         account))
+def retire(ctx: ServiceContext, superseded: Sequence[Superseded]) -> list[Action]:
+    """The RabbitMQ accounts a rotation moved OpenStack away from, deleted on the first
+    broker (RabbitMQ cannot disable one): run at the end of the deploy, when every service
+    logs in as the other."""
+    accounts = sorted({s.account for s in superseded if s.ref.kind == "rabbitmq"})
+    return [Action(name="rabbitmq-retire", what=f"delete the account OpenStack no longer "
+                   f"uses: {account}", run=Command(argv=("rabbitmqctl", "delete_user", account)),
+                   done=Command(argv=("sh", "-c", '! rabbitmqctl -q list_users | cut -f1 | '
+                                      'grep -qx "$1"', "retired", account)))
+            for account in accounts]
 
 
 def checks(ctx: ServiceContext) -> list[Check]:

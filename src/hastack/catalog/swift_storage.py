@@ -11,32 +11,25 @@ cluster-wide (the guide's single instance).
 from __future__ import annotations
 
 from hastack.catalog import openstack as os_
-from hastack.catalog.base import (
-    Action,
-    Check,
+from hastack.catalog.cib_model import (
     CibSetting,
     Clone,
-    Command,
-    ConfigFile,
     Constraint,
-    HAMode,
-    Listener,
     Op,
     Order,
     Primitive,
     Resource,
-    SecretRef,
-    Service,
-    ServiceContext,
     chain,
     clone,
     clone_id,
-    ini_file,
     needs,
     pairs,
     resource_id,
     systemd,
 )
+from hastack.catalog.contract import HAMode, Listener, Service, ServiceContext
+from hastack.catalog.secret_text import SecretRef
+from hastack.catalog.steps import Action, Check, Command, ConfigFile, ini_file
 
 SERVICE = Service(
     name="swift-storage",

@@ -22,7 +22,9 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 
 from hastack import pki
-from hastack.catalog.base import ConfigFile, SecretRef, ServiceContext, Value, text_file
+from hastack.catalog.contract import ServiceContext
+from hastack.catalog.secret_text import SecretRef, Value
+from hastack.catalog.steps import ConfigFile, text_file
 from hastack.errors import Problem, SiteError
 from hastack.site.load import LoadedSite
 from hastack.site.model import CertificateFiles, Node, Site

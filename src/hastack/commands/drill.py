@@ -19,7 +19,9 @@ LOAD_SECONDS = {"power-loss": 90.0, "partition": 90.0, "service-kill": 60.0,
                 "site-power-loss": 420.0, "site-power-loss-staggered": 420.0,
                 "rabbitmq-cold-start": 120.0,
                 # a dead BMC's fencing attempts time out before level 2 is tried
-                "fence-failure": 180.0, "fence-failure-no-pdu": 180.0}
+                "fence-failure": 180.0, "fence-failure-no-pdu": 180.0,
+                # every controller in turn out of service and back (~93 s each)
+                "maintenance": 420.0}
 
 
 def drill(session: Session, kind: str, *, node: str | None = None, service: str = "galera",
@@ -88,6 +90,10 @@ async def _run(d: Drill, kind: str, *, node: str | None, service: str,
     if kind.startswith("site-power-loss"):
         return await cold.site_power_loss(d, load_seconds=seconds,
                                           staggered=kind.endswith("staggered"))
+    if kind == "maintenance":
+        from hastack.drills.maintenance import rolling_maintenance
+
+        return await rolling_maintenance(d, load_seconds=seconds)
     if kind == "rabbitmq-cold-start":
         return await cold.rabbitmq_cold_start(d, load_seconds=seconds)
     return await cold.galera_cold_start(d, load_seconds=seconds)

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Literal
 from hastack.errors import UsageError
 
 if TYPE_CHECKING:
-    from hastack.catalog.base import CatalogEntry, SecretRef
+    from hastack.catalog.contract import CatalogEntry
+    from hastack.catalog.secret_text import SecretRef
     from hastack.deploy.apply import Event
     from hastack.render.site import SiteRendering
     from hastack.secrets import Secrets

@@ -19,25 +19,27 @@ from typing import Literal
 
 from hastack import haproxy_stats
 from hastack.agents import agent_text
-from hastack.catalog import rabbitmq, tls
-from hastack.catalog.base import (
+from hastack.catalog import tls
+from hastack.catalog.cib_model import Clone, Primitive
+from hastack.catalog.contract import (
+    CatalogEntry,
+    HostUnit,
+    Listener,
+    ServiceContext,
+    Superseded,
+)
+from hastack.catalog.platform import platform_info
+from hastack.catalog.secret_text import SecretRef
+from hastack.catalog.steps import (
     PACEMAKER_AUTHKEY,
     REMOTE_ENVIRONMENT,
     REMOTE_PORT,
     Action,
     ApiCall,
-    CatalogEntry,
-    Clone,
     Command,
-    HostUnit,
     KeystoneEntry,
-    Listener,
-    Primitive,
-    SecretRef,
-    ServiceContext,
     Sql,
 )
-from hastack.catalog.platform import platform_info
 from hastack.deploy import drain, rekey
 from hastack.deploy import files as file_ops
 from hastack.deploy import packages as package_ops
@@ -723,7 +725,7 @@ async def deploy(d: Deployment) -> Deployment:
                 await _run_action(d, action, target, ctx)
         if entry.name == KEYSTONE:
             registered = await _register_service_users(d, ordered[ordered.index(entry) + 1:])
-    if not (d.dry_run and d.changed) and any(e.name == KEYSTONE for e in ordered):
+    if not (d.dry_run and d.changed):
         await _retire_other_accounts(d)
     return d
 
@@ -749,46 +751,19 @@ async def _register_service_users(d: Deployment, later: Sequence[CatalogEntry]) 
     return names
 
 
-async def _retire_rabbit_accounts(d: Deployment, accounts: Sequence[SecretRef]) -> None:
-    """RabbitMQ's account a rotation moved OpenStack away from is deleted (RabbitMQ cannot
-    disable one), on the first broker; nothing when it is gone already."""
-    if d.dry_run or not accounts:
-        return
-    target = d.loaded.placement.cluster_of("rabbitmq").members[0]
-    for ref in {r.name: r for r in accounts}.values():
-        started = time.monotonic()
-        other = alternate(ref, d.secrets.lookup(ref))
-        done = await d.transports[target].run(list(rabbitmq.retire_command(other).argv))
-        done.check()
-        deleted = "deleted" in done.stdout
-        d.record("action:rabbitmq-retire", target, "changed" if deleted else "unchanged",
-                 f"delete the account OpenStack no longer uses: {other}"
-                 + ("" if deleted else " (none)"), started)
-
-
 async def _retire_other_accounts(d: Deployment) -> None:
-    """Once every service authenticates as its user's current account, the other account
-    (the one a rotation moved away from) is disabled, in one call: only now does the old
-    password stop working, when nothing uses it."""
+    """Once every service logs in as its user's current account, the accounts a rotation
+    moved away from are ended, as the service that owns each says (its ``retire``)."""
     refs = secret_refs(d.loaded, d.rendering, d.catalog)
-    await _retire_rabbit_accounts(d, [r for r in refs if r.kind == "rabbitmq"
-                                      and r.form == "account"])
-    accounts = {r.name: r for r in refs if r.kind == "keystone" and r.form == "account"}
-    if not accounts:
-        return
-    started = time.monotonic()
-    others = sorted([alternate(ref, d.secrets.lookup(ref)), ref.domain or "default"]
-                    for ref in accounts.values())
-    ctx = ServiceContext(site=d.loaded.site, placement=d.loaded.placement, service=KEYSTONE,
-                         platform=platform_info(d.loaded.site.platform.value))
-    target = d.loaded.placement.cluster_of(KEYSTONE).members[0]
-    result = await osapi_client.call(d.transports[target], "keystone.retire",
-                                     {"users": others}, ctx=ctx, secrets=d.secrets,
-                                     ensure=not d.dry_run)
-    if not result.ok:
-        raise TransportError(target, f"keystone.retire failed: {result.detail}",
-                             fix="see keystone's log on that node")
-    outcome: Outcome = ("would change" if d.dry_run else "changed") if result.changed \
-        else "unchanged"
-    d.record("action:keystone-retire", target, outcome,
-             f"disable the accounts services no longer use: {result.detail}", started)
+    accounts = {r.name: r for r in refs if r.form == "account"}
+    superseded = [Superseded(ref, alternate(ref, d.secrets.lookup(ref)))
+                  for ref in accounts.values()]
+    platform = platform_info(d.loaded.site.platform.value)
+    for entry in d.catalog:
+        if not superseded or not d.loaded.placement.has(entry.name):
+            continue
+        ctx = ServiceContext(site=d.loaded.site, placement=d.loaded.placement,
+                             service=entry.name, platform=platform)
+        for action in entry.retire(ctx, superseded):
+            for target in _action_targets(d, entry, action):
+                await _run_action(d, action, target, ctx)

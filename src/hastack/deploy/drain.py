@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from contextlib import asynccontextmanager
 
 from hastack import haproxy_stats
-from hastack.catalog.base import Listener
+from hastack.catalog.contract import Listener
 from hastack.errors import TransportError
 from hastack.render.haproxy import health_check
 from hastack.transport.base import Transport
@@ -55,28 +55,34 @@ async def _wait(timeout: float, done: Callable[[], Awaitable[bool]]) -> bool:
         await asyncio.sleep(1)
 
 
-@asynccontextmanager
-async def drained(balancers: Mapping[str, Transport], listeners: Sequence[Listener],
-                  server: str, address: str) -> AsyncIterator[None]:
-    """Inside: ``server``'s backends of ``listeners`` take no new request on any balancer,
-    and none is in flight (or IDLE_TIMEOUT passed). After: they take requests again once
-    the backend answers its check (raises TransportError if it never does; even then, and
-    on any error, HAProxy is given the server back and its checks decide)."""
-    targets = drained_listeners(listeners)
-    pairs = [(listener.name, server) for listener in targets]
+async def drain(balancers: Mapping[str, Transport], listeners: Sequence[Listener],
+                server: str) -> None:
+    """``server``'s backends of ``listeners`` take no new request on any balancer, and none
+    is in flight (or IDLE_TIMEOUT passed)."""
+    pairs = _pairs(listeners, server)
     if not pairs or not balancers:
-        yield
         return
     await asyncio.gather(*(haproxy_stats.set_state(b, pairs, "maint")
                            for b in balancers.values()))
+
+    async def idle() -> bool:
+        counts = await asyncio.gather(*(haproxy_stats.sessions(b, pairs)
+                                        for b in balancers.values()))
+        return sum(counts) == 0
+    await _wait(IDLE_TIMEOUT, idle)
+
+
+async def give_back(balancers: Mapping[str, Transport], listeners: Sequence[Listener],
+                    server: str, address: str) -> None:
+    """``server``'s backends take requests again once each answers its check (raises
+    TransportError if one never does; even then HAProxy is given the server back and its
+    checks decide)."""
+    pairs = _pairs(listeners, server)
+    if not pairs or not balancers:
+        return
     try:
-        async def idle() -> bool:
-            counts = await asyncio.gather(*(haproxy_stats.sessions(b, pairs)
-                                            for b in balancers.values()))
-            return sum(counts) == 0
-        await _wait(IDLE_TIMEOUT, idle)
-        yield
         prober = next(iter(balancers.values()))
+        targets = drained_listeners(listeners)
 
         async def answering() -> bool:
             results = await asyncio.gather(*(prober.run(probe_argv(listener, address),
@@ -86,12 +92,27 @@ async def drained(balancers: Mapping[str, Transport], listeners: Sequence[Listen
             raise TransportError(server, f"{', '.join(p for p, _ in pairs)} on {server} did "
                                  f"not answer {ANSWER_TIMEOUT} s after its restart",
                                  fix=f"see the service's log on {server}")
+    finally:
+        await _ready(balancers, pairs)
+
+
+@asynccontextmanager
+async def drained(balancers: Mapping[str, Transport], listeners: Sequence[Listener],
+                  server: str, address: str) -> AsyncIterator[None]:
+    """Inside: ``server``'s backends drained (see drain). After: given back (see give_back);
+    on any error inside, given back to HAProxy's checks without hiding that error."""
+    await drain(balancers, listeners, server)
+    try:
+        yield
     except BaseException:
-        # Given back whatever went wrong (its checks decide), without hiding that error.
         with contextlib.suppress(TransportError):
-            await _ready(balancers, pairs)
+            await _ready(balancers, _pairs(listeners, server))
         raise
-    await _ready(balancers, pairs)
+    await give_back(balancers, listeners, server, address)
+
+
+def _pairs(listeners: Sequence[Listener], server: str) -> list[tuple[str, str]]:
+    return [(listener.name, server) for listener in drained_listeners(listeners)]
 
 
 async def _ready(balancers: Mapping[str, Transport], pairs: list[tuple[str, str]]) -> None:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from hastack.agents import agent_text
-from hastack.catalog.base import SecretRef, Text
+from hastack.catalog.secret_text import SecretRef, Text
 from hastack.render.site import RenderedFile
 from hastack.secrets import Secrets, secret_parts
 from hastack.transport.base import Transport

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from hastack.catalog.base import CatalogEntry
+from hastack.catalog.contract import CatalogEntry
 from hastack.catalog.platform import site_packages_for
 from hastack.site.load import LoadedSite
 from hastack.site.model import Role

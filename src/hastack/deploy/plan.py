@@ -11,18 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from hastack.agents import shown_argv
-from hastack.catalog.base import (
-    Action,
-    ApiCall,
-    CatalogEntry,
-    Command,
-    HttpProbe,
-    KeystoneEntry,
-    ServiceContext,
-    Sql,
-    Step,
-)
+from hastack.catalog.contract import CatalogEntry, ServiceContext
 from hastack.catalog.platform import platform_info
+from hastack.catalog.steps import Action, ApiCall, Command, HttpProbe, KeystoneEntry, Sql, Step
 from hastack.errors import PlanError
 from hastack.render.site import SiteRendering
 from hastack.site.model import Role, Site

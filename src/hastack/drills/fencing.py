@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from hastack.catalog.base import REMOTE_AGENT
+from hastack.catalog.cib_model import REMOTE_AGENT
 from hastack.pacemaker.status import ClusterStatus
 
 
@@ -29,6 +29,13 @@ def moved_early(status: ClusterStatus, held: frozenset[str], node: str) -> list[
     """Of ``held``, what runs on another node now (before ``node`` is fenced: an error)."""
     return sorted(rid for rid in held
                   if any(n != node for n in status.running_on(rid)))
+
+
+def running_again(status: ClusterStatus, held: frozenset[str]) -> bool:
+    """Once the node is fenced: does everything it held run again? On a survivor, or on the
+    node itself when it was fenced by a reboot and rejoined before its resources moved (a
+    fast reboot: Pacemaker may place them back there)."""
+    return all(status.running_on(rid) for rid in held)
 
 
 def outlet_switches(log: str, outlet: int, since: float) -> list[tuple[float, str]]:

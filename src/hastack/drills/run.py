@@ -32,7 +32,8 @@ from dataclasses import dataclass, field
 
 from hastack.catalog import neutron_server, nova, tls
 from hastack.catalog import openstack as os_
-from hastack.catalog.base import Clone, HostUnit, Primitive, vip_id
+from hastack.catalog.cib_model import Clone, Primitive, vip_id
+from hastack.catalog.contract import HostUnit
 from hastack.catalog.galera import VERIFY_DB, VERIFY_PASSWORD
 from hastack.catalog.openstack import rabbit_port
 from hastack.catalog.rabbitmq import probe_client_env
@@ -70,7 +71,8 @@ from hastack.unit_states import unit_states
 
 KINDS = ("power-loss", "partition", "service-kill", "rabbitmq-member-loss", "memcached-loss",
          "galera-cold-start", "site-power-loss", "site-power-loss-staggered",
-         "rabbitmq-cold-start", "compute-loss", "fence-failure", "fence-failure-no-pdu", "soak")
+         "rabbitmq-cold-start", "compute-loss", "fence-failure", "fence-failure-no-pdu", "soak",
+         "maintenance")
 MEMCACHED_GONE = 30.0  # memcached-loss: how long the member stays frozen
 INSTANCES = 2  # compute-loss: instances booted on the compute that fails
 EVACUATE_TIMEOUT = 600
@@ -506,7 +508,7 @@ async def memcached_loss(drill: Drill, *, node: str | None, load_seconds: float)
 async def soak(drill: Drill, *, load_seconds: float) -> DrillReport:
     """The load and no fault: zero fencing, zero failed actions, zero errors."""
     report = DrillReport("soak", "no fault", load_seconds)
-    fencing_before = await _fencing_history(drill)
+    fencing_before = await fencing_history(drill)
     # Failures an earlier fault left on record (a fencing device's monitor while its BMC was
     # dead) are not the soak's: only those from its start on count.
     started = time.time()
@@ -518,15 +520,7 @@ async def soak(drill: Drill, *, load_seconds: float) -> DrillReport:
         return False
 
     await _run(drill, report, fault, watch)
-    status = await drill.status()
-    new = status.failures_since(started) if status else ()
-    if new:
-        report.problems.append("failed actions: " + ", ".join(
-            f"{f.resource} on {f.node}" for f in new))
-    fencing_after = await _fencing_history(drill)
-    if fencing_after > fencing_before:
-        report.problems.append(f"{fencing_after - fencing_before} fencing actions happened "
-                               "while nothing was broken")
+    report.problems += await unplanned(drill, started, fencing_before)
     errors = {name: api.failed for name, api in report.apis.items() if api.failed}
     if report.db_window or report.bus_window or errors:
         report.problems.append(f"errors with no fault: DB window {report.db_window:.1f} s, bus "
@@ -534,7 +528,23 @@ async def soak(drill: Drill, *, load_seconds: float) -> DrillReport:
     return report
 
 
-async def _fencing_history(drill: Drill) -> int:
+async def unplanned(drill: Drill, since: float, fencing_before: int) -> list[str]:
+    """What must not happen when nothing is broken: an action failing since ``since``, a
+    fencing action beyond the ``fencing_before`` the history held."""
+    problems = []
+    status = await drill.status()
+    new = status.failures_since(since) if status else ()
+    if new:
+        problems.append("failed actions: " + ", ".join(f"{f.resource} on {f.node}"
+                                                       for f in new))
+    fencing_after = await fencing_history(drill)
+    if fencing_after > fencing_before:
+        problems.append(f"{fencing_after - fencing_before} fencing actions happened while "
+                        "nothing was broken")
+    return problems
+
+
+async def fencing_history(drill: Drill) -> int:
     """How many fencing actions the cluster has recorded."""
     for name in drill.members:
         done = await drill.transports[name].run(["stonith_admin", "--history", "*",
@@ -826,8 +836,8 @@ async def fence_failure(drill: Drill, *, node: str | None, load_seconds: float,
                     report.problems.append(f"{rid} started on a survivor at {now:.1f} s, "
                                            f"before {target} was fenced")
             return False
-        if report.recovered is None and set(judge.moved_early(status, held, target)) == held:
-            report.recovered = now  # everything it held runs on a survivor
+        if report.recovered is None and judge.running_again(status, held):
+            report.recovered = now
         return report.recovered is not None and bool(status.running_on(vip_id("db")))
 
     async def after() -> None:

@@ -20,8 +20,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from hastack.catalog.base import SecretRef
 from hastack.catalog.cluster import TCP_SYSCTLS, fence_secret, pdu_secret
+from hastack.catalog.secret_text import SecretRef
 from hastack.errors import Problem, SiteError, UsageError
 from hastack.lab import machine as machines
 from hastack.lab import net, pids

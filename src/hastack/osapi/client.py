@@ -12,7 +12,9 @@ from typing import Any
 from hastack.agents import agent_text
 from hastack.catalog import openstack as os_
 from hastack.catalog import tls
-from hastack.catalog.base import ApiCall, KeystoneEntry, SecretRef, ServiceContext
+from hastack.catalog.contract import ServiceContext
+from hastack.catalog.secret_text import SecretRef
+from hastack.catalog.steps import ApiCall, KeystoneEntry
 from hastack.secrets import Secrets
 from hastack.transport.base import Transport
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from hastack.catalog.base import (
+from hastack.catalog.cib_model import (
     Alert,
     Clone,
     ClusterProperty,

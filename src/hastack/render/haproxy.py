@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from hastack.catalog import tls
-from hastack.catalog.base import Listener
+from hastack.catalog.contract import Listener
 from hastack.site.model import Site
 from hastack.site.placement import Placement
 

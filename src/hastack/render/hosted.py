@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from hastack.catalog.base import ConfigFile, HostUnit, text_file
+from hastack.catalog.contract import HostUnit
+from hastack.catalog.steps import ConfigFile, text_file
 
 DROPIN = "hastack-restart.conf"
 # Long enough that a crash loop (a service that exits at once) costs little CPU, short

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from hastack.catalog.base import IniSections, Part, Text, as_text
+from hastack.catalog.secret_text import Part, Text, as_text
+from hastack.catalog.steps import IniSections
 
 
 def render_ini(sections: IniSections) -> Text:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import shlex
 from collections.abc import Iterable
 
-from hastack.catalog.base import (
+from hastack.catalog.cib_model import (
     Clone,
     Colocation,
     FencingLevel,

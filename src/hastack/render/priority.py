@@ -15,7 +15,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from hastack.catalog.base import Clone, ConfigFile, HostUnit, Primitive, text_file
+from hastack.catalog.cib_model import Clone, Primitive
+from hastack.catalog.contract import HostUnit
+from hastack.catalog.steps import ConfigFile, text_file
 
 DROPIN = "hastack-priority.conf"
 LIMITS = "/etc/security/limits.d/hastack-failover.conf"

@@ -11,27 +11,23 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from hastack.catalog import tls
-from hastack.catalog.base import (
+from hastack.catalog.cib_model import (
     REMOTE_AGENT,
     Alert,
-    CatalogEntry,
     CibSetting,
     Clone,
     ClusterProperty,
-    ConfigFile,
     Constraint,
-    HostUnit,
-    Listener,
     Location,
     NodeAttribute,
     Primitive,
     Resource,
     ResourceDefault,
-    ServiceContext,
-    Text,
-    text_file,
 )
+from hastack.catalog.contract import CatalogEntry, HostUnit, Listener, ServiceContext
 from hastack.catalog.platform import platform_info
+from hastack.catalog.secret_text import Text
+from hastack.catalog.steps import ConfigFile, text_file
 from hastack.errors import PlanError
 from hastack.render.cib import ClusterModel, cib_text, resource_refs
 from hastack.render.corosync import node_ids, render_corosync
@@ -140,7 +136,7 @@ def _check_unique(resources: Sequence[Resource], cluster: str) -> None:
         if rid in seen:
             raise PlanError("render-duplicate-resource-id",
                             f"two resources of cluster {cluster} are both called '{rid}'",
-                            fix="ids come from catalog.base.resource_id: give one a role")
+                            fix="ids come from catalog.cib_model.resource_id: give one a role")
         seen.add(rid)
 
 

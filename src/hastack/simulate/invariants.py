@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Literal
 
-from hastack.catalog.base import Colocation, Constraint, Order
+from hastack.catalog.cib_model import Colocation, Constraint, Order
 from hastack.pacemaker.status import ClusterStatus
 from hastack.simulate.cases import Case
 from hastack.simulate.explain import CibConstraints

@@ -9,17 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from hastack.catalog.base import (
-    REMOTE_AGENT,
-    CatalogEntry,
-    Clone,
-    Colocation,
-    Listener,
-    Order,
-    Primitive,
-    Resource,
-    ServiceContext,
-)
+from hastack.catalog.cib_model import REMOTE_AGENT, Clone, Colocation, Order, Primitive, Resource
+from hastack.catalog.contract import CatalogEntry, Listener, ServiceContext
 from hastack.catalog.platform import platform_info
 from hastack.render.cib import ClusterModel, cib_text
 from hastack.render.site import SiteRendering, site_listeners

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 
 from lxml import etree
 
-from hastack.catalog.base import stonith_id
+from hastack.catalog.cib_model import stonith_id
 from hastack.errors import UsageError
 from hastack.pacemaker.simulator import Events, simulate
 from hastack.pacemaker.status import ClusterStatus

@@ -16,15 +16,9 @@ from dataclasses import dataclass
 from hastack import haproxy_stats
 from hastack.agents import agent_text
 from hastack.catalog import galera, rabbitmq, tls
-from hastack.catalog.base import (
-    ApiCall,
-    CatalogEntry,
-    Check,
-    HttpProbe,
-    ServiceContext,
-    stonith_id,
-)
+from hastack.catalog.cib_model import stonith_id
 from hastack.catalog.cluster import stonith_device
+from hastack.catalog.contract import CatalogEntry, ServiceContext
 from hastack.catalog.galera import VERIFY_DB, VERIFY_PASSWORD
 from hastack.catalog.glance import PORT as GLANCE_PORT
 from hastack.catalog.nova import API_PORT as NOVA_API_PORT
@@ -35,6 +29,7 @@ from hastack.catalog.openstack import (
     rabbit_port,
 )
 from hastack.catalog.platform import platform_info
+from hastack.catalog.steps import ApiCall, Check, HttpProbe
 from hastack.deploy import files as file_ops
 from hastack.errors import HastackError
 from hastack.osapi import client as osapi_client

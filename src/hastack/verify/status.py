@@ -12,7 +12,8 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from hastack.catalog.base import CatalogEntry, Clone, Primitive, ServiceContext, vip_id
+from hastack.catalog.cib_model import Clone, Primitive, vip_id
+from hastack.catalog.contract import CatalogEntry, ServiceContext
 from hastack.catalog.platform import platform_info
 from hastack.errors import HastackError
 from hastack.pacemaker import live

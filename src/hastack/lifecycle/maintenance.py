@@ -1,0 +1,179 @@
+"""A cluster member taken out of service for maintenance, and brought back, with no request
+lost: its HAProxy backends drained first on every load balancer, then the node put in standby
+(Pacemaker moves its VIPs, the DB's writer role with them, and stops its resources: Galera
+and RabbitMQ leave their clusters cleanly); back, standby lifted, and its backends given
+requests again once they answer. resource-stickiness INFINITY (catalog/cluster.py) keeps
+what moved where it is: nothing is rebalanced that need not move.
+
+One member at a time: a second one in standby would leave Galera and RabbitMQ one failure
+from losing their majority, so it is refused.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from hastack import haproxy_stats
+from hastack.catalog.contract import CatalogEntry, Listener, ServiceContext
+from hastack.catalog.platform import platform_info
+from hastack.deploy import drain
+from hastack.errors import HastackError, TransportError, UsageError
+from hastack.pacemaker import live
+from hastack.pacemaker.status import ClusterStatus
+from hastack.site.load import LoadedSite
+from hastack.transport.base import Transport
+
+
+@dataclass(frozen=True)
+class Step:
+    what: str
+    seconds: float
+
+
+@dataclass
+class Maintenance:
+    """What was done (``steps`` empty: the node already was where it was asked to be)."""
+
+    node: str
+    on: bool
+    changed: bool = False
+    steps: list[Step] = field(default_factory=list)
+    moved: list[str] = field(default_factory=list)  # single-instance resources it held
+
+
+def refusal(status: ClusterStatus, members: Sequence[str], node: str,
+            on: bool) -> UsageError | None:
+    """Why the cluster, as ``status`` shows it, must not have ``node`` enter (``on``) or
+    leave maintenance now; None when it may (or when it already is where it is asked to be)."""
+    state = status.node(node)
+    if state is None:
+        return UsageError("maintain-unknown-node", f"{node} is not in the cluster's status",
+                          fix="name a member of the cluster (hastack status SITE)")
+    if not on:
+        return None
+    if state.standby:
+        return None
+    if not status.quorate:
+        return UsageError("maintain-no-quorum", "the cluster has no quorum: taking a member "
+                          "out now could stop the whole plane", fix="repair the cluster "
+                          "first (hastack status SITE)")
+    others = [m for m in members if m != node]
+    away = [m for m in others if (s := status.node(m)) is None or not s.online or s.standby]
+    if away:
+        return UsageError("maintain-second-member", f"{', '.join(away)} already out of "
+                          f"service: {node} too would leave one failure from losing the "
+                          "majority", fix=f"bring {', '.join(away)} back first "
+                          f"(hastack maintain SITE {away[0]} off)")
+    if not state.online:
+        return UsageError("maintain-node-offline", f"{node} is not online",
+                          fix="a node that is down needs no maintenance mode: repair it")
+    return None
+
+
+def _listeners(loaded: LoadedSite, catalog: Sequence[CatalogEntry], node: str
+               ) -> list[Listener]:
+    """Every HAProxy listener with a backend on ``node``."""
+    platform = platform_info(loaded.site.platform.value)
+    found: list[Listener] = []
+    for entry in catalog:
+        if not loaded.placement.has(entry.name) or \
+                node not in loaded.placement.cluster_of(entry.name).members:
+            continue
+        ctx = ServiceContext(site=loaded.site, placement=loaded.placement, service=entry.name,
+                             platform=platform)
+        found += entry.listeners(ctx)
+    return found
+
+
+def _single_instances(status: ClusterStatus, node: str) -> list[str]:
+    return sorted(r.id for r in status.resources
+                  if r.clone is None and r.active and r.nodes == (node,)
+                  and not r.agent.startswith("stonith"))
+
+
+async def maintain(loaded: LoadedSite, catalog: Sequence[CatalogEntry],
+                   transports: Mapping[str, Transport], node: str, *, on: bool) -> Maintenance:
+    """``node`` (a cluster member) into maintenance (``on``) or back.
+
+    Raises:
+        UsageError: the node is not a member, or the cluster's state refuses it (see
+            refusal).
+        TransportError: a step did not finish (the message names it); run it again.
+    """
+    members = next((c.members for c in loaded.placement.clusters if node in c.members), None)
+    if members is None:
+        raise UsageError("maintain-unknown-node", f"{node} is not a member of any cluster of "
+                         "the site", fix="name a controller (compute maintenance: to come)")
+    via, status = await _first_answer(transports, [m for m in members if m != node])
+    problem = refusal(status, members, node, on)
+    if problem is not None:
+        raise problem
+    result = Maintenance(node, on)
+    state = status.node(node)
+    assert state is not None
+    balancers = {n: transports[n] for n in loaded.placement.cluster_of("loadbalancer").members
+                 if n != node} if loaded.placement.has("loadbalancer") else {}
+    listeners = _listeners(loaded, catalog, node)
+
+    def step(what: str, started: float) -> None:
+        result.steps.append(Step(what, time.monotonic() - started))
+        result.changed = True
+
+    # Each half also finishes what a killed run left: standby set but not settled, or
+    # lifted with the backends still held out of HAProxy.
+    if on:
+        started = time.monotonic()
+        if not state.standby:
+            result.moved = _single_instances(status, node)
+            await drain.drain(balancers, listeners, node)
+            step("backends drained on every load balancer", started)
+            started = time.monotonic()
+            await _standby(via, node, True)
+        await live.wait_settled(via)
+        if not state.standby:
+            step("standby: its resources moved or stopped, cluster settled", started)
+        left = _single_instances(await live.crm_mon(via), node)
+        if left:
+            raise TransportError(node, f"still running in standby: {', '.join(left)}",
+                                 fix="see hastack status SITE; run maintain again")
+        return result
+    if state.standby:
+        started = time.monotonic()
+        await _standby(via, node, False)
+        await live.wait_settled(via)
+        step("standby lifted: its clones started again, cluster settled", started)
+    if state.standby or await _held_out(balancers, node):
+        started = time.monotonic()
+        await drain.give_back(balancers, listeners, node, str(loaded.site.node(node).address))
+        step("backends answering and given requests again", started)
+    return result
+
+
+async def _first_answer(transports: Mapping[str, Transport], members: Sequence[str]
+                        ) -> tuple[Transport, ClusterStatus]:
+    """The first of ``members`` whose crm_mon answers, and what it sees."""
+    failure: HastackError | None = None
+    for member in members:
+        try:
+            return transports[member], await live.crm_mon(transports[member])
+        except HastackError as exc:
+            failure = exc
+    raise TransportError(", ".join(members), "no other member answers crm_mon",
+                         fix=failure.what if failure else "")
+
+
+async def _held_out(balancers: Mapping[str, Transport], node: str) -> bool:
+    """Is one of ``node``'s backends still in maintenance on a load balancer?"""
+    for balancer in balancers.values():
+        if any(server == node and status.startswith("MAINT")
+               for _, server, status in await haproxy_stats.servers(balancer)):
+            return True
+    return False
+
+
+async def _standby(via: Transport, node: str, on: bool) -> None:
+    """The node's standby attribute (permanent, in the CIB's nodes section)."""
+    argv = ["crm_attribute", "--node", node, "--name", "standby"]
+    (await via.run([*argv, "--update", "on"] if on else [*argv, "--delete"])).check()
