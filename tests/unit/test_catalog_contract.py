@@ -29,6 +29,10 @@ def test_module_shape(entry: CatalogEntry) -> None:
         function = getattr(module, name, None)
         assert callable(function), f"{module.__name__} lacks {name}()"
         assert list(inspect.signature(function).parameters) == ["ctx"]
+    # Optional: only a service whose users' accounts a rotation moves defines it.
+    retire = getattr(module, "retire", None)
+    if retire is not None:
+        assert list(inspect.signature(retire).parameters) == ["ctx", "superseded"]
 
 
 def test_service_names_unique_and_requirements_known() -> None:

@@ -36,7 +36,6 @@ def pdu_stonith_id(node: str) -> str:
     return f"fence-{node}-pdu"
 
 
-
 Pairs = tuple[tuple[str, str], ...]
 
 

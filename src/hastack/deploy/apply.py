@@ -751,13 +751,21 @@ async def _register_service_users(d: Deployment, later: Sequence[CatalogEntry]) 
     return names
 
 
+def superseded_accounts(d: Deployment) -> list[Superseded]:
+    """The accounts a rotation moved services away from, once this run leaves no service on
+    them: only a run of every service the site places (after ``--scope core``, the services
+    it left out still log in as the old accounts)."""
+    if not set(d.loaded.placement.service_cluster) <= {e.name for e in d.catalog}:
+        return []
+    refs = secret_refs(d.loaded, d.rendering, d.catalog)
+    accounts = {r.name: r for r in refs if r.form == "account"}
+    return [Superseded(ref, alternate(ref, d.secrets.lookup(ref))) for ref in accounts.values()]
+
+
 async def _retire_other_accounts(d: Deployment) -> None:
     """Once every service logs in as its user's current account, the accounts a rotation
     moved away from are ended, as the service that owns each says (its ``retire``)."""
-    refs = secret_refs(d.loaded, d.rendering, d.catalog)
-    accounts = {r.name: r for r in refs if r.form == "account"}
-    superseded = [Superseded(ref, alternate(ref, d.secrets.lookup(ref)))
-                  for ref in accounts.values()]
+    superseded = superseded_accounts(d)
     platform = platform_info(d.loaded.site.platform.value)
     for entry in d.catalog:
         if not superseded or not d.loaded.placement.has(entry.name):
