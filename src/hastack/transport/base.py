@@ -12,6 +12,8 @@ from typing import Protocol
 
 from hastack.process import Result
 
+__all__ = ["Result", "Transport"]  # a transport's run answers with the one Result
+
 
 class Transport(Protocol):
     """One node. Implementations: lab.LabTransport (nsenter), ssh.SshTransport (asyncssh)."""
