@@ -8,7 +8,8 @@ import io
 from collections.abc import Collection
 
 from hastack.errors import TransportError
-from hastack.transport.base import Result, Transport
+from hastack.process import Result
+from hastack.transport.base import Transport
 
 ADMIN_SOCKET = "/run/haproxy/admin.sock"
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from hastack.agents import agent_text
 from hastack.transport.base import Transport
 
-SCRIPT = ('for u in "$@"; do e=0; a=0; systemctl is-enabled --quiet "$u" && e=1; '
-          'systemctl is-active --quiet "$u" && a=1; echo "$u $e $a"; done')
+SCRIPT = agent_text("unit_states.sh")
 
 
 @dataclass(frozen=True)

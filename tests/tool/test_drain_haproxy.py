@@ -20,9 +20,8 @@ import pytest
 from hastack import haproxy_stats
 from hastack.catalog.contract import Listener
 from hastack.deploy import drain
+from hastack.process import Result, run_async
 from hastack.render.haproxy import API_HEALTHY, health_check
-from hastack.transport.base import Result
-from hastack.transport.local import run_local
 
 pytestmark = pytest.mark.skipif(not all(shutil.which(t) for t in ("haproxy", "socat", "curl")),
                                 reason="needs haproxy, socat and curl (make test installs them)")
@@ -74,7 +73,7 @@ class Here:
 
     async def run(self, argv: Sequence[str], *, stdin: bytes | None = None,
                   env: Mapping[str, str] | None = None, timeout: float = 60) -> Result:
-        return await run_local(self.host, argv, argv, stdin=stdin,
+        return await run_async(self.host, argv, stdin=stdin,
                                env={**os.environ, **(env or {})}, timeout=timeout)
 
 

@@ -62,13 +62,13 @@ def test_errors_module_is_a_leaf() -> None:
     assert not {i for i in imports_of(SRC / "errors.py") if i.startswith("hastack")}
 
 
-# Scripts hastack sends to nodes: their stdout is the answer the library reads back.
-REMOTE_SCRIPTS = {SRC / "osapi" / "remote.py"}
+# Programs hastack sends to nodes: their stdout is the answer the library reads back.
+AGENTS = SRC / "agents"
 
 
 def test_only_the_cli_prints() -> None:
     for path in SRC.rglob("*.py"):
-        if path.name == "cli.py" or path in REMOTE_SCRIPTS:
+        if path.name == "cli.py" or path.parent == AGENTS:
             continue
         calls = [n for n in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
                  if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
@@ -93,3 +93,43 @@ def test_cli_calls_only_commands() -> None:
                   and node.module.startswith("hastack") and id(node) not in typing_only
                   and not node.module.startswith(CLI_MAY_IMPORT)})
     assert not bad, f"cli.py imports {bad}: call a command in hastack.commands instead"
+
+
+# Commands run on this computer go through hastack.process (one result, one log line, a
+# timeout that stops the command's children): nothing else runs a command and waits for it.
+# Popen stays where hastack starts a daemon and does not wait: the lab machine's
+# systemd-nspawn, the lab's BMC and PDU servers. Programs under agents/ run on nodes.
+RUNNER = SRC / "process.py"
+STARTS_DAEMONS = {SRC / "lab" / "machine.py", SRC / "lab" / "control.py"}
+RUN_AND_WAIT = {
+    "subprocess": {"run", "call", "check_call", "check_output", "getoutput",
+                   "getstatusoutput", "Popen"},
+    "os": {"system", "popen", "spawnl", "spawnle", "spawnlp", "spawnlpe", "spawnv", "spawnve",
+           "spawnvp", "spawnvpe", "posix_spawn", "posix_spawnp"},
+    "asyncio": {"create_subprocess_exec", "create_subprocess_shell"},
+}
+
+
+def runs_and_waits(path: Path) -> list[str]:
+    """``module.name`` calls (or imports) of RUN_AND_WAIT in ``path``, with their lines."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module in RUN_AND_WAIT:
+            found += [f"{node.lineno}: from {node.module} import {a.name}" for a in node.names
+                      if a.name in RUN_AND_WAIT[node.module]]
+        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
+                and node.attr in RUN_AND_WAIT.get(node.value.id, ()):
+            if node.value.id == "subprocess" and node.attr == "Popen" \
+                    and path in STARTS_DAEMONS:
+                continue
+            found.append(f"{node.lineno}: {node.value.id}.{node.attr}")
+    return found
+
+
+@pytest.mark.parametrize("path", [p for p in sorted(SRC.rglob("*.py"))
+                                  if p != RUNNER and p.parent != AGENTS],
+                         ids=lambda p: str(p.relative_to(SRC)))
+def test_only_the_runner_runs_commands(path: Path) -> None:
+    found = runs_and_waits(path)
+    assert not found, (f"{path.relative_to(SRC)} runs a command itself ({'; '.join(found)}): "
+                       "use hastack.process.run (or run_async), or a transport for a node")

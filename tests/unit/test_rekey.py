@@ -12,7 +12,7 @@ import pytest
 
 from hastack.deploy import rekey
 from hastack.errors import HastackError
-from hastack.transport.base import Result
+from hastack.process import Result
 
 
 @dataclass

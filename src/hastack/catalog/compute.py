@@ -200,20 +200,13 @@ def listeners(ctx: ServiceContext) -> list[Listener]:
 
 def bootstrap(ctx: ServiceContext) -> list[Action]:
     # Done when every compute is listed as mapped: a re-run then stays quiet. A compute maps
-    # only once its nova-compute has registered, which follows its start by a few seconds:
-    # discover again until all are mapped (deadline DISCOVER_WAIT), then say who is missing.
+    # only once its nova-compute has registered, which follows its start by a few seconds
+    # (the script says how it waits, for DISCOVER_WAIT).
     hosts = tuple(n.name for n in ctx.remotes)
-    mapped = ("listed=$(runuser -u nova -- nova-manage cell_v2 list_hosts) || exit 1; "
-              'for h in "$@"; do echo "$listed" | grep -qw -- "$h" || exit 1; done')
-    discover = (f"mapped() {{ {mapped}; }}; end=$(($(date +%s) + {DISCOVER_WAIT})); "
-                "while [ $(date +%s) -lt $end ]; do "
-                "runuser -u nova -- nova-manage cell_v2 discover_hosts >/dev/null || exit 1; "
-                'mapped "$@" && exit 0; sleep 2; done; '
-                'echo "computes not registered with nova within '
-                f'{DISCOVER_WAIT} s (see nova-compute\'s log): $*" >&2; exit 1')
+    script = agent_text("nova_map_computes.sh", DISCOVER_WAIT=DISCOVER_WAIT)
     return [Action(name="nova-discover-hosts", what="map the compute nodes into cell1",
-                   run=Command(argv=("sh", "-c", discover, "discover", *hosts)),
-                   done=Command(argv=("sh", "-c", mapped, "mapped", *hosts)),
+                   run=Command(argv=("sh", "-c", script, "discover", *hosts)),
+                   done=Command(argv=("sh", "-c", script, "mapped", *hosts)),
                    where="nova", phase="after-start")]
 
 

@@ -8,6 +8,7 @@ from the services that answer on them; render.haproxy writes haproxy.cfg from al
 
 from __future__ import annotations
 
+from hastack.agents import agent_text
 from hastack.catalog.cib_model import (
     FAILOVER_MONITOR,
     Alert,
@@ -48,18 +49,7 @@ VIP_MONITOR = "10s"  # a lost VIP is noticed within 10 s even without a node fai
 # that passes again brings a server back as usual (rise 2), so nothing has to undo this.
 # Pacemaker runs alert agents as hacluster: the admin socket's group is haclient.
 NODE_LOST_ALERT = "/usr/local/lib/hastack/haproxy-node-lost"
-NODE_LOST_SCRIPT = """\
-#!/bin/sh
-# hastack (catalog/loadbalancer.py): Pacemaker alert agent for node events.
-[ "$CRM_alert_kind" = node ] && [ "$CRM_alert_desc" = lost ] || exit 0
-[ -n "$CRM_alert_node" ] && [ "$CRM_alert_node" != "$(uname -n)" ] || exit 0
-socket=/run/haproxy/admin.sock
-[ -S "$socket" ] || exit 0
-commands=$(echo "show stat" | socat stdio "$socket" | awk -F, -v node="$CRM_alert_node" \\
-    '$2 == node { printf "set server %s/%s health down;", $1, $2 }')
-[ -n "$commands" ] && echo "$commands" | socat stdio "$socket" >/dev/null
-exit 0
-"""
+NODE_LOST_SCRIPT = agent_text("haproxy_node_lost.sh")
 
 
 def config(ctx: ServiceContext) -> list[ConfigFile]:

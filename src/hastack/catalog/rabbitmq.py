@@ -199,8 +199,8 @@ OPENSTACK_PERMISSIONS = (".*", ".*", ".*")
 
 
 def probe_client_env(site: Site, lookup: Callable[[SecretRef], str]) -> dict[str, str]:
-    """What a client script of hastack's own (tls.AMQP_CLIENT) needs to reach the brokers:
-    the probe user, its password and, with internal TLS, the CA to trust (public)."""
+    """What a client program of hastack's own (agents/amqp_client.py) needs to reach the
+    brokers: the probe user, its password and, with internal TLS, the CA to trust (public)."""
     env = {"AMQP_USER": PROBE_USER, "AMQP_PASSWORD": lookup(PROBE_PASSWORD)}
     if tls.internal(site):
         env["AMQP_CA_PEM"] = lookup(tls.internal_ca_certificate())

@@ -123,20 +123,6 @@ def node_certificate_files(node: Node, directory: str, user: str) -> list[Config
                       owner=user, group=user, mode=0o400)]
 
 
-# A client script's way to a broker (verify's probe, the drills' load): py-amqp's ``ssl``
-# argument for a member "address:port", trusting only the internal CA (given in AMQP_CA_PEM,
-# public) and checking the member's address; False (plain AMQP) when no CA is given.
-AMQP_CLIENT = """
-import os as _os
-def amqp_tls(host):
-    pem = _os.environ.get("AMQP_CA_PEM")
-    if not pem:
-        return False
-    return {"context": {"cadata": pem, "check_hostname": True},
-            "server_hostname": host.rsplit(":", 1)[0]}
-"""
-
-
 # --- the site's own certificates (openstack.certificates) ---------------------------------
 
 MAX_PEM_BYTES = 65536

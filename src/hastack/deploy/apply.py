@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from hastack import haproxy_stats
+from hastack.agents import agent_text
 from hastack.catalog import tls
 from hastack.catalog.cib_model import Clone, Primitive
 from hastack.catalog.contract import (
@@ -162,14 +163,8 @@ async def _prepare_node(d: Deployment, name: str) -> None:
              f"wrote {len(changes)} of {len(wanted)} files", started)
 
 
-# For each unit named: the Nice= of its priority drop-in, applied to every process of its
-# cgroup (cgroup v2, or the named hierarchies of a v1 host such as the lab's).
-RENICE = (f'for u in "$@"; do n=$(sed -n "s/^Nice=//p" /etc/systemd/system/$u.service.d/'
-          f'{PRIORITY_DROPIN}); cg=$(systemctl show -P ControlGroup $u.service); '
-          '[ -n "$n" ] && [ -n "$cg" ] || continue; for f in /sys/fs/cgroup$cg '
-          '/sys/fs/cgroup/unified$cg /sys/fs/cgroup/systemd$cg; do if [ -r $f/cgroup.procs ]; '
-          'then renice -n "$n" -p $(cat $f/cgroup.procs) >/dev/null 2>&1; break; fi; done; '
-          'done; true')
+# For each unit named: the Nice= of its priority drop-in, for every process of its cgroup.
+RENICE = agent_text("renice_units.sh", PRIORITY_DROPIN=PRIORITY_DROPIN)
 
 
 async def _trust_site_ca(d: Deployment, name: str) -> None:

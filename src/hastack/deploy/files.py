@@ -9,13 +9,13 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from hastack.agents import agent_text
 from hastack.catalog.secret_text import SecretRef, Text
 from hastack.render.site import RenderedFile
 from hastack.secrets import Secrets, secret_parts
 from hastack.transport.base import Transport
 
-STAT_SCRIPT = ('for p in "$@"; do if [ -e "$p" ]; then h=$(sha256sum "$p" | cut -d" " -f1); '
-               's=$(stat -c "%U:%G:%a" "$p"); echo "$h $s $p"; else echo "- - $p"; fi; done')
+STAT_SCRIPT = agent_text("stat_files.sh")
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from hastack.agents import shown_argv
 from hastack.catalog.contract import CatalogEntry, ServiceContext
 from hastack.catalog.platform import platform_info
 from hastack.catalog.steps import Action, ApiCall, Command, HttpProbe, KeystoneEntry, Sql, Step
@@ -56,7 +57,7 @@ def service_order(catalog: Sequence[CatalogEntry], placement: Placement) -> list
 
 def describe_step(step: Step) -> str:
     if isinstance(step, Command):
-        return " ".join(step.argv)
+        return shown_argv(step.argv)
     if isinstance(step, Sql):
         return f"SQL: {'; '.join(s.masked() for s in step.statements)}"
     if isinstance(step, KeystoneEntry):

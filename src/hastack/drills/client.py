@@ -6,9 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from hastack.lab.layout import SWITCH_NETNS
-from hastack.transport.base import Result
+from hastack.process import Result, run_async
 from hastack.transport.lab import BASE_ENV
-from hastack.transport.local import run_local
 
 # Debian's interpreter: it has python3-amqp and the mysql client the lab image installed.
 PYTHON = "/usr/bin/python3"
@@ -19,6 +18,7 @@ class SwitchClient:
 
     async def run(self, argv: Sequence[str], *, stdin: bytes | None = None,
                   env: Mapping[str, str] | None = None, timeout: float = 600) -> Result:
-        return await run_local(self.host, argv,
+        return await run_async(self.host,
                                ["nsenter", f"--net=/run/netns/{SWITCH_NETNS}", *argv],
-                               stdin=stdin, env={**BASE_ENV, **(env or {})}, timeout=timeout)
+                               shown=argv, stdin=stdin, env={**BASE_ENV, **(env or {})},
+                               timeout=timeout)

@@ -20,8 +20,8 @@ from hastack.drills.load import SERVERS
 from hastack.drills.run import Drill, DrillReport, Watch, _run, killable, unit_state
 from hastack.errors import UsageError
 from hastack.lab import control
+from hastack.process import Result
 from hastack.site.model import Role
-from hastack.transport.base import Result
 
 OUTAGE_SECONDS = 3.0  # site-power-loss: how long the site stays dark
 STAGGER_SECONDS = 10.0  # --staggered: at most this long between two machines' power

@@ -61,11 +61,12 @@ from hastack.errors import HastackError, UsageError
 from hastack.lab import control
 from hastack.pacemaker import live
 from hastack.pacemaker.status import ClusterStatus
+from hastack.process import Result
 from hastack.render.site import SiteRendering
 from hastack.secrets import Secrets
 from hastack.site.load import LoadedSite
 from hastack.site.model import Role
-from hastack.transport.base import Result, Transport
+from hastack.transport.base import Transport
 from hastack.unit_states import unit_states
 
 KINDS = ("power-loss", "partition", "service-kill", "rabbitmq-member-loss", "memcached-loss",

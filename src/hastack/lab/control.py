@@ -385,13 +385,7 @@ def cut_power(loaded: LoadedSite, node: str, *, state_root: Path = STATE_ROOT) -
 
 
 def _run_in_switch_env(argv: Sequence[str], env: dict[str, str]) -> str:
-    proc = subprocess.run(net.in_switch(*argv), capture_output=True, text=True, timeout=60,
-                          env={**os.environ, **env}, check=False)
-    if proc.returncode != 0:
-        from hastack.errors import ToolError
-
-        raise ToolError("ipmitool", tuple(argv), proc.returncode, proc.stderr)
-    return proc.stdout
+    return run(net.in_switch(*argv), shown=argv, env={**os.environ, **env}, timeout=60).stdout
 
 
 def link(loaded: LoadedSite, node: str, up_: bool, *, state_root: Path = STATE_ROOT) -> None:

@@ -7,9 +7,9 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
+from hastack.agents import agent_text
 from hastack.catalog import openstack as os_
 from hastack.catalog import tls
 from hastack.catalog.contract import ServiceContext
@@ -19,6 +19,7 @@ from hastack.secrets import Secrets
 from hastack.transport.base import Transport
 
 PYTHON = "python3"
+OPERATIONS = agent_text("openstack_api.py").encode()  # the program, on its stdin
 
 
 @dataclass(frozen=True)
@@ -26,10 +27,6 @@ class ApiResult:
     ok: bool
     changed: bool
     detail: str
-
-
-def _script() -> bytes:
-    return resources.files("hastack.osapi").joinpath("remote.py").read_bytes()
 
 
 async def call(node: Transport, operation: str, params: Mapping[str, Any], *,
@@ -45,7 +42,8 @@ async def call(node: Transport, operation: str, params: Mapping[str, Any], *,
     resolved = {k: secrets.lookup(v) if isinstance(v, SecretRef) else v
                 for k, v in params.items()}
     request = json.dumps({"operation": operation, "params": resolved, "ensure": ensure})
-    done = await node.run([PYTHON, "-", request], stdin=_script(), env=env, timeout=timeout)
+    done = await node.run([PYTHON, "-", request], stdin=OPERATIONS, env=env,
+                          timeout=timeout)
     lines = done.stdout.strip().splitlines()
     try:
         answer = json.loads(lines[-1])

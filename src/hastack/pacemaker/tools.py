@@ -6,10 +6,11 @@ Each call states the tool's exit-code contract next to it.
 from __future__ import annotations
 
 import shutil
-import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from hastack.process import run
 
 CRM_VERIFY = "crm_verify"
 
@@ -33,8 +34,7 @@ def verify_cib(cib_xml: str) -> Verdict:
     with tempfile.TemporaryDirectory(prefix="hastack-cib-") as tmp:
         path = Path(tmp) / "cib.xml"
         path.write_text(cib_xml, encoding="utf-8")
-        proc = subprocess.run([CRM_VERIFY, "--xml-file", str(path), "-V"],
-                              capture_output=True, text=True, check=False, timeout=120)
-    lines = tuple(line.strip() for line in (proc.stdout + proc.stderr).splitlines()
+        done = run([CRM_VERIFY, "--xml-file", str(path), "-V"], check=False, timeout=120)
+    lines = tuple(line.strip() for line in (done.stdout + done.stderr).splitlines()
                   if line.strip())
-    return Verdict(ok=proc.returncode == 0, messages=lines)
+    return Verdict(ok=done.ok, messages=lines)

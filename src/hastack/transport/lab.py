@@ -9,8 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 
 from hastack.errors import TransportError
-from hastack.transport.base import Result
-from hastack.transport.local import communicate, run_local
+from hastack.process import Result, communicate, run_async
 from hastack.transport.shell import TRANSFER_FLOOR, put_argv, transfer_timeout
 
 BASE_ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
@@ -33,7 +32,7 @@ class LabTransport:
 
     async def run(self, argv: Sequence[str], *, stdin: bytes | None = None,
                   env: Mapping[str, str] | None = None, timeout: float = 600) -> Result:
-        return await run_local(self.host, argv, self._enter(argv), stdin=stdin,
+        return await run_async(self.host, self._enter(argv), shown=argv, stdin=stdin,
                                env={**BASE_ENV, **(env or {})}, timeout=timeout)
 
     async def put(self, path: str, data: bytes, *, owner: str = "root", group: str = "root",

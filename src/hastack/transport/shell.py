@@ -1,20 +1,13 @@
-"""Shell snippets both transports send to the node, argv-safe (values quoted)."""
+"""What both transports send to a node to write a file, and shell quoting (values quoted)."""
 
 from __future__ import annotations
 
 import shlex
 
-# Write stdin to a temp file beside the target, set owner and mode, then rename: a reader
-# never sees a half-written file, and the file never exists with a wider mode. The file lands
-# only when every byte arrived: a stream can end early (a lost connection, a channel closed
-# at a timeout) and cat takes that for the end of the file; the temp file never stays.
-PUT_SIZED = (
-    'set -e; p="$1"; o="$2"; g="$3"; m="$4"; n="$5"; d=$(dirname "$p"); mkdir -p "$d"; '
-    't=$(mktemp "$d/.hastack.XXXXXX"); trap \'rm -f "$t"\' EXIT; trap \'exit 143\' TERM HUP; '
-    'chmod "$m" "$t"; cat > "$t"; s=$(wc -c < "$t"); '
-    '[ "$s" -eq "$n" ] || { echo "only $s of $n bytes arrived" >&2; exit 1; }; '
-    'chown "$o:$g" "$t"; mv -f "$t" "$p"'
-)
+from hastack.agents import agent_text
+
+# stdin to a file, atomically and only when every byte arrived (see the script).
+PUT_SIZED = agent_text("put_file.sh")
 TRANSFER_FLOOR = 60.0  # s: a transfer's timeout is this plus its size at TRANSFER_RATE
 TRANSFER_RATE = 1024 * 1024  # bytes/s, far below any link's: a stalled one, not a slow one
 

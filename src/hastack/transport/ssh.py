@@ -26,8 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hastack.agents import agent_text, shown_argv
 from hastack.errors import TransportError, UsageError
-from hastack.transport.base import Result, logged
+from hastack.process import Result, finished
 from hastack.transport.shell import (
     TRANSFER_FLOOR,
     TRANSFER_RATE,
@@ -38,22 +39,13 @@ from hastack.transport.shell import (
 
 ENV_RUNNER = 'set -a; . "$1"; rm -f "$1"; set +a; shift; exec "$@"'
 
-# Every command starts under this wrapper, which prints what a timeout must kill and execs
-# the command. sshd makes each session's command the leader of a new process group (setsid),
-# so killing that group stops the command with all its children; a shell that forked first
-# is made one by setsid(1) (which does not fork a non-leader, so the PID stays). Killed from
-# a second channel, this needs no "signal" channel request (older OpenSSH servers ignore it;
-# newer ones refuse it without privilege separation and for forced commands).
+# Every command starts under this wrapper, which prints what a timeout must kill (a process
+# group) and execs the command; the stopper kills that group from a second channel, so it
+# needs no "signal" channel request (older OpenSSH servers ignore it; newer ones refuse it
+# without privilege separation and for forced commands).
 MARK = b"hastack-run "
-WRAPPER = ('read -r _ _ _ _ g _ </proc/$$/stat 2>/dev/null; '
-           'if [ "$g" = "$$" ]; then echo "hastack-run -$$"; exec "$@"; fi; '
-           'if command -v setsid >/dev/null; then echo "hastack-run -$$"; exec setsid "$@"; fi; '
-           'echo "hastack-run $$"; exec "$@"')
-# TERM first, so the command can clean up; KILL whatever is left after 5 s.
-STOPPER = ('t="$1"; kill -s TERM -- "$t" 2>/dev/null || exit 0; i=0; '
-           'while kill -s 0 -- "$t" 2>/dev/null && [ "$i" -lt 50 ]; do '
-           'sleep 0.1; i=$((i+1)); done; '
-           'kill -s KILL -- "$t" 2>/dev/null; exit 0')
+WRAPPER = agent_text("ssh_run.sh")
+STOPPER = agent_text("ssh_stop.sh")
 CONNECT_TIMEOUT = 30.0
 STOP_TIMEOUT = 15.0
 # A dead peer (cable, crash, partition) is noticed within a minute, even during a long command.
@@ -167,8 +159,7 @@ class SshTransport:
                     timeout: float) -> Result:
         started = time.monotonic()
         code, out, err = await self._exec_raw(shown, command, stdin, timeout)
-        return logged(Result(self.host, shown, code, out.decode(errors="replace"),
-                             err.decode(errors="replace")), time.monotonic() - started)
+        return finished(self.host, shown, code, out, err, started)
 
     async def _exec_raw(self, shown: tuple[str, ...], command: list[str], stdin: bytes | None,
                         timeout: float) -> tuple[int, bytes, bytes]:
@@ -211,7 +202,7 @@ class SshTransport:
             except asyncssh.ChannelOpenError as exc:
                 self._drop(call.conn)
                 if attempt == 2:
-                    raise TransportError(self.host, f"cannot run `{' '.join(shown)}` over "
+                    raise TransportError(self.host, f"cannot run `{shown_argv(shown)}` over "
                                          f"SSH on {self._address}: {exc}") from None
 
     async def _timed_out(self, call: _Call, shown: tuple[str, ...],
@@ -224,7 +215,7 @@ class SshTransport:
         else:  # the link stalled before the command said what it is: do not trust it
             self._drop(call.conn)
             stopped = "it may have started and still be running"
-        return TransportError(self.host, f"`{' '.join(shown)}` did not finish within "
+        return TransportError(self.host, f"`{shown_argv(shown)}` did not finish within "
                               f"{timeout:.0f} s on {self._address}; {stopped}",
                               fix="see whether the node or the link is overloaded; a longer "
                               "step needs a longer timeout")
@@ -234,7 +225,7 @@ class SshTransport:
         so it is an error and is not re-run; the next call opens a fresh connection."""
         self._drop(conn)
         return TransportError(self.host, f"lost the SSH connection to {self._address} while "
-                              f"running `{' '.join(shown)}` ({reason})",
+                              f"running `{shown_argv(shown)}` ({reason})",
                               fix=f"it may have run wholly, partly or not at all: check "
                               f"{self.host}, then run hastack again")
 

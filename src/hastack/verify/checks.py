@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from hastack import haproxy_stats
+from hastack.agents import agent_text
 from hastack.catalog import galera, rabbitmq, tls
 from hastack.catalog.cib_model import stonith_id
 from hastack.catalog.cluster import stonith_device
@@ -238,19 +239,7 @@ async def _galera_write(env: Env) -> str:
     return f"row written through {vip} read back on {len(env.ctx.members)} members"
 
 
-MEMCACHED_PROBE = """
-import socket, sys
-host, port, key = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-s = socket.create_connection((host, port), timeout=5)
-s.sendall(f"set {key} 0 60 2\\r\\nok\\r\\nget {key}\\r\\n".encode())
-data = b""
-while not data.endswith(b"END\\r\\n"):
-    chunk = s.recv(4096)
-    if not chunk:
-        break
-    data += chunk
-print("ok" if b"\\r\\nok\\r\\n" in data else data.decode(errors="replace"))
-"""
+MEMCACHED_PROBE = agent_text("memcached_probe.py")
 
 
 @verifier("memcached-set-get")
@@ -275,30 +264,7 @@ async def _rabbit_members(env: Env) -> str:
     return f"{len(running)} members running"
 
 
-# A run that published but could not consume (a member still starting) leaves its message in
-# the durable queue; later runs drain such leftovers, or the check would lag one behind forever.
-AMQP_PROBE = tls.AMQP_CLIENT + """
-import os, sys, amqp
-user, password = os.environ["AMQP_USER"], os.environ["AMQP_PASSWORD"]
-publish_host, consume_host, queue, body = sys.argv[1:5]
-with amqp.Connection(publish_host, userid=user, password=password, connect_timeout=10,
-                     confirm_publish=True, ssl=amqp_tls(publish_host)) as c:
-    ch = c.channel()
-    ch.queue_declare(queue, durable=True, auto_delete=False,
-                     arguments={"x-queue-type": "quorum"})
-    ch.basic_publish(amqp.Message(body), routing_key=queue, mandatory=True)
-leftovers = 0
-with amqp.Connection(consume_host, userid=user, password=password, connect_timeout=10,
-                     ssl=amqp_tls(consume_host)) as c:
-    ch = c.channel()
-    while True:
-        msg = ch.basic_get(queue, no_ack=True)
-        if msg is None or msg.body == body:
-            break
-        leftovers += 1
-print(msg.body if msg is not None else "nothing")
-print(leftovers)
-"""
+AMQP_PROBE = agent_text("amqp_probe.py")
 
 
 @verifier("rabbitmq-publish-consume")
@@ -318,25 +284,7 @@ async def _rabbit_publish(env: Env) -> str:
     return f"published on {members[0].name}, consumed on {members[1].name}{drained}"
 
 
-# A member's TLS listener as a peer sees it: the handshake must verify against the internal
-# CA and the member's address (with the node's own certificate: Galera asks a peer for one);
-# every plain port listed must refuse the connection.
-TLS_PROBE = """
-import socket, ssl, sys
-ca, cert, key, address, secure, plain = sys.argv[1:]
-ctx = ssl.create_default_context(cafile=ca)
-ctx.load_cert_chain(cert, key)
-for port in secure.split(","):
-    with socket.create_connection((address, int(port)), timeout=10) as raw:
-        with ctx.wrap_socket(raw, server_hostname=address) as conn:
-            print(port, conn.version())
-for port in filter(None, plain.split(",")):
-    try:
-        socket.create_connection((address, int(port)), timeout=10).close()
-        print(port, "open in the clear")
-    except ConnectionRefusedError:
-        pass
-"""
+TLS_PROBE = agent_text("tls_probe.py")
 
 
 async def _tls_handshakes(env: Env, cert_dir: str, ports: Sequence[int],

@@ -1,6 +1,6 @@
 # mypy: ignore-errors
 """OpenStack API operations, run with python3 on a controller (it reaches every VIP; the
-host running hastack may not). Sent over stdin by hastack.osapi.client; stdlib + openstacksdk
+host running hastack may not). Sent over stdin by osapi/client.py; stdlib + openstacksdk
 only. Input: JSON {"operation", "params", "ensure"} on argv[1]; credentials in the environment
 (OS_AUTH_URL, OS_PASSWORD, SECRET_* for passwords an operation sets). Output: one JSON line
 {"ok", "changed", "detail"}.

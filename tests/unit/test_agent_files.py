@@ -1,0 +1,74 @@
+"""Programs sent to nodes (src/hastack/agents/): real files, each shell one valid for bash and
+for the node's sh, each Python one whole once rendered, every one of them used."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from hastack.agents import agent_text, shown_argv
+from hastack.drills import load
+from hastack.verify import checks
+
+SRC = Path(__file__).resolve().parents[2] / "src" / "hastack"
+AGENTS = SRC / "agents"
+SHELL = sorted(AGENTS.glob("*.sh"))
+PYTHON = sorted(p for p in AGENTS.glob("*.py") if p.name != "__init__.py")
+# Programs as their callers render them (values filled in, shared code inlined).
+RENDERED = [load.DB_LOAD, load.BUS_LOAD, load.BUS_DRAIN, load.API_LOAD, load.SERVERS,
+            checks.MEMCACHED_PROBE, checks.AMQP_PROBE, checks.TLS_PROBE]
+
+
+@pytest.mark.parametrize("shell", ["bash", "sh"])
+@pytest.mark.parametrize("path", SHELL, ids=lambda p: p.name)
+def test_shell_programs_parse(path: Path, shell: str) -> None:
+    """``-n``: read without running. Nodes run them with sh (dash on Debian)."""
+    if shutil.which(shell) is None:
+        pytest.skip(f"no {shell} here")
+    done = subprocess.run([shell, "-n", str(path)], capture_output=True, text=True,
+                          timeout=30, check=False)
+    assert done.returncode == 0, f"{path.name}: {done.stderr}"
+
+
+@pytest.mark.parametrize("text", RENDERED, ids=lambda t: shown_argv([t]))
+def test_rendered_python_programs_are_whole(text: str) -> None:
+    """A node has no hastack: what it gets imports nothing of hastack's and compiles."""
+    assert "hastack.agents" not in text and not re.search(r"@[A-Z_]+@", text)
+    compile(text, "<node>", "exec")
+
+
+def test_every_program_is_sent_by_someone() -> None:
+    """A file here that no module names (or no program inlines) would never reach a node."""
+    users = "\n".join(p.read_text(encoding="utf-8") for p in SRC.rglob("*.py")
+                      if p.parent != AGENTS or p.name == "__init__.py")
+    inlined = "\n".join(p.read_text(encoding="utf-8") for p in PYTHON)
+    unused = [p.name for p in [*SHELL, *PYTHON] if f'"{p.name}"' not in users
+              and f"from hastack.agents.{p.stem} import" not in inlined]
+    assert not unused, f"agents nobody sends: {unused}"
+
+
+def test_values_are_filled_and_plain() -> None:
+    script = agent_text("renice_units.sh", PRIORITY_DROPIN="hastack-priority.conf")
+    assert "/hastack-priority.conf)" in script and "@" not in script.replace('"$@"', "")
+    with pytest.raises(ValueError, match="needs"):
+        agent_text("renice_units.sh")
+    with pytest.raises(ValueError, match="needs"):
+        agent_text("unit_states.sh", PRIORITY_DROPIN="x")
+    with pytest.raises(ValueError, match="not plain words"):
+        agent_text("renice_units.sh", PRIORITY_DROPIN="x; reboot")
+
+
+def test_shared_python_is_inlined() -> None:
+    probe = agent_text("amqp_probe.py")
+    assert "def amqp_tls(host):" in probe
+    assert probe.index("def amqp_tls") < probe.index("amqp_tls(publish_host)")
+
+
+def test_a_program_is_shown_by_its_file() -> None:
+    script = agent_text("stat_files.sh")
+    assert shown_argv(["sh", "-c", script, "hastack-stat", "/etc/hosts"]) == \
+        "sh -c <agents/stat_files.sh> hastack-stat /etc/hosts"
