@@ -36,8 +36,9 @@ from posixpath import dirname
 from lxml import etree
 
 from hastack.deploy import rekey
-from hastack.deploy.apply import RENICE, RESTART_DIR
+from hastack.deploy.apply import RESTART_DIR
 from hastack.deploy.files import STAT_SCRIPT
+from hastack.deploy.in_force import PENDING_DIR, RENICE
 from hastack.errors import TransportError
 from hastack.haproxy_stats import ADMIN_SOCKET
 from hastack.render.hosted import DROPIN as HOSTED_DROPIN
@@ -74,6 +75,16 @@ class Node:
     packages: set[str] = field(default_factory=set)
     enabled: set[str] = field(default_factory=set)
     started: set[str] = field(default_factory=set)  # by systemctl (Pacemaker's: derived)
+    # The files under a folder of READ_BY as they were when its command last read them.
+    read: dict[str, bytes] = field(default_factory=dict)
+
+    def not_in_force(self) -> list[str]:
+        """Files under a folder of READ_BY that changed since its command last read them."""
+        return sorted(p for p, f in self.files.items()
+                      if p.startswith(tuple(READ_BY)) and self.read.get(p) != f.data)
+
+    def reread(self, folder: str) -> None:
+        self.read.update({p: f.data for p, f in self.files.items() if p.startswith(folder)})
 
 
 @dataclass(frozen=True)
@@ -148,6 +159,9 @@ PACKAGE_FILES = {
                                                  "haclient", 0o440)},
     "corosync": {"/etc/corosync/corosync.conf": File(b"totem {\n    cluster_name: debian\n}\n")},
 }
+# Folders whose files take effect when a command reads them again (see Node.read).
+READ_BY = {"/etc/sysctl.d/": ("sysctl", "--system"),
+           "/etc/systemd/system/": ("systemctl", "daemon-reload")}
 # A fresh Debian node's own files that the deploy rewrites.
 BASE_FILES = {"/etc/hosts": File(b"127.0.0.1\tlocalhost\n")}
 # HAProxy's backend checks: which resource must run on a server's node, and which unit
@@ -301,6 +315,7 @@ class World:
             "nodes": {n.name: {
                 "files": dict(sorted(n.files.items())), "dirs": sorted(n.dirs),
                 "packages": sorted(n.packages), "enabled": sorted(n.enabled),
+                "not in force": n.not_in_force(),
                 "active": sorted(u for u in {*n.started, *PACKAGE_UNITS.values()}
                                  if self.unit_active(n.name, u))}
                 for n in self.nodes.values()},
@@ -527,7 +542,9 @@ def _systemctl(ask: Ask) -> Answer:
         down = sorted(u for u in units if not world.unit_active(ask.host, u))
         if down:
             return fail(1, f"{down[0]}.service is not active, cannot reload.")
-    elif verb != "daemon-reload" or units:
+    elif verb == "daemon-reload" and not units:
+        node.reread("/etc/systemd/system/")
+    else:
         raise UnexpectedCommand(f"no rule answers {ask.host} $ {list(ask.argv)}")
     return ok()
 
@@ -561,6 +578,21 @@ def _cat(ask: Ask) -> Answer:
 def _rm(ask: Ask) -> Answer:
     for path in ask.argv[2:]:
         ask.node.files.pop(path, None)
+    return ok()
+
+
+def _pending(ask: Ask) -> Answer:
+    """in_force.mark: the marks given set, every mark there listed."""
+    _mkdir(ask.node, PENDING_DIR)
+    files = ask.node.files
+    for name in ask.argv[4:]:
+        files[f"{PENDING_DIR}/{name}"] = File(b"")
+    return ok("".join(f"{p.rsplit('/', 1)[1]}\n" for p in sorted(files)
+                      if dirname(p) == PENDING_DIR))
+
+
+def _sysctl(ask: Ask) -> Answer:
+    ask.node.reread("/etc/sysctl.d/")
     return ok()
 
 
@@ -754,7 +786,9 @@ RULES: tuple[Rule, ...] = (
          _touch(dirname(rekey.MARK), (rekey.MARK,))),
     Rule("markers", script('for f in "$@"; do [ ! -e "$f" ] || echo "$f"; done', "markers"),
          _markers),
-    Rule("sysctl", exact("sysctl", "--system"), lambda ask: ok()),
+    Rule("pending marks", script(f"mkdir -p {PENDING_DIR} && cd {PENDING_DIR} && "
+                                 'for m in "$@"; do : >"$m"; done && ls -1', "mark"), _pending),
+    Rule("sysctl", exact("sysctl", "--system"), _sysctl),
     Rule("trust CA", script_like(r"\[ ! -e .* update-ca-certificates >/dev/null"), _trust_ca),
     Rule("renice", script(RENICE, "renice"), lambda ask: ok()),
     Rule("unit states", script(UNIT_STATES_SCRIPT, "units"), _unit_states),

@@ -72,3 +72,39 @@ def test_a_program_is_shown_by_its_file() -> None:
     script = agent_text("stat_files.sh")
     assert shown_argv(["sh", "-c", script, "hastack-stat", "/etc/hosts"]) == \
         "sh -c <agents/stat_files.sh> hastack-stat /etc/hosts"
+
+
+# nova-manage as nova_map_computes.sh calls it (through runuser): a compute is listed once
+# discover_hosts has run DISCOVERIES times, as one whose nova-compute registers late.
+FAKE_RUNUSER = """#!/bin/sh
+shift 3
+case "$3" in
+list_hosts) cat "$STATE/listed" ;;
+discover_hosts) n=$(($(cat "$STATE/runs") + 1)); echo $n >"$STATE/runs"
+    [ $n -lt $DISCOVERIES ] || echo cmp1 >>"$STATE/listed" ;;
+esac
+true
+"""
+
+
+def _map_computes(tmp_path: Path, mode: str, wait: int, *hosts: str
+                  ) -> subprocess.CompletedProcess[str]:
+    fake = tmp_path / "runuser"
+    fake.write_text(FAKE_RUNUSER)
+    fake.chmod(0o755)
+    (tmp_path / "runs").write_text("0\n")
+    (tmp_path / "listed").write_text("")
+    return subprocess.run(["sh", "-c", agent_text("nova_map_computes.sh", DISCOVER_WAIT=wait),
+                           mode, *hosts], capture_output=True, text=True, timeout=60,
+                          check=False, env={"PATH": f"{tmp_path}:/usr/bin:/bin",
+                                            "STATE": str(tmp_path), "DISCOVERIES": "3"})
+
+
+def test_computes_are_discovered_again_until_each_is_mapped(tmp_path: Path) -> None:
+    """A compute that registers only at the third discovery is mapped; one that never does
+    is named after the wait (a missing host must not end the script at the first look)."""
+    assert _map_computes(tmp_path, "discover", 30, "cmp1").returncode == 0
+    assert (tmp_path / "runs").read_text().strip() == "3"
+    assert _map_computes(tmp_path, "mapped", 30, "cmp1").returncode == 1  # state reset
+    never = _map_computes(tmp_path, "discover", 3, "cmp1", "cmp9")
+    assert never.returncode == 1 and "cmp9" in never.stderr, never.stderr

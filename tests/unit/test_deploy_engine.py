@@ -215,11 +215,21 @@ def first_call(found: Callable[[Call], bool]) -> Callable[[World], int]:
     return lambda world: first_index(world.calls, found)
 
 
+def last_call(found: Callable[[Call], bool]) -> Callable[[World], int]:
+    return lambda world: max(i for i, c in enumerate(world.calls) if found(c))
+
+
 # Where a first deploy is killed: its index in the uninterrupted run's calls.
 KILL_POINTS: dict[str, Callable[[World], int]] = {
     "installing packages on n2": first_call(on("n2", lambda c: c.rule == "apt-get install")),
     "writing corosync's key on n3": first_call(on("n3", lambda c: c.argv == (
         "put", "/etc/corosync/authkey"))),
+    # The last file of a folder whose files a command must read again (sysctl --system,
+    # systemctl daemon-reload): the re-run finds them right and writes nothing.
+    "writing the sysctl settings on n2": last_call(on("n2", lambda c: c.argv[0] == "put"
+                                                      and c.argv[1].startswith("/etc/sysctl.d/"))),
+    "writing the systemd drop-ins on n1": last_call(on("n1", lambda c: c.argv[0] == "put" and
+                                                       c.argv[1].startswith("/etc/systemd/"))),
     "starting the cluster stack on n2": first_call(on("n2", starts_stack)),
     "pushing the fencing": lambda world: world.pushes[0].call,
     "pushing galera": lambda world: next(p.call for p in world.pushes

@@ -4,8 +4,8 @@
 # by a few seconds: discover again until all are mapped (for @DISCOVER_WAIT@ s), then say who
 # is missing.
 mapped() {
-    listed=$(runuser -u nova -- nova-manage cell_v2 list_hosts) || exit 1
-    for h in "$@"; do echo "$listed" | grep -qw -- "$h" || exit 1; done
+    listed=$(runuser -u nova -- nova-manage cell_v2 list_hosts) || return 1
+    for h in "$@"; do echo "$listed" | grep -qw -- "$h" || return 1; done
 }
 if [ "$0" = mapped ]; then
     mapped "$@"

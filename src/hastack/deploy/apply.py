@@ -18,7 +18,6 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from hastack import haproxy_stats
-from hastack.agents import agent_text
 from hastack.catalog import tls
 from hastack.catalog.cib_model import Clone, Primitive
 from hastack.catalog.contract import (
@@ -31,8 +30,6 @@ from hastack.catalog.contract import (
 from hastack.catalog.platform import platform_info
 from hastack.catalog.secret_text import SecretRef
 from hastack.catalog.steps import (
-    PACEMAKER_AUTHKEY,
-    REMOTE_ENVIRONMENT,
     REMOTE_PORT,
     Action,
     ApiCall,
@@ -40,7 +37,7 @@ from hastack.catalog.steps import (
     KeystoneEntry,
     Sql,
 )
-from hastack.deploy import drain, rekey
+from hastack.deploy import drain, in_force, rekey
 from hastack.deploy import files as file_ops
 from hastack.deploy import packages as package_ops
 from hastack.deploy.cib import merge_configuration
@@ -144,27 +141,17 @@ async def _prepare_node(d: Deployment, name: str) -> None:
                         'touch "$@"', "mark", *touched])
     if rekeyed:
         await rekey.set_mark(node)
+    marks = await in_force.mark(node, in_force.marks_for(c.file.path for c in changes))
     for change in changes:
         await file_ops.write(node, change, d.secrets)
-    if any(c.file.path.startswith("/etc/sysctl.d/") for c in changes):
-        # Inside lab machines /proc/sys is read-only: the lab sets these per namespace.
-        await node.run(["sysctl", "--system"])
-    if any(c.file.path.startswith("/etc/systemd/system/") for c in changes):
-        (await node.run(["systemctl", "daemon-reload"])).check()
+    compute = _role(d, name) is Role.COMPUTE
+    remote = {in_force.REMOTE_RESTART, in_force.REMOTE_KEY} if compute else set()
+    await in_force.settle(node, marks, keep=remote)
     await _trust_site_ca(d, name)
-    reniced = [c.file.path.split("/")[-2].removesuffix(".service.d") for c in changes
-               if c.file.path.endswith(f"/{PRIORITY_DROPIN}")]
-    if reniced:
-        # A unit takes Nice= when it starts; running processes get it now, without a restart.
-        await node.run(["sh", "-c", RENICE, "renice", *reniced])
-    if _role(d, name) is Role.COMPUTE:
-        await _ensure_remote_daemon(d, name, [c.file.path for c in changes])
+    if compute:
+        await _ensure_remote_daemon(d, name, marks & remote)
     d.record("prepare", name, "changed" if changes else "unchanged",
              f"wrote {len(changes)} of {len(wanted)} files", started)
-
-
-# For each unit named: the Nice= of its priority drop-in, for every process of its cgroup.
-RENICE = agent_text("renice_units.sh", PRIORITY_DROPIN=PRIORITY_DROPIN)
 
 
 async def _trust_site_ca(d: Deployment, name: str) -> None:
@@ -192,7 +179,7 @@ def restart_marks(edited: Sequence[RenderedFile], running: set[str]) -> list[str
                            if f.together and f.service in running})
 
 
-async def _ensure_remote_daemon(d: Deployment, name: str, written: Sequence[str]) -> None:
+async def _ensure_remote_daemon(d: Deployment, name: str, marks: set[str]) -> None:
     """A compute node's pacemaker_remote: enabled and running before the cluster connects to
     it, restarted for a new environment (the address it listens on), and for a new authkey
     only while no cluster node is connected: the daemon read the package's key when it
@@ -201,14 +188,15 @@ async def _ensure_remote_daemon(d: Deployment, name: str, written: Sequence[str]
     unit = platform_info(d.loaded.site.platform.value).units["pacemaker-remote"]
     node = d.transports[name]
     (await node.run(["systemctl", "enable", "--now", unit])).check()
-    restart = REMOTE_ENVIRONMENT in written
-    if PACEMAKER_AUTHKEY in written and not restart:
+    restart = in_force.REMOTE_RESTART in marks
+    if in_force.REMOTE_KEY in marks and not restart:
         connected = await node.run(["ss", "-Htn", "state", "established",
                                     f"( sport = :{REMOTE_PORT} )"])
         connected.check()  # unknown is not "no connection": a restart would drop one
         restart = not connected.stdout.strip()
     if restart:
         (await node.run(["systemctl", "restart", unit])).check()
+    await in_force.clear(node, marks)
 
 
 RESTART_DIR = "/var/lib/hastack/restart"
