@@ -41,6 +41,7 @@ from hastack.deploy.files import STAT_SCRIPT
 from hastack.deploy.in_force import PENDING_DIR, RENICE
 from hastack.errors import TransportError
 from hastack.haproxy_stats import ADMIN_SOCKET
+from hastack.pacemaker.live import RESTART_BAN
 from hastack.render.hosted import DROPIN as HOSTED_DROPIN
 from hastack.render.priority import DROPIN as PRIORITY_DROPIN
 from hastack.transport.base import Result
@@ -667,6 +668,28 @@ async def _restart(ask: Ask) -> Answer:
     return ok()
 
 
+def _ban(ask: Ask) -> Answer:
+    """live.restart_on_node's bans (cibadmin --modify of the constraints): each is a restart
+    begun, side by side with those of the other nodes banned at the same time."""
+    world = ask.world
+    assert world.cib is not None
+    constraints = world.cib.find("configuration/constraints")
+    assert constraints is not None
+    for ban in etree.fromstring(ask.argv[-1].encode()):
+        constraints.append(ban)
+        nodes = {c.get("node") for c in constraints.iterfind("rsc_location")
+                 if c.get("id", "").startswith(RESTART_BAN)}
+        world.restarts.append(Restart(ban.get("rsc", ""), ban.get("node"), len(nodes)))
+    return ok()
+
+
+def _delete_all(ask: Ask) -> Answer:
+    assert ask.world.cib is not None
+    for found in ask.world.cib.xpath(ask.argv[-1]):
+        found.getparent().remove(found)
+    return ok()
+
+
 def _show_stat(ask: Ask) -> Answer:
     """HAProxy's ``show stat`` CSV for the proxies of this node's haproxy.cfg: a server is
     UP when what BACKENDS says answers its check runs on its node."""
@@ -811,6 +834,10 @@ RULES: tuple[Rule, ...] = (
                                     "--xml-file"), _pacemaker(_replace)),
     Rule("crm_resource wait", lambda args: len(args) == 3 and args[:2] == (
         "crm_resource", "--wait"), _pacemaker(_settle)),
+    Rule("restart bans", prefix("cibadmin", "--modify", "--allow-create", "--scope",
+                                "constraints", "--xml-text"), _pacemaker(_ban)),
+    Rule("lift restart bans", prefix("cibadmin", "--delete-all", "--force", "--xpath"),
+         _pacemaker(_delete_all)),
     Rule("crm_resource restart", lambda args: args[:3] == (
         "crm_resource", "--restart", "--resource") and args[-2:] == ("--timeout", "600s"),
          _restart),

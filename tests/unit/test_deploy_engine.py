@@ -308,7 +308,7 @@ def test_a_changed_setting_restarts_its_service_one_node_at_a_time(
         ("restart:galera", m) for m in MEMBERS]
     calls = calls_since(world, start)
     marker = ("rm", "-f", f"{RESTART_DIR}/galera")
-    restarts = [i for i, c in enumerate(calls) if c.rule == "crm_resource restart"]
+    restarts = [i for i, c in enumerate(calls) if c.rule == "restart bans"]
     for n, (i, member) in enumerate(zip(restarts, MEMBERS, strict=True)):
         before = calls[restarts[n - 1] if n else 0:i]
         assert any(c.rule == "crm_resource wait" for c in before), "restarted unsettled"
@@ -337,6 +337,26 @@ def test_a_run_killed_after_writing_a_new_configuration_still_restarts_its_servi
     assert world.restarts == []
     deploy(changed, world)
     assert sorted(r.node or "" for r in world.restarts) == list(MEMBERS)
+    assert world.state() == uninterrupted.state()
+
+
+def test_a_rolling_restart_killed_with_a_member_stopped_goes_on_from_that_member(
+        site: Path, first: Run, tmp_path: Path) -> None:
+    """Killed right after n2's Galera was banned for its restart (stopped there): the next
+    run lifts the ban, restarts n2 and n3, not n1 again, and ends as an uninterrupted one."""
+    changed = changed_site(site, tmp_path, "token_ms: 1000", "token_ms: 1500")
+    uninterrupted = copy.deepcopy(first.world)
+    start = len(uninterrupted.calls)
+    deploy(changed, uninterrupted)
+    bans = [i for i, c in enumerate(uninterrupted.calls) if c.rule == "restart bans"]
+    world = copy.deepcopy(first.world)
+    with pytest.raises(Killed):
+        deploy(changed, world, kill_at(uninterrupted, bans[1], after=True, start=start))
+    world.settle()
+    assert "n2" not in world.running_on("galera-clone")
+    restarted = len(world.restarts)
+    deploy(changed, world)
+    assert [r.node for r in world.restarts[restarted:]] == ["n2", "n3"]
     assert world.state() == uninterrupted.state()
 
 

@@ -71,8 +71,8 @@ def agent_files(ctx: ServiceContext, node: str, address: str, *,
                 neutron_conf: bool = True) -> list[ConfigFile]:
     """What an L2 agent reads: its agent file, and neutron.conf (messaging) unless the node
     gets it from neutron-server already."""
-    conf = [ini_file(node, "/etc/neutron/neutron.conf",
-                     neutron_server.neutron_conf(ctx, address, server=False), group="neutron")]
+    conf = [ini_file(node, neutron_server.NEUTRON_CONF,
+                     neutron_server.neutron_conf(ctx, address), group="neutron")]
     return [*(conf if neutron_conf else []), _l2_agent_ini(ctx, node, address)]
 
 

@@ -38,7 +38,12 @@ SERVICE = Service(
 )
 
 PORT = 9696
+NEUTRON_CONF = "/etc/neutron/neutron.conf"
 ML2 = "/etc/neutron/plugins/ml2/ml2_conf.ini"
+# What only the server reads (its database, its account at nova): a new password there
+# restarts the server alone, not the agents that read neutron.conf beside it.
+SERVER_CONF = "/etc/neutron/server.conf"
+SERVER_FILES = (NEUTRON_CONF, ML2, SERVER_CONF)
 
 
 def active_active(ctx: ServiceContext) -> bool:
@@ -63,7 +68,8 @@ def l2_driver(ctx: ServiceContext) -> L2Agent:
     return ctx.site.services.neutron_l2
 
 
-def neutron_conf(ctx: ServiceContext, address: str, *, server: bool) -> os_.Sections:
+def neutron_conf(ctx: ServiceContext, address: str) -> os_.Sections:
+    """What the server and every agent read."""
     members = len(ctx.members_of("neutron-agents")) if ctx.has("neutron-agents") else 1
     sections = os_.merge(
         {"DEFAULT": {"bind_host": address, "bind_port": PORT, "auth_strategy": "keystone",
@@ -78,7 +84,6 @@ def neutron_conf(ctx: ServiceContext, address: str, *, server: bool) -> os_.Sect
         os_.messaging_sections(ctx, uwsgi=True),
         {"keystone_authtoken": os_.authtoken_section(ctx, "neutron")},
         tls.proxy_headers(ctx),
-        {"nova": os_.service_credentials(ctx, "nova")},
         {"oslo_concurrency": {"lock_path": "/var/lib/neutron/lock"}},
         # The agents reach root (and privsep) only through rootwrap, as Debian's sudoers allow.
         {"agent": {"root_helper": f"sudo neutron-rootwrap {ROOTWRAP}",
@@ -87,9 +92,16 @@ def neutron_conf(ctx: ServiceContext, address: str, *, server: bool) -> os_.Sect
     if l2_driver(ctx) is L2Agent.LINUXBRIDGE:
         # Zed marks Linux bridge experimental: server and agents refuse it unless enabled.
         sections["experimental"] = {"linuxbridge": True}
-    if server:
-        sections["database"] = os_.database_section(ctx, "neutron")
     return sections
+
+
+def server_conf(ctx: ServiceContext) -> os_.Sections:
+    return {"database": os_.database_section(ctx, "neutron"),
+            "nova": os_.service_credentials(ctx, "nova")}
+
+
+def config_file_args(files: tuple[str, ...] = SERVER_FILES) -> str:
+    return " ".join(f"--config-file={f}" for f in files)
 
 
 def ml2_conf(ctx: ServiceContext, node: str) -> ConfigFile:
@@ -109,16 +121,18 @@ def config(ctx: ServiceContext) -> list[ConfigFile]:
     for node in ctx.members:
         # The agents on a node with the server read it too (their own copy is not rendered
         # there): a new transport_url or password must restart them as well.
-        files.append(replace(ini_file(node.name, "/etc/neutron/neutron.conf",
-                                      neutron_conf(ctx, str(node.address), server=True),
+        files.append(replace(ini_file(node.name, NEUTRON_CONF,
+                                      neutron_conf(ctx, str(node.address)),
                                       group="neutron"), readers=("neutron-agents",)))
+        files.append(ini_file(node.name, SERVER_CONF, server_conf(ctx), group="neutron"))
         files.append(ml2_conf(ctx, node.name))
+        # Given files, the API reads those alone (its own default: neutron.conf and ML2's).
         files += os_.uwsgi_files(ctx, node, component="neutron-api",
-                                 wsgi_file="/usr/bin/neutron-api", port=PORT, user="neutron")
+                                 wsgi_file="/usr/bin/neutron-api", port=PORT, user="neutron",
+                                 extra={"pyargv": config_file_args()})
         # Sourced after the init script built its arguments: it must name neutron.conf too.
         files.append(text_file(node.name, "/etc/default/neutron-rpc-server",
-                               'DAEMON_ARGS="--config-file=/etc/neutron/neutron.conf '
-                               f'--config-file={ML2}"\n'))
+                               f'DAEMON_ARGS="{config_file_args()}"\n'))
     return files
 
 
@@ -140,8 +154,8 @@ def bootstrap(ctx: ServiceContext) -> list[Action]:
     return [
         *os_.database_actions(ctx, "neutron"),
         os_.db_sync_action("neutron-db-sync", (
-            "neutron-db-manage", "--config-file", "/etc/neutron/neutron.conf",
-            "--config-file", ML2, "upgrade", "heads"), user="neutron",
+            "neutron-db-manage", *config_file_args().split(), "upgrade", "heads"),
+            user="neutron",
             what="create or upgrade neutron's schema"),
         os_.keystone_action("neutron", "network", tls.vip_url(ctx, "neutron", PORT)),
     ]

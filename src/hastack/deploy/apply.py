@@ -261,10 +261,15 @@ async def _restart_changed(d: Deployment, entry: CatalogEntry, nodes: tuple[str,
             continue
         async with drain.drained(balancers, listeners if name in members else [], name,
                                  str(d.loaded.site.node(name).address)):
-            for rsc in resources:
-                # Fresh each time: restarting one resource restarts what depends on it.
-                await live.wait_settled(first)
-                if name in (await live.crm_mon(first)).running_on(rsc.id):
+            await live.wait_settled(first)
+            status = await live.crm_mon(first)
+            here = [r for r in resources if name in status.running_on(r.id)]
+            # Clones together, in two transitions; one that runs once restarts in place.
+            clones = [r.id for r in here if isinstance(r, Clone)]
+            if clones:
+                await live.restart_on_node(first, clones, name)
+            for rsc in here:
+                if not isinstance(rsc, Clone):
                     (await first.run(["crm_resource", "--restart", "--resource", rsc.id,
                                       "--node", name, "--timeout", "600s"],
                                      timeout=900)).check()

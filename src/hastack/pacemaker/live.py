@@ -113,3 +113,46 @@ async def wait_quorate(node: Transport, members: tuple[str, ...], *,
         await asyncio.sleep(2)
     raise TransportError(node.host, f"the cluster did not form within {timeout:.0f} s "
                          f"({missing})", fix="see `hastack lab logs NODE corosync`")
+
+
+RESTART_BAN = "hastack-restart"  # id prefix of the bans a restart on one node sets
+
+
+async def restart_on_node(via: Transport, clones: list[str], node: str) -> None:
+    """Restarts clones' instances on one node: every one stopped in one transition and
+    started again in another, where ``crm_resource --restart`` takes two per clone and
+    polls each (some 10 s per clone, 50 s for nova's five). A ban per clone there, in one
+    CIB update, then all bans lifted in another; a run killed between leaves bans that the
+    next restart of the service, or hastack's next push of the constraints, lifts.
+
+    Raises:
+        TransportError: an instance still ran there with its ban, or did not start again.
+    """
+    bans = "".join(f'<rsc_location id="{RESTART_BAN}-{rid}-{node}" rsc="{rid}" '
+                   f'node="{node}" score="-INFINITY"/>' for rid in clones)
+    done = await via.run(["cibadmin", "--modify", "--allow-create", "--scope", "constraints",
+                          "--xml-text", f"<constraints>{bans}</constraints>"], timeout=120)
+    if not done.ok:
+        raise ToolError("cibadmin", done.argv, done.returncode, done.stderr)
+    await wait_settled(via)
+    kept = [rid for rid in clones if node in (await crm_mon(via)).running_on(rid)]
+    await lift_restart_bans(via, node)
+    if kept:
+        raise TransportError(node, f"{', '.join(kept)} did not stop for its restart",
+                             fix="see `crm_mon --inactive` and the resource's log")
+    await wait_settled(via)
+    status = await crm_mon(via)
+    down = [rid for rid in clones if node not in status.running_on(rid)]
+    if down:
+        raise TransportError(node, f"{', '.join(down)} did not start again after its "
+                             "restart", fix="see `crm_mon --inactive --failcounts` and the "
+                             "resource's log; `crm_resource --cleanup` once it is fixed")
+
+
+async def lift_restart_bans(via: Transport, node: str) -> None:
+    """cibadmin --delete-all: 0 also when nothing matches (--force: an XPath delete)."""
+    done = await via.run(["cibadmin", "--delete-all", "--force", "--xpath",
+                          f"//constraints/rsc_location[starts-with(@id,'{RESTART_BAN}-')]"
+                          f"[@node='{node}']"], timeout=120)
+    if not done.ok:
+        raise ToolError("cibadmin", done.argv, done.returncode, done.stderr)
