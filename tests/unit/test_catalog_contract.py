@@ -13,7 +13,9 @@ from hastack.catalog.platform import platform_info
 from hastack.catalog.steps import Action, Check, ConfigFile
 from hastack.site.load import LoadedSite
 
-FUNCTIONS = ("config", "resources", "constraints", "listeners", "bootstrap", "checks")
+FUNCTIONS = ("config", "resources", "constraints", "checks")
+# Each defined only by a service that has some: listeners, one-time actions, accounts to end.
+OPTIONAL = {"listeners": ["ctx"], "bootstrap": ["ctx"], "retire": ["ctx", "superseded"]}
 ENTRIES = (catalog.BASE, *catalog.SERVICES)
 # Active/passive by the guide (cinder-volume: one instance cluster-wide) and by this project
 # (heat-engine): whatever the site, these must never be cloned.
@@ -29,10 +31,10 @@ def test_module_shape(entry: CatalogEntry) -> None:
         function = getattr(module, name, None)
         assert callable(function), f"{module.__name__} lacks {name}()"
         assert list(inspect.signature(function).parameters) == ["ctx"]
-    # Optional: only a service whose users' accounts a rotation moves defines it.
-    retire = getattr(module, "retire", None)
-    if retire is not None:
-        assert list(inspect.signature(retire).parameters) == ["ctx", "superseded"]
+    for name, parameters in OPTIONAL.items():
+        function = getattr(module, name, None)
+        if function is not None:
+            assert list(inspect.signature(function).parameters) == parameters, name
 
 
 def test_service_names_unique_and_requirements_known() -> None:

@@ -21,7 +21,7 @@ from hastack.catalog.cib_model import (
     resource_id,
     systemd,
 )
-from hastack.catalog.contract import HAMode, Listener, Service, ServiceContext
+from hastack.catalog.contract import HAMode, Service, ServiceContext
 from hastack.catalog.secret_text import SecretRef
 from hastack.catalog.steps import Action, Check, ConfigFile, ini_file
 
@@ -64,9 +64,6 @@ def constraints(ctx: ServiceContext) -> list[Constraint]:
     ids = [clone_id("ceilometer", a) for a in AGENTS]
     return [Order(clone_id("keystone"), ids[0], kind="Optional"), *chain(*ids)]
 
-
-def listeners(ctx: ServiceContext) -> list[Listener]:
-    return []
 
 
 def bootstrap(ctx: ServiceContext) -> list[Action]:

@@ -27,12 +27,11 @@ from hastack.catalog.cib_model import (
     pdu_stonith_id,
     stonith_id,
 )
-from hastack.catalog.contract import HAMode, Listener, Service, ServiceContext
+from hastack.catalog.contract import HAMode, Service, ServiceContext
 from hastack.catalog.secret_text import SecretRef
 from hastack.catalog.steps import (
     PACEMAKER_AUTHKEY,
     REMOTE_ENVIRONMENT,
-    Action,
     Check,
     Command,
     ConfigFile,
@@ -270,12 +269,6 @@ def constraints(ctx: ServiceContext) -> list[Constraint]:
     return out
 
 
-def listeners(ctx: ServiceContext) -> list[Listener]:
-    return []
-
-
-def bootstrap(ctx: ServiceContext) -> list[Action]:
-    return []
 
 
 def checks(ctx: ServiceContext) -> list[Check]:

@@ -41,7 +41,7 @@ from hastack.catalog.cib_model import (
     vip_id,
 )
 from hastack.catalog.cluster import fencing_levels
-from hastack.catalog.contract import HAMode, Listener, Service, ServiceContext
+from hastack.catalog.contract import HAMode, Service, ServiceContext
 from hastack.catalog.nova import nova_conf
 from hastack.catalog.platform import L2_AGENT
 from hastack.catalog.secret_text import Text, compose
@@ -193,9 +193,6 @@ def constraints(ctx: ServiceContext) -> list[Constraint]:
             FencingLevel(target=node.name, index=1, devices=(stonith_id(node.name), FENCE_NOVA))]
     return out
 
-
-def listeners(ctx: ServiceContext) -> list[Listener]:
-    return []
 
 
 def bootstrap(ctx: ServiceContext) -> list[Action]:

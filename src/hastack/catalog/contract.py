@@ -247,11 +247,15 @@ class CatalogEntry:
         return [c for c in items if not hosted.intersection(c.refs)]
 
     def listeners(self, ctx: ServiceContext) -> Sequence[Listener]:
-        items: Sequence[Listener] = self.module.listeners(ctx)
+        """What HAProxy fronts (the module's optional ``listeners``: none without it)."""
+        hook = getattr(self.module, "listeners", None)
+        items: Sequence[Listener] = hook(ctx) if hook is not None else []
         return [x if x.service else replace(x, service=self.name) for x in items]
 
     def bootstrap(self, ctx: ServiceContext) -> Sequence[Action]:
-        items: Sequence[Action] = self.module.bootstrap(ctx)
+        """One-time actions (the module's optional ``bootstrap``: none without it)."""
+        hook = getattr(self.module, "bootstrap", None)
+        items: Sequence[Action] = hook(ctx) if hook is not None else []
         return items
 
     def checks(self, ctx: ServiceContext) -> Sequence[Check]:

@@ -27,8 +27,8 @@ from hastack.catalog.cib_model import (
     systemd,
     vip_id,
 )
-from hastack.catalog.contract import HAMode, Listener, Service, ServiceContext
-from hastack.catalog.steps import Action, Check, ConfigFile, HttpProbe, text_file
+from hastack.catalog.contract import HAMode, Service, ServiceContext
+from hastack.catalog.steps import Check, ConfigFile, HttpProbe, text_file
 
 SERVICE = Service(
     name="loadbalancer",
@@ -90,12 +90,6 @@ def constraints(ctx: ServiceContext) -> list[Constraint]:
     return out
 
 
-def listeners(ctx: ServiceContext) -> list[Listener]:
-    return []
-
-
-def bootstrap(ctx: ServiceContext) -> list[Action]:
-    return []
 
 
 def checks(ctx: ServiceContext) -> list[Check]:

@@ -16,9 +16,9 @@ from hastack.catalog.cib_model import (
     resource_id,
     systemd,
 )
-from hastack.catalog.contract import HAMode, Listener, Service, ServiceContext
+from hastack.catalog.contract import HAMode, Service, ServiceContext
 from hastack.catalog.openstack import MEMCACHED_PORT
-from hastack.catalog.steps import Action, Check, Command, ConfigFile, text_file
+from hastack.catalog.steps import Check, Command, ConfigFile, text_file
 
 SERVICE = Service(
     name="memcached",
@@ -49,12 +49,6 @@ def constraints(ctx: ServiceContext) -> list[Constraint]:
     return []
 
 
-def listeners(ctx: ServiceContext) -> list[Listener]:
-    return []
-
-
-def bootstrap(ctx: ServiceContext) -> list[Action]:
-    return []
 
 
 def checks(ctx: ServiceContext) -> list[Check]:

@@ -25,10 +25,10 @@ from hastack.catalog.cib_model import (
     resource_id,
     systemd,
 )
-from hastack.catalog.contract import HAMode, Listener, Service, ServiceContext
+from hastack.catalog.contract import HAMode, Service, ServiceContext
 from hastack.catalog.nova import METADATA_PORT, METADATA_SECRET
 from hastack.catalog.platform import L2_AGENT, l2_agent_component
-from hastack.catalog.steps import Action, ApiCall, Check, ConfigFile, ini_file
+from hastack.catalog.steps import ApiCall, Check, ConfigFile, ini_file
 from hastack.site.model import L2Agent
 
 SERVICE = Service(
@@ -118,12 +118,6 @@ def constraints(ctx: ServiceContext) -> list[Constraint]:
     return out
 
 
-def listeners(ctx: ServiceContext) -> list[Listener]:
-    return []
-
-
-def bootstrap(ctx: ServiceContext) -> list[Action]:
-    return []
 
 
 def checks(ctx: ServiceContext) -> list[Check]:

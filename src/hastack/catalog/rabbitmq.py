@@ -29,7 +29,7 @@ from hastack.catalog.cib_model import (
     resource_id,
     systemd,
 )
-from hastack.catalog.contract import HAMode, Listener, Service, ServiceContext, Superseded
+from hastack.catalog.contract import HAMode, Service, ServiceContext, Superseded
 from hastack.catalog.openstack import (
     RABBIT_PORT,
     rabbit_account,
@@ -180,9 +180,6 @@ def resources(ctx: ServiceContext) -> list[Resource | CibSetting]:
 def constraints(ctx: ServiceContext) -> list[Constraint]:
     return []
 
-
-def listeners(ctx: ServiceContext) -> list[Listener]:
-    return []
 
 
 # The account and its password reach the node on stdin, one line each: never in argv.

@@ -27,7 +27,7 @@ from hastack.catalog.cib_model import (
     resource_id,
     systemd,
 )
-from hastack.catalog.contract import HAMode, Listener, Service, ServiceContext
+from hastack.catalog.contract import HAMode, Service, ServiceContext
 from hastack.catalog.secret_text import SecretRef
 from hastack.catalog.steps import Action, Check, Command, ConfigFile, ini_file
 
@@ -132,9 +132,6 @@ def constraints(ctx: ServiceContext) -> list[Constraint]:
                      kind="Optional"))
     return out
 
-
-def listeners(ctx: ServiceContext) -> list[Listener]:
-    return []
 
 
 def bootstrap(ctx: ServiceContext) -> list[Action]:
