@@ -108,3 +108,18 @@ def test_computes_are_discovered_again_until_each_is_mapped(tmp_path: Path) -> N
     assert _map_computes(tmp_path, "mapped", 30, "cmp1").returncode == 1  # state reset
     never = _map_computes(tmp_path, "discover", 3, "cmp1", "cmp9")
     assert never.returncode == 1 and "cmp9" in never.stderr, never.stderr
+
+
+def test_a_drill_load_ends_at_its_next_attempt_once_the_stop_file_exists(
+        tmp_path: Path) -> None:
+    """The drill stops its loads early once everything is back (drills/run.py STEADY): a load
+    meant to run 10 minutes whose stop file is there makes no attempt and ends."""
+    mysql = tmp_path / "mysql"
+    mysql.write_text("#!/bin/sh\ncat >/dev/null\n")
+    mysql.chmod(0o755)
+    (tmp_path / "stop").touch()
+    done = subprocess.run(["python3", "-", "198.18.0.200", "600", "r1"], input=load.DB_LOAD,
+                          capture_output=True, text=True, timeout=60, check=False,
+                          env={"PATH": f"{tmp_path}:/usr/bin:/bin",
+                               "DRILL_STOP": str(tmp_path / "stop")})
+    assert done.returncode == 0 and done.stdout == "", done.stdout + done.stderr

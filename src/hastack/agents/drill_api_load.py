@@ -28,7 +28,8 @@ def new_session():
     return s
 session, token = new_session(), None
 end, i = time.time() + seconds, 0
-while time.time() < end:
+stop = os.environ.get("DRILL_STOP", "")  # the drill saw the recovery: end early
+while time.time() < end and not (stop and os.path.exists(stop)):
     i += 1
     ok, started = False, time.time()
     try:

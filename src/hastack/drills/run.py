@@ -77,6 +77,9 @@ MEMCACHED_GONE = 30.0  # memcached-loss: how long the member stays frozen
 INSTANCES = 2  # compute-loss: instances booted on the compute that fails
 EVACUATE_TIMEOUT = 600
 WARMUP = 8.0  # seconds of steady load before the fault, so the record has a baseline
+# Once recovered, back at full strength and every loaded API answers: this much more load,
+# so the record ends on a steady stretch; then the loads stop (not at their full length).
+STEADY = 15.0
 POLL = 0.5
 # service-kill of a daemon an OCF agent starts: its main process (systemd-class resources:
 # the unit's MainPID).
@@ -278,7 +281,8 @@ async def _start_loads(drill: Drill, report: DrillReport, run_id: str) -> Loads:
     apis = await _answering_apis(drill, report)
 
     async def out(argv: list[str], script: str, env: dict[str, str]) -> str:
-        done = await drill.client.run(argv, stdin=script.encode(), env=env,
+        done = await drill.client.run(argv, stdin=script.encode(),
+                                      env={**env, "DRILL_STOP": _stop_file(run_id)},
                                       timeout=seconds + 120)
         return done.stdout
 
@@ -355,6 +359,7 @@ async def _run(drill: Drill, report: DrillReport, fault: Callable[[], Awaitable[
     finally:
         for task in loads.values():
             task.cancel()  # no-op once done; stops the loads when the fault itself failed
+        await drill.client.run(["rm", "-f", _stop_file(run_id)])
 
 
 async def _fault_and_recovery(drill: Drill, report: DrillReport, run_id: str, loads: Loads,
@@ -367,10 +372,14 @@ async def _fault_and_recovery(drill: Drill, report: DrillReport, run_id: str, lo
     try:
         await fault()
         strength = asyncio.create_task(_wait_full_strength(drill, report, t0, rejoin_timeout))
+        seen = False
         while time.time() - t0 < report.load_seconds - WARMUP:
-            if await watch(report, t0):
+            if seen := await watch(report, t0):
                 break
             await asyncio.sleep(POLL)
+        if seen and await _until_steady(drill, report, t0, strength,
+                                        [n for n in loads if ":" in n]):
+            (await drill.client.run(["touch", _stop_file(run_id)])).check()
     finally:
         if after is not None:
             await after()
@@ -387,6 +396,33 @@ async def _fault_and_recovery(drill: Drill, report: DrillReport, run_id: str, lo
                                    "through its VIP when the load ended")
     await _timeline(drill, report, load_steps)
     return report
+
+
+def _stop_file(run_id: str) -> str:
+    """On the client: the loads of run ``run_id`` end at their next attempt once it exists."""
+    return f"/run/hastack-drill-{run_id}.stop"
+
+
+async def _until_steady(drill: Drill, report: DrillReport, t0: float,
+                        strength: asyncio.Task[None], loaded: list[str]) -> bool:
+    """Recovered: until the cluster is back at full strength and every loaded API answers
+    through its VIP, then STEADY s more (True), or until the loads' full length is up."""
+    deadline = t0 + report.load_seconds - WARMUP
+    names = {name.removeprefix("api:") for name in loaded}
+    targets = [t for t in drill.api_targets() if t.name in names]
+    env = drill.api_env() if targets else {}
+    while time.time() < deadline:
+        if strength.done():
+            tries = await asyncio.gather(*(drill.client.run(
+                [PYTHON, "-", t.name, t.url, "0.01", "0"], stdin=API_LOAD.encode(), env=env,
+                timeout=60) for t in targets))
+            if all(any(a.ok for a in attempts(t.stdout.splitlines())) for t in tries):
+                await asyncio.sleep(max(0.0, min(STEADY, deadline - time.time())))
+                report.notes.append(f"the loads ended {time.time() - t0:.0f} s after the "
+                                    f"fault, {STEADY:.0f} s after everything was back")
+                return True
+        await asyncio.sleep(POLL if not strength.done() else 2)
+    return False
 
 
 def _load_steps(name: str, record: LoadRecord) -> list[Step]:
