@@ -92,9 +92,9 @@ def test_plan_json(tmp_path: Path) -> None:
     names = [s["name"] for s in stages]
     assert names[0] == "prepare"
     assert names[1:3] == ["cluster:openstack", "fencing:openstack"]
-    services = names[3:-1]
+    services = names[3:-2]
     assert services and all(n.startswith("service:") for n in services)
-    assert names[-1] == "verify"
+    assert names[-2:] == ["departed:openstack", "verify"]
     assert (services.index("service:galera") < services.index("service:keystone")
             < services.index("service:nova"))
     assert all(s["targets"] for s in stages)

@@ -77,11 +77,15 @@ def test_up_brings_back_a_stopped_lab_whose_site_file_moved(tmp_path: Path,
 
 def test_a_running_lab_of_another_site_is_refused(tmp_path: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another site's running lab is refused; the same site read from another file (an
+    edited copy that grows or shrinks it) is the same lab."""
     monkeypatch.setattr(net, "netns_exists", lambda name: name == "hs-switch")
     loaded = catalog.load(ROOT / "examples" / "lab.yaml")
     state = tmp_path / "lab"
-    _stopped_lab(state, "/elsewhere/lab.yaml", loaded.site.name,
-                 [n.name for n in loaded.site.nodes])
+    _stopped_lab(state, "/elsewhere/lab.yaml", "another-site", ["ctl1"])
     with pytest.raises(UsageError) as refused:
         control._check_not_half_there(loaded, lab_layout(loaded.site, state))
     assert refused.value.what == "a lab of /elsewhere/lab.yaml is up"
+    same = tmp_path / "same"
+    _stopped_lab(same, "/elsewhere/lab.yaml", loaded.site.name, ["ctl1"])
+    control._check_not_half_there(loaded, lab_layout(loaded.site, same))

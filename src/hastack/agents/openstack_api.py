@@ -318,9 +318,60 @@ def check_catalog_tls(conn, params):
     return f"{len(seen)} addresses: https with a certificate of the site CA, no plain HTTP"
 
 
+def departed_computes(conn, params):
+    """nova-compute services of hosts the site no longer lists (params["keep"]: those it does,
+    comma-separated)."""
+    keep = set(filter(None, params["keep"].split(",")))
+    return [s for s in conn.compute.services(binary="nova-compute") if s.host not in keep]
+
+
+def op_compute_drain_departed(conn, ens, params):
+    """Each departed compute disabled (nothing new scheduled there); refused while it hosts
+    an instance: moving one is the operator's choice (live migration or evacuation)."""
+    for service in departed_computes(conn, params):
+        if service.status != "disabled" and ens.need(f"nova-compute@{service.host} disabled"):
+            conn.compute.disable_service(service, service.host, service.binary,
+                                         disabled_reason="taken out of the site (hastack)")
+        there = [s.name for s in conn.compute.servers(all_projects=True)
+                 if s.compute_host == service.host]
+        if there:
+            raise RuntimeError(
+                f"{service.host} is no longer in the site but hosts {len(there)} instance(s) "
+                f"({', '.join(sorted(there)[:5])}): move them first (`openstack server migrate "
+                "--live-migration SERVER`, or `openstack server evacuate` once it is fenced), "
+                "then deploy again")
+
+
+def op_compute_forget_departed(conn, ens, params):
+    """Each departed compute's service record deleted, which also deletes its resource
+    provider in placement; a provider left by name is deleted too."""
+    gone = set()
+    for service in departed_computes(conn, params):
+        gone.add(service.host)
+        if ens.need(f"nova-compute@{service.host} deleted"):
+            conn.compute.delete_service(service, ignore_missing=True)
+    keep = set(filter(None, params["keep"].split(",")))
+    for provider in list(conn.placement.resource_providers()):
+        name = provider.name.split(".")[0]
+        if name in gone and name not in keep and ens.need(f"resource provider {provider.name} "
+                                                          "deleted"):
+            conn.placement.delete_resource_provider(provider, ignore_missing=True)
+
+
+def op_network_forget_departed_agents(conn, ens, params):
+    keep = set(filter(None, params["keep"].split(",")))
+    for agent in list(conn.network.agents()):
+        if agent.host.split(".")[0] not in keep and ens.need(
+                f"{agent.binary}@{agent.host} deleted"):
+            conn.network.delete_agent(agent, ignore_missing=True)
+
+
 ENSURE = {"project.ensure": op_project_ensure, "keystone.register": op_keystone_register,
           "keystone.retire": op_keystone_retire,
-          "heat.stack-domain": op_heat_stack_domain}
+          "heat.stack-domain": op_heat_stack_domain,
+          "compute.drain-departed": op_compute_drain_departed,
+          "compute.forget-departed": op_compute_forget_departed,
+          "network.forget-departed-agents": op_network_forget_departed_agents}
 CHECKS = {"token.issue": check_token_issue, "token.issue.member": check_token_issue_member,
           "image.upload-readback": check_image_upload_readback,
           "compute.services-up": check_compute_services_up,

@@ -122,8 +122,10 @@ class Action:
     on: Literal["first", "all"] = "first"
     where: str | None = None  # run on the cluster of this service (e.g. 'galera' for SQL)
     # before-start: prepares what the service needs to start (schema); after-start: needs
-    # the service itself running (e.g. users inside the database it is).
-    phase: Literal["before-start", "after-start"] = "before-start"
+    # the service itself running (e.g. users inside the database it is); preflight: before
+    # anything changes, run only when a node the site no longer lists is still in a cluster
+    # (deploy/departed.py), to move the service off it or refuse.
+    phase: Literal["before-start", "after-start", "preflight"] = "before-start"
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ from hastack.catalog.steps import (
     KeystoneEntry,
     Sql,
 )
-from hastack.deploy import drain, in_force, rekey
+from hastack.deploy import departed, drain, in_force, rekey
 from hastack.deploy import files as file_ops
 from hastack.deploy import packages as package_ops
 from hastack.deploy.cib import merge_configuration
@@ -661,6 +661,9 @@ async def deploy(d: Deployment) -> Deployment:
              and n.name in d.transports]
     await _refuse_foreign_secrets(d, nodes)
     await _refuse_architecture_change(d)
+    leaving = await _departed(d)
+    if any(leaving.values()):
+        await _preflight(d)
     if not d.dry_run:
         d.secrets = save(d.secrets)
     await asyncio.gather(*(_prepare_node(d, n) for n in nodes))
@@ -720,7 +723,51 @@ async def deploy(d: Deployment) -> Deployment:
             registered = await _register_service_users(d, ordered[ordered.index(entry) + 1:])
     if not (d.dry_run and d.changed):
         await _retire_other_accounts(d)
+    await _forget_departed(d, leaving)
     return d
+
+
+async def _departed(d: Deployment) -> dict[str, list[str]]:
+    """Per cluster: the remote nodes it still knows that the site no longer lists."""
+    listed = {n.name for n in d.loaded.site.nodes}
+    out = {}
+    for cluster in d.loaded.placement.clusters:
+        status = await departed.status_of([d.transports[m] for m in cluster.members
+                                           if m in d.transports])
+        out[cluster.name] = departed.departed_remotes(status, listed) if status else []
+    return out
+
+
+async def _preflight(d: Deployment) -> None:
+    """The services' preflight actions (moving them off departing nodes, or refusing)."""
+    platform = platform_info(d.loaded.site.platform.value)
+    for entry in d.catalog:
+        if not d.loaded.placement.has(entry.name):
+            continue
+        ctx = ServiceContext(site=d.loaded.site, placement=d.loaded.placement,
+                             service=entry.name, platform=platform)
+        for action in (a for a in entry.bootstrap(ctx) if a.phase == "preflight"):
+            for target in _action_targets(d, entry, action):
+                await _run_action(d, action, target, ctx)
+
+
+async def _forget_departed(d: Deployment, before: Mapping[str, list[str]]) -> None:
+    """Last: each cluster forgets the remote nodes the site no longer lists (their
+    connection and fencing went with the pushes), those seen at the start and now."""
+    if d.dry_run and d.changed:
+        return
+    now = await _departed(d)
+    for cluster in d.loaded.placement.clusters:
+        gone = sorted({*before.get(cluster.name, ()), *now.get(cluster.name, ())})
+        if not gone:
+            continue
+        started = time.monotonic()
+        if d.dry_run:
+            d.record(f"departed:{cluster.name}", None, "would change",
+                     f"would remove {', '.join(gone)} from the cluster", started)
+            continue
+        said = await departed.forget(d.transports[cluster.members[0]], gone)
+        d.record(f"departed:{cluster.name}", None, "changed", "; ".join(said), started)
 
 
 KEYSTONE = "keystone"

@@ -109,6 +109,14 @@ def build_plan(site: Site, placement: Placement, rendering: SiteRendering,
                                       else ()),
             does=tuple(does),
             proof="; ".join(c.what for c in checks) or "resources started"))
+    for cluster in rendering.clusters:
+        stages.append(Stage(
+            name=f"departed:{cluster.name}", cluster=cluster.name,
+            targets=tuple(cluster.model.node_ids)[:1],
+            does=("only when the site no longer lists a compute the cluster knows: its "
+                  "services' preflight first (nova: disabled, refused while it hosts an "
+                  "instance), its records forgotten, then crm_node --force --remove",),
+            proof="crm_mon lists no node the site does not"))
     stages.append(Stage(name="verify", targets=all_nodes,
                         does=("run every service's checks",),
                         proof="every check passes"))

@@ -136,8 +136,13 @@ def _check_not_half_there(loaded: LoadedSite, layout: LabLayout) -> None:
     current = running_site(layout.state_dir)
     if current is not None and current != loaded.path.resolve():
         if is_running(layout.state_dir):
-            raise UsageError("lab-other-site", f"a lab of {current} is up",
-                             fix="run `hastack lab down` first")
+            if recorded.get("name") != loaded.site.name:
+                raise UsageError("lab-other-site", f"a lab of {current} is up",
+                                 fix="run `hastack lab down` first")
+            # The same site in another file (an edited copy, grown or shrunk): machines it
+            # adds are brought up; those it leaves out stay until `lab down`.
+            log.info("lab of site %s now read from %s", loaded.site.name, loaded.path)
+            return
         kept = [d.name for d in _machine_dirs(layout.state_dir)]
         if recorded.get("name") != loaded.site.name or \
                 sorted(kept) != sorted(m.name for m in layout.machines):
