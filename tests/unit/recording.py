@@ -199,6 +199,8 @@ class World:
         self.restarts: list[Restart] = []
         self.writes: list[Write] = []
         self.in_flight = 0
+        # Remote nodes the cluster knows (offline: no connection resource of this site's).
+        self.remotes: list[str] = []
         self.kill: Kill | None = None
         self.dead = False
 
@@ -274,6 +276,10 @@ class World:
                 "name": m, "id": str(index), "online": str(m in online).lower(),
                 "standby": "false", "unclean": "false", "is_dc": str(m == dc).lower(),
                 "type": "member"})
+        for name in self.remotes:
+            etree.SubElement(nodes, "node", {
+                "name": name, "id": name, "online": "false", "standby": "false",
+                "unclean": "false", "is_dc": "false", "type": "remote"})
         resources = etree.SubElement(root, "resources")
         clones: dict[str, etree._Element] = {}
         for primitive, clone, where in self.placed():
@@ -322,6 +328,7 @@ class World:
                 for n in self.nodes.values()},
             "cib": b"" if config is None else etree.tostring(config, method="c14n"),
             "online": self.online(),
+            "remotes": list(self.remotes),
             "db": (self.db.passwords, self.db.grants, self.db.anonymous),
             "broker": (self.broker.passwords, self.broker.permissions),
         }
@@ -690,6 +697,14 @@ def _delete_all(ask: Ask) -> Answer:
     return ok()
 
 
+def _crm_node_remove(ask: Ask) -> Answer:
+    name = ask.argv[-1]
+    if name not in ask.world.remotes:
+        return fail(1, f"crm_node: {name} is not a known node")
+    ask.world.remotes.remove(name)
+    return ok()
+
+
 def _show_stat(ask: Ask) -> Answer:
     """HAProxy's ``show stat`` CSV for the proxies of this node's haproxy.cfg: a server is
     UP when what BACKENDS says answers its check runs on its node."""
@@ -838,6 +853,8 @@ RULES: tuple[Rule, ...] = (
                                 "constraints", "--xml-text"), _pacemaker(_ban)),
     Rule("lift restart bans", prefix("cibadmin", "--delete-all", "--force", "--xpath"),
          _pacemaker(_delete_all)),
+    Rule("crm_node remove", prefix("crm_node", "--force", "--remove"),
+         _pacemaker(_crm_node_remove)),
     Rule("crm_resource restart", lambda args: args[:3] == (
         "crm_resource", "--restart", "--resource") and args[-2:] == ("--timeout", "600s"),
          _restart),

@@ -377,3 +377,17 @@ def test_a_change_of_what_members_speak_restarts_them_all_at_once(
     assert not [p for n in world.nodes.values() for p in n.files
                 if p.startswith(f"{RESTART_DIR}/")]
     assert not deploy(changed, world).changed
+
+
+def test_a_node_the_site_no_longer_lists_is_removed_from_the_cluster_once(
+        site: Path, first: Run) -> None:
+    """A remote node the cluster still knows but the site does not (a compute taken out of
+    it): the deploy removes it last, with crm_node, and a re-run has nothing left to do."""
+    world = copy.deepcopy(first.world)
+    world.remotes.append("cmp9")
+    start = len(world.calls)
+    deployed = deploy(site, world)
+    removed = [c for c in calls_since(world, start) if c.rule == "crm_node remove"]
+    assert [c.argv[-1] for c in removed] == ["cmp9"] and world.remotes == []
+    assert [e.stage for e in deployed.steps if e.outcome == "changed"] == ["departed:openstack"]
+    assert not deploy(site, world).changed
