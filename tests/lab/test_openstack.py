@@ -234,6 +234,47 @@ def test_a_controller_in_maintenance_holds_nothing_and_comes_back_moving_nothing
     assert verified["ok"], [c for c in verified["checks"] if not c["ok"]]
 
 
+GROWN = ("  - {name: cmp3, address: 198.18.0.23, role: compute,\n"
+         "     fencing: {type: lab, address: 198.18.0.123, pdu: {name: pdu1, outlet: 6}}}\n")
+
+
+def test_a_compute_added_to_the_site_serves_and_taken_out_leaves_nothing_behind(
+        cloud: None, tmp_path: Path) -> None:
+    """An edited copy of the site with a third compute: `lab up` brings up its machine, a dry
+    run says what would change, the deploy makes it a remote node whose nova-compute and L2
+    agent are up. Deploying the original site again takes it out: no node, nova service,
+    hypervisor or neutron agent of it is left, and a re-run changes nothing."""
+    for path in (SITE, SITE.with_name(SITE.stem + ".secrets.yaml")):
+        shutil.copy(path, tmp_path / path.name)
+    grown = tmp_path / SITE.name
+    text = grown.read_text()
+    last = text.index("services:")
+    grown.write_text(text[:last] + GROWN + text[last:])
+    hastack("lab", "up", str(grown))
+    try:
+        dry = hastack_json("deploy", str(grown), "--dry-run")
+        assert dry["changed"] and "cmp3" in {s["node"] for s in dry["steps"]}, dry
+        hastack_json("deploy", str(grown))
+        (state,) = hastack_json("status", str(grown))
+        assert state["nodes"].get("cmp3") == "online", state["nodes"]
+        wait_for("cmp3's nova-compute up", lambda: _compute_services().get(
+            "cmp3", {}).get("State") == "up", timeout=300)
+        gone = hastack_json("deploy", str(SITE))
+        assert "departed:openstack" in changed_stages(gone), changed_stages(gone)
+        mon = inside("ctl1", "crm_mon", "--one-shot", "--output-as=xml").stdout
+        assert 'name="cmp3"' not in mon, "the cluster still lists cmp3"
+        assert "cmp3" not in _compute_services()
+        hypervisors = openstack("hypervisor", "list", "-f", "value", "-c",
+                                "Hypervisor Hostname")
+        assert hypervisors.returncode == 0 and "cmp3" not in hypervisors.stdout, \
+            hypervisors.stdout + hypervisors.stderr
+        agents = openstack("network", "agent", "list", "-f", "value", "-c", "Host")
+        assert agents.returncode == 0 and "cmp3" not in agents.stdout, agents.stdout
+        assert not hastack_json("deploy", str(SITE))["changed"]
+    finally:
+        hastack("lab", "power", "off", "cmp3", "--site", str(grown), check=False)
+
+
 def test_a_hand_edited_haproxy_cfg_is_put_back_and_reloaded(cloud: None) -> None:
     """Horizon's listener is cut out of haproxy.cfg on every controller and HAProxy reloaded
     by hand: the dashboard is gone. A re-run of deploy puts the file back and reloads HAProxy
