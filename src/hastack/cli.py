@@ -46,8 +46,10 @@ if TYPE_CHECKING:
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Highly available OpenStack control planes under Pacemaker.")
 # Not a terminal (make, CI, pipes): wide enough that tables keep their addresses whole.
-out = Console() if sys.stdout.isatty() else Console(width=160)
-err = Console(stderr=True) if sys.stderr.isatty() else Console(stderr=True, width=160)
+# emoji=False: data such as "ocf:heartbeat:IPaddr2" must not turn into pictures.
+out = Console(emoji=False) if sys.stdout.isatty() else Console(width=160, emoji=False)
+err = Console(stderr=True, emoji=False) if sys.stderr.isatty() else Console(
+    stderr=True, width=160, emoji=False)
 log = logging.getLogger("hastack")
 T = TypeVar("T")
 

@@ -146,3 +146,12 @@ def test_drill_and_lab_fault_arguments_are_checked_first(tmp_path: Path,
     result = hastack(tmp_path, *args)
     assert result.returncode == 2, result.stdout + result.stderr
     assert "error[usage]" in result.stderr
+
+
+def test_explain_prints_resource_agents_verbatim(tmp_path: Path) -> None:
+    """Data is printed as it is: rich must not turn ':heartbeat:' into an emoji."""
+    result = hastack(tmp_path, "explain", "examples/lab.yaml", "vip-db")
+    assert result.returncode == 0, result.stderr
+    assert "one instance of ocf:heartbeat:IPaddr2" in result.stdout, result.stdout
+    assert "clone of systemd:haproxy" in result.stdout
+    assert all(ord(c) < 0x2000 for c in result.stdout), "a picture in the output"
