@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape as e
 from rich.table import Table
 from rich.text import Text
 
@@ -196,16 +197,16 @@ def validate(site: SiteArg, fmt: FormatOption = Format.TEXT) -> None:
     for column in ("cluster", "members", "remote nodes", "services"):
         table.add_column(column)
     for cluster in result.clusters:
-        table.add_row(cluster.name, ", ".join(cluster.members), ", ".join(cluster.remotes),
-                      ", ".join(cluster.services))
+        table.add_row(*map(e, (cluster.name, ", ".join(cluster.members),
+                               ", ".join(cluster.remotes), ", ".join(cluster.services))))
     out.print(table)
     vips = Table(title="VIPs")
     vips.add_column("vip")
     vips.add_column("address")
     for name, address in result.vips.items():
-        vips.add_row(name, address)
+        vips.add_row(e(name), e(str(address)))
     out.print(vips)
-    out.print(f"[green]valid[/green]: {site}")
+    out.print(f"[green]valid[/green]: {e(str(site))}")
 
 
 @app.command()
@@ -228,13 +229,13 @@ def render(
                    "give --out DIR, or --format pcs"))
     assert out_dir is not None
     result = run(lambda: commands_site.render(session, out_dir, check=check))
-    out.print(f"wrote {result.files} files under {result.out_dir}")
+    out.print(f"wrote {result.files} files under {result.out_dir}", markup=False)
     if check and result.checks is None:
         err.print("[yellow]crm_verify not installed: CIBs not checked[/yellow] "
                   "(apt-get install pacemaker-cli-utils)")
     for verdict in result.checks or ():
         status = "[green]ok[/green]" if verdict.ok else "[red]FAILED[/red]"
-        out.print(f"crm_verify {verdict.cluster}: {status}")
+        out.print(f"crm_verify {e(verdict.cluster)}: {status}")
         for line in verdict.messages if not verdict.ok else ():
             err.print(f"  {line}", markup=False, highlight=False)
     if not result.ok:
@@ -249,7 +250,8 @@ def plan(site: SiteArg, fmt: FormatOption = Format.TEXT) -> None:
         _json(stages)
         return
     for number, stage in enumerate(stages, start=1):
-        out.print(f"[bold]{number:2d}. {stage.name}[/bold]  on {', '.join(stage.targets)}")
+        out.print(f"[bold]{number:2d}. {e(stage.name)}[/bold]  on "
+                  f"{e(', '.join(stage.targets))}")
         for line in stage.does:
             out.print(f"      - {line}", markup=False, highlight=False)
         out.print(f"      proof: {stage.proof}", markup=False, highlight=False)
@@ -295,7 +297,7 @@ def secrets(
     table.add_column("name")
     table.add_column("state")
     for entry in listing.secrets:
-        table.add_row(entry.name, entry.state)
+        table.add_row(e(entry.name), e(entry.state))
     out.print(table)
 
 
@@ -375,13 +377,14 @@ def status(
                       + Text(f" ({state.error})"))
             continue
         quorum = "[green]quorate[/green]" if state.quorate else "[red]NO QUORUM[/red]"
-        out.print(f"[bold]cluster {state.name}[/bold]: {quorum}, DC {state.dc}")
+        out.print(f"[bold]cluster {e(state.name)}[/bold]: {quorum}, DC {e(str(state.dc))}")
         out.print("  nodes: " + ", ".join(f"{n} {w}" for n, w in state.nodes.items()),
                   markup=False)
         table = Table("service", "resource", "running on (* promoted)")
         for svc in state.services:
             for rid, nodes in svc.resources.items():
-                table.add_row(svc.service, rid, ", ".join(nodes) or "[red]stopped[/red]")
+                table.add_row(e(svc.service), e(rid),
+                              e(", ".join(nodes)) if nodes else "[red]stopped[/red]")
         out.print(table)
         if state.vips:
             out.print("  VIPs: " + ", ".join(f"{v}@{','.join(n) or 'nowhere'}"
@@ -393,11 +396,12 @@ def status(
             out.print("  rabbitmq running (as RabbitMQ sees it): "
                       + ", ".join(state.rabbitmq_running), markup=False)
         for broker in state.rabbitmq_outside:
-            out.print(f"  [red]rabbitmq[/red] {broker} is not a member of the RabbitMQ cluster: "
-                      "its data was lost or diverged, and hastack never resets a broker; "
+            out.print("  [red]rabbitmq[/red] " + e(
+                      f"{broker} is not a member of the RabbitMQ cluster: its data was lost "
+                      "or diverged, and hastack never resets a broker; "
                       f"on {broker}: rabbitmqctl stop_app; rabbitmqctl reset; rabbitmqctl "
                       f"join_cluster {(state.rabbitmq_running or ['rabbit@<member>'])[0]}; "
-                      f"rabbitmqctl start_app; rabbitmq-queues grow rabbit@{broker} all",
+                      f"rabbitmqctl start_app; rabbitmq-queues grow rabbit@{broker} all"),
                       highlight=False)
         for failure in state.failures:
             out.print(Text("  failed", style="red") + Text(f" {failure}"))
@@ -421,12 +425,12 @@ def verify(
     else:
         table = Table("service", "check", "result", "detail", "s")
         for r in result.checks:
-            table.add_row(r.service, r.name,
+            table.add_row(e(r.service), e(r.name),
                           "[green]pass[/green]" if r.ok else "[red]FAIL[/red]",
                           Text(r.detail), f"{r.seconds:.1f}")
         out.print(table)
     if not result.ok:
-        err.print(f"{len(result.failed)} of {len(result.checks)} checks failed")
+        err.print(f"{len(result.failed)} of {len(result.checks)} checks failed", markup=False)
         raise typer.Exit(1)
     if fmt is Format.TEXT:
         out.print(f"[green]all {len(result.checks)} checks pass[/green]")
@@ -456,10 +460,10 @@ def maintain(
     if result.moved:
         out.print(f"moved off {node}: {', '.join(result.moved)}", markup=False)
     if not result.changed:
-        out.print(f"[green]unchanged[/green]: {node} already "
+        out.print(f"[green]unchanged[/green]: {e(node)} already "
                   f"{'in maintenance' if result.on else 'in service'}")
     else:
-        out.print(f"[green]{node} {'in maintenance' if result.on else 'back in service'}"
+        out.print(f"[green]{e(node)} {'in maintenance' if result.on else 'back in service'}"
                   "[/green]")
 
 
@@ -532,7 +536,7 @@ def _print_drill(report: DrillReport) -> None:
             ("host load average", f"{report.load_average:.2f}")]
     for label, value in rows:
         if value != "-":
-            table.add_row(label, value)
+            table.add_row(e(label), e(value))
     out.print(table)
     if report.timeline:
         steps = Table("after", "waited", "node", "step", title="recovery timeline")
@@ -589,24 +593,24 @@ def _print_simulation(sim: SiteSimulation) -> None:
                   "fenced", "restarted")
     for row in rows(sim):
         verdict = "[green]pass[/green]" if row.ok else "[red]FAIL[/red]"
-        table.add_row(row.cluster, row.case + (f" (as {row.simulated_as})"
-                                               if row.simulated_as else ""),
-                      verdict, ", ".join(row.moved), ", ".join(row.unavailable),
-                      ", ".join(row.fenced), ", ".join(row.restarted))
+        table.add_row(e(row.cluster), e(row.case + (f" (as {row.simulated_as})"
+                                                    if row.simulated_as else "")),
+                      verdict, *map(e, (", ".join(row.moved), ", ".join(row.unavailable),
+                                        ", ".join(row.fenced), ", ".join(row.restarted))))
     out.print(table)
     for row in rows(sim):
         if row.ok:
             continue
-        out.print(f"[red]FAIL[/red] {row.cluster} {row.case}")
+        out.print(f"[red]FAIL[/red] {e(row.cluster)} {e(row.case)}")
         base = sim.baseline(row.cluster)
         for v in row.failing:
-            out.print(f"  {v.invariant}: {Text(v.message)}")
+            out.print(f"  {v.invariant}: {v.message}", markup=False, highlight=False)
             for line in explanation(base, v):
                 out.print(f"      {line}", markup=False, highlight=False)
     failed = sum(not r.ok for r in sim.results)
     summary = (f"{len(sim.results)} cases ({sim.simulated} simulated) in {sim.seconds:.1f} s")
     if failed:
-        err.print(f"{failed} of {summary} fail")
+        err.print(f"{failed} of {summary} fail", markup=False)
     else:
         out.print(f"[green]every invariant holds[/green] in {summary}")
 
@@ -616,14 +620,15 @@ def _print_case(sim: SiteSimulation, result: CaseResult) -> None:
 
     base = sim.baseline(result.case.cluster)
     verdict = "[green]pass[/green]" if result.ok else "[red]FAIL[/red]"
-    out.print(f"[bold]{result.case.spec}[/bold] on cluster {result.case.cluster}: {verdict}")
+    out.print(f"[bold]{e(result.case.spec)}[/bold] on cluster {e(result.case.cluster)}: "
+              f"{verdict}")
     out.print("restarted (stopped on a node that stays up): "
               + (", ".join(result.restarted) or "nothing"), markup=False, highlight=False)
     for view in result.views:
         detail = view_detail(base, view)
         quorum = "quorate" if detail.quorate else "[red]no quorum[/red]"
-        out.print(f"\n[bold]{detail.label}[/bold] ({quorum}): "
-                  + ", ".join(f"{n} {s}" for n, s in detail.nodes))
+        out.print(f"\n[bold]{e(detail.label)}[/bold] ({quorum}): "
+                  + e(", ".join(f"{n} {s}" for n, s in detail.nodes)))
         out.print("  transition:")
         for step in detail.steps or ("(nothing to do)",):
             out.print(f"    {step}", markup=False, highlight=False)
@@ -639,7 +644,7 @@ def _print_case(sim: SiteSimulation, result: CaseResult) -> None:
     for v in result.violations:
         style = "red" if v in failing else "yellow"
         label = "FAIL" if v in failing else "expected (double failure)"
-        out.print(f"[{style}]{label}[/{style}] {v.invariant}: {Text(v.message)}")
+        out.print(f"[{style}]{label}[/{style}] " + e(f"{v.invariant}: {v.message}"))
         if v in failing:
             for line in explanation(base, v):
                 out.print(f"    {line}", markup=False, highlight=False)
@@ -659,7 +664,7 @@ def explain(
     if fmt is Format.JSON:
         _json(chain)
         return
-    out.print(f"[bold]cluster {chain.cluster}[/bold]")
+    out.print(f"[bold]cluster {e(chain.cluster)}[/bold]")
     for line in chain.lines:
         out.print(line, markup=False, highlight=False)
 
@@ -686,8 +691,8 @@ def _print_lab_status(result: LabStatus, fmt: Format = Format.TEXT) -> None:
         table.add_column(column)
     for row in result.machines:
         server = "-" if not row.bmc_running else "running" if row.bmc_answering else "dead"
-        table.add_row(row.name, row.role, row.power, row.link, row.address, row.bmc,
-                      server, Text(row.systemd))
+        table.add_row(*map(e, (row.name, row.role, row.power, row.link, str(row.address),
+                               str(row.bmc), server)), Text(row.systemd))
     out.print(table)
 
 

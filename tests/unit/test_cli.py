@@ -155,3 +155,12 @@ def test_explain_prints_resource_agents_verbatim(tmp_path: Path) -> None:
     assert "one instance of ocf:heartbeat:IPaddr2" in result.stdout, result.stdout
     assert "clone of systemd:haproxy" in result.stdout
     assert all(ord(c) < 0x2000 for c in result.stdout), "a picture in the output"
+
+
+def test_data_that_looks_like_markup_is_printed_as_it_is(tmp_path: Path) -> None:
+    """A site file whose name reads as rich markup is named as it is."""
+    odd = tmp_path / "[bold]lab.yaml"
+    shutil.copy(ROOT / "examples" / "lab.yaml", odd)
+    result = hastack(tmp_path, "validate", str(odd))
+    assert result.returncode == 0, result.stderr
+    assert f"valid: {odd}" in result.stdout, result.stdout
