@@ -61,6 +61,10 @@ class Service:
     # On the failover path (the VIPs' HAProxy, the bus, the token cache): its units get the
     # CPU and I/O priority of corosync and Pacemaker (render/priority.py); APIs get less.
     failover: bool = False
+    # What every other API waits on (keystone: each request's token is checked against it):
+    # a tier between the failover path and the other APIs, so that after a whole site's power
+    # returns it answers before they all start and share the CPU (render/priority.py).
+    first: bool = False
     # The user an OCF agent starts the daemon as through a login (galera: `su - mysql`).
     # pacemaker-execd runs every agent at Nice 0, whatever Pacemaker's own priority, so a
     # failover daemon gets its tier from that login's pam_limits session instead.
@@ -160,6 +164,7 @@ class HostUnit:
     name: str  # the primitive id (what `drill service-kill --service` names)
     unit: str
     failover: bool = False
+    first: bool = False
 
 
 def hosted_ids(service: Service, site: Site, resources: Sequence[Resource | CibSetting],
@@ -238,7 +243,7 @@ class CatalogEntry:
         """What systemd runs of this service on every member (``cluster.manages: core``)."""
         hosted = self._hosted(ctx)
         return [HostUnit(self.name, r.id, r.primitive.id, str(r.primitive.systemd_unit),
-                         self.service.failover)
+                         self.service.failover, self.service.first)
                 for r in self.module.resources(ctx) if isinstance(r, Clone) and r.id in hosted]
 
     def constraints(self, ctx: ServiceContext) -> Sequence[Constraint]:

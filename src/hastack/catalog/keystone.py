@@ -36,6 +36,7 @@ SERVICE = Service(
     requires=("galera", "rabbitmq", "memcached", "loadbalancer"),
     vips=("keystone",),
     summary="identity API (A/A clone behind vip-keystone)",
+    first=True,
 )
 
 PORT = 5000  # keystone's single API port since Queens (the guide's 35357 admin port is gone)

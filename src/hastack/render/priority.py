@@ -33,8 +33,14 @@ class Tier:
 
 # Corosync raises itself to SCHED_RR; its unit still gets the failover tier for its I/O.
 FAILOVER = Tier("failover", nice=-10, cpu_weight=1000, io_weight=1000)
+# What every other API waits on (keystone): ahead of them, behind the failover path.
+FIRST = Tier("first", nice=0, cpu_weight=100, io_weight=100)
 # API servers, conductors, schedulers, agents: busy but never on the failover path.
 SERVICE = Tier("service", nice=10, cpu_weight=20, io_weight=20)
+
+
+def tier(failover: bool, first: bool) -> Tier:
+    return FAILOVER if failover else FIRST if first else SERVICE
 # The cluster stack itself, on every member (and pacemaker_remote on computes).
 MEMBER_UNITS = ("corosync", "pacemaker")
 REMOTE_UNITS = ("pacemaker_remote",)
@@ -81,11 +87,11 @@ def runuser_login(node: str) -> ConfigFile:
 
 
 def priority_files(members: Sequence[str], remotes: Sequence[str],
-                   services: Iterable[tuple[bool, Iterable[Primitive | Clone]]],
+                   services: Iterable[tuple[Tier, Iterable[Primitive | Clone]]],
                    hosted: Iterable[HostUnit] = (),
                    logins: Sequence[str] = ()) -> list[ConfigFile]:
     """Drop-ins for the cluster stack, every systemd unit Pacemaker drives and every unit
-    systemd runs itself; ``services`` pairs each service's failover flag with its resources;
+    systemd runs itself; ``services`` pairs each service's tier with its resources;
     ``logins`` are the users failover daemons are started as through a login."""
     files = [dropin(n, u, FAILOVER) for n in members for u in MEMBER_UNITS]
     if logins:
@@ -96,11 +102,11 @@ def priority_files(members: Sequence[str], remotes: Sequence[str],
     for own in hosted:
         for node in members:
             seen.add((node, own.unit))
-            files.append(dropin(node, own.unit, FAILOVER if own.failover else SERVICE))
-    for failover, resources in services:
+            files.append(dropin(node, own.unit, tier(own.failover, own.first)))
+    for level, resources in services:
         for unit, runs_on in systemd_units(resources):
             for node in (members if runs_on == "controller" else remotes):
                 if (node, unit) not in seen:
                     seen.add((node, unit))
-                    files.append(dropin(node, unit, FAILOVER if failover else SERVICE))
+                    files.append(dropin(node, unit, level))
     return files

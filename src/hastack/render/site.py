@@ -34,7 +34,7 @@ from hastack.render.corosync import node_ids, render_corosync
 from hastack.render.haproxy import render_haproxy, serves_tls
 from hastack.render.hosted import restart_dropins
 from hastack.render.ini import render_ini
-from hastack.render.priority import priority_files
+from hastack.render.priority import Tier, priority_files, tier
 from hastack.site.model import Site
 from hastack.site.placement import ClusterPlacement, Placement
 
@@ -169,14 +169,14 @@ def _cluster_model(site: Site, placement: Placement, cluster: ClusterPlacement,
     items: list[Resource | CibSetting] = []
     constraints: list[Constraint] = []
     files: list[ConfigFile] = []
-    tiers: list[tuple[bool, list[Resource]]] = []
+    tiers: list[tuple[Tier, list[Resource]]] = []
     hosted: list[HostUnit] = []
     logins = sorted({e.service.login_user for e, _ in contexts
                      if e.service.failover and e.service.login_user})
     for entry, ctx in contexts:
         made = entry.resources(ctx)
         items.extend(made)
-        tiers.append((entry.service.failover, _split(made)[0]))
+        tiers.append((tier(entry.service.failover, entry.service.first), _split(made)[0]))
         hosted.extend(entry.host_units(ctx))
         constraints.extend(entry.constraints(ctx))
         files.extend(entry.config(ctx))
