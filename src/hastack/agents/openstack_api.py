@@ -366,12 +366,55 @@ def op_network_forget_departed_agents(conn, ens, params):
             conn.network.delete_agent(agent, ignore_missing=True)
 
 
+def compute_service(conn, host):
+    found = [s for s in conn.compute.services(binary="nova-compute") if s.host == host]
+    if not found:
+        raise RuntimeError(f"nova lists no nova-compute on {host}")
+    return found[0]
+
+
+def op_compute_maintenance_on(conn, ens, params):
+    """The compute disabled (nothing new scheduled there), then each instance on it moved by
+    live migration (nova picks the target), waited for until it runs elsewhere."""
+    host, wait = params["host"], float(params.get("wait", "600"))
+    service = compute_service(conn, host)
+    if service.status != "disabled" and ens.need(f"nova-compute@{host} disabled"):
+        conn.compute.disable_service(service, host, service.binary,
+                                     disabled_reason="maintenance (hastack)")
+    there = [s for s in conn.compute.servers(all_projects=True) if s.compute_host == host]
+    if not there or not ens.need(f"{len(there)} instance(s) live-migrated off {host}"):
+        return
+    for server in there:
+        conn.compute.live_migrate_server(server, host=None, block_migration="auto")
+    deadline, left = time.time() + wait, list(there)
+    while left and time.time() < deadline:
+        time.sleep(3)
+        now = [conn.compute.get_server(s.id) for s in left]
+        failed = [s.name for s in now if s.status == "ERROR"]
+        if failed:
+            raise RuntimeError(f"live migration failed for {', '.join(failed)}")
+        left = [s for s in now if s.compute_host == host or s.status != "ACTIVE"]
+    if left:
+        raise RuntimeError(
+            f"{', '.join(s.name for s in left)} still on {host} after {wait:.0f} s: nova's "
+            "migrations say why (`openstack server migration list --host " + host + "`); "
+            "move them (`openstack server migrate`), then run maintain again")
+
+
+def op_compute_maintenance_off(conn, ens, params):
+    service = compute_service(conn, params["host"])
+    if service.status == "disabled" and ens.need(f"nova-compute@{service.host} enabled"):
+        conn.compute.enable_service(service, service.host, service.binary)
+
+
 ENSURE = {"project.ensure": op_project_ensure, "keystone.register": op_keystone_register,
           "keystone.retire": op_keystone_retire,
           "heat.stack-domain": op_heat_stack_domain,
           "compute.drain-departed": op_compute_drain_departed,
           "compute.forget-departed": op_compute_forget_departed,
-          "network.forget-departed-agents": op_network_forget_departed_agents}
+          "network.forget-departed-agents": op_network_forget_departed_agents,
+          "compute.maintenance-on": op_compute_maintenance_on,
+          "compute.maintenance-off": op_compute_maintenance_off}
 CHECKS = {"token.issue": check_token_issue, "token.issue.member": check_token_issue_member,
           "image.upload-readback": check_image_upload_readback,
           "compute.services-up": check_compute_services_up,

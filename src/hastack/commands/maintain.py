@@ -26,5 +26,7 @@ def maintain(session: Session, node: str, state: str) -> Maintenance:
 
     if state not in ("on", "off"):
         raise UsageError("usage", f"maintain {state}: expected on or off", fix="see --help")
+    computes = {n for c in session.loaded.placement.clusters for n in c.remotes}
     return asyncio.run(run(session.loaded, catalog.SERVICES, session.transports(), node,
-                           on=state == "on"))
+                           on=state == "on",
+                           secrets=session.secrets() if node in computes else None))

@@ -6,7 +6,8 @@ requests again once they answer. resource-stickiness INFINITY (catalog/cluster.p
 what moved where it is: nothing is rebalanced that need not move.
 
 One member at a time: a second one in standby would leave Galera and RabbitMQ one failure
-from losing their majority, so it is refused.
+from losing their majority, so it is refused. A compute (compute_maintenance) is emptied
+through nova first, then put in standby; any number may be out.
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ from hastack.catalog.contract import CatalogEntry, Listener, ServiceContext
 from hastack.catalog.platform import platform_info
 from hastack.deploy import drain
 from hastack.errors import HastackError, TransportError, UsageError
+from hastack.osapi import client as osapi
 from hastack.pacemaker import live
 from hastack.pacemaker.status import ClusterStatus
+from hastack.secrets import Secrets
 from hastack.site.load import LoadedSite
 from hastack.transport.base import Transport
 
@@ -94,18 +97,23 @@ def _single_instances(status: ClusterStatus, node: str) -> list[str]:
 
 
 async def maintain(loaded: LoadedSite, catalog: Sequence[CatalogEntry],
-                   transports: Mapping[str, Transport], node: str, *, on: bool) -> Maintenance:
-    """``node`` (a cluster member) into maintenance (``on``) or back.
+                   transports: Mapping[str, Transport], node: str, *, on: bool,
+                   secrets: Secrets | None = None) -> Maintenance:
+    """``node`` (a cluster member, or a compute: see compute_maintenance) into maintenance
+    (``on``) or back.
 
     Raises:
         UsageError: the node is not a member, or the cluster's state refuses it (see
             refusal).
         TransportError: a step did not finish (the message names it); run it again.
     """
+    if any(node in c.remotes for c in loaded.placement.clusters):
+        assert secrets is not None, "a compute's maintenance speaks to nova"
+        return await compute_maintenance(loaded, transports, secrets, node, on=on)
     members = next((c.members for c in loaded.placement.clusters if node in c.members), None)
     if members is None:
-        raise UsageError("maintain-unknown-node", f"{node} is not a member of any cluster of "
-                         "the site", fix="name a controller (compute maintenance: to come)")
+        raise UsageError("maintain-unknown-node", f"{node} is not a node of any cluster of "
+                         "the site", fix="name a controller or a compute")
     via, status = await _first_answer(transports, [m for m in members if m != node])
     problem = refusal(status, members, node, on)
     if problem is not None:
@@ -177,3 +185,57 @@ async def _standby(via: Transport, node: str, on: bool) -> None:
     """The node's standby attribute (permanent, in the CIB's nodes section)."""
     argv = ["crm_attribute", "--node", node, "--name", "standby"]
     (await via.run([*argv, "--update", "on"] if on else [*argv, "--delete"])).check()
+
+
+async def compute_maintenance(loaded: LoadedSite, transports: Mapping[str, Transport],
+                              secrets: Secrets, node: str, *, on: bool) -> Maintenance:
+    """A compute out of service: nova schedules nothing more to it and live-migrates its
+    instances away (refused, naming them, when one cannot move), then the node goes into
+    standby (Pacemaker stops nova-compute and the L2 agent there; nothing is fenced). Back:
+    standby lifted, nova-compute enabled. Any number of computes may be out at once.
+    """
+    cluster = next(c for c in loaded.placement.clusters if node in c.remotes)
+    via, status = await _first_answer(transports, cluster.members)
+    state = status.node(node)
+    if state is None:
+        raise UsageError("maintain-unknown-node", f"{node} is not in the cluster's status",
+                         fix="deploy the site first")
+    if on and not state.standby and not status.quorate:
+        raise UsageError("maintain-no-quorum", "the cluster has no quorum", fix="repair the "
+                         "cluster first (hastack status SITE)")
+    if on and not state.standby and not state.online:
+        raise UsageError("maintain-node-offline", f"{node} is not online", fix="a compute "
+                         "that is down is fenced and evacuated by the cluster: repair it")
+    result = Maintenance(node, on)
+    ctx = ServiceContext(site=loaded.site, placement=loaded.placement, service="compute",
+                         platform=platform_info(loaded.site.platform.value))
+
+    async def nova(operation: str, started: float) -> None:
+        done = await osapi.call(via, operation, {"host": node}, ctx=ctx, secrets=secrets,
+                                timeout=1200)
+        if not done.ok:
+            raise TransportError(node, f"{operation}: {done.detail}",
+                                 fix="run maintain again once that is solved")
+        if done.changed:
+            result.steps.append(Step(f"nova: {done.detail}", time.monotonic() - started))
+            result.changed = True
+
+    if on:
+        await nova("compute.maintenance-on", time.monotonic())
+        if not state.standby:
+            started = time.monotonic()
+            await _standby(via, node, True)
+            await live.wait_settled(via)
+            result.steps.append(Step("standby: nova-compute and the L2 agent stopped there, "
+                                     "cluster settled", time.monotonic() - started))
+            result.changed = True
+        return result
+    if state.standby:
+        started = time.monotonic()
+        await _standby(via, node, False)
+        await live.wait_settled(via)
+        result.steps.append(Step("standby lifted: its services started again, cluster "
+                                 "settled", time.monotonic() - started))
+        result.changed = True
+    await nova("compute.maintenance-off", time.monotonic())
+    return result
