@@ -203,7 +203,8 @@ def bootstrap(ctx: ServiceContext) -> list[Action]:
     script = agent_text("nova_map_computes.sh", DISCOVER_WAIT=DISCOVER_WAIT)
     # A compute taken out of the site (deploy/departed.py): first no longer scheduled to,
     # and refused while an instance is there; once its services stopped, forgotten by nova
-    # (its service record and resource provider), so that no dead one is left listed.
+    # (its service record and resource provider) and neutron, so that no dead one is left
+    # listed. Both run only when a node departed: a deploy that removes none asks nothing.
     keep = (("keep", ",".join(hosts)),)
     return [Action(name="nova-drain-departed", what="computes no longer in the site: "
                    "disabled in nova, none may still host an instance",
@@ -216,13 +217,13 @@ def bootstrap(ctx: ServiceContext) -> list[Action]:
             Action(name="nova-forget-departed", what="computes no longer in the site: their "
                    "nova-compute services and resource providers deleted",
                    run=ApiCall("compute.forget-departed", keep), where="nova",
-                   phase="after-start"),
+                   phase="departed"),
             # Here, not with neutron's agents: a compute's L2 agent is one of this service's
             # resources, and a running agent would register itself again.
             Action(name="neutron-forget-departed", what="neutron agents of nodes no longer "
                    "in the site deleted", run=ApiCall("network.forget-departed-agents", (
                        ("keep", ",".join(n.name for n in ctx.site.nodes)),)),
-                   where="nova", phase="after-start")]
+                   where="nova", phase="departed")]
 
 
 def checks(ctx: ServiceContext) -> list[Check]:

@@ -124,8 +124,9 @@ class Action:
     # before-start: prepares what the service needs to start (schema); after-start: needs
     # the service itself running (e.g. users inside the database it is); preflight: before
     # anything changes, run only when a node the site no longer lists is still in a cluster
-    # (deploy/departed.py), to move the service off it or refuse.
-    phase: Literal["before-start", "after-start", "preflight"] = "before-start"
+    # (deploy/departed.py), to move the service off it or refuse; departed: likewise only
+    # then, after every push (its services there stopped), to forget its records.
+    phase: Literal["before-start", "after-start", "preflight", "departed"] = "before-start"
 
 
 @dataclass(frozen=True)

@@ -738,15 +738,16 @@ async def _departed(d: Deployment) -> dict[str, list[str]]:
     return out
 
 
-async def _preflight(d: Deployment) -> None:
-    """The services' preflight actions (moving them off departing nodes, or refusing)."""
+async def _preflight(d: Deployment, phase: str = "preflight") -> None:
+    """The services' actions for departing nodes: ``preflight`` (moving them off, or
+    refusing) before anything changes, ``departed`` (forgetting their records) at the end."""
     platform = platform_info(d.loaded.site.platform.value)
     for entry in d.catalog:
         if not d.loaded.placement.has(entry.name):
             continue
         ctx = ServiceContext(site=d.loaded.site, placement=d.loaded.placement,
                              service=entry.name, platform=platform)
-        for action in (a for a in entry.bootstrap(ctx) if a.phase == "preflight"):
+        for action in (a for a in entry.bootstrap(ctx) if a.phase == phase):
             for target in _action_targets(d, entry, action):
                 await _run_action(d, action, target, ctx)
 
@@ -757,6 +758,8 @@ async def _forget_departed(d: Deployment, before: Mapping[str, list[str]]) -> No
     if d.dry_run and d.changed:
         return
     now = await _departed(d)
+    if any(before.values()) or any(now.values()):
+        await _preflight(d, "departed")
     for cluster in d.loaded.placement.clusters:
         gone = sorted({*before.get(cluster.name, ()), *now.get(cluster.name, ())})
         if not gone:
