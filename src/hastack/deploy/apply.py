@@ -663,7 +663,7 @@ async def deploy(d: Deployment) -> Deployment:
     await _refuse_architecture_change(d)
     leaving = await _departed(d)
     if any(leaving.values()):
-        await _preflight(d)
+        await _departure_actions(d, "preflight")
     if not d.dry_run:
         d.secrets = save(d.secrets)
     await asyncio.gather(*(_prepare_node(d, n) for n in nodes))
@@ -738,7 +738,7 @@ async def _departed(d: Deployment) -> dict[str, list[str]]:
     return out
 
 
-async def _preflight(d: Deployment, phase: str = "preflight") -> None:
+async def _departure_actions(d: Deployment, phase: str) -> None:
     """The services' actions for departing nodes: ``preflight`` (moving them off, or
     refusing) before anything changes, ``departed`` (forgetting their records) at the end."""
     platform = platform_info(d.loaded.site.platform.value)
@@ -759,7 +759,7 @@ async def _forget_departed(d: Deployment, before: Mapping[str, list[str]]) -> No
         return
     now = await _departed(d)
     if any(before.values()) or any(now.values()):
-        await _preflight(d, "departed")
+        await _departure_actions(d, "departed")
     for cluster in d.loaded.placement.clusters:
         gone = sorted({*before.get(cluster.name, ()), *now.get(cluster.name, ())})
         if not gone:

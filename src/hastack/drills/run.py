@@ -260,12 +260,9 @@ async def _answering_apis(drill: Drill, report: DrillReport) -> list[ApiTarget]:
     except KeyError:  # a site deployed with --scope core has no admin password yet
         report.notes.append("no admin password stored yet: the APIs were not loaded")
         return []
-    tries = await asyncio.gather(*(drill.client.run(
-        [PYTHON, "-", t.name, t.url, "0.01", "0"], stdin=API_LOAD.encode(), env=env,
-        timeout=60) for t in targets))
     answering = []
-    for target, tried in zip(targets, tries, strict=True):
-        if any(a.ok for a in attempts(tried.stdout.splitlines())):
+    for target, answers in zip(targets, await _answer_once(drill, targets, env), strict=True):
+        if answers:
             answering.append(target)
         else:
             report.notes.append(f"{target.name} did not answer through its VIP before the "
@@ -398,6 +395,15 @@ async def _fault_and_recovery(drill: Drill, report: DrillReport, run_id: str, lo
     return report
 
 
+async def _answer_once(drill: Drill, targets: list[ApiTarget], env: dict[str, str]
+                       ) -> list[bool]:
+    """One attempt of the API load per target: did it answer through its VIP?"""
+    tries = await asyncio.gather(*(drill.client.run(
+        [PYTHON, "-", t.name, t.url, "0.01", "0"], stdin=API_LOAD.encode(), env=env,
+        timeout=60) for t in targets))
+    return [any(a.ok for a in attempts(t.stdout.splitlines())) for t in tries]
+
+
 def _stop_file(run_id: str) -> str:
     """On the client: the loads of run ``run_id`` end at their next attempt once it exists."""
     return f"/run/hastack-drill-{run_id}.stop"
@@ -412,15 +418,11 @@ async def _until_steady(drill: Drill, report: DrillReport, t0: float,
     targets = [t for t in drill.api_targets() if t.name in names]
     env = drill.api_env() if targets else {}
     while time.time() < deadline:
-        if strength.done():
-            tries = await asyncio.gather(*(drill.client.run(
-                [PYTHON, "-", t.name, t.url, "0.01", "0"], stdin=API_LOAD.encode(), env=env,
-                timeout=60) for t in targets))
-            if all(any(a.ok for a in attempts(t.stdout.splitlines())) for t in tries):
-                await asyncio.sleep(max(0.0, min(STEADY, deadline - time.time())))
-                report.notes.append(f"the loads ended {time.time() - t0:.0f} s after the "
-                                    f"fault, {STEADY:.0f} s after everything was back")
-                return True
+        if strength.done() and all(await _answer_once(drill, targets, env)):
+            await asyncio.sleep(max(0.0, min(STEADY, deadline - time.time())))
+            report.notes.append(f"the loads ended {time.time() - t0:.0f} s after the "
+                                f"fault, {STEADY:.0f} s after everything was back")
+            return True
         await asyncio.sleep(POLL if not strength.done() else 2)
     return False
 

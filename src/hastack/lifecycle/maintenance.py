@@ -45,6 +45,10 @@ class Maintenance:
     steps: list[Step] = field(default_factory=list)
     moved: list[str] = field(default_factory=list)  # single-instance resources it held
 
+    def record(self, what: str, started: float) -> None:
+        self.steps.append(Step(what, time.monotonic() - started))
+        self.changed = True
+
 
 def refusal(status: ClusterStatus, members: Sequence[str], node: str,
             on: bool) -> UsageError | None:
@@ -125,10 +129,7 @@ async def maintain(loaded: LoadedSite, catalog: Sequence[CatalogEntry],
                  if n != node} if loaded.placement.has("loadbalancer") else {}
     listeners = _listeners(loaded, catalog, node)
 
-    def step(what: str, started: float) -> None:
-        result.steps.append(Step(what, time.monotonic() - started))
-        result.changed = True
-
+    step = result.record
     # Each half also finishes what a killed run left: standby set but not settled, or
     # lifted with the backends still held out of HAProxy.
     if on:
@@ -217,25 +218,20 @@ async def compute_maintenance(loaded: LoadedSite, transports: Mapping[str, Trans
             raise TransportError(node, f"{operation}: {done.detail}",
                                  fix="run maintain again once that is solved")
         if done.changed:
-            result.steps.append(Step(f"nova: {done.detail}", time.monotonic() - started))
-            result.changed = True
+            result.record(f"nova: {done.detail}", started)
+
+    async def standby(to: bool, what: str) -> None:
+        if state.standby != to:
+            started = time.monotonic()
+            await _standby(via, node, to)
+            await live.wait_settled(via)
+            result.record(what, started)
 
     if on:
         await nova("compute.maintenance-on", time.monotonic())
-        if not state.standby:
-            started = time.monotonic()
-            await _standby(via, node, True)
-            await live.wait_settled(via)
-            result.steps.append(Step("standby: nova-compute and the L2 agent stopped there, "
-                                     "cluster settled", time.monotonic() - started))
-            result.changed = True
+        await standby(True, "standby: nova-compute and the L2 agent stopped there, cluster "
+                      "settled")
         return result
-    if state.standby:
-        started = time.monotonic()
-        await _standby(via, node, False)
-        await live.wait_settled(via)
-        result.steps.append(Step("standby lifted: its services started again, cluster "
-                                 "settled", time.monotonic() - started))
-        result.changed = True
+    await standby(False, "standby lifted: its services started again, cluster settled")
     await nova("compute.maintenance-off", time.monotonic())
     return result
