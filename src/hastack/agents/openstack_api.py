@@ -1,9 +1,11 @@
 # mypy: ignore-errors
 """OpenStack API operations, run with python3 on a controller (it reaches every VIP; the
 host running hastack may not). Sent over stdin by osapi/client.py; stdlib + openstacksdk
-only. Input: JSON {"operation", "params", "ensure"} on argv[1]; credentials in the environment
-(OS_AUTH_URL, OS_PASSWORD, SECRET_* for passwords an operation sets). Output: one JSON line
-{"ok", "changed", "detail"}.
+only. Input: JSON {"requests": [{"operation", "params", "secret"}], "ensure"} on argv[1], run
+one after another in one process (one import of openstacksdk, one token: about a second each
+saved); credentials in the environment (OS_AUTH_URL, OS_PASSWORD, and a request's "secret"
+names the variable holding the password it sets). Output: one JSON line, a list of
+{"ok", "changed", "detail", "seconds"}, one per request.
 
 Ensure operations create what is missing and report whether they changed anything; with
 "ensure": false they only report what they would change. Check operations assert an outcome.
@@ -428,23 +430,32 @@ CHECKS = {"token.issue": check_token_issue, "token.issue.member": check_token_is
           "object.put-get": check_object_put_get, "catalog.tls": check_catalog_tls}
 
 
-def main():
-    request = json.loads(sys.argv[1])
+def run_one(conn, request, ensure):
     operation, params = request["operation"], request.get("params", {})
-    try:
-        conn = connect()
-        if operation in ENSURE:
-            ens = Ensure(request.get("ensure", True))
-            ENSURE[operation](conn, ens, params)
-            result = {"ok": True, "changed": bool(ens.changes),
-                      "detail": "; ".join(ens.changes) or "already there"}
-        elif operation in CHECKS:
-            result = {"ok": True, "changed": False, "detail": CHECKS[operation](conn, params)}
-        else:
-            result = {"ok": False, "changed": False, "detail": f"unknown operation {operation}"}
-    except Exception as exc:  # report every failure as data: the caller names the step
-        result = {"ok": False, "changed": False, "detail": f"{type(exc).__name__}: {exc}"}
-    print(json.dumps(result))
+    if request.get("secret"):  # the operations read the password they set from here
+        os.environ["SECRET_PASSWORD"] = os.environ[request["secret"]]
+    if operation in ENSURE:
+        ens = Ensure(ensure)
+        ENSURE[operation](conn, ens, params)
+        return {"ok": True, "changed": bool(ens.changes),
+                "detail": "; ".join(ens.changes) or "already there"}
+    if operation in CHECKS:
+        return {"ok": True, "changed": False, "detail": CHECKS[operation](conn, params)}
+    return {"ok": False, "changed": False, "detail": f"unknown operation {operation}"}
+
+
+def main():
+    batch = json.loads(sys.argv[1])
+    results, conn = [], None
+    for request in batch["requests"]:
+        started = time.monotonic()
+        try:
+            conn = conn or connect()
+            result = run_one(conn, request, batch.get("ensure", True))
+        except Exception as exc:  # report every failure as data: the caller names the step
+            result = {"ok": False, "changed": False, "detail": f"{type(exc).__name__}: {exc}"}
+        results.append({**result, "seconds": time.monotonic() - started})
+    print(json.dumps(results))
 
 
 if __name__ == "__main__":

@@ -492,27 +492,32 @@ async def _wait_backends_up(d: Deployment, entry: CatalogEntry, ctx: ServiceCont
                                 fix="see the service's log on those members")
 
 
-async def _run_api_action(d: Deployment, action: Action, target: str, ctx: ServiceContext,
-                          step: KeystoneEntry | ApiCall) -> None:
+async def _run_api_actions(d: Deployment, target: str,
+                           pending: Sequence[tuple[Action, ServiceContext]]) -> None:
     """API registrations are idempotent by nature: asked to ensure, they say whether they
-    changed anything; in a dry run they only say what they would change."""
-    started = time.monotonic()
-    operation, params, secret = osapi_client.step_request(step, ctx)
-    result = await osapi_client.call(d.transports[target], operation, params, ctx=ctx,
-                              secrets=d.secrets, secret=secret, ensure=not d.dry_run)
-    if not result.ok:
-        raise TransportError(target, f"action:{action.name}: {operation} failed: "
-                             f"{result.detail}", fix="see the service's log on that node")
-    outcome: Outcome = ("would change" if d.dry_run else "changed") if result.changed \
-        else "unchanged"
-    d.record(f"action:{action.name}", target, outcome, f"{action.what}: {result.detail}",
-             started)
+    changed anything; in a dry run they only say what they would change. ``pending`` runs
+    in one program on ``target`` (its start and token shared), one after another."""
+    requests = []
+    for action, ctx in pending:
+        assert isinstance(action.run, KeystoneEntry | ApiCall)
+        operation, params, secret = osapi_client.step_request(action.run, ctx)
+        requests.append(osapi_client.ApiRequest(operation, params, secret))
+    results = await osapi_client.call_many(d.transports[target], requests, ctx=pending[0][1],
+                                           secrets=d.secrets, ensure=not d.dry_run)
+    for (action, _), request, result in zip(pending, requests, results, strict=True):
+        if not result.ok:
+            raise TransportError(target, f"action:{action.name}: {request.operation} failed: "
+                                 f"{result.detail}", fix="see the service's log on that node")
+        outcome: Outcome = ("would change" if d.dry_run else "changed") if result.changed \
+            else "unchanged"
+        d.record(f"action:{action.name}", target, outcome, f"{action.what}: {result.detail}",
+                 time.monotonic() - result.seconds)
 
 
 async def _run_action(d: Deployment, action: Action, target: str,
                       ctx: ServiceContext) -> None:
     if isinstance(action.run, KeystoneEntry | ApiCall) and action.done is None:
-        await _run_api_action(d, action, target, ctx, action.run)
+        await _run_api_actions(d, target, [(action, ctx)])
         return
     node = d.transports[target]
     started = time.monotonic()
@@ -783,14 +788,18 @@ async def _register_service_users(d: Deployment, later: Sequence[CatalogEntry]) 
     Returns the names of the actions done here."""
     platform = platform_info(d.loaded.site.platform.value)
     names = set()
+    by_target: dict[str, list[tuple[Action, ServiceContext]]] = {}
     for entry in later:
         ctx = ServiceContext(site=d.loaded.site, placement=d.loaded.placement,
                              service=entry.name, platform=platform)
         for action in entry.bootstrap(ctx):
-            if isinstance(action.run, KeystoneEntry) and action.phase == "before-start":
+            if isinstance(action.run, KeystoneEntry) and action.phase == "before-start" \
+                    and action.done is None:
                 for target in _action_targets(d, entry, action):
-                    await _run_action(d, action, target, ctx)
+                    by_target.setdefault(target, []).append((action, ctx))
                 names.add(action.name)
+    for target, pending in by_target.items():
+        await _run_api_actions(d, target, pending)
     return names
 
 

@@ -5,7 +5,7 @@ operation's code travels on stdin, its passwords in the environment."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,30 +27,53 @@ class ApiResult:
     ok: bool
     changed: bool
     detail: str
+    seconds: float = 0.0  # the operation's own time on the node, without the program's start
+
+
+@dataclass(frozen=True)
+class ApiRequest:
+    operation: str
+    params: Mapping[str, Any]
+    secret: SecretRef | None = None  # a password the operation sets
 
 
 async def call(node: Transport, operation: str, params: Mapping[str, Any], *,
                ctx: ServiceContext, secrets: Secrets, secret: SecretRef | None = None,
                ensure: bool = True, timeout: float = 600) -> ApiResult:
+    (result,) = await call_many(node, [ApiRequest(operation, params, secret)], ctx=ctx,
+                                secrets=secrets, ensure=ensure, timeout=timeout)
+    return result
+
+
+async def call_many(node: Transport, requests: Sequence[ApiRequest], *, ctx: ServiceContext,
+                    secrets: Secrets, ensure: bool = True, timeout: float = 600
+                    ) -> list[ApiResult]:
+    """``requests`` one after another by one program on ``node``: one start and one token
+    for all of them. Each result stands alone (one failing does not stop the next)."""
     env = {"OS_AUTH_URL": os_.keystone_public_url(ctx) + "/v3",
            "OS_PASSWORD": secrets.lookup(os_.admin_password()),
            "OS_REGION_NAME": ctx.site.openstack.region,
            **({"OS_CACERT": tls.ca_path(ctx.site)} if tls.enabled(ctx.site) else {})}
-    if secret is not None:
-        env["SECRET_PASSWORD"] = secrets.lookup(secret)
-    # A parameter may be a public form of a secret (a service user's account name).
-    resolved = {k: secrets.lookup(v) if isinstance(v, SecretRef) else v
-                for k, v in params.items()}
-    request = json.dumps({"operation": operation, "params": resolved, "ensure": ensure})
-    done = await node.run([PYTHON, "-", request], stdin=OPERATIONS, env=env,
-                          timeout=timeout)
+    sent = []
+    for i, request in enumerate(requests):
+        if request.secret is not None:
+            env[f"SECRET_PASSWORD_{i}"] = secrets.lookup(request.secret)
+        # A parameter may be a public form of a secret (a service user's account name).
+        sent.append({"operation": request.operation,
+                     "params": {k: secrets.lookup(v) if isinstance(v, SecretRef) else v
+                                for k, v in request.params.items()},
+                     "secret": f"SECRET_PASSWORD_{i}" if request.secret is not None else None})
+    done = await node.run([PYTHON, "-", json.dumps({"requests": sent, "ensure": ensure})],
+                          stdin=OPERATIONS, env=env, timeout=timeout)
     lines = done.stdout.strip().splitlines()
     try:
-        answer = json.loads(lines[-1])
-    except (IndexError, json.JSONDecodeError):
-        return ApiResult(False, False, (done.stderr or done.stdout).strip()[-800:]
-                         or f"exit status {done.returncode}")
-    return ApiResult(bool(answer["ok"]), bool(answer["changed"]), str(answer["detail"]))
+        answers = json.loads(lines[-1])
+        assert isinstance(answers, list) and len(answers) == len(requests)
+    except (IndexError, json.JSONDecodeError, AssertionError):
+        failed = (done.stderr or done.stdout).strip()[-800:] or f"exit status {done.returncode}"
+        return [ApiResult(False, False, failed) for _ in requests]
+    return [ApiResult(bool(a["ok"]), bool(a["changed"]), str(a["detail"]), float(a["seconds"]))
+            for a in answers]
 
 
 def secret_refs(step: KeystoneEntry | ApiCall, ctx: ServiceContext) -> list[SecretRef]:
