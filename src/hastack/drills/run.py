@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 
 from hastack.catalog import neutron_server, nova, tls
 from hastack.catalog import openstack as os_
-from hastack.catalog.cib_model import Clone, Primitive, vip_id
+from hastack.catalog.cib_model import Clone, Primitive, pdu_stonith_id, stonith_id, vip_id
 from hastack.catalog.contract import HostUnit
 from hastack.catalog.galera import VERIFY_DB, VERIFY_PASSWORD
 from hastack.catalog.openstack import rabbit_port
@@ -819,8 +819,8 @@ async def fence_failure(drill: Drill, *, node: str | None, load_seconds: float,
     takes both). Until fencing succeeds, nothing the node ran may start elsewhere. With a PDU
     outlet (level 2) the node is fenced through it and everything recovers; without one
     (``pdu_dead``: the PDU made dead too, or none configured) the cluster must wait, and
-    recover once the BMC answers again after BMC_DEAD_SECONDS. The BMC (and PDU) answer
-    again at the end in every case."""
+    recover once the BMC answers again after BMC_DEAD_SECONDS. Once the node is fenced the
+    dead devices are repaired (see ``repaired``), and at the end in every case."""
     from hastack.drills import fencing as judge
 
     target = node or await _db_vip_holder(drill)
@@ -843,6 +843,24 @@ async def fence_failure(drill: Drill, *, node: str | None, load_seconds: float,
         await asyncio.to_thread(control.set_bmc, drill.loaded, target, bmc)
         if pdu_dead and outlet is not None:
             await asyncio.to_thread(control.set_pdu, drill.loaded, outlet.name, pdu)
+
+    async def repaired() -> None:
+        """Once the node is fenced the point is made: the dead devices are mended and their
+        failed monitors and starts cleaned up, as an operator would after the repair.
+        Otherwise the drill could not see full strength before the failures expire, and
+        every failing start of a dead device (its status call timing out, ~15 s) keeps
+        aborting the transitions that bring the fenced node back."""
+        await answering(True, True)
+        devices = [stonith_id(target)]
+        if pdu_dead and outlet is not None:
+            devices += [pdu_stonith_id(n.name) for n in drill.loaded.site.nodes
+                        if n.fencing is not None and n.fencing.pdu is not None
+                        and n.fencing.pdu.name == outlet.name]
+        for device in devices:
+            await drill.transports[survivors[0]].run(
+                ["crm_resource", "--cleanup", "--resource", device], timeout=60)
+        report.notes.append(f"{target} fenced: its dead devices answer again and their "
+                            f"failures were cleaned up ({', '.join(devices)})")
 
     async def revive_bmc(t0: float) -> None:
         await asyncio.sleep(BMC_DEAD_SECONDS)
@@ -867,6 +885,7 @@ async def fence_failure(drill: Drill, *, node: str | None, load_seconds: float,
         if report.detected is not None and report.fenced is None and state is not None \
                 and not state.unclean and not state.online:
             report.fenced = now
+            timers.append(asyncio.create_task(repaired()))
         if report.fenced is None:
             for rid in judge.moved_early(status, held, target):
                 if rid not in early:  # reported once
