@@ -38,7 +38,7 @@ from lxml import etree
 from hastack.deploy import rekey
 from hastack.deploy.apply import RESTART_DIR
 from hastack.deploy.files import STAT_SCRIPT
-from hastack.deploy.in_force import PENDING_DIR, RENICE
+from hastack.deploy.in_force import COROSYNC_CONF, PENDING_DIR, RENICE
 from hastack.errors import TransportError
 from hastack.haproxy_stats import ADMIN_SOCKET
 from hastack.pacemaker.live import RESTART_BAN
@@ -162,7 +162,8 @@ PACKAGE_FILES = {
 }
 # Folders whose files take effect when a command reads them again (see Node.read).
 READ_BY = {"/etc/sysctl.d/": ("sysctl", "--system"),
-           "/etc/systemd/system/": ("systemctl", "daemon-reload")}
+           "/etc/systemd/system/": ("systemctl", "daemon-reload"),
+           COROSYNC_CONF: ("corosync-cfgtool", "-R")}  # or corosync's start
 # A fresh Debian node's own files that the deploy rewrites.
 BASE_FILES = {"/etc/hosts": File(b"127.0.0.1\tlocalhost\n")}
 # HAProxy's backend checks: which resource must run on a server's node, and which unit
@@ -540,6 +541,8 @@ def _systemctl(ask: Ask) -> Answer:
         if now:
             node.started -= units
     elif verb == "start":
+        if "corosync" in units - node.started:
+            node.reread(COROSYNC_CONF)
         if "pacemaker" in units - node.started:
             world.joining.add(ask.host)
             world.form()
@@ -597,6 +600,18 @@ def _pending(ask: Ask) -> Answer:
         files[f"{PENDING_DIR}/{name}"] = File(b"")
     return ok("".join(f"{p.rsplit('/', 1)[1]}\n" for p in sorted(files)
                       if dirname(p) == PENDING_DIR))
+
+
+def _cib_nodes(ask: Ask) -> Answer:
+    nodes = etree.fromstring(_cib(ask)[1].encode()).find("configuration/nodes")
+    return ok(etree.tostring(nodes, encoding="unicode") if nodes is not None else "<nodes/>")
+
+
+def _corosync_reload(ask: Ask) -> Answer:
+    if "corosync" not in ask.node.started:
+        return fail(1, "Could not initialize corosync configuration API error 2")
+    ask.node.reread(COROSYNC_CONF)
+    return ok()
 
 
 def _sysctl(ask: Ask) -> Answer:
@@ -827,6 +842,7 @@ RULES: tuple[Rule, ...] = (
     Rule("pending marks", script(f"mkdir -p {PENDING_DIR} && cd {PENDING_DIR} && "
                                  'for m in "$@"; do : >"$m"; done && ls -1', "mark"), _pending),
     Rule("sysctl", exact("sysctl", "--system"), _sysctl),
+    Rule("corosync reload", exact("corosync-cfgtool", "-R"), _corosync_reload),
     Rule("trust CA", script_like(r"\[ ! -e .* update-ca-certificates >/dev/null"), _trust_ca),
     Rule("renice", script(RENICE, "renice"), lambda ask: ok()),
     Rule("unit states", script(UNIT_STATES_SCRIPT, "units"), _unit_states),
@@ -842,6 +858,8 @@ RULES: tuple[Rule, ...] = (
     Rule("crm_mon", exact("crm_mon", "--one-shot", "--output-as=xml", "--inactive"),
          _crm_mon),
     Rule("cibadmin query", exact("cibadmin", "--query"), _pacemaker(_cib)),
+    Rule("cibadmin nodes", exact("cibadmin", "--query", "--scope", "nodes"),
+         _pacemaker(_cib_nodes)),
     Rule("cibadmin status", exact("cibadmin", "--query", "--scope", "status"),
          _pacemaker(lambda ask: ok("<status/>"))),  # no expired failure to clear
     Rule("crm_verify", prefix("crm_verify", "--xml-file"), _verify),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from lxml import etree
 
-from hastack.deploy.cib import merge_configuration
+from hastack.deploy.cib import in_place_changes, left_unmanaged, merge_configuration, unmanaged
 
 LIVE = """<cib epoch="7" num_updates="3" admin_epoch="0" validate-with="pacemaker-3.9">
 <configuration>
@@ -63,3 +63,51 @@ def test_alerts_are_hastacks_to_set_and_a_second_merge_changes_nothing() -> None
         '<alerts><alert id="haproxy-node-lost" path="/usr/local/lib/hastack/'
         'haproxy-node-lost"><select><select_nodes/></select></alert></alerts>'))
     assert not merge_configuration(live, want).changed
+
+
+def test_a_cluster_node_never_seen_is_left_out_and_a_remote_one_put_in() -> None:
+    """Listed before it joins, a cluster node would be UNCLEAN (startup-fencing) and fenced
+    at once; a remote node is only offline until its connection starts."""
+    want = """<cib><configuration><nodes>
+ <node id="1" uname="ctl1"/><node id="4" uname="ctl4"/>
+ <node id="cmp3" uname="cmp3" type="remote"/>
+</nodes><resources/><constraints/></configuration><status/></cib>"""
+    config = etree.fromstring(merge_configuration(LIVE, want).xml.encode())
+    assert [n.get("uname") for n in config.iterfind("nodes/node")] == ["ctl1", "cmp3"]
+
+
+GALERA = """<cib><configuration><nodes/><resources><clone id="galera-clone">
+ <primitive id="galera" class="ocf" provider="heartbeat" type="galera">
+  <instance_attributes id="galera-instance_attributes">
+   <nvpair id="galera-ia-a" name="wsrep_cluster_address" value="{address}"/>
+   <nvpair id="galera-ia-d" name="datadir" value="{datadir}"/>
+  </instance_attributes>
+  <operations><op id="galera-monitor" name="monitor" interval="20s"/></operations>
+ </primitive></clone></resources><constraints/></configuration><status/></cib>"""
+THREE = GALERA.format(address="gcomm://ctl1,ctl2,ctl3", datadir="/var/lib/mysql")
+FOUR = GALERA.format(address="gcomm://ctl1,ctl2,ctl3,ctl4", datadir="/var/lib/mysql")
+MOVED = GALERA.format(address="gcomm://ctl1,ctl2,ctl3,ctl4", datadir="/srv/mysql")
+IN_PLACE = {"galera": ("wsrep_cluster_address",)}
+
+
+def test_only_a_change_of_in_place_parameters_alone_is_made_in_place() -> None:
+    assert in_place_changes(THREE, FOUR, IN_PLACE) == ["galera"]
+    assert in_place_changes(THREE, MOVED, IN_PLACE) == [], "datadir needs a restart"
+    assert in_place_changes(FOUR, FOUR, IN_PLACE) == []
+    assert in_place_changes(THREE, FOUR, {}) == []
+
+
+def test_a_resource_left_unmanaged_by_an_in_place_change_is_found_again() -> None:
+    merged = merge_configuration(THREE, FOUR)
+    pushed = unmanaged(merged.xml, ["galera"])
+    primitive = etree.fromstring(pushed.encode()).find(".//primitive")
+    assert primitive is not None
+    assert [c.tag for c in primitive] == ["instance_attributes", "meta_attributes",
+                                          "operations"], "Pacemaker's schema order"
+    assert {nv.get("name"): nv.get("value") for nv in primitive.iterfind(
+        "meta_attributes/nvpair")} == {"is-managed": "false"}
+    live = f"<cib>{pushed}<status/></cib>"
+    assert left_unmanaged(live) == ["galera"]
+    assert left_unmanaged(FOUR) == []
+    again = merge_configuration(live, FOUR)
+    assert again.changed, "the next push manages it again"

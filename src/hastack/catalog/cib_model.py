@@ -78,6 +78,9 @@ class Primitive:
     ops: tuple[Op, ...] = ()
     meta: Pairs = ()
     runs_on: NodeKind = "controller"
+    # Parameters its agent reads only when it starts an instance (a member list): a change
+    # is pushed with the resource unmanaged and re-probed, so no running instance restarts.
+    in_place: tuple[str, ...] = ()
 
     @property
     def ref(self) -> str:

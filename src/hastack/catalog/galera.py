@@ -57,6 +57,9 @@ VERIFY_PASSWORD = SecretRef("galera-verify", rotation="named")
 
 
 
+MEMBERS_FILE = "/etc/mysql/mariadb.conf.d/61-galera-members.cnf"
+
+
 def cluster_address(ctx: ServiceContext) -> str:
     # Pacemaker node names: the agent maps members to nodes by name.
     return "gcomm://" + ",".join(n.name for n in ctx.members)
@@ -82,8 +85,6 @@ def config(ctx: ServiceContext) -> list[ConfigFile]:
                 "max_connections": 4096,
                 "wsrep_on": "ON",
                 "wsrep_provider": ctx.platform.galera_provider,
-                # In the file too: mysqld --wsrep-recover aborts without it (lab-notes).
-                "wsrep_cluster_address": cluster_address(ctx),
                 "wsrep_cluster_name": f"hastack_{ctx.cluster.name}",
                 "wsrep_node_name": node.name,
                 "wsrep_node_address": str(node.address),
@@ -95,6 +96,12 @@ def config(ctx: ServiceContext) -> list[ConfigFile]:
             # The agent calls mysql without --socket (lab-notes).
             "client": {"socket": SOCKET},
         }, mode=0o644))
+        # In a file too: mysqld --wsrep-recover aborts without it (lab-notes). Its own file:
+        # read only when mysqld starts (the agent passes its own copy to a joining member),
+        # so a member added or removed restarts none of the others.
+        files.append(text_file(node.name, MEMBERS_FILE, "[mysqld]\n",
+                               f"wsrep_cluster_address = {cluster_address(ctx)}\n",
+                               restart=False))
         files.append(tls.link_file(node.name, "/etc/mysql/hastack-links", ctx.site))
         if tls.internal(ctx.site):
             files += tls.node_certificate_files(node, TLS_DIR, "mysql")
@@ -196,7 +203,10 @@ def resources(ctx: ServiceContext) -> list[Resource | CibSetting]:
              # not synced; the monitor repairs it, so 10 s for a promoted member is enough.
              Op("monitor", interval="20s", timeout="30s"),
              Op("monitor", interval="10s", timeout="30s", role="Promoted"),
-             Op("monitor", interval="30s", timeout="30s", role="Unpromoted")))
+             Op("monitor", interval="30s", timeout="30s", role="Unpromoted")),
+        # Read when a member starts (to find its peers, or to bootstrap from all of them):
+        # adding or removing a member restarts none of the running ones.
+        in_place=("wsrep_cluster_address",))
     # Created with its promotable clone in one step (lab-notes). Not ordered (the guide:
     # ordered=true): the agent's start only reads the member's position (mysqld
     # --wsrep-recover), and ordered starts each waited for a new transition, which waited

@@ -64,6 +64,7 @@ FAILURE_TIMEOUT = "240s"  # longer than START: see resources()
 COOKIE = "/var/lib/rabbitmq/.erlang.cookie"
 TLS_DIR = "/etc/rabbitmq/tls"
 DIST_TLS_OPTIONS = "/etc/rabbitmq/inter-node-tls.config"
+MEMBERS_FILE = "/etc/rabbitmq/conf.d/10-hastack-members.conf"
 DIST_PORT = 25672  # Erlang's distribution: RabbitMQ's AMQP port + 20000
 
 
@@ -86,10 +87,6 @@ def config(ctx: ServiceContext) -> list[ConfigFile]:
                                  if tls.internal(ctx.site) else [])))
         files.append(text_file(node.name, "/etc/rabbitmq/rabbitmq.conf",
                                *_listeners(ctx, node),
-                               "cluster_formation.peer_discovery_backend = classic_config\n",
-                               *(f"cluster_formation.classic_config.nodes.{i} = "
-                                 f"rabbit@{m.name}\n"
-                                 for i, m in enumerate(ctx.members, start=1)),
                                f"cluster_partition_handling = {PARTITION_HANDLING}\n",
                                f"net_ticktime = {NET_TICKTIME}\n",
                                "collect_statistics_interval = 30000\n",
@@ -112,6 +109,15 @@ def config(ctx: ServiceContext) -> list[ConfigFile]:
                                "default_permissions.read = .*\n",
                                "default_permissions.write = .*\n",
                                group="rabbitmq", mode=0o640))
+        # The members, read only by a node that starts on an empty database to find a peer
+        # to join (RabbitMQ 3.9+ reads conf.d after rabbitmq.conf): a member added or
+        # removed restarts none of the others.
+        files.append(text_file(node.name, MEMBERS_FILE,
+                               "cluster_formation.peer_discovery_backend = classic_config\n",
+                               *(f"cluster_formation.classic_config.nodes.{i} = "
+                                 f"rabbit@{m.name}\n"
+                                 for i, m in enumerate(ctx.members, start=1)),
+                               group="rabbitmq", mode=0o640, restart=False))
         # Every member shares one Erlang cookie, or they cannot cluster.
         files.append(text_file(node.name, COOKIE,
                                SecretRef("rabbitmq-erlang-cookie", rotation="never"),

@@ -35,6 +35,9 @@ class ConfigFile:
     together: bool = False
     # Other services on the node that read this file: a change restarts them too.
     readers: tuple[str, ...] = ()
+    # False: read only when the service starts or joins its cluster (the list of members):
+    # a change needs no restart, and a member added or removed restarts none of the others.
+    restart: bool = True
 
     def secrets(self) -> tuple[SecretRef, ...]:
         if self.text is not None:
@@ -54,9 +57,10 @@ def ini_file(node: str, path: str, sections: Mapping[str, Mapping[str, Value]], 
 
 
 def text_file(node: str, path: str, *parts: Part | Text, owner: str = "root",
-              group: str = "root", mode: int = 0o644, together: bool = False) -> ConfigFile:
+              group: str = "root", mode: int = 0o644, together: bool = False,
+              restart: bool = True) -> ConfigFile:
     return ConfigFile(node=node, path=path, owner=owner, group=group, mode=mode,
-                      text=compose(*parts), together=together)
+                      text=compose(*parts), together=together, restart=restart)
 
 
 @dataclass(frozen=True)

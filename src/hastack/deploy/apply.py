@@ -40,7 +40,7 @@ from hastack.catalog.steps import (
 from hastack.deploy import departed, drain, in_force, rekey
 from hastack.deploy import files as file_ops
 from hastack.deploy import packages as package_ops
-from hastack.deploy.cib import merge_configuration
+from hastack.deploy.cib import in_place_changes, left_unmanaged, merge_configuration, unmanaged
 from hastack.deploy.plan import service_order
 from hastack.errors import HastackError, PlanError, Problem, SiteError, TransportError
 from hastack.osapi import client as osapi_client
@@ -84,6 +84,9 @@ class Deployment:
     emit: Callable[[Event], None] = lambda event: None
     events: list[Event] = field(default_factory=list)
     diffs: list[str] = field(default_factory=list)
+    # Members joining a running cluster in this run: in standby until every service is
+    # configured for them (their HAProxy and backends are not waited for meanwhile).
+    joining: set[str] = field(default_factory=set)
 
     def record(self, stage: str, node: str | None, outcome: Outcome, detail: str,
                started: float) -> None:
@@ -173,7 +176,9 @@ def restart_marks(edited: Sequence[RenderedFile], running: set[str]) -> list[str
     """The restart markers a node gets for files that changed there: each running service
     that owns or reads one (neutron.conf: neutron-server and the agents beside it), and
     ``SERVICE.together`` when what its members speak to each other changed. A new file
-    marks nothing: its service starts with it."""
+    marks nothing: its service starts with it; nor does one read only at start (the list of
+    members)."""
+    edited = [f for f in edited if f.restart]
     marks = sorted({s for f in edited for s in (f.service, *f.readers) if s in running})
     return marks + sorted({f"{f.service}{TOGETHER}" for f in edited
                            if f.together and f.service in running})
@@ -206,8 +211,7 @@ TOGETHER = ".together"  # beside a service's marker: its members restart at once
 async def _running_here(d: Deployment, name: str) -> set[str]:
     """Services with a resource running on this node now (a controller or a compute): only
     they need a restart for new files (a first deploy starts them with their files; the
-    cluster base is not restarted, a changed corosync.conf is reloaded with corosync-cfgtool
-    by the operator)."""
+    cluster base is not restarted: a changed corosync.conf is reloaded, in_force.py)."""
     node = d.transports[name]
     units = {u.unit: u.service for u in d.rendering.host_units}
     states = await unit_states(node, list(units))
@@ -386,13 +390,28 @@ async def _push(d: Deployment, stage: str, cluster: str, members: tuple[str, ...
     if not merge.changed:
         d.record(stage, None, "unchanged", "CIB already holds this configuration", started)
         return False
+    in_place = {p.id: p.in_place for r in desired.model.resources
+                if isinstance(r, Primitive | Clone)
+                for p in [r.primitive if isinstance(r, Clone) else r] if p.in_place}
+    moving = in_place_changes(live_cib, desired.cib, in_place)
     if d.dry_run:
-        d.record(stage, None, "would change", "CIB differs", started)
+        d.record(stage, None, "would change", "CIB differs" + (
+            f" ({', '.join(moving)} changed in place)" if moving else ""), started)
         return True
     await live.verify_on(first, desired.cib_online)
+    if moving:
+        # Pushed unmanaged, then re-probed: the probes record the new parameters, so once
+        # managed again no running instance restarts for them.
+        await live.push_configuration(first, unmanaged(merge.xml, moving))
+        await live.wait_settled(first)
+    for rid in sorted({*moving, *left_unmanaged(live_cib)}):
+        (await first.run(["crm_resource", "--refresh", "--resource", rid])).check()
+        await live.wait_settled(first)
     await live.push_configuration(first, merge.xml)
     await live.wait_settled(first)
-    d.record(stage, None, "changed", "configuration pushed, cluster settled", started)
+    d.record(stage, None, "changed", "configuration pushed, cluster settled" + (
+        f"; {', '.join(moving)} changed in place, nothing restarted" if moving else ""),
+        started)
     return True
 
 
@@ -470,10 +489,12 @@ BACKENDS_TIMEOUT = 300
 
 
 def _balancers(d: Deployment) -> dict[str, Transport]:
-    """The HAProxy nodes of the site (none when no load balancer is placed)."""
+    """The HAProxy nodes of the site (none when no load balancer is placed), but for members
+    joining in standby: their HAProxy runs once they leave it."""
     if not d.loaded.placement.has("loadbalancer"):
         return {}
-    return {n: d.transports[n] for n in d.loaded.placement.cluster_of("loadbalancer").members}
+    return {n: d.transports[n] for n in d.loaded.placement.cluster_of("loadbalancer").members
+            if n not in d.joining}
 
 
 async def _wait_backends_up(d: Deployment, entry: CatalogEntry, ctx: ServiceContext) -> None:
@@ -485,7 +506,8 @@ async def _wait_backends_up(d: Deployment, entry: CatalogEntry, ctx: ServiceCont
         return
     async def down() -> list[str]:
         return [s for node in balancers.values()
-                for s in await haproxy_stats.down(node, proxies)]
+                for s in await haproxy_stats.down(node, proxies)
+                if s.split("/", 1)[1].split("=")[0] not in d.joining]
 
     await until_nothing_missing(down, timeout=BACKENDS_TIMEOUT, host=entry.name,
                                 what=f"service:{entry.name}: HAProxy still sees down",
@@ -684,15 +706,27 @@ async def deploy(d: Deployment) -> Deployment:
             rekeyed = await rekey.rekey({m: d.transports[m] for m in members})
             if rekeyed:
                 d.record(f"corosync-key:{cluster.name}", None, "changed", rekeyed, started)
+        # A device runs once its start (a status call to the BMC) succeeded: proven.
+        # Only the BMC devices of this stage: a service's own (fence-nova) comes with it.
+        devices = [r for r in base_only.cluster(cluster.name).model.resources
+                   if isinstance(r, Primitive) and r.is_stonith]
+        joining = await _joining(d, members)
+        if joining:
+            # A new member is fenceable before it joins, and joins in standby.
+            await _push(d, f"fencing:{cluster.name}", cluster.name, members, [])
+            if d.dry_run:
+                d.record(f"join:{cluster.name}", None, "would change",
+                         f"{', '.join(joining)} would join in standby", time.monotonic())
+                continue
+            await _check_running(d, f"fencing:{cluster.name}", cluster.name, members, devices)
+            await _standby_at_first_start(d, joining, True)
         await _form_cluster(d, cluster.name, members)
+        if joining:
+            await _standby_at_first_start(d, joining, False)
         if d.dry_run and d.changed:
             continue
         await _push(d, f"fencing:{cluster.name}", cluster.name, members, [])
         if not d.dry_run:
-            # A device runs once its start (a status call to the BMC) succeeded: proven.
-            # Only the BMC devices of this stage: a service's own (fence-nova) comes with it.
-            devices = [r for r in base_only.cluster(cluster.name).model.resources
-                       if isinstance(r, Primitive) and r.is_stonith]
             await _check_running(d, f"fencing:{cluster.name}", cluster.name, members, devices)
     done: list[CatalogEntry] = []
     registered: set[str] = set()
@@ -726,10 +760,71 @@ async def deploy(d: Deployment) -> Deployment:
                 await _run_action(d, action, target, ctx)
         if entry.name == KEYSTONE:
             registered = await _register_service_users(d, ordered[ordered.index(entry) + 1:])
+    if not d.dry_run:
+        await _end_joins(d)
     if not (d.dry_run and d.changed):
         await _retire_other_accounts(d)
     await _forget_departed(d, leaving)
     return d
+
+
+JOIN_DROPIN = "/run/systemd/system/pacemaker.service.d/hastack-join.conf"
+
+
+async def _joining(d: Deployment, members: tuple[str, ...]) -> list[str]:
+    """Members a running cluster has never seen (a controller added to the site): none when
+    no member runs yet (the first deploy forms the cluster with all of them). Those that
+    joined in a run killed before they left standby count as joining again (d.joining)."""
+    states = await asyncio.gather(*(d.transports[m].run(
+        ["systemctl", "is-active", "--quiet", "pacemaker"]) for m in members))
+    running = [m for m, state in zip(members, states, strict=True) if state.ok]
+    if not running:
+        return []
+    known = await live.cluster_nodes(d.transports[running[0]])
+    joining = [m for m in members if m not in known]
+    held = await asyncio.gather(*(in_force.mark(d.transports[m], []) for m in running))
+    d.joining.update(joining, (m for m, marks in zip(running, held, strict=True)
+                               if in_force.JOIN in marks))
+    return joining
+
+
+async def _standby_at_first_start(d: Deployment, joining: Sequence[str], before: bool) -> None:
+    """Before: each joining member's Pacemaker is told to join in standby (for its first
+    start only: a runtime drop-in), and marked so that the end of this run, or of the next
+    if this one dies, lifts it. After: the drop-in goes; standby stays in the CIB."""
+    for name in joining:
+        node = d.transports[name]
+        if before:
+            await in_force.mark(node, [in_force.JOIN])
+            await node.put(JOIN_DROPIN, b"[Service]\nEnvironment=PCMK_node_start_state=standby\n")
+        else:
+            (await node.run(["rm", "-f", JOIN_DROPIN])).check()
+        (await node.run(["systemctl", "daemon-reload"])).check()
+
+
+async def _end_joins(d: Deployment) -> None:
+    """Members that joined (in this run or a killed one) leave standby once every service is
+    configured for them: everything starts there in the cluster's order, as after a reboot."""
+    for cluster in d.rendering.clusters:
+        members = tuple(cluster.model.node_ids)
+        held = await asyncio.gather(*(in_force.mark(d.transports[m], []) for m in members))
+        joined = [m for m, marks in zip(members, held, strict=True) if in_force.JOIN in marks]
+        if not joined:
+            continue
+        started = time.monotonic()
+        first = d.transports[next(m for m in members if m not in joined)]
+        for name in joined:
+            (await first.run(["crm_attribute", "--node", name, "--name", "standby",
+                              "--update", "off"])).check()
+        await live.wait_settled(first)
+        d.joining.difference_update(joined)
+        await _check_running(d, f"join:{cluster.name}", cluster.name, members,
+                             [r for r in cluster.model.resources
+                              if isinstance(r, Primitive | Clone)])
+        for name in joined:
+            await in_force.clear(d.transports[name], [in_force.JOIN])
+        d.record(f"join:{cluster.name}", None, "changed",
+                 f"{', '.join(joined)} out of standby, the cluster settled", started)
 
 
 async def _departed(d: Deployment) -> dict[str, list[str]]:

@@ -1,5 +1,5 @@
 """Files that take effect only when something reads them again: sysctl settings, systemd
-units and drop-ins, a unit's priority, pacemaker_remote's environment and key.
+units and drop-ins, a unit's priority, corosync.conf, pacemaker_remote's environment and key.
 
 A run marks what its files will need before it writes them and clears each mark once that
 is done, so a run killed in between leaves the marks behind and the next run, which finds
@@ -21,6 +21,9 @@ UNITS = "daemon-reload"  # `systemctl daemon-reload`
 RENICE_PREFIX = "renice."  # + unit: its running processes take the drop-in's Nice=
 REMOTE_RESTART = "remote-restart"  # pacemaker_remote restarts for a new environment
 REMOTE_KEY = "remote-key"  # ... for a new key, while no cluster node is connected
+COROSYNC_RELOAD = "corosync-reload"  # `corosync-cfgtool -R` where corosync runs
+COROSYNC_CONF = "/etc/corosync/corosync.conf"
+JOIN = "join"  # a member that joined a running cluster in standby: the deploy lifts it
 
 # For each unit named: the Nice= of its priority drop-in, for every process of its cgroup.
 RENICE = agent_text("renice_units.sh", PRIORITY_DROPIN=PRIORITY_DROPIN)
@@ -40,6 +43,8 @@ def marks_for(paths: Iterable[str]) -> list[str]:
             marks.add(REMOTE_RESTART)
         if path == PACEMAKER_AUTHKEY:
             marks.add(REMOTE_KEY)
+        if path == COROSYNC_CONF:
+            marks.add(COROSYNC_RELOAD)
     return sorted(marks)
 
 
@@ -65,7 +70,13 @@ async def settle(node: Transport, marks: set[str], keep: set[str]) -> None:
     if reniced:
         # A unit takes Nice= when it starts; running processes get it now, without a restart.
         await node.run(["sh", "-c", RENICE, "renice", *reniced])
-    await clear(node, marks - keep)
+    if COROSYNC_RELOAD in marks and \
+            (await node.run(["systemctl", "is-active", "--quiet", "corosync"])).ok:
+        # A running member takes the new nodelist (a member added or removed) and totem
+        # settings without a restart. Every member reloads after writing its own copy, so
+        # the last reload reads the new file everywhere.
+        (await node.run(["corosync-cfgtool", "-R"])).check()
+    await clear(node, marks - keep - {JOIN})
 
 
 async def clear(node: Transport, marks: Iterable[str]) -> None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import time
 
+from lxml import etree
+
 from hastack.errors import ToolError, TransportError
 from hastack.pacemaker.status import ClusterStatus, expired_monitor_failures, parse_crm_mon
 from hastack.transport.base import Transport
@@ -30,6 +32,15 @@ async def query_cib(node: Transport) -> str:
     if not done.ok:
         raise ToolError("cibadmin", done.argv, done.returncode, done.stderr)
     return done.stdout
+
+
+async def cluster_nodes(node: Transport) -> set[str]:
+    """The cluster nodes (not remote ones) the CIB lists: every member that ever joined."""
+    done = await node.run(["cibadmin", "--query", "--scope", "nodes"], timeout=60)
+    if not done.ok:
+        raise ToolError("cibadmin", done.argv, done.returncode, done.stderr)
+    nodes = etree.fromstring(done.stdout.encode())
+    return {n.get("uname") or "" for n in nodes.iter("node") if n.get("type") != "remote"}
 
 
 async def verify_on(node: Transport, cib_xml: str) -> None:

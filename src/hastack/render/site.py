@@ -55,6 +55,7 @@ class RenderedFile:
     service: str
     together: bool = False  # see ConfigFile.together
     readers: tuple[str, ...] = ()  # see ConfigFile.readers
+    restart: bool = True  # see ConfigFile.restart
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,7 @@ def _file(cfg: ConfigFile) -> RenderedFile:
         text = Text(())
     return RenderedFile(node=cfg.node, path=cfg.path, owner=cfg.owner, group=cfg.group,
                         mode=cfg.mode, text=text, service=cfg.service, together=cfg.together,
-                        readers=cfg.readers)
+                        readers=cfg.readers, restart=cfg.restart)
 
 
 def _controller_locations(resources: Sequence[Resource]) -> list[Location]:
