@@ -124,3 +124,48 @@ def test_a_lab_that_lost_power_at_once_comes_back_with_lab_up_and_passes_verify(
         wait_for("hastack verify to pass after the power returned", verified, timeout=900)
     except AssertionError as gave_up:
         raise AssertionError(f"{gave_up}; its last report:\n{last[0]}") from None
+
+
+def _cluster_pids(node: str) -> dict[str, str]:
+    return {"corosync": _main_pid(node, "corosync"), "rabbitmq": _main_pid(node, "rabbitmq-server"),
+            "mariadbd": inside(node, "pgrep", "-x", "mariadbd").stdout.strip()}
+
+
+def test_a_controller_added_to_the_site_joins_and_nothing_running_restarts(
+        lab: None, tmp_path: Path) -> None:
+    """n4 added to a copy of the site: the dry run says it would join in standby; deploy
+    proves its fencing before it joins, corosync takes it without a restart, it joins in
+    standby, and once out of it Galera and RabbitMQ count four members; no member's
+    corosync, mariadbd or RabbitMQ restarted, nobody was fenced, verify passes on four, and
+    a re-run changes nothing. Last: the site has four controllers after it."""
+    grown = tmp_path / SITE.name
+    grown.write_text(SITE.read_text().replace("services:", (
+        "  - {name: n4, address: 198.18.0.14, role: controller,\n"
+        "     fencing: {type: lab, address: 198.18.0.114, pdu: {name: pdu1, outlet: 4}}}\n"
+        "services:"), 1))
+    secrets = SITE.with_name(SITE.stem + ".secrets.yaml")
+    shutil.copy(secrets, tmp_path / secrets.name)
+    up = hastack("lab", "up", str(grown), "--packages", "core", check=False)
+    assert up.returncode == 0, up.stdout + up.stderr
+    before = {n: _cluster_pids(n) for n in NODES}
+    fenced = set(inside("n1", "stonith_admin", "--history", "*").stdout.splitlines())
+    dry = hastack_json("deploy", str(grown), "--scope", "core", "--dry-run")
+    assert any(s["stage"] == "join:lab3" and "n4 would join in standby" in s["detail"]
+               for s in dry["steps"]), dry["steps"]
+    done = hastack_json("deploy", str(grown), "--scope", "core")
+    stages = [s["stage"] for s in done["steps"]]
+    assert stages.index("fencing:lab3") < stages.index("cluster:lab3"), stages
+    assert "join:lab3" in changed_stages(done), stages
+    four = (*NODES, "n4")
+    cluster = parse_crm_mon(inside("n1", "crm_mon", "--one-shot", "--output-as=xml").stdout)
+    assert cluster.promoted_on("galera-clone") == four
+    assert cluster.running_on("rabbitmq-clone") == four
+    assert {n: _cluster_pids(n) for n in NODES} == before, "a member restarted"
+    history = inside("n1", "stonith_admin", "--history", "*").stdout.splitlines()
+    assert {e for e in history if " found" not in e} <= fenced, history
+    members = inside("n1", "rabbitmqctl", "-q", "cluster_status", "--formatter", "json")
+    assert json.loads(members.stdout)["running_nodes"] == sorted(f"rabbit@{n}" for n in four)
+    verified = hastack_json("verify", str(grown), "--scope", "core", check=False)
+    assert verified["ok"], [c for c in verified["checks"] if not c["ok"]]
+    again = hastack_json("deploy", str(grown), "--scope", "core")
+    assert not again["changed"], changed_stages(again)

@@ -10,6 +10,8 @@ cluster-wide (the guide's single instance).
 
 from __future__ import annotations
 
+import hashlib
+
 from hastack.catalog import openstack as os_
 from hastack.catalog.cib_model import (
     CibSetting,
@@ -53,6 +55,7 @@ PART_POWER = 10
 REPLICAS = 3
 MIN_PART_HOURS = 1
 RING_SEED = 1
+RINGS_MARK = "/etc/swift/hastack-rings"
 
 
 def ring_action(ctx: ServiceContext, name: str) -> Action:
@@ -69,9 +72,12 @@ def ring_action(ctx: ServiceContext, name: str) -> Action:
                      " || [ $? -eq 1 ]")  # 1: rebalanced with warnings (fewer zones)
     script = ("set -e; cd /etc/swift; rm -f account.builder container.builder "
               "object.builder; " + "; ".join(lines))
+    # Built again everywhere when the devices change (a member added or removed): the mark
+    # names what the rings were built from, and the servers read new rings on their own.
+    built = hashlib.sha256(script.encode()).hexdigest()[:16]
     return Action(name=name, what="build the account, container and object rings",
-                  run=Command(argv=("sh", "-c", script)),
-                  done=Command(argv=("test", "-f", "/etc/swift/object.ring.gz")), on="all")
+                  run=Command(argv=("sh", "-c", f"{script}; echo {built} > {RINGS_MARK}")),
+                  done=Command(argv=("grep", "-qx", built, RINGS_MARK)), on="all")
 
 
 def swift_conf(node: str) -> ConfigFile:

@@ -79,7 +79,7 @@ EVACUATE_TIMEOUT = 600
 WARMUP = 8.0  # seconds of steady load before the fault, so the record has a baseline
 # Once recovered, back at full strength and every loaded API answers: this much more load,
 # so the record ends on a steady stretch; then the loads stop (not at their full length).
-STEADY = 15.0
+STEADY = 6.0
 POLL = 0.5
 # service-kill of a daemon an OCF agent starts: its main process (systemd-class resources:
 # the unit's MainPID).

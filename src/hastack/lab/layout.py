@@ -100,11 +100,14 @@ def lab_layout(site: Site, state_root: Path = STATE_ROOT) -> LabLayout:
     if problems:
         raise SiteError(problems)
     machines = []
-    for index, node in enumerate(site.nodes, start=1):
+    for node in site.nodes:
         bmc = node.fencing.address if node.fencing else None
         machines.append(MachineSpec(
             name=node.name, role=node.role, address=node.address, bmc_address=bmc,
-            netns=f"hs-{node.name}", switch_port=f"hs-p{index}",
+            # Named by its address within 198.18.0.0/15, not its place in the file: a node
+            # added in the middle of the list (a grown copy of the site) gets a port of its
+            # own, and none of the others' changes.
+            netns=f"hs-{node.name}", switch_port=f"hs-p{int(node.address) & 0x1FFFF}",
             dir=state_root / "machines" / node.name))
     pdus = tuple(PduSpec(name=name, address=pdu.address, port=pdu.port or SNMP_PORT)
                  for name, pdu in site.pdus.items())
