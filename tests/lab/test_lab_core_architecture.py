@@ -150,12 +150,12 @@ def test_a_controller_added_to_the_site_joins_and_nothing_running_restarts(
     before = {n: _cluster_pids(n) for n in NODES}
     fenced = set(inside("n1", "stonith_admin", "--history", "*").stdout.splitlines())
     dry = hastack_json("deploy", str(grown), "--scope", "core", "--dry-run")
-    assert any(s["stage"] == "join:lab3" and "n4 would join in standby" in s["detail"]
+    assert any(s["stage"] == "join:openstack" and "n4 would join in standby" in s["detail"]
                for s in dry["steps"]), dry["steps"]
     done = hastack_json("deploy", str(grown), "--scope", "core")
     stages = [s["stage"] for s in done["steps"]]
-    assert stages.index("fencing:lab3") < stages.index("cluster:lab3"), stages
-    assert "join:lab3" in changed_stages(done), stages
+    assert stages.index("fencing:openstack") < stages.index("cluster:openstack"), stages
+    assert "join:openstack" in changed_stages(done), stages
     four = (*NODES, "n4")
     cluster = parse_crm_mon(inside("n1", "crm_mon", "--one-shot", "--output-as=xml").stdout)
     assert cluster.promoted_on("galera-clone") == four

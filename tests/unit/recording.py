@@ -36,7 +36,7 @@ from posixpath import dirname
 from lxml import etree
 
 from hastack.deploy import rekey
-from hastack.deploy.apply import RESTART_DIR
+from hastack.deploy.apply import JOIN_DROPIN, RESTART_DIR
 from hastack.deploy.files import STAT_SCRIPT
 from hastack.deploy.in_force import COROSYNC_CONF, PENDING_DIR, RENICE
 from hastack.errors import TransportError
@@ -205,6 +205,31 @@ class World:
         self.kill: Kill | None = None
         self.dead = False
 
+    def add_member(self, name: str) -> None:
+        """A fresh machine added to the site (a controller joining)."""
+        self.members += (name,)
+        self.nodes[name] = Node(name, files=dict(BASE_FILES))
+
+    def standby(self) -> set[str]:
+        if self.cib is None:
+            return set()
+        return {n.get("uname", "") for n in self.cib.iterfind("configuration/nodes/node")
+                if n.find("instance_attributes/nvpair[@name='standby'][@value='on']")
+                is not None}
+
+    def seen(self, name: str) -> None:
+        """Pacemaker lists a member in the CIB when it first joins, in standby when its
+        start said so (PCMK_node_start_state in the deploy's drop-in)."""
+        nodes = self.cib.find("configuration/nodes") if self.cib is not None else None
+        if nodes is None or nodes.find(f"node[@uname='{name}']") is not None:
+            return
+        node = etree.SubElement(nodes, "node", id=str(self.members.index(name) + 1),
+                                uname=name)
+        if JOIN_DROPIN in self.nodes[name].files:
+            attrs = etree.SubElement(node, "instance_attributes", id=f"nodes-{name}")
+            etree.SubElement(attrs, "nvpair", id=f"nodes-{name}-standby", name="standby",
+                             value="on")
+
     def transports(self, kill: Kill | None = None) -> dict[str, RecordingTransport]:
         """Fresh transports for one deploy run (the process starts again: alive, counting
         its calls from one), killed per ``kill``."""
@@ -232,7 +257,8 @@ class World:
         nothing runs without quorum (no-quorum-policy=stop)."""
         if self.settled is None:
             return
-        online = self.online() if self.quorate() else ()
+        standby = self.standby()
+        online = tuple(m for m in self.online() if m not in standby) if self.quorate() else ()
         banned = {(c.get("rsc"), c.get("node")) for c in self.settled.iterfind(
             "constraints/rsc_location") if c.get("score") == "-INFINITY"}
         for top in self.settled.iterfind("resources/*"):
@@ -275,8 +301,8 @@ class World:
         for index, m in enumerate(self.members, start=1):
             etree.SubElement(nodes, "node", {
                 "name": m, "id": str(index), "online": str(m in online).lower(),
-                "standby": "false", "unclean": "false", "is_dc": str(m == dc).lower(),
-                "type": "member"})
+                "standby": str(m in self.standby()).lower(), "unclean": "false",
+                "is_dc": str(m == dc).lower(), "type": "member"})
         for name in self.remotes:
             etree.SubElement(nodes, "node", {
                 "name": name, "id": name, "online": "false", "standby": "false",
@@ -546,6 +572,7 @@ def _systemctl(ask: Ask) -> Answer:
         if "pacemaker" in units - node.started:
             world.joining.add(ask.host)
             world.form()
+            world.seen(ask.host)
         node.started |= units
     elif verb == "stop":
         node.started -= units
@@ -605,6 +632,15 @@ def _pending(ask: Ask) -> Answer:
 def _cib_nodes(ask: Ask) -> Answer:
     nodes = etree.fromstring(_cib(ask)[1].encode()).find("configuration/nodes")
     return ok(etree.tostring(nodes, encoding="unicode") if nodes is not None else "<nodes/>")
+
+
+def _standby_off(ask: Ask) -> Answer:
+    assert ask.world.cib is not None
+    name = ask.argv[2]
+    for nv in ask.world.cib.iterfind(f"configuration/nodes/node[@uname='{name}']"
+                                     "/instance_attributes/nvpair[@name='standby']"):
+        nv.set("value", "off")
+    return ok()
 
 
 def _corosync_reload(ask: Ask) -> Answer:
@@ -843,6 +879,8 @@ RULES: tuple[Rule, ...] = (
                                  'for m in "$@"; do : >"$m"; done && ls -1', "mark"), _pending),
     Rule("sysctl", exact("sysctl", "--system"), _sysctl),
     Rule("corosync reload", exact("corosync-cfgtool", "-R"), _corosync_reload),
+    Rule("standby off", lambda args: args[:2] == ("crm_attribute", "--node")
+         and args[3:] == ("--name", "standby", "--update", "off"), _pacemaker(_standby_off)),
     Rule("trust CA", script_like(r"\[ ! -e .* update-ca-certificates >/dev/null"), _trust_ca),
     Rule("renice", script(RENICE, "renice"), lambda ask: ok()),
     Rule("unit states", script(UNIT_STATES_SCRIPT, "units"), _unit_states),
