@@ -879,6 +879,9 @@ RULES: tuple[Rule, ...] = (
                                  'for m in "$@"; do : >"$m"; done && ls -1', "mark"), _pending),
     Rule("sysctl", exact("sysctl", "--system"), _sysctl),
     Rule("corosync reload", exact("corosync-cfgtool", "-R"), _corosync_reload),
+    Rule("crm_resource refresh", lambda args: args[:3] == ("crm_resource", "--refresh",
+                                                         "--resource"),
+         _pacemaker(lambda ask: ok())),
     Rule("standby off", lambda args: args[:2] == ("crm_attribute", "--node")
          and args[3:] == ("--name", "standby", "--update", "off"), _pacemaker(_standby_off)),
     Rule("trust CA", script_like(r"\[ ! -e .* update-ca-certificates >/dev/null"), _trust_ca),

@@ -24,7 +24,7 @@ from hastack.catalog.platform import platform_info
 from hastack.commands import deploy as deploy_command
 from hastack.commands.deploy import Deployed
 from hastack.commands.session import Scope, Session
-from hastack.deploy.apply import RESTART_DIR
+from hastack.deploy.apply import JOIN_DROPIN, RESTART_DIR
 from hastack.deploy.plan import build_plan
 from hastack.secrets import ensure_secrets, read_secrets
 from hastack.transport.base import Transport
@@ -391,3 +391,56 @@ def test_a_node_the_site_no_longer_lists_is_removed_from_the_cluster_once(
     assert [c.argv[-1] for c in removed] == ["cmp9"] and world.remotes == []
     assert [e.stage for e in deployed.steps if e.outcome == "changed"] == ["departed:openstack"]
     assert not deploy(site, world).changed
+
+
+N4 = ("  - {name: n4, address: 198.18.0.14, role: controller,\n"
+      "     fencing: {type: lab, address: 198.18.0.114, pdu: {name: pdu1, outlet: 4}}}\n"
+      "services:")
+
+
+def _grown(site: Path, first: Run, folder: Path) -> tuple[World, Path]:
+    world = copy.deepcopy(first.world)
+    world.add_member("n4")
+    return world, changed_site(site, folder, "services:", N4)
+
+
+def test_a_controller_added_joins_in_standby_once_fenceable_and_leaves_it_last(
+        site: Path, first: Run, tmp_path: Path) -> None:
+    """The running members reload corosync.conf and the new member's fencing is pushed
+    before its stack starts, in standby; standby is lifted after the last push, and a re-run
+    has nothing left to do."""
+    world, grown = _grown(site, first, tmp_path)
+    start = len(world.calls)
+    deployed = deploy(grown, world)
+    calls = calls_since(world, start)
+    stack = first_index(calls, on("n4", starts_stack))
+    reloaded = {c.host for c in calls[:stack] if c.rule == "corosync reload"}
+    assert reloaded == set(MEMBERS), reloaded
+    fencing = next(p for p in world.pushes if p.call >= start)
+    assert "fence-n4" in fencing.resources and "n4" not in fencing.online
+    assert fencing.call - start < stack
+    lifted = first_index(calls, lambda c: c.rule == "standby off")
+    assert lifted > max(p.call - start for p in world.pushes)
+    assert world.standby() == set() and "n4" in world.running_on("galera-clone")
+    assert JOIN_DROPIN not in world.nodes["n4"].files
+    assert "join:openstack" in [e.stage for e in deployed.steps if e.outcome == "changed"]
+    assert not deploy(grown, world).changed
+
+
+def test_a_join_killed_while_in_standby_is_finished_by_the_next_run(
+        site: Path, first: Run, tmp_path: Path) -> None:
+    """Killed once the new member runs in standby, before the run lifted it: the next run
+    (which finds it already in the cluster) still lifts it."""
+    world, grown = _grown(site, first, tmp_path)
+    reference = copy.deepcopy(world)
+    start = len(reference.calls)
+    deploy(grown, reference)
+    calls = calls_since(reference, start)
+    lifted = first_index(calls, lambda c: c.rule == "standby off")
+    nth = sum(1 for c in calls[:lifted + 1] if c.host == calls[lifted].host)
+    with pytest.raises(Killed):
+        deploy(grown, world, Kill(calls[lifted].host, nth))
+    assert world.standby() == {"n4"}
+    deploy(grown, world)
+    assert world.standby() == set() and "n4" in world.running_on("galera-clone")
+    assert not deploy(grown, world).changed
