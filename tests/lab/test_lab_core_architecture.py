@@ -131,13 +131,15 @@ def _cluster_pids(node: str) -> dict[str, str]:
             "mariadbd": inside(node, "pgrep", "-x", "mariadbd").stdout.strip()}
 
 
-def test_a_controller_added_to_the_site_joins_and_nothing_running_restarts(
+def test_a_controller_added_joins_and_taken_out_again_leaves_nothing_behind(
         lab: None, tmp_path: Path) -> None:
     """n4 added to a copy of the site: the dry run says it would join in standby; deploy
     proves its fencing before it joins, corosync takes it without a restart, it joins in
     standby, and once out of it Galera and RabbitMQ count four members; no member's
     corosync, mariadbd or RabbitMQ restarted, nobody was fenced, verify passes on four, and
-    a re-run changes nothing. Last: the site has four controllers after it."""
+    a re-run changes nothing. Then the site without it: refused while n4 runs; once it is
+    in maintenance and its stack stopped, deploy leaves three members everywhere (corosync,
+    the CIB, Galera's address, RabbitMQ), again restarting nobody."""
     grown = tmp_path / SITE.name
     grown.write_text(SITE.read_text().replace("services:", (
         "  - {name: n4, address: 198.18.0.14, role: controller,\n"
@@ -169,3 +171,22 @@ def test_a_controller_added_to_the_site_joins_and_nothing_running_restarts(
     assert verified["ok"], [c for c in verified["checks"] if not c["ok"]]
     again = hastack_json("deploy", str(grown), "--scope", "core")
     assert not again["changed"], changed_stages(again)
+
+    refused = hastack("deploy", str(SITE), "--scope", "core", check=False)
+    assert refused.returncode == 2 and "departing-member-running" in refused.stdout + \
+        refused.stderr, refused.stdout + refused.stderr
+    hastack_json("maintain", str(grown), "n4", "on")
+    inside("n4", "systemctl", "disable", "--now", "pacemaker", "corosync")
+    left = hastack_json("deploy", str(SITE), "--scope", "core")
+    assert "departed:openstack" in changed_stages(left), changed_stages(left)
+    cluster = parse_crm_mon(inside("n1", "crm_mon", "--one-shot", "--output-as=xml").stdout)
+    assert {n.name for n in cluster.nodes} == set(NODES)
+    assert cluster.promoted_on("galera-clone") == NODES
+    assert "fence-n4" not in inside("n1", "cibadmin", "--query", "--scope", "resources").stdout
+    assert "198.18.0.14" not in inside("n1", "corosync-cmapctl", "nodelist").stdout
+    members = inside("n1", "rabbitmqctl", "-q", "cluster_status", "--formatter", "json")
+    assert json.loads(members.stdout)["disk_nodes"] == sorted(f"rabbit@{n}" for n in NODES)
+    assert {n: _cluster_pids(n) for n in NODES} == before, "a member restarted"
+    verified = hastack_json("verify", str(SITE), "--scope", "core", check=False)
+    assert verified["ok"], [c for c in verified["checks"] if not c["ok"]]
+    assert not hastack_json("deploy", str(SITE), "--scope", "core")["changed"]

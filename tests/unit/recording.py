@@ -35,6 +35,7 @@ from posixpath import dirname
 
 from lxml import etree
 
+from hastack.catalog.rabbitmq import FORGET as RABBITMQ_FORGET
 from hastack.deploy import rekey
 from hastack.deploy.apply import JOIN_DROPIN, RESTART_DIR
 from hastack.deploy.files import STAT_SCRIPT
@@ -138,6 +139,7 @@ class Broker:
 
     passwords: dict[str, str] = field(default_factory=lambda: {"guest": "guest"})
     permissions: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    forgotten: set[str] = field(default_factory=set)  # members rabbitmqctl forgot
 
 
 @dataclass(frozen=True)
@@ -202,6 +204,7 @@ class World:
         self.in_flight = 0
         # Remote nodes the cluster knows (offline: no connection resource of this site's).
         self.remotes: list[str] = []
+        self.left: list[str] = []  # members the site no longer lists, stopped, still known
         self.kill: Kill | None = None
         self.dead = False
 
@@ -307,6 +310,10 @@ class World:
             etree.SubElement(nodes, "node", {
                 "name": name, "id": name, "online": "false", "standby": "false",
                 "unclean": "false", "is_dc": "false", "type": "remote"})
+        for name in self.left:
+            etree.SubElement(nodes, "node", {
+                "name": name, "id": name, "online": "false", "standby": "false",
+                "unclean": "false", "is_dc": "false", "type": "member"})
         resources = etree.SubElement(root, "resources")
         clones: dict[str, etree._Element] = {}
         for primitive, clone, where in self.placed():
@@ -634,6 +641,19 @@ def _cib_nodes(ask: Ask) -> Answer:
     return ok(etree.tostring(nodes, encoding="unicode") if nodes is not None else "<nodes/>")
 
 
+def _rabbitmq_forget(ask: Ask) -> Answer:
+    """The brokers know every member that ever ran RabbitMQ, until forgotten."""
+    world = ask.world
+    known = {f"rabbit@{m}" for m in (*world.members, *world.left)
+             if m in world.left or world.unit_active(m, "rabbitmq-server")}
+    known -= world.broker.forgotten
+    others = known - set(ask.argv[5:])
+    if ask.argv[4] == "gone":
+        return (1 if others else 0), "", ""
+    world.broker.forgotten |= others
+    return ok()
+
+
 def _standby_off(ask: Ask) -> Answer:
     assert ask.world.cib is not None
     name = ask.argv[2]
@@ -750,9 +770,10 @@ def _delete_all(ask: Ask) -> Answer:
 
 def _crm_node_remove(ask: Ask) -> Answer:
     name = ask.argv[-1]
-    if name not in ask.world.remotes:
+    known = ask.world.left if name in ask.world.left else ask.world.remotes
+    if name not in known:
         return fail(1, f"crm_node: {name} is not a known node")
-    ask.world.remotes.remove(name)
+    known.remove(name)
     return ok()
 
 
@@ -882,6 +903,7 @@ RULES: tuple[Rule, ...] = (
     Rule("crm_resource refresh", lambda args: args[:3] == ("crm_resource", "--refresh",
                                                          "--resource"),
          _pacemaker(lambda ask: ok())),
+    Rule("rabbitmq forget", script(RABBITMQ_FORGET, "forget"), _rabbitmq_forget),
     Rule("standby off", lambda args: args[:2] == ("crm_attribute", "--node")
          and args[3:] == ("--name", "standby", "--update", "off"), _pacemaker(_standby_off)),
     Rule("trust CA", script_like(r"\[ ! -e .* update-ca-certificates >/dev/null"), _trust_ca),

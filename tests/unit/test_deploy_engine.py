@@ -26,6 +26,7 @@ from hastack.commands.deploy import Deployed
 from hastack.commands.session import Scope, Session
 from hastack.deploy.apply import JOIN_DROPIN, RESTART_DIR
 from hastack.deploy.plan import build_plan
+from hastack.errors import UsageError
 from hastack.secrets import ensure_secrets, read_secrets
 from hastack.transport.base import Transport
 
@@ -444,3 +445,36 @@ def test_a_join_killed_while_in_standby_is_finished_by_the_next_run(
     deploy(grown, world)
     assert world.standby() == set() and "n4" in world.running_on("galera-clone")
     assert not deploy(grown, world).changed
+
+
+def test_a_stopped_controller_taken_out_of_the_site_is_forgotten_everywhere_once(
+        site: Path, first: Run) -> None:
+    """A member the cluster still knows, stopped, that the site no longer lists: RabbitMQ
+    forgets its broker and the cluster the node; a re-run has nothing left to do."""
+    world = copy.deepcopy(first.world)
+    world.left.append("n4")
+    start = len(world.calls)
+    deployed = deploy(site, world)
+    calls = calls_since(world, start)
+    forgot = [c for c in calls if c.rule == "rabbitmq forget" and c.argv[4] == "forget"]
+    assert [c.host for c in forgot] == ["n1"] and world.broker.forgotten == {"rabbit@n4"}
+    removed = [c.argv[-1] for c in calls if c.rule == "crm_node remove"]
+    assert removed == ["n4"] and world.left == []
+    assert first_index(calls, lambda c: c.rule == "rabbitmq forget") < \
+        first_index(calls, lambda c: c.rule == "crm_node remove")
+    assert "departed:openstack" in [e.stage for e in deployed.steps if e.outcome == "changed"]
+    assert not deploy(site, world).changed
+
+
+def test_a_controller_taken_out_of_the_site_while_it_runs_is_refused_untouched(
+        site: Path, first: Run, tmp_path: Path) -> None:
+    """Its cluster still counts it online: exit 2 naming it and how to stop it first, and
+    nothing done on any node."""
+    world, grown = _grown(site, first, tmp_path)
+    deploy(grown, world)
+    start = len(world.calls)
+    with pytest.raises(UsageError) as refused:
+        deploy(site, world)
+    assert refused.value.code == "departing-member-running" and "n4" in refused.value.what
+    assert "maintain" in refused.value.fix
+    assert not [c for c in calls_since(world, start) if changes_something(c)]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from hastack.agents import agent_text
 from hastack.catalog import tls
 from hastack.catalog.cib_model import (
     FAILOVER_MONITOR,
@@ -236,8 +237,19 @@ def _account_actions(name: str, whose: str, credentials: Text,
     ]
 
 
+FORGET = agent_text("rabbitmq_forget.sh")
+
+
 def bootstrap(ctx: ServiceContext) -> list[Action]:
+    listed = [f"rabbit@{m.name}" for m in ctx.members]
     return [
+        # A controller taken out of the site (stopped first): its broker forgotten, also by
+        # its quorum queues, or RabbitMQ would count a member that never comes back.
+        Action(name="rabbitmq-forget-departed", what="members no longer in the site "
+               "forgotten", run=Command(argv=("sh", "-c", FORGET, "forget", "forget",
+                                              *listed)),
+               done=Command(argv=("sh", "-c", FORGET, "forget", "gone", *listed)),
+               phase="departed"),
         *_account_actions("rabbitmq", "OpenStack's", CREDENTIALS, OPENSTACK_PERMISSIONS),
         *_account_actions("rabbitmq-probe", "hastack's probe", PROBE_CREDENTIALS,
                           PROBE_PERMISSIONS),

@@ -828,13 +828,19 @@ async def _end_joins(d: Deployment) -> None:
 
 
 async def _departed(d: Deployment) -> dict[str, list[str]]:
-    """Per cluster: the remote nodes it still knows that the site no longer lists."""
+    """Per cluster: the nodes it still knows that the site no longer lists (remote nodes,
+    and members, which must be stopped: refused otherwise, before anything changes)."""
     listed = {n.name for n in d.loaded.site.nodes}
-    out = {}
+    out: dict[str, list[str]] = {}
     for cluster in d.loaded.placement.clusters:
         status = await departed.status_of([d.transports[m] for m in cluster.members
                                            if m in d.transports])
-        out[cluster.name] = departed.departed_remotes(status, listed) if status else []
+        if status is None:
+            out[cluster.name] = []
+            continue
+        members = departed.departed_members(status, set(cluster.members))
+        departed.refuse_running(status, members)
+        out[cluster.name] = departed.departed_remotes(status, listed) + members
     return out
 
 

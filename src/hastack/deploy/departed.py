@@ -1,4 +1,5 @@
-"""Nodes the site file no longer lists: a compute taken out of the site leaves the cluster.
+"""Nodes the site file no longer lists: a compute, or a stopped controller, taken out of the
+site leaves the cluster.
 
 The site is the source of truth, so removing a compute is editing it out and deploying. The
 services say what they need done (their ``preflight`` actions, run before anything changes:
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from hastack.errors import HastackError, ToolError
+from hastack.errors import HastackError, ToolError, UsageError
 from hastack.pacemaker import live
 from hastack.pacemaker.status import ClusterStatus
 from hastack.transport.base import Transport
@@ -32,6 +33,29 @@ async def status_of(members: Sequence[Transport]) -> ClusterStatus | None:
 def departed_remotes(status: ClusterStatus, listed: set[str]) -> list[str]:
     """Remote nodes the cluster still knows that the site does not list."""
     return sorted(n.name for n in status.nodes if n.remote and n.name not in listed)
+
+
+def departed_members(status: ClusterStatus, members: set[str]) -> list[str]:
+    """Cluster nodes (not remote) the cluster still knows that the site no longer lists as
+    its members."""
+    return sorted(n.name for n in status.nodes if not n.remote and n.name not in members)
+
+
+def refuse_running(status: ClusterStatus, leaving: Sequence[str]) -> None:
+    """A member leaves stopped: taken out while it runs, the reloaded corosync.conf would cut
+    it off with its VIPs and services, and the others would fence it.
+
+    Raises:
+        UsageError: one of them is online (or unclean: not yet fenced); nothing changed.
+    """
+    running = [n for n in status.nodes if n.name in leaving and (n.online or n.unclean)]
+    if running:
+        names = ", ".join(n.name for n in running)
+        raise UsageError(
+            "departing-member-running", f"{names} is still a member of the running cluster: "
+            "a controller leaves stopped", fix=f"`hastack maintain SITE {running[0].name} on` "
+            "(with it still in the site file), then stop its cluster stack (on it: "
+            "`systemctl disable --now pacemaker corosync`) or power it off; then deploy")
 
 
 async def forget(via: Transport, nodes: Sequence[str]) -> list[str]:
