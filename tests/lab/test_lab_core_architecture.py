@@ -137,9 +137,9 @@ def test_a_controller_added_joins_and_taken_out_again_leaves_nothing_behind(
     proves its fencing before it joins, corosync takes it without a restart, it joins in
     standby, and once out of it Galera and RabbitMQ count four members; no member's
     corosync, mariadbd or RabbitMQ restarted, nobody was fenced, verify passes on four, and
-    a re-run changes nothing. Then the site without it: refused while n4 runs; once it is
-    in maintenance and its stack stopped, deploy leaves three members everywhere (corosync,
-    the CIB, Galera's address, RabbitMQ), again restarting nobody."""
+    a re-run changes nothing. Then the site without it: refused while n4 runs; once its
+    stack is stopped, deploy leaves three members everywhere (corosync, the CIB, Galera's
+    address, RabbitMQ), again restarting nobody."""
     grown = tmp_path / SITE.name
     grown.write_text(SITE.read_text().replace("services:", (
         "  - {name: n4, address: 198.18.0.14, role: controller,\n"
@@ -166,7 +166,7 @@ def test_a_controller_added_joins_and_taken_out_again_leaves_nothing_behind(
     history = inside("n1", "stonith_admin", "--history", "*").stdout.splitlines()
     assert {e for e in history if " found" not in e} <= fenced, history
     members = inside("n1", "rabbitmqctl", "-q", "cluster_status", "--formatter", "json")
-    assert json.loads(members.stdout)["running_nodes"] == sorted(f"rabbit@{n}" for n in four)
+    assert sorted(json.loads(members.stdout)["running_nodes"]) == [f"rabbit@{n}" for n in four]
     verified = hastack_json("verify", str(grown), "--scope", "core", check=False)
     assert verified["ok"], [c for c in verified["checks"] if not c["ok"]]
     again = hastack_json("deploy", str(grown), "--scope", "core")
@@ -175,8 +175,11 @@ def test_a_controller_added_joins_and_taken_out_again_leaves_nothing_behind(
     refused = hastack("deploy", str(SITE), "--scope", "core", check=False)
     assert refused.returncode == 2 and "departing-member-running" in refused.stdout + \
         refused.stderr, refused.stdout + refused.stderr
-    hastack_json("maintain", str(grown), "n4", "on")
-    inside("n4", "systemctl", "disable", "--now", "pacemaker", "corosync")
+    # Its stack stopped (Pacemaker first stops what runs there: Galera and RabbitMQ see it
+    # leave cleanly). `maintain` would drain the OpenStack APIs' backends, which this
+    # core-only deploy has not.
+    inside("n4", "systemctl", "disable", "--now", "pacemaker")
+    inside("n4", "systemctl", "disable", "--now", "corosync")
     left = hastack_json("deploy", str(SITE), "--scope", "core")
     assert "departed:openstack" in changed_stages(left), changed_stages(left)
     cluster = parse_crm_mon(inside("n1", "crm_mon", "--one-shot", "--output-as=xml").stdout)
@@ -185,7 +188,7 @@ def test_a_controller_added_joins_and_taken_out_again_leaves_nothing_behind(
     assert "fence-n4" not in inside("n1", "cibadmin", "--query", "--scope", "resources").stdout
     assert "198.18.0.14" not in inside("n1", "corosync-cmapctl", "nodelist").stdout
     members = inside("n1", "rabbitmqctl", "-q", "cluster_status", "--formatter", "json")
-    assert json.loads(members.stdout)["disk_nodes"] == sorted(f"rabbit@{n}" for n in NODES)
+    assert sorted(json.loads(members.stdout)["disk_nodes"]) == [f"rabbit@{n}" for n in NODES]
     assert {n: _cluster_pids(n) for n in NODES} == before, "a member restarted"
     verified = hastack_json("verify", str(SITE), "--scope", "core", check=False)
     assert verified["ok"], [c for c in verified["checks"] if not c["ok"]]
