@@ -160,9 +160,10 @@ def test_openstack_ini_files_parse_and_carry_the_essentials(
 
 def test_mariadb_with_galera_starts_from_every_rendered_galera_cnf(
         site: tuple[LoadedSite, SiteRendering]) -> None:
-    """The rendered 60-galera.cnf, on a real mariadbd with the Galera provider, bootstraps a
-    one-member cluster on loopback and reaches Synced (Galera refuses options it finds out of
-    range, e.g. a keepalive not below a third of the suspect timeout, only when it starts)."""
+    """The rendered 60-galera.cnf (with its member list), on a real mariadbd with the Galera
+    provider, bootstraps a one-member cluster on loopback and reaches Synced (Galera refuses
+    options it finds out of range, e.g. a keepalive not below a third of the suspect
+    timeout, only when it starts)."""
     mariadbd = need("mariadbd")
     if os.geteuid() != 0:
         pytest.skip("mariadbd runs as the mysql user: needs root")
@@ -175,8 +176,12 @@ def test_mariadb_with_galera_starts_from_every_rendered_galera_cnf(
     if not Path(provider).exists():
         pytest.skip(f"{provider} is not installed (the lab installs galera-4)")
     # mysql must reach it: pytest's own temporary directories are root's alone.
+    # mysqld reads every file of mariadb.conf.d: the member list is in its own.
+    members = next(f for f in rendering.files
+                   if f.node == cnf.node and f.path == galera.MEMBERS_FILE)
+    text = cnf.text.masked() + "\n" + members.text.masked()
     with tempfile.TemporaryDirectory(prefix="hastack-galera-") as name:
-        _bootstrap_one_member(mariadbd, loaded, cnf.node, cnf.text.masked(), Path(name))
+        _bootstrap_one_member(mariadbd, loaded, cnf.node, text, Path(name))
 
 
 def _with_test_certificates(text: str, where: Path) -> str:
