@@ -155,6 +155,8 @@ def test_a_node_whose_bmc_is_dead_is_fenced_through_its_pdu_before_anything_move
     assert any("level 2" in note for note in report["notes"]), report["notes"]
     pdu_done = f"-pdu returned 0 for {report['target']}"
     assert any(pdu_done in s["step"] for s in report["timeline"]), report["timeline"]
+    repaired = f"{report['target']} fenced: its dead devices answer again"
+    assert any(note.startswith(repaired) for note in report["notes"]), report["notes"]
 
 
 def test_with_no_working_fence_level_nothing_moves_until_the_bmc_answers_again(
@@ -164,6 +166,10 @@ def test_with_no_working_fence_level_nothing_moves_until_the_bmc_answers_again(
     report = drill("fence-failure-no-pdu")
     assert report["fenced"] is not None and report["recovered"] is not None
     assert any("after the BMC answered again" in note for note in report["notes"]), \
+        report["notes"]
+    # Repaired once it was fenced: a dead PDU's failing starts no longer pace its return.
+    repaired = f"{report['target']} fenced: its dead devices answer again"
+    assert any(note.startswith(repaired) and "-pdu" in note for note in report["notes"]), \
         report["notes"]
 
 

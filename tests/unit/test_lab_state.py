@@ -89,3 +89,18 @@ def test_a_running_lab_of_another_site_is_refused(tmp_path: Path,
     same = tmp_path / "same"
     _stopped_lab(same, "/elsewhere/lab.yaml", loaded.site.name, ["ctl1"])
     control._check_not_half_there(loaded, lab_layout(loaded.site, same))
+
+
+def test_a_node_inserted_mid_list_takes_no_other_machines_switch_port(tmp_path: Path) -> None:
+    """An edited copy of the site (a controller added before the computes) is the same lab:
+    every machine keeps its port on the lab's switch, and the new one gets its own."""
+    site = ROOT / "examples" / "lab.yaml"
+    grown = tmp_path / "lab.yaml"
+    grown.write_text(site.read_text().replace("  - {name: cmp1,", (
+        "  - {name: ctl4, address: 198.18.0.14, role: controller,\n"
+        "     fencing: {type: lab, address: 198.18.0.114, pdu: {name: pdu1, outlet: 7}}}\n"
+        "  - {name: cmp1,"), 1))
+    before = {m.name: m.switch_port for m in lab_layout(catalog.load(site).site).machines}
+    after = {m.name: m.switch_port for m in lab_layout(catalog.load(grown).site).machines}
+    assert {n: after[n] for n in before} == before
+    assert len(set(after.values())) == len(after)

@@ -432,7 +432,9 @@ CHECKS = {"token.issue": check_token_issue, "token.issue.member": check_token_is
 
 def run_one(conn, request, ensure):
     operation, params = request["operation"], request.get("params", {})
-    if request.get("secret"):  # the operations read the password they set from here
+    # The operations read the password they set from here; never one an earlier request set.
+    os.environ.pop("SECRET_PASSWORD", None)
+    if request.get("secret"):
         os.environ["SECRET_PASSWORD"] = os.environ[request["secret"]]
     if operation in ENSURE:
         ens = Ensure(ensure)

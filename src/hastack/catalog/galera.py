@@ -54,10 +54,7 @@ VERIFY_DB = "hastack_verify"  # `hastack verify` writes a row through the VIP he
 # Rotated only when named: verify and the drills' load use it, and a drill running while it
 # changes would count its own refused logins as lost writes.
 VERIFY_PASSWORD = SecretRef("galera-verify", rotation="named")
-
-
-
-MEMBERS_FILE = "/etc/mysql/mariadb.conf.d/61-galera-members.cnf"
+MEMBERS_FILE = "/etc/mysql/mariadb.conf.d/61-galera-members.cnf"  # see config()
 
 
 def cluster_address(ctx: ServiceContext) -> str:

@@ -719,12 +719,13 @@ async def deploy(d: Deployment) -> Deployment:
                          f"{', '.join(joining)} would join in standby", time.monotonic())
                 continue
             await _check_running(d, f"fencing:{cluster.name}", cluster.name, members, devices)
-            await _standby_at_first_start(d, joining, True)
+            await _start_in_standby(d, joining)
         await _form_cluster(d, cluster.name, members)
         if joining:
-            await _standby_at_first_start(d, joining, False)
+            await _drop_join_dropins(d, joining)
         if d.dry_run and d.changed:
             continue
+        # (After a join: the new member's node attributes, now that the CIB lists it.)
         await _push(d, f"fencing:{cluster.name}", cluster.name, members, [])
         if not d.dry_run:
             await _check_running(d, f"fencing:{cluster.name}", cluster.name, members, devices)
@@ -788,27 +789,32 @@ async def _joining(d: Deployment, members: tuple[str, ...]) -> list[str]:
     return joining
 
 
-async def _standby_at_first_start(d: Deployment, joining: Sequence[str], before: bool) -> None:
-    """Before: each joining member's Pacemaker is told to join in standby (for its first
-    start only: a runtime drop-in), and marked so that the end of this run, or of the next
-    if this one dies, lifts it. After: the drop-in goes; standby stays in the CIB."""
+async def _start_in_standby(d: Deployment, joining: Sequence[str]) -> None:
+    """Each joining member's Pacemaker is told to join in standby (for its first start only:
+    a runtime drop-in), and marked so that the end of this run, or of the next if this one
+    dies, lifts it (``_joining`` finds the mark)."""
     for name in joining:
         node = d.transports[name]
-        if before:
-            await in_force.mark(node, [in_force.JOIN])
-            await node.put(JOIN_DROPIN, b"[Service]\nEnvironment=PCMK_node_start_state=standby\n")
-        else:
-            (await node.run(["rm", "-f", JOIN_DROPIN])).check()
+        await in_force.mark(node, [in_force.JOIN])
+        await node.put(JOIN_DROPIN, b"[Service]\nEnvironment=PCMK_node_start_state=standby\n")
+        (await node.run(["systemctl", "daemon-reload"])).check()
+
+
+async def _drop_join_dropins(d: Deployment, joining: Sequence[str]) -> None:
+    """Once they joined: standby stays in the CIB, the drop-in goes."""
+    for name in joining:
+        node = d.transports[name]
+        (await node.run(["rm", "-f", JOIN_DROPIN])).check()
         (await node.run(["systemctl", "daemon-reload"])).check()
 
 
 async def _end_joins(d: Deployment) -> None:
-    """Members that joined (in this run or a killed one) leave standby once every service is
-    configured for them: everything starts there in the cluster's order, as after a reboot."""
+    """Members that joined (in this run or a killed one: ``d.joining``) leave standby once
+    every service is configured for them: everything starts there in the cluster's order,
+    as after a reboot."""
     for cluster in d.rendering.clusters:
         members = tuple(cluster.model.node_ids)
-        held = await asyncio.gather(*(in_force.mark(d.transports[m], []) for m in members))
-        joined = [m for m, marks in zip(members, held, strict=True) if in_force.JOIN in marks]
+        joined = [m for m in members if m in d.joining]
         if not joined:
             continue
         started = time.monotonic()
