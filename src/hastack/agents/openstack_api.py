@@ -320,11 +320,20 @@ def check_catalog_tls(conn, params):
     return f"{len(seen)} addresses: https with a certificate of the site CA, no plain HTTP"
 
 
+def _short(host):
+    return host.split(".")[0]
+
+
+def _kept(params):
+    return set(filter(None, params["keep"].split(",")))
+
+
 def departed_computes(conn, params):
     """nova-compute services of hosts the site no longer lists (params["keep"]: those it does,
     comma-separated)."""
-    keep = set(filter(None, params["keep"].split(",")))
-    return [s for s in conn.compute.services(binary="nova-compute") if s.host not in keep]
+    keep = _kept(params)
+    return [s for s in conn.compute.services(binary="nova-compute")
+            if s.host not in keep and _short(s.host) not in keep]
 
 
 def op_compute_drain_departed(conn, ens, params):
@@ -345,25 +354,29 @@ def op_compute_drain_departed(conn, ens, params):
 
 
 def op_compute_forget_departed(conn, ens, params):
-    """Each departed compute's service record deleted, which also deletes its resource
-    provider in placement; a provider left by name is deleted too."""
+    """Every nova service of a host the site no longer lists deleted (params["keep"]: every
+    node it does): a compute's nova-compute, which also deletes its resource provider in
+    placement (a provider left by name is deleted too), and a controller's scheduler and
+    conductor, which would stay listed as down."""
+    keep = _kept(params)
     gone = set()
-    for service in departed_computes(conn, params):
-        gone.add(service.host)
-        if ens.need(f"nova-compute@{service.host} deleted"):
+    for service in list(conn.compute.services()):
+        if service.host in keep or _short(service.host) in keep:
+            continue
+        gone.add(_short(service.host))
+        if ens.need(f"{service.binary}@{service.host} deleted"):
             conn.compute.delete_service(service, ignore_missing=True)
-    keep = set(filter(None, params["keep"].split(",")))
     for provider in list(conn.placement.resource_providers()):
-        name = provider.name.split(".")[0]
+        name = _short(provider.name)
         if name in gone and name not in keep and ens.need(f"resource provider {provider.name} "
                                                           "deleted"):
             conn.placement.delete_resource_provider(provider, ignore_missing=True)
 
 
 def op_network_forget_departed_agents(conn, ens, params):
-    keep = set(filter(None, params["keep"].split(",")))
+    keep = _kept(params)
     for agent in list(conn.network.agents()):
-        if agent.host.split(".")[0] not in keep and ens.need(
+        if _short(agent.host) not in keep and ens.need(
                 f"{agent.binary}@{agent.host} deleted"):
             conn.network.delete_agent(agent, ignore_missing=True)
 

@@ -201,28 +201,30 @@ def bootstrap(ctx: ServiceContext) -> list[Action]:
     # (the script says how it waits, for DISCOVER_WAIT).
     hosts = tuple(n.name for n in ctx.remotes)
     script = agent_text("nova_map_computes.sh", DISCOVER_WAIT=DISCOVER_WAIT)
-    # A compute taken out of the site (deploy/departed.py): first no longer scheduled to,
-    # and refused while an instance is there; once its services stopped, forgotten by nova
-    # (its service record and resource provider) and neutron, so that no dead one is left
-    # listed. Both run only when a node departed: a deploy that removes none asks nothing.
-    keep = (("keep", ",".join(hosts)),)
+    # A node taken out of the site (deploy/departed.py): a compute first no longer
+    # scheduled to, and refused while an instance is there; once its services stopped,
+    # forgotten by nova (a compute's service record and resource provider, a controller's
+    # scheduler and conductor) and neutron, so that no dead one is left listed. Both run only
+    # when a node departed: a deploy that removes none asks nothing.
+    computes = (("keep", ",".join(hosts)),)
+    listed = (("keep", ",".join(n.name for n in ctx.site.nodes)),)
     return [Action(name="nova-drain-departed", what="computes no longer in the site: "
                    "disabled in nova, none may still host an instance",
-                   run=ApiCall("compute.drain-departed", keep), where="nova",
+                   run=ApiCall("compute.drain-departed", computes), where="nova",
                    phase="preflight"),
             Action(name="nova-discover-hosts", what="map the compute nodes into cell1",
                    run=Command(argv=("sh", "-c", script, "discover", *hosts)),
                    done=Command(argv=("sh", "-c", script, "mapped", *hosts)),
                    where="nova", phase="after-start"),
-            Action(name="nova-forget-departed", what="computes no longer in the site: their "
-                   "nova-compute services and resource providers deleted",
-                   run=ApiCall("compute.forget-departed", keep), where="nova",
+            Action(name="nova-forget-departed", what="nodes no longer in the site: their "
+                   "nova services (and a compute's resource provider) deleted",
+                   run=ApiCall("compute.forget-departed", listed), where="nova",
                    phase="departed"),
             # Here, not with neutron's agents: a compute's L2 agent is one of this service's
             # resources, and a running agent would register itself again.
             Action(name="neutron-forget-departed", what="neutron agents of nodes no longer "
-                   "in the site deleted", run=ApiCall("network.forget-departed-agents", (
-                       ("keep", ",".join(n.name for n in ctx.site.nodes)),)),
+                   "in the site deleted", run=ApiCall("network.forget-departed-agents",
+                                                      listed),
                    where="nova", phase="departed")]
 
 
