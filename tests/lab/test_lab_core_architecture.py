@@ -8,6 +8,7 @@ same machines back and the core heals itself."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -154,6 +155,10 @@ def test_a_controller_added_joins_and_taken_out_again_leaves_nothing_behind(
     dry = hastack_json("deploy", str(grown), "--scope", "core", "--dry-run")
     assert any(s["stage"] == "join:openstack" and "n4 would join in standby" in s["detail"]
                for s in dry["steps"]), dry["steps"]
+    # The proof against the live cluster, n4 brought up: HAProxy's clone would start there.
+    shown = "\n".join(dry["diffs"])
+    assert re.search(r"^  Start haproxy:\d+ \( n4 \)$", shown, re.M), \
+        [line for line in shown.splitlines() if "n4" in line][-40:]
     done = hastack_json("deploy", str(grown), "--scope", "core")
     stages = [s["stage"] for s in done["steps"]]
     assert stages.index("fencing:openstack") < stages.index("cluster:openstack"), stages

@@ -12,6 +12,7 @@ reloaded; what `hastack lab access` prints works; a re-run changes nothing."""
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import shutil
 import subprocess
@@ -260,6 +261,10 @@ def test_a_compute_added_to_the_site_serves_and_taken_out_leaves_nothing_behind(
     try:
         dry = hastack_json("deploy", str(grown), "--dry-run")
         assert dry["changed"] and "cmp3" in {s["node"] for s in dry["steps"]}, dry
+        # The proof against the live cluster: Pacemaker would start nova-compute there.
+        shown = "\n".join(dry["diffs"])
+        assert re.search(r"^  Start compute-nova:\d+ \( cmp3 \)$", shown, re.M), \
+            [line for line in shown.splitlines() if line.startswith("  ")][-40:]
         hastack_json("deploy", str(grown))
         (state,) = hastack_json("status", str(grown))
         assert state["nodes"].get("cmp3") == "online", state["nodes"]

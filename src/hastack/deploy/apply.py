@@ -37,7 +37,7 @@ from hastack.catalog.steps import (
     KeystoneEntry,
     Sql,
 )
-from hastack.deploy import departed, drain, in_force, rekey
+from hastack.deploy import departed, drain, in_force, preview, rekey
 from hastack.deploy import files as file_ops
 from hastack.deploy import packages as package_ops
 from hastack.deploy.cib import in_place_changes, left_unmanaged, merge_configuration, unmanaged
@@ -49,7 +49,7 @@ from hastack.polling import until_nothing_missing
 from hastack.render.corosync import KEYFILE as COROSYNC_KEYFILE
 from hastack.render.hosted import DROPIN as HOSTED_DROPIN
 from hastack.render.priority import DROPIN as PRIORITY_DROPIN
-from hastack.render.site import RenderedFile, SiteRendering, render_site
+from hastack.render.site import ClusterRendering, RenderedFile, SiteRendering, render_site
 from hastack.secrets import Secrets, alternate, save
 from hastack.site.load import LoadedSite
 from hastack.site.model import Manages, Role
@@ -374,6 +374,46 @@ def _resource_ids(d: Deployment, entry: CatalogEntry) -> set[str]:
     return ids
 
 
+def _desired(d: Deployment, cluster: str, catalog: Sequence[CatalogEntry],
+             live_cib: str) -> ClusterRendering:
+    """The cluster's configuration for ``catalog`` plus every service of the run already in
+    ``live_cib``."""
+    present = [e for e in d.catalog if e not in catalog
+               and any(f'id="{rid}"' in live_cib for rid in _resource_ids(d, e))]
+    wanted = [e for e in d.catalog if e in catalog or e in present]
+    return render_site(d.loaded.site, d.loaded.placement, d.base, wanted).cluster(cluster)
+
+
+async def _preview(d: Deployment) -> None:
+    """A dry run's proof, before the stages: per running cluster, the CIB diff of the whole
+    deploy and the transitions Pacemaker would run for it (deploy/preview.py)."""
+    for cluster in d.rendering.clusters:
+        started = time.monotonic()
+        members = [m for m in cluster.model.node_ids if m in d.transports]
+        status = await departed.status_of([d.transports[m] for m in members])
+        first = next((m for m in members if status is not None
+                      and any(n.name == m and n.online for n in status.nodes)), None)
+        if status is None or first is None:
+            d.record(f"preview:{cluster.name}", None, "unchanged",
+                     "no cluster running yet: the deploy forms it", started)
+            continue
+        node = d.transports[first]
+        live_cib = await live.query_cib(node)
+        desired = _desired(d, cluster.name, d.catalog, live_cib)
+        merge = merge_configuration(live_cib, desired.cib)
+        seen = {n.name for n in status.nodes}
+        joining = [m for m in members if m not in seen]
+        pushed = preview.pushed_cib(live_cib, merge.xml)
+        transitions, settled = await preview.simulate_on(
+            node, pushed, preview.simulated_cib(pushed, desired.cib, joining), joining)
+        shown = preview.Preview(
+            cluster.name, preview.configuration_diff(live_cib, merge.xml) if merge.changed
+            else "", transitions, settled)
+        d.diffs.append(file_ops.mask(shown.text(), d.secrets))
+        outcome: Outcome = "would change" if merge.changed or transitions else "unchanged"
+        d.record(f"preview:{cluster.name}", None, outcome, shown.summary(), started)
+
+
 async def _push(d: Deployment, stage: str, cluster: str, members: tuple[str, ...],
                 catalog: Sequence[CatalogEntry]) -> bool:
     """Push the cluster's configuration for ``catalog`` (the services deployed so far) plus
@@ -381,11 +421,7 @@ async def _push(d: Deployment, stage: str, cluster: str, members: tuple[str, ...
     started = time.monotonic()
     first = d.transports[members[0]]
     live_cib = await live.query_cib(first)
-    present = [e for e in d.catalog if e not in catalog
-               and any(f'id="{rid}"' in live_cib for rid in _resource_ids(d, e))]
-    wanted = [e for e in d.catalog if e in catalog or e in present]
-    partial = render_site(d.loaded.site, d.loaded.placement, d.base, wanted)
-    desired = partial.cluster(cluster)
+    desired = _desired(d, cluster, catalog, live_cib)
     merge = merge_configuration(live_cib, desired.cib)
     if not merge.changed:
         d.record(stage, None, "unchanged", "CIB already holds this configuration", started)
@@ -689,6 +725,8 @@ async def deploy(d: Deployment) -> Deployment:
     await _refuse_foreign_secrets(d, nodes)
     await _refuse_architecture_change(d)
     leaving = await _departed(d)
+    if d.dry_run:
+        await _preview(d)
     if any(leaving.values()):
         await _departure_actions(d, "preflight")
     if not d.dry_run:
