@@ -3,10 +3,15 @@ refuses it."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Mapping, Sequence
+
 import pytest
 
-from hastack.lifecycle.maintenance import refusal
+from hastack.catalog.contract import Listener
+from hastack.lifecycle.maintenance import _configured, refusal
 from hastack.pacemaker.status import ClusterStatus, NodeState
+from hastack.process import Result
 
 MEMBERS = ("ctl1", "ctl2", "ctl3")
 
@@ -52,3 +57,25 @@ def test_already_in_maintenance_is_not_refused_and_leaving_never_is() -> None:
 
 def test_an_unknown_node_is_refused() -> None:
     assert code(refusal(status(), MEMBERS, "ctl9", True)) == "maintain-unknown-node"
+
+
+class Balancer:
+    """A load balancer whose HAProxy has the galera and keystone backends only."""
+
+    host = "ctl2"
+
+    async def run(self, argv: Sequence[str], *, stdin: bytes | None = None,
+                  env: Mapping[str, str] | None = None, timeout: float = 600) -> Result:
+        assert stdin == b"show stat\n", stdin
+        rows = ["# pxname,svname,status", "galera,FRONTEND,OPEN", "galera,ctl1,UP",
+                "keystone,ctl1,UP", "keystone,BACKEND,UP"]
+        return Result(self.host, tuple(argv), 0, "\n".join(rows) + "\n", "")
+
+
+def test_only_the_listeners_haproxy_has_are_drained() -> None:
+    """A site deployed with --scope core has no API backends: draining nova's would fail
+    ("No such backend"), so maintenance leaves out what HAProxy does not know."""
+    listeners = [Listener(name, "198.18.0.201", port) for name, port in
+                 (("galera", 3306), ("keystone", 5000), ("nova", 8774))]
+    kept = asyncio.run(_configured({"ctl2": Balancer()}, listeners))  # type: ignore[dict-item]
+    assert [listener.name for listener in kept] == ["galera", "keystone"]

@@ -94,6 +94,17 @@ def _listeners(loaded: LoadedSite, catalog: Sequence[CatalogEntry], node: str
     return found
 
 
+async def _configured(balancers: Mapping[str, Transport], listeners: list[Listener]
+                      ) -> list[Listener]:
+    """Those of ``listeners`` HAProxy has: a site deployed with ``--scope core`` has none of
+    the APIs' (draining one HAProxy does not know fails: "No such backend")."""
+    if not balancers:
+        return listeners
+    known = {proxy for proxy, _, _ in await haproxy_stats.servers(next(iter(
+        balancers.values())))}
+    return [listener for listener in listeners if listener.name in known]
+
+
 def _single_instances(status: ClusterStatus, node: str) -> list[str]:
     return sorted(r.id for r in status.resources
                   if r.clone is None and r.active and r.nodes == (node,)
@@ -127,7 +138,7 @@ async def maintain(loaded: LoadedSite, catalog: Sequence[CatalogEntry],
     assert state is not None
     balancers = {n: transports[n] for n in loaded.placement.cluster_of("loadbalancer").members
                  if n != node} if loaded.placement.has("loadbalancer") else {}
-    listeners = _listeners(loaded, catalog, node)
+    listeners = await _configured(balancers, _listeners(loaded, catalog, node))
 
     step = result.record
     # Each half also finishes what a killed run left: standby set but not settled, or
