@@ -3,7 +3,8 @@
 the compute that will fail (nova's fake driver in the lab: no network, no disk), then watched
 until nova runs every one of them elsewhere. argv: MODE TARGET ARG...: create (prints one
 server id per line), services (every nova service reporting "up" since TARGET, a unix time),
-watch ("TIME MOVED TOTAL" per poll, until all moved), delete (removes them). Raw calls with
+watch ("TIME MOVED TOTAL" per poll, until all moved), hypervisors (scale-computes: one
+JSON line, each hypervisor's short host name and state), delete (removes them). Raw calls with
 microversions (2.74: boot on a named host). The credentials in OS_* (openstack.connect), the
 site CA in OS_CACERT_PEM."""
 
@@ -82,6 +83,10 @@ elif mode == "watch":
         if moved == len(ids):
             break
         time.sleep(1)
+elif mode == "hypervisors":
+    import json
+    found = call("GET", "/os-hypervisors/detail", "2.53").json()["hypervisors"]
+    print(json.dumps({h["hypervisor_hostname"].split(".")[0]: h["state"] for h in found}))
 else:
     for i in rest:
         conn.compute.request(f"/servers/{i}", "DELETE", raise_exc=False)

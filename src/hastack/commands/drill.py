@@ -21,7 +21,9 @@ LOAD_SECONDS = {"power-loss": 90.0, "partition": 90.0, "service-kill": 60.0,
                 # a dead BMC's fencing attempts time out before level 2 is tried
                 "fence-failure": 180.0, "fence-failure-no-pdu": 180.0,
                 # every controller in turn out of service and back (~93 s each)
-                "maintenance": 420.0}
+                "maintenance": 420.0,
+                # computes deployed, serving, then deployed out again
+                "scale-computes": 600.0}
 
 
 def drill(session: Session, kind: str, *, node: str | None = None, service: str = "galera",
@@ -94,6 +96,10 @@ async def _run(d: Drill, kind: str, *, node: str | None, service: str,
         from hastack.drills.maintenance import rolling_maintenance
 
         return await rolling_maintenance(d, load_seconds=seconds)
+    if kind == "scale-computes":
+        from hastack.drills.scaling import scale_computes
+
+        return await scale_computes(d, load_seconds=seconds)
     if kind == "rabbitmq-cold-start":
         return await cold.rabbitmq_cold_start(d, load_seconds=seconds)
     return await cold.galera_cold_start(d, load_seconds=seconds)
