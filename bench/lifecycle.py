@@ -2,8 +2,8 @@
 (issue 16's targets: adding 10 computes at most 5 minutes, nothing acknowledged lost).
 
 Usage (root): .venv/bin/python bench/lifecycle.py [COMPUTES] [--rounds N] [--keep]
-Uses the lab of examples/lab.yaml (brought up and deployed when another site's or none is
-up). Writes a copy of the site with COMPUTES (default 10) more computes under
+Uses the lab of examples/lab.yaml or of a copy of it (brought up and deployed when another
+site's or none is up). Writes a copy of the site with COMPUTES (default 10) more computes under
 /var/tmp/hastack-bench/lifecycle/ (the same secrets), brings their machines up (`lab up COPY`),
 and runs the scale-computes drill on it N times (default 1): deploy adds them under the load
 until nova reports each hypervisor up, then the site without them is deployed. Prints each
@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 # bench/drills.py, found beside this script (bench/ is not a package).
-from drills import ensure_lab  # type: ignore[import-not-found]
+from drills import STATE, ensure_lab  # type: ignore[import-not-found]
 
 from hastack.commands import drill as drill_commands
 from hastack.commands import lab as lab_commands
@@ -36,11 +36,15 @@ OUT = Path("/var/tmp/hastack-bench/lifecycle")
 TARGET_ADD = 300.0  # s: adding 10 computes
 
 
-def grown_site(computes: int) -> Path:
+def grown_site(computes: int, running: Path) -> Path:
     """A copy of the lab site with ``computes`` more computes (cmp3, cmp4, ...), each with its
-    BMC and the next free outlet of the lab's PDU."""
+    BMC and the next free outlet of the lab's PDU. Its secrets: those of the ``running``
+    site's file the first time, then its own (the lab's BMCs keep the passwords they were
+    started with)."""
     OUT.mkdir(parents=True, exist_ok=True)
-    shutil.copy(SITE.with_name("lab.secrets.yaml"), OUT / "lab.secrets.yaml")
+    if not (OUT / "lab.secrets.yaml").exists():
+        shutil.copy(running.with_name(running.stem + ".secrets.yaml"),
+                    OUT / "lab.secrets.yaml")
     text = SITE.read_text()
     lines = []
     for i in range(computes):
@@ -52,6 +56,18 @@ def grown_site(computes: int) -> Path:
     grown = OUT / "lab.yaml"
     grown.write_text(text[:at] + "".join(lines) + text[at:])
     return grown
+
+
+def ensure_site_lab() -> Path:
+    """The lab of examples/lab.yaml, or of a copy of it (the same site: an earlier run's
+    grown copy, or one made by hand), up and deployed. Returns the site file it runs."""
+    if STATE.exists():
+        running = Path(json.loads(STATE.read_text())["site"])
+        if running.exists() and Session(running).loaded.site.name == \
+                Session(SITE).loaded.site.name:
+            return running
+    ensure_lab(SITE)
+    return SITE
 
 
 def memory_used_gib() -> float:
@@ -67,8 +83,7 @@ def main() -> None:
     positional = [a for i, a in enumerate(args) if a.isdigit()
                   and (i == 0 or args[i - 1] != "--rounds")]
     computes = int(positional[0]) if positional else 10
-    ensure_lab(SITE)
-    grown = grown_site(computes)
+    grown = grown_site(computes, ensure_site_lab())
     print(f"lab up {computes} more computes ...", flush=True)
     started = time.monotonic()
     try:

@@ -476,8 +476,8 @@ def drill(
                                         "site-power-loss-staggered, rabbitmq-cold-start, "
                                         "compute-loss, fence-failure, "
                                         "fence-failure-no-pdu, maintenance, "
-                                        "scale-computes (on a copy of the site listing "
-                                        "computes to add) or soak")],
+                                        "scale-computes or scale-controllers (on a copy "
+                                        "of the site listing nodes to add) or soak")],
     node: Annotated[str | None, typer.Option(help="the node to break (default: the one "
                                              "holding the DB VIP; compute-loss: the first "
                                              "compute)")] = None,
@@ -488,7 +488,8 @@ def drill(
     seconds: Annotated[float | None, typer.Option(
         help="how long the loads run (default: 90; service-kill and memcached-loss 60; "
              "galera-cold-start 300; site-power-loss and maintenance 420; "
-             "rabbitmq-cold-start 120; scale-computes and soak 600)")] = None,
+             "rabbitmq-cold-start 120; scale-computes and soak 600; "
+             "scale-controllers 3600)")] = None,
     minutes: Annotated[float | None, typer.Option(help="soak: how long, in minutes "
                                                   "(instead of --seconds)")] = None,
     fmt: FormatOption = Format.TEXT,
@@ -531,8 +532,8 @@ def _print_drill(report: DrillReport) -> None:
         rows += [("power back after", secs(report.power_back)),
                  ("every nova service reporting up after", secs(report.nova_back))]
     if report.added is not None or report.removed is not None:
-        rows += [("computes added and up in nova after", secs(report.added)),
-                 ("computes taken out again after", secs(report.removed))]
+        rows += [("nodes added and serving after", secs(report.added)),
+                 ("nodes taken out again after", secs(report.removed))]
     if report.instances:
         rows += [("instances running elsewhere after", secs(report.evacuated)),
                  ("instances evacuated / booted",

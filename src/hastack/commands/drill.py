@@ -23,7 +23,10 @@ LOAD_SECONDS = {"power-loss": 90.0, "partition": 90.0, "service-kill": 60.0,
                 # every controller in turn out of service and back (~93 s each)
                 "maintenance": 420.0,
                 # computes deployed, serving, then deployed out again
-                "scale-computes": 600.0}
+                "scale-computes": 600.0,
+                # a controller: every OpenStack service restarted on every member (their
+                # lists of members changed), the join, then its departure likewise
+                "scale-controllers": 3600.0}
 
 
 def drill(session: Session, kind: str, *, node: str | None = None, service: str = "galera",
@@ -96,10 +99,12 @@ async def _run(d: Drill, kind: str, *, node: str | None, service: str,
         from hastack.drills.maintenance import rolling_maintenance
 
         return await rolling_maintenance(d, load_seconds=seconds)
-    if kind == "scale-computes":
-        from hastack.drills.scaling import scale_computes
+    if kind.startswith("scale-"):
+        from hastack.drills.scaling import scale
+        from hastack.site.model import Role
 
-        return await scale_computes(d, load_seconds=seconds)
+        return await scale(d, Role.COMPUTE if kind == "scale-computes" else Role.CONTROLLER,
+                           load_seconds=seconds)
     if kind == "rabbitmq-cold-start":
         return await cold.rabbitmq_cold_start(d, load_seconds=seconds)
     return await cold.galera_cold_start(d, load_seconds=seconds)

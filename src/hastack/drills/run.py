@@ -72,7 +72,7 @@ from hastack.unit_states import unit_states
 KINDS = ("power-loss", "partition", "service-kill", "rabbitmq-member-loss", "memcached-loss",
          "galera-cold-start", "site-power-loss", "site-power-loss-staggered",
          "rabbitmq-cold-start", "compute-loss", "fence-failure", "fence-failure-no-pdu", "soak",
-         "maintenance", "scale-computes")
+         "maintenance", "scale-computes", "scale-controllers")
 MEMCACHED_GONE = 30.0  # memcached-loss: how long the member stays frozen
 INSTANCES = 2  # compute-loss: instances booted on the compute that fails
 EVACUATE_TIMEOUT = 600

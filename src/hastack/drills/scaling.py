@@ -1,12 +1,15 @@
-"""The scale-computes drill: computes added to the running site and taken out again by
-``deploy``, under the drill's load, as an operator grows a site by editing its file.
+"""The scaling drills: nodes added to the running site and taken out again by ``deploy``,
+under the drill's load, as an operator grows a site by editing its file.
 
-The site file given is the grown one: the computes it lists that the cluster does not run yet
-are the ones added (in the lab, ``hastack lab up SITE`` brings up their machines first). The
-drill deploys it, waits until nova reports each new hypervisor up, then deploys the same site
-without them (built in memory) and waits until the cluster no longer knows them. Nothing
-acknowledged may be lost, nobody fenced, no action fail; the APIs' error windows are what
-the change cost them, reported.
+The site file given is the grown one: the computes (scale-computes) or controllers
+(scale-controllers) it lists that the cluster does not know yet are the ones added (in the
+lab, ``hastack lab up SITE`` brings up their machines first). The drill deploys it and waits
+until they serve: nova reports each new hypervisor up; a new controller is online, out of
+standby, and runs every clone (Galera promoted). Then they leave as the runbook says: a
+compute by deploying the site without it; a controller one at a time, through ``maintain
+on``, its cluster stack stopped, then deploying the site without it. Nothing acknowledged
+may be lost, nobody fenced, no action fail; the loads, and full strength, are those of the
+site as it was, and the APIs' error windows are what the change cost them, reported.
 """
 
 from __future__ import annotations
@@ -14,19 +17,22 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
 from hastack import catalog
 from hastack.deploy.apply import Deployment
 from hastack.deploy.apply import deploy as converge
 from hastack.drills.run import Drill, DrillReport, _run, _servers, fencing_history, unplanned
-from hastack.errors import UsageError
+from hastack.errors import TransportError, UsageError
+from hastack.lifecycle.maintenance import maintain
 from hastack.render.site import render_site
 from hastack.site.load import LoadedSite
 from hastack.site.model import Role
 from hastack.site.placement import place
 
 HYPERVISORS_UP = 300.0  # a new nova-compute registers, then is mapped and reports up
+SERVING = 900.0  # a new controller: every clone started there (Galera by state transfer)
 
 
 def without(loaded: LoadedSite, names: set[str]) -> LoadedSite:
@@ -34,6 +40,14 @@ def without(loaded: LoadedSite, names: set[str]) -> LoadedSite:
     site = loaded.site.model_copy(
         update={"nodes": [n for n in loaded.site.nodes if n.name not in names]})
     return replace(loaded, site=site, placement=place(site, catalog.SERVICES))
+
+
+def _drill_of(drill: Drill, loaded: LoadedSite) -> Drill:
+    """``drill`` for the site ``loaded``: its DB cluster's members, its rendering."""
+    cluster = loaded.placement.cluster_of("galera")
+    return replace(drill, loaded=loaded, members=cluster.members, cluster=cluster.name,
+                   rendering=render_site(loaded.site, loaded.placement, catalog.BASE,
+                                         catalog.SERVICES))
 
 
 async def _hypervisors(drill: Drill) -> dict[str, str]:
@@ -47,20 +61,34 @@ def _all_up(hypervisors: dict[str, str], names: list[str]) -> bool:
     return all(hypervisors.get(n) == "up" for n in names)
 
 
-async def scale_computes(drill: Drill, *, load_seconds: float) -> DrillReport:
+async def _until(seconds: float, check: Callable[[], Awaitable[bool]]) -> bool:
+    """Poll ``check`` every 3 s until it is true (True) or ``seconds`` pass (False)."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if await check():
+            return True
+        await asyncio.sleep(3)
+    return False
+
+
+async def scale(drill: Drill, role: Role, *, load_seconds: float) -> DrillReport:
+    kind = "scale-computes" if role is Role.COMPUTE else "scale-controllers"
     status = await drill.status()
     known = {n.name for n in status.nodes} if status else set()
     added = sorted(n.name for n in drill.loaded.site.nodes
-                   if n.role is Role.COMPUTE and n.name not in known)
+                   if n.role is role and n.name not in known)
     if not added:
-        raise UsageError("drill-nothing-to-add", "every compute of the site runs already: "
-                         "nothing to add", fix="add computes to a copy of the site file "
-                         "(in the lab: `hastack lab up COPY` brings up their machines), then "
-                         "run the drill on the copy")
-    report = DrillReport("scale-computes", ", ".join(added), load_seconds)
-    fencing_before = await fencing_history(drill)
+        raise UsageError("drill-nothing-to-add", f"every {role.value} of the site is in the "
+                         "cluster already: nothing to add", fix=f"add {role.value}s to a copy "
+                         "of the site file (in the lab: `hastack lab up COPY` brings up their "
+                         "machines), then run the drill on the copy")
+    grown = drill.loaded
+    before = without(grown, set(added))
+    # Loads, full strength and the checks for nothing unplanned: the site as it was.
+    base, serving = _drill_of(drill, before), _drill_of(drill, grown)
+    report = DrillReport(kind, ", ".join(added), load_seconds)
+    fencing_before = await fencing_history(base)
     started = time.time()
-    smaller = without(drill.loaded, set(added))
     done: list[float] = []
 
     async def deploy(loaded: LoadedSite) -> float:
@@ -72,35 +100,56 @@ async def scale_computes(drill: Drill, *, load_seconds: float) -> DrillReport:
             secrets=drill.secrets, transports=drill.transports))
         return time.time() - began
 
+    async def hypervisors_up() -> bool:
+        return _all_up(await _hypervisors(base), added)
+
+    async def controllers_serve() -> bool:
+        now = await serving.status()
+        return now is not None and serving.full_strength(now)
+
     async def fault() -> None:
         report.detected = 0.0
-        took = await deploy(drill.loaded)
-        deadline = time.time() + HYPERVISORS_UP
-        while not _all_up(await _hypervisors(drill), added):
-            if time.time() > deadline:
-                report.problems.append(f"nova did not report {', '.join(added)} up within "
-                                       f"{HYPERVISORS_UP:.0f} s of the deploy")
-                break
-            await asyncio.sleep(3)
+        took = await deploy(grown)
+        up, patience = (hypervisors_up, HYPERVISORS_UP) if role is Role.COMPUTE else \
+            (controllers_serve, SERVING)
+        if not await _until(patience, up):
+            report.problems.append(f"{', '.join(added)} did not serve within {patience:.0f} s "
+                                   "of the deploy")
         report.added = time.time() - report.fault_at
-        report.notes.append(f"{', '.join(added)} added: deploy {took:.0f} s, hypervisors up "
+        report.notes.append(f"{', '.join(added)} added: deploy {took:.0f} s, serving "
                             f"{report.added:.0f} s after the start")
-        took = await deploy(smaller)
-        left = set(await _hypervisors(drill)) & set(added)
-        if left:
-            report.problems.append(f"nova still lists {', '.join(sorted(left))} after they "
-                                   "were taken out")
-        report.notes.append(f"{', '.join(added)} taken out again: deploy {took:.0f} s")
+        if role is Role.COMPUTE:
+            took = await deploy(before)
+            left = set(await _hypervisors(base)) & set(added)
+            if left:
+                report.problems.append(f"nova still lists {', '.join(sorted(left))} after "
+                                       "they were taken out")
+            report.notes.append(f"{', '.join(added)} taken out again: deploy {took:.0f} s")
+        else:
+            for i, name in enumerate(added):
+                began = time.time()
+                await maintain(grown, catalog.SERVICES, drill.transports, name, on=True,
+                               secrets=drill.secrets)
+                node = drill.transports[name]
+                for unit in ("pacemaker", "corosync"):
+                    stopped = await node.run(["systemctl", "disable", "--now", unit],
+                                             timeout=300)
+                    if not stopped.ok:
+                        raise TransportError(name, f"systemctl disable --now {unit}: "
+                                             f"{stopped.stderr.strip()}")
+                took = await deploy(without(grown, set(added[:i + 1])))
+                report.notes.append(f"{name} taken out (maintain on, stack stopped, deploy "
+                                    f"{took:.0f} s): {time.time() - began:.0f} s")
         report.removed = time.time() - report.fault_at
         done.append(report.removed)
 
     async def watch(report: DrillReport, t0: float) -> bool:
         return bool(done)
 
-    await _run(drill, report, fault, watch)
+    await _run(base, report, fault, watch)
     report.recovered = done[0] if done else None
     if report.recovered is not None and report.recovered > load_seconds:
         report.problems.append(f"the change outlasted the load ({report.recovered:.0f} s): "
                                "run it with a longer --seconds")
-    report.problems += await unplanned(drill, started, fencing_before)
+    report.problems += await unplanned(base, started, fencing_before)
     return report
