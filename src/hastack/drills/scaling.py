@@ -38,7 +38,7 @@ SERVING = 900.0  # a new controller: every clone started there (Galera by state 
 def without(loaded: LoadedSite, names: set[str]) -> LoadedSite:
     """The site as it was before ``names`` were added to its file."""
     site = loaded.site.model_copy(
-        update={"nodes": [n for n in loaded.site.nodes if n.name not in names]})
+        update={"nodes": tuple(n for n in loaded.site.nodes if n.name not in names)})
     return replace(loaded, site=site, placement=place(site, catalog.SERVICES))
 
 
