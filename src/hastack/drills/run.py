@@ -584,6 +584,32 @@ async def unplanned(drill: Drill, since: float, fencing_before: int) -> list[str
     return problems
 
 
+async def planned(drill: Drill, report: DrillReport, change: Callable[[], Awaitable[None]],
+                  what: str) -> DrillReport:
+    """A planned change under the loads (maintenance, scaling): nothing is broken, so the
+    change runs as the fault and its end is the recovery; no action may fail and nobody be
+    fenced meanwhile."""
+    fencing_before = await fencing_history(drill)
+    started = time.time()
+    done: list[float] = []
+
+    async def fault() -> None:
+        report.detected = 0.0
+        await change()
+        done.append(time.time() - report.fault_at)
+
+    async def watch(report: DrillReport, t0: float) -> bool:
+        return bool(done)
+
+    await _run(drill, report, fault, watch)
+    report.recovered = done[0] if done else None
+    if report.recovered is not None and report.recovered > report.load_seconds:
+        report.problems.append(f"the {what} outlasted the load ({report.recovered:.0f} s): "
+                               "run it with a longer --seconds")
+    report.problems += await unplanned(drill, started, fencing_before)
+    return report
+
+
 async def fencing_history(drill: Drill) -> int:
     """How many fencing actions the cluster has recorded."""
     for name in drill.members:

@@ -23,7 +23,7 @@ from dataclasses import replace
 from hastack import catalog
 from hastack.deploy.apply import Deployment
 from hastack.deploy.apply import deploy as converge
-from hastack.drills.run import Drill, DrillReport, _run, _servers, fencing_history, unplanned
+from hastack.drills.run import Drill, DrillReport, _servers, planned
 from hastack.errors import TransportError, UsageError
 from hastack.lifecycle.maintenance import maintain
 from hastack.render.site import render_site
@@ -87,9 +87,6 @@ async def scale(drill: Drill, role: Role, *, load_seconds: float) -> DrillReport
     # Loads, full strength and the checks for nothing unplanned: the site as it was.
     base, serving = _drill_of(drill, before), _drill_of(drill, grown)
     report = DrillReport(kind, ", ".join(added), load_seconds)
-    fencing_before = await fencing_history(base)
-    started = time.time()
-    done: list[float] = []
 
     async def deploy(loaded: LoadedSite) -> float:
         began = time.time()
@@ -107,8 +104,7 @@ async def scale(drill: Drill, role: Role, *, load_seconds: float) -> DrillReport
         now = await serving.status()
         return now is not None and serving.full_strength(now)
 
-    async def fault() -> None:
-        report.detected = 0.0
+    async def change() -> None:
         took = await deploy(grown)
         up, patience = (hypervisors_up, HYPERVISORS_UP) if role is Role.COMPUTE else \
             (controllers_serve, SERVING)
@@ -141,15 +137,5 @@ async def scale(drill: Drill, role: Role, *, load_seconds: float) -> DrillReport
                 report.notes.append(f"{name} taken out (maintain on, stack stopped, deploy "
                                     f"{took:.0f} s): {time.time() - began:.0f} s")
         report.removed = time.time() - report.fault_at
-        done.append(report.removed)
 
-    async def watch(report: DrillReport, t0: float) -> bool:
-        return bool(done)
-
-    await _run(base, report, fault, watch)
-    report.recovered = done[0] if done else None
-    if report.recovered is not None and report.recovered > load_seconds:
-        report.problems.append(f"the change outlasted the load ({report.recovered:.0f} s): "
-                               "run it with a longer --seconds")
-    report.problems += await unplanned(base, started, fencing_before)
-    return report
+    return await planned(base, report, change, "change")
