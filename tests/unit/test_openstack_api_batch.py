@@ -4,12 +4,23 @@ variable names. Run with a stand-in openstacksdk that records what it was asked.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from hastack import catalog
 from hastack.agents import agent_text
+from hastack.catalog.contract import ServiceContext
+from hastack.catalog.openstack import admin_password
+from hastack.catalog.platform import platform_info
+from hastack.osapi.client import ApiRequest, call_many
+from hastack.process import Result
+from hastack.secrets import Secrets
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "lab.yaml"
 
 FAKE_SDK = '''
 import json, os, types
@@ -68,3 +79,27 @@ def test_a_failing_request_does_not_stop_the_next_and_each_gets_its_own_password
     assert users == [("hda", "first-pw"), ("hda2", "second-pw")], calls
     assert ["create_project", "service", None] in calls
     assert [c for c in calls if c[0] == "connect"] == [["connect", None, None]], calls
+
+
+class DyingNode:
+    """A controller whose python3 cannot run the program (openstacksdk missing)."""
+
+    host = "ctl1"
+
+    async def run(self, argv: Sequence[str], *, stdin: bytes | None = None,
+                  env: Mapping[str, str] | None = None, timeout: float = 600) -> Result:
+        return Result(self.host, tuple(argv), 1, "",
+                      "Traceback (most recent call last):\n"
+                      "ModuleNotFoundError: No module named 'openstack'\n")
+
+
+def test_when_the_program_dies_every_request_fails_with_what_it_said() -> None:
+    loaded = catalog.load(EXAMPLE)
+    ctx = ServiceContext(site=loaded.site, placement=loaded.placement, service="keystone",
+                         platform=platform_info(loaded.site.platform.value))
+    store = Secrets(path=Path("/x"), values={admin_password().name: "admin-pw"}, generated=())
+    results = asyncio.run(call_many(DyingNode(), [  # type: ignore[arg-type]
+        ApiRequest("token.issue", {}), ApiRequest("project.ensure", {"name": "service"})],
+        ctx=ctx, secrets=store))
+    assert [r.ok for r in results] == [False, False]
+    assert all("No module named 'openstack'" in r.detail for r in results), results
