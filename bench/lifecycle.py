@@ -7,8 +7,8 @@ site's or none is up). Writes a copy of the site with COMPUTES (default 10) more
 /var/tmp/hastack-bench/lifecycle/ (the same secrets), brings their machines up (`lab up COPY`),
 and runs the scale-computes drill on it N times (default 1): deploy adds them under the load
 until nova reports each hypervisor up, then the site without them is deployed. Prints each
-round's figures beside the targets, with the host's load average and the memory in use when
-the computes ran. The added machines are powered off at the end (--keep: left running).
+round's figures beside the targets, with the host's load average and the most memory in use
+while the drill ran. The added machines are powered off at the end (--keep: left running).
 Targets are printed, never asserted.
 """
 
@@ -18,6 +18,7 @@ import json
 import os
 import shutil
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -70,6 +71,11 @@ def ensure_site_lab() -> Path:
     return SITE
 
 
+def memory_total_gib() -> float:
+    total = Path("/proc/meminfo").read_text().splitlines()[0].split()[1]
+    return int(total) / 1024 / 1024
+
+
 def memory_used_gib() -> float:
     fields = dict(line.split(":", 1) for line in Path("/proc/meminfo").read_text().splitlines())
     kib = int(fields["MemTotal"].split()[0]) - int(fields["MemAvailable"].split()[0])
@@ -93,6 +99,14 @@ def main() -> None:
     print(f"  machines up in {time.monotonic() - started:.0f} s; memory in use "
           f"{memory_used_gib():.1f} GiB", flush=True)
     reports = []
+    peak = [memory_used_gib()]
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.wait(2.0):
+            peak[0] = max(peak[0], memory_used_gib())
+
+    threading.Thread(target=sample, daemon=True).start()
     try:
         for round_ in range(1, rounds + 1):
             try:
@@ -104,6 +118,7 @@ def main() -> None:
             verdict = "ok" if report.get("ok") else f"FAILED {report.get('problems')}"
             print(f"round {round_}: {verdict}", flush=True)
     finally:
+        stop.set()
         if not keep:
             names = [f"cmp{3 + i}" for i in range(computes)]
             for name in names:
@@ -111,7 +126,8 @@ def main() -> None:
                     lab_commands.power(Session(grown), name, "off")
                 except HastackError as exc:
                     print(f"{name}: not powered off: {exc}", flush=True)
-    print(f"\nscale-computes, {computes} computes; nproc {os.cpu_count()}")
+    print(f"\nscale-computes, {computes} computes; nproc {os.cpu_count()}; memory in use at "
+          f"most {peak[0]:.1f} GiB of {memory_total_gib():.1f}")
     print(f"{'round':<7}{'added (s)':>11}{'target':>8}{'removed (s)':>13}"
           f"{'API window (s)':>16}{'DB lost':>9}{'bus lost':>10}{'load avg':>10}")
     for round_, r in enumerate(reports, 1):
