@@ -104,3 +104,16 @@ def test_a_node_inserted_mid_list_takes_no_other_machines_switch_port(tmp_path: 
     after = {m.name: m.switch_port for m in lab_layout(catalog.load(grown).site).machines}
     assert {n: after[n] for n in before} == before
     assert len(set(after.values())) == len(after)
+
+
+def test_the_inotify_limit_grows_with_the_machines_and_is_never_lowered(
+        tmp_path: Path) -> None:
+    """The machines share the host users' inotify instances: 20 machines exhausted
+    Debian's 128 (a machine's systemd stuck booting)."""
+    limit = tmp_path / "max_user_instances"
+    limit.write_text("128\n")
+    control.ensure_inotify_instances(20, limit)
+    assert int(limit.read_text()) == 20 * control.INOTIFY_PER_MACHINE
+    limit.write_text("100000\n")
+    control.ensure_inotify_instances(20, limit)
+    assert limit.read_text() == "100000\n"

@@ -90,6 +90,22 @@ def check_host() -> None:
         raise SiteError(problems)
 
 
+INOTIFY_INSTANCES = Path("/proc/sys/fs/inotify/max_user_instances")
+INOTIFY_PER_MACHINE = 64  # systemd, journald, udev, the services: a dozen each, with room
+
+
+def ensure_inotify_instances(machines_count: int, path: Path = INOTIFY_INSTANCES) -> None:
+    """Every machine's processes run as the host's users (no user namespace), so they share
+    each user's inotify instances: with Debian's 128, about the 20th machine's systemd can no
+    longer watch its path units ("Result: resources") and never finishes booting. Raised
+    (never lowered) to INOTIFY_PER_MACHINE per machine."""
+    wanted = INOTIFY_PER_MACHINE * machines_count
+    if int(path.read_text()) < wanted:
+        path.write_text(f"{wanted}\n")
+        log.info("fs.inotify.max_user_instances raised to %d for %d machines", wanted,
+                 machines_count)
+
+
 def _site_marker(layout: LabLayout) -> Path:
     return layout.state_dir / "site.json"
 
@@ -238,6 +254,7 @@ def up(loaded: LoadedSite, *, packages: Scope = "site", state_root: Path = STATE
     """
     layout = lab_layout(loaded.site, state_root)
     check_host()
+    ensure_inotify_instances(len(layout.machines))
     _check_not_half_there(loaded, layout)
     ensure_image(loaded, packages)
     debs = remote_debs(loaded, packages, state_root / "debs")
