@@ -36,6 +36,7 @@ from posixpath import dirname
 from lxml import etree
 
 from hastack.catalog.rabbitmq import FORGET as RABBITMQ_FORGET
+from hastack.catalog.rabbitmq import GROW as RABBITMQ_GROW
 from hastack.deploy import rekey
 from hastack.deploy.apply import JOIN_DROPIN, RESTART_DIR
 from hastack.deploy.files import STAT_SCRIPT
@@ -140,6 +141,9 @@ class Broker:
     passwords: dict[str, str] = field(default_factory=lambda: {"guest": "guest"})
     permissions: dict[str, tuple[str, ...]] = field(default_factory=dict)
     forgotten: set[str] = field(default_factory=set)  # members rabbitmqctl forgot
+    # Members holding a replica of the quorum queues; None: every member (declared before
+    # any joined later), until rabbitmq-queues grow names one.
+    replicas: set[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -210,6 +214,8 @@ class World:
 
     def add_member(self, name: str) -> None:
         """A fresh machine added to the site (a controller joining)."""
+        if self.broker.replicas is None:  # the queues were declared before it joined
+            self.broker.replicas = {f"rabbit@{m}" for m in self.members}
         self.members += (name,)
         self.nodes[name] = Node(name, files=dict(BASE_FILES))
 
@@ -654,6 +660,20 @@ def _rabbitmq_forget(ask: Ask) -> Answer:
     return ok()
 
 
+def _rabbitmq_grow(ask: Ask) -> Answer:
+    """Quorum queues keep the replicas they were declared with: a member that joined later
+    holds none until grown onto it (only where its broker runs)."""
+    world, broker = ask.world, ask.world.broker
+    if broker.replicas is None:
+        broker.replicas = {f"rabbit@{m}" for m in world.members}
+    running = {f"rabbit@{m}" for m in world.running_on("rabbitmq-clone")}
+    lacking = (running & set(ask.argv[5:])) - broker.replicas
+    if ask.argv[4] == "check":
+        return (1 if lacking else 0), "", ""
+    broker.replicas |= lacking
+    return ok()
+
+
 def _standby_off(ask: Ask) -> Answer:
     assert ask.world.cib is not None
     name = ask.argv[2]
@@ -904,6 +924,7 @@ RULES: tuple[Rule, ...] = (
                                                          "--resource"),
          _pacemaker(lambda ask: ok())),
     Rule("rabbitmq forget", script(RABBITMQ_FORGET, "forget"), _rabbitmq_forget),
+    Rule("rabbitmq grow", script(RABBITMQ_GROW, "grow"), _rabbitmq_grow),
     Rule("standby off", lambda args: args[:2] == ("crm_attribute", "--node")
          and args[3:] == ("--name", "standby", "--update", "off"), _pacemaker(_standby_off)),
     Rule("trust CA", script_like(r"\[ ! -e .* update-ca-certificates >/dev/null"), _trust_ca),

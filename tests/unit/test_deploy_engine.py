@@ -408,8 +408,8 @@ def _grown(site: Path, first: Run, folder: Path) -> tuple[World, Path]:
 def test_a_controller_added_joins_in_standby_once_fenceable_and_leaves_it_last(
         site: Path, first: Run, tmp_path: Path) -> None:
     """The running members reload corosync.conf and the new member's fencing is pushed
-    before its stack starts, in standby; standby is lifted after the last push, and a re-run
-    has nothing left to do."""
+    before its stack starts, in standby; standby is lifted after the last push, the quorum
+    queues are then grown onto its broker, and a re-run has nothing left to do."""
     world, grown = _grown(site, first, tmp_path)
     start = len(world.calls)
     deployed = deploy(grown, world)
@@ -423,6 +423,8 @@ def test_a_controller_added_joins_in_standby_once_fenceable_and_leaves_it_last(
     lifted = first_index(calls, lambda c: c.rule == "standby off")
     assert lifted > max(p.call - start for p in world.pushes)
     assert world.standby() == set() and "n4" in world.running_on("galera-clone")
+    grown_at = first_index(calls, lambda c: c.rule == "rabbitmq grow" and "grow" in c.argv[4:5])
+    assert grown_at > lifted and "rabbit@n4" in (world.broker.replicas or set())
     assert JOIN_DROPIN not in world.nodes["n4"].files
     assert "join:openstack" in [e.stage for e in deployed.steps if e.outcome == "changed"]
     assert not deploy(grown, world).changed

@@ -238,6 +238,7 @@ def _account_actions(name: str, whose: str, credentials: Text,
 
 
 FORGET = agent_text("rabbitmq_forget.sh")
+GROW = agent_text("rabbitmq_grow.sh")
 
 
 def bootstrap(ctx: ServiceContext) -> list[Action]:
@@ -250,6 +251,13 @@ def bootstrap(ctx: ServiceContext) -> list[Action]:
                                               *listed)),
                done=Command(argv=("sh", "-c", FORGET, "forget", "gone", *listed)),
                phase="departed"),
+        # A controller added (or a dead one replaced): its broker holds no replica of the
+        # queues declared before it joined until they are grown onto it; one taken out took
+        # its replicas along, which the others then take back.
+        *(Action(name=f"rabbitmq-grow-queues-{phase}", what="every quorum queue replicated "
+                 "on each member", run=Command(argv=("sh", "-c", GROW, "grow", "grow", *listed)),
+                 done=Command(argv=("sh", "-c", GROW, "grow", "check", *listed)),
+                 phase=phase) for phase in ("departed", "joined")),
         *_account_actions("rabbitmq", "OpenStack's", CREDENTIALS, OPENSTACK_PERMISSIONS),
         *_account_actions("rabbitmq-probe", "hastack's probe", PROBE_CREDENTIALS,
                           PROBE_PERMISSIONS),

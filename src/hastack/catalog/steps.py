@@ -129,8 +129,10 @@ class Action:
     # the service itself running (e.g. users inside the database it is); preflight: before
     # anything changes, run only when a node the site no longer lists is still in a cluster
     # (deploy/departed.py), to move the service off it or refuse; departed: likewise only
-    # then, after every push (its services there stopped), to forget its records.
-    phase: Literal["before-start", "after-start", "preflight", "departed"] = "before-start"
+    # then, after every push (its services there stopped), to forget its records; joined:
+    # once a member added to a running cluster is out of standby and runs everything.
+    phase: Literal["before-start", "after-start", "preflight", "departed", "joined"] = \
+        "before-start"
 
 
 @dataclass(frozen=True)

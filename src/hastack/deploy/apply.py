@@ -728,7 +728,7 @@ async def deploy(d: Deployment) -> Deployment:
     if d.dry_run:
         await _preview(d)
     if any(leaving.values()):
-        await _departure_actions(d, "preflight")
+        await _phase_actions(d, "preflight")
     if not d.dry_run:
         d.secrets = save(d.secrets)
     await asyncio.gather(*(_prepare_node(d, n) for n in nodes))
@@ -865,6 +865,7 @@ async def _end_joins(d: Deployment) -> None:
         await _check_running(d, f"join:{cluster.name}", cluster.name, members,
                              [r for r in cluster.model.resources
                               if isinstance(r, Primitive | Clone)])
+        await _phase_actions(d, "joined")
         for name in joined:
             await in_force.clear(d.transports[name], [in_force.JOIN])
         d.record(f"join:{cluster.name}", None, "changed",
@@ -888,9 +889,10 @@ async def _departed(d: Deployment) -> dict[str, list[str]]:
     return out
 
 
-async def _departure_actions(d: Deployment, phase: str) -> None:
-    """The services' actions for departing nodes: ``preflight`` (moving them off, or
-    refusing) before anything changes, ``departed`` (forgetting their records) at the end."""
+async def _phase_actions(d: Deployment, phase: str) -> None:
+    """The services' actions for nodes leaving or joining: ``preflight`` (moving them off,
+    or refusing) before anything changes, ``departed`` (forgetting their records) at the
+    end, ``joined`` once a new member runs everything."""
     platform = platform_info(d.loaded.site.platform.value)
     for entry in d.catalog:
         if not d.loaded.placement.has(entry.name):
@@ -909,7 +911,7 @@ async def _forget_departed(d: Deployment, before: Mapping[str, list[str]]) -> No
         return
     now = await _departed(d)
     if any(before.values()) or any(now.values()):
-        await _departure_actions(d, "departed")
+        await _phase_actions(d, "departed")
     for cluster in d.loaded.placement.clusters:
         gone = sorted({*before.get(cluster.name, ()), *now.get(cluster.name, ())})
         if not gone:
