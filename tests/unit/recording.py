@@ -226,14 +226,20 @@ class World:
                 if n.find("instance_attributes/nvpair[@name='standby'][@value='on']")
                 is not None}
 
+    def node_id(self, name: str) -> int:
+        """The corosync node id the member's own corosync.conf gives it."""
+        conf = self.nodes[name].files[COROSYNC_CONF].data.decode()
+        found = re.search(rf"name: {re.escape(name)}\n\s*nodeid: (\d+)", conf)
+        assert found, f"{name} is not in its own corosync.conf"
+        return int(found.group(1))
+
     def seen(self, name: str) -> None:
         """Pacemaker lists a member in the CIB when it first joins, in standby when its
         start said so (PCMK_node_start_state in the deploy's drop-in)."""
         nodes = self.cib.find("configuration/nodes") if self.cib is not None else None
         if nodes is None or nodes.find(f"node[@uname='{name}']") is not None:
             return
-        node = etree.SubElement(nodes, "node", id=str(self.members.index(name) + 1),
-                                uname=name)
+        node = etree.SubElement(nodes, "node", id=str(self.node_id(name)), uname=name)
         if JOIN_DROPIN in self.nodes[name].files:
             attrs = etree.SubElement(node, "instance_attributes", id=f"nodes-{name}")
             etree.SubElement(attrs, "nvpair", id=f"nodes-{name}-standby", name="standby",

@@ -405,7 +405,8 @@ async def _preview(d: Deployment) -> None:
         joining = [m for m in members if m not in seen]
         pushed = preview.pushed_cib(live_cib, merge.xml)
         transitions, settled = await preview.simulate_on(
-            node, pushed, preview.simulated_cib(pushed, desired.cib, joining), joining)
+            node, desired.cib_online, preview.simulated_cib(pushed, desired.cib, joining),
+            joining)
         shown = preview.Preview(
             cluster.name, preview.configuration_diff(live_cib, merge.xml) if merge.changed
             else "", transitions, settled)

@@ -2,11 +2,11 @@
 the diff of the CIB's configuration, and the transitions Pacemaker would run for it.
 
 Both come from the cluster itself: the live CIB (``cibadmin --query``) with hastack's
-configuration merged in as a push would, checked by ``crm_verify`` and scheduled by
-``crm_simulate`` on a member against the live status. Members that would join are
-simulated as coming up (out of standby: what they carry once the join ends), and each
-simulated transition is fed to the next (a new compute's connection first, then what runs
-there) until the cluster would be settled.
+configuration merged in as a push would, scheduled by ``crm_simulate`` on a member against
+the live status (the configuration checked by ``crm_verify`` first, as before any push).
+Members that would join are simulated as coming up (out of standby: what they carry once the
+join ends), and each simulated transition is fed to the next (a new compute's connection
+first, then what runs there) until the cluster would be settled.
 """
 
 from __future__ import annotations
@@ -118,12 +118,14 @@ def transition_summary(output: str) -> tuple[str, ...]:
     return tuple(lines)
 
 
-async def simulate_on(node: Transport, pushed: str, simulated: str, joining: Sequence[str], *,
-                      work: str = WORK) -> tuple[tuple[tuple[str, ...], ...], bool]:
-    """crm_verify of ``pushed`` (the live CIB as the push would leave it), then up to ROUNDS
-    transitions of crm_simulate from ``simulated`` (the same with the joining members
-    listed), on ``node``. Returns the summary lines of each transition that schedules
-    something, and whether the last one simulated scheduled nothing.
+async def simulate_on(node: Transport, verified: str, simulated: str, joining: Sequence[str],
+                      *, work: str = WORK) -> tuple[tuple[tuple[str, ...], ...], bool]:
+    """crm_verify of ``verified`` (the configuration with every member online, as before a
+    push: against the live status, a resource the change removes while it runs is only
+    warned about as an orphan, which the transitions show being stopped), then up to ROUNDS
+    transitions of crm_simulate from ``simulated`` (the live CIB as the push would leave it,
+    the joining members listed), on ``node``. Returns the summary lines of each transition
+    that schedules something, and whether the last one simulated scheduled nothing.
 
     Raises:
         ToolError: crm_verify refused the configuration, or crm_simulate failed.
@@ -131,11 +133,11 @@ async def simulate_on(node: Transport, pushed: str, simulated: str, joining: Seq
     await node.run(["mkdir", "-p", "-m", "0700", work])
     state = f"{work}/cib.xml"
     try:
-        await node.put(state, pushed.encode(), mode=0o600)
-        verified = await node.run(["crm_verify", "--xml-file", state], timeout=120)
-        if not verified.ok:
-            raise ToolError("crm_verify", verified.argv, verified.returncode,
-                            verified.stderr or verified.stdout,
+        await node.put(state, verified.encode(), mode=0o600)
+        checked = await node.run(["crm_verify", "--xml-file", state], timeout=120)
+        if not checked.ok:
+            raise ToolError("crm_verify", checked.argv, checked.returncode,
+                            checked.stderr or checked.stdout,
                             what="crm_verify refused the configuration the deploy would push")
         await node.put(state, simulated.encode(), mode=0o600)
         transitions: list[tuple[str, ...]] = []

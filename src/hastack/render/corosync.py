@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hastack.site.model import Site
+from hastack.site.model import Site, corosync_node_id
 from hastack.site.placement import ClusterPlacement
 
 # knet with aes256/sha256: the only transport corosync 3 encrypts (lab-notes: quorate at once).
@@ -11,9 +11,8 @@ CRYPTO_HASH = "sha256"
 KEYFILE = "/etc/corosync/authkey"
 
 
-def node_ids(cluster: ClusterPlacement) -> dict[str, int]:
-    """Corosync node ids, stable by member order; the CIB's node ids must match them."""
-    return {name: index for index, name in enumerate(cluster.members, start=1)}
+def node_ids(site: Site, cluster: ClusterPlacement) -> dict[str, int]:
+    return {name: corosync_node_id(site.node(name).address) for name in cluster.members}
 
 
 def render_corosync(site: Site, cluster: ClusterPlacement) -> str:
@@ -33,7 +32,7 @@ def render_corosync(site: Site, cluster: ClusterPlacement) -> str:
         "",
         "nodelist {",
     ]
-    for name, nodeid in node_ids(cluster).items():
+    for name, nodeid in node_ids(site, cluster).items():
         lines += [
             "    node {",
             f"        ring0_addr: {site.node(name).address}",

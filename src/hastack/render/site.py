@@ -201,7 +201,7 @@ def _cluster_model(site: Site, placement: Placement, cluster: ClusterPlacement,
     dropped = tuple(c for c in constraints if c not in kept)
     model = ClusterModel(
         name=cluster.name,
-        node_ids=node_ids(cluster),
+        node_ids=node_ids(site, cluster),
         remotes=remotes,
         properties=tuple(dict.fromkeys(s for s in settings if isinstance(s, ClusterProperty))),
         defaults=tuple(dict.fromkeys(s for s in settings if isinstance(s, ResourceDefault))),

@@ -242,3 +242,13 @@ class Site(Model):
 
 
 COLLAPSED_CLUSTER = "openstack"
+
+
+NODEID_BITS = 0xFFFF  # knet's node ids are 16 bits
+
+
+def corosync_node_id(address: IPv4Address) -> int:
+    """A member's corosync node id (the CIB's node id too): the low 16 bits of its address.
+    Never its place in the list: a member taken out from the middle would renumber every
+    one after it while they run, and a new one would take a departed one's id."""
+    return int(address) & NODEID_BITS

@@ -21,6 +21,7 @@ from hastack.site.model import (
     Role,
     Site,
     Topology,
+    corosync_node_id,
 )
 from hastack.site.placement import (
     WILDCARD,
@@ -112,6 +113,23 @@ def unique_addresses(site: Site, services: Sequence[ServiceSpec]) -> Iterator[Pr
                          "every node, BMC and VIP needs its own address")
         else:
             owners[address] = owner
+
+
+def cluster_node_ids(site: Site, services: Sequence[ServiceSpec]) -> Iterator[Problem]:
+    """Controllers' corosync node ids (the low 16 bits of their addresses) are distinct and
+    not 0: only an internal network wider than /16 can break this."""
+    owners: dict[int, str] = {}
+    for i, node in enumerate(site.nodes):
+        if node.role is not Role.CONTROLLER:
+            continue
+        nodeid = corosync_node_id(node.address)
+        if nodeid == 0 or nodeid in owners:
+            yield _error("site-node-id", f"nodes.{i}.address",
+                         f"{node.name}'s address {node.address} gives corosync node id "
+                         f"{nodeid}" + (f", as {owners[nodeid]}'s does" if nodeid else ""),
+                         "a node id is the address's low 16 bits: give the controllers "
+                         "addresses that differ there (an internal network of /16 or less)")
+        owners.setdefault(nodeid, node.name)
 
 
 def fencing(site: Site, services: Sequence[ServiceSpec]) -> Iterator[Problem]:
@@ -379,9 +397,9 @@ def _vip_range(site: Site) -> Iterator[Problem]:
                      "a site needs about 20 VIPs: give a range of 32 to 64 addresses")
 
 
-RULES: tuple[Rule, ...] = (unique_nodes, unique_addresses, fencing, pdus, lab_addresses,
-                           cluster_members, refused_services, neutron_mode, service_placement,
-                           vips)
+RULES: tuple[Rule, ...] = (unique_nodes, unique_addresses, cluster_node_ids, fencing, pdus,
+                           lab_addresses, cluster_members, refused_services, neutron_mode,
+                           service_placement, vips)
 
 
 def validate(site: Site, services: Sequence[ServiceSpec]) -> list[Problem]:
