@@ -37,7 +37,7 @@ from hastack.catalog.steps import (
     KeystoneEntry,
     Sql,
 )
-from hastack.deploy import departed, drain, in_force, preview, rekey
+from hastack.deploy import departed, drain, in_force, nodeids, preview, rekey
 from hastack.deploy import files as file_ops
 from hastack.deploy import packages as package_ops
 from hastack.deploy.cib import in_place_changes, left_unmanaged, merge_configuration, unmanaged
@@ -724,6 +724,9 @@ async def deploy(d: Deployment) -> Deployment:
     nodes = [n.name for n in site.nodes if n.role is not Role.GATEWAY
              and n.name in d.transports]
     await _refuse_foreign_secrets(d, nodes)
+    for cluster in d.rendering.clusters:
+        await nodeids.refuse_renumbering({m: d.transports[m] for m in cluster.model.node_ids
+                                          if m in d.transports}, cluster.model.node_ids)
     await _refuse_architecture_change(d)
     leaving = await _departed(d)
     if d.dry_run:
