@@ -410,9 +410,11 @@ async def _preview(d: Deployment) -> None:
         shown = preview.Preview(
             cluster.name, preview.configuration_diff(live_cib, merge.xml) if merge.changed
             else "", transitions, settled)
-        d.diffs.append(file_ops.mask(shown.text(), d.secrets))
-        outcome: Outcome = "would change" if merge.changed or transitions else "unchanged"
-        d.record(f"preview:{cluster.name}", None, outcome, shown.summary(), started)
+        changes = merge.changed or bool(transitions)
+        if changes:  # a dry run of a site that matches shows no diff at all
+            d.diffs.append(file_ops.mask(shown.text(), d.secrets))
+        d.record(f"preview:{cluster.name}", None, "would change" if changes else "unchanged",
+                 shown.summary(), started)
 
 
 async def _push(d: Deployment, stage: str, cluster: str, members: tuple[str, ...],
