@@ -7,9 +7,9 @@ site's or none is up). Writes a copy of the site with COMPUTES (default 10) more
 /var/tmp/hastack-bench/lifecycle/ (the same secrets), brings their machines up (`lab up COPY`),
 and runs the scale-computes drill on it N times (default 1): deploy adds them under the load
 until nova reports each hypervisor up, then the site without them is deployed. Prints each
-round's figures beside the targets, with the host's load average and the most memory in use
-while the drill ran. The added machines are powered off at the end (--keep: left running).
-Targets are printed, never asserted.
+round's figures beside the targets, with the host's load average (at the start, and the most)
+and the most memory in use while the drill ran. The added machines are powered off at the
+end (--keep: left running). Targets are printed, never asserted.
 """
 
 from __future__ import annotations
@@ -99,12 +99,13 @@ def main() -> None:
     print(f"  machines up in {time.monotonic() - started:.0f} s; memory in use "
           f"{memory_used_gib():.1f} GiB", flush=True)
     reports = []
-    peak = [memory_used_gib()]
+    peak = [memory_used_gib(), os.getloadavg()[0]]  # memory in use, 1-minute load
     stop = threading.Event()
 
     def sample() -> None:
         while not stop.wait(2.0):
             peak[0] = max(peak[0], memory_used_gib())
+            peak[1] = max(peak[1], os.getloadavg()[0])
 
     threading.Thread(target=sample, daemon=True).start()
     try:
@@ -127,7 +128,8 @@ def main() -> None:
                 except HastackError as exc:
                     print(f"{name}: not powered off: {exc}", flush=True)
     print(f"\nscale-computes, {computes} computes; nproc {os.cpu_count()}; memory in use at "
-          f"most {peak[0]:.1f} GiB of {memory_total_gib():.1f}")
+          f"most {peak[0]:.1f} GiB of {memory_total_gib():.1f}; load average at most "
+          f"{peak[1]:.1f} (the table's: at each drill's start)")
     print(f"{'round':<7}{'added (s)':>11}{'target':>8}{'removed (s)':>13}"
           f"{'API window (s)':>16}{'DB lost':>9}{'bus lost':>10}{'load avg':>10}")
     for round_, r in enumerate(reports, 1):
