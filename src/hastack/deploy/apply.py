@@ -392,7 +392,7 @@ async def _preview(d: Deployment) -> None:
         members = [m for m in cluster.model.node_ids if m in d.transports]
         status = await departed.status_of([d.transports[m] for m in members])
         first = next((m for m in members if status is not None
-                      and any(n.name == m and n.online for n in status.nodes)), None)
+                      and m in status.online_members), None)
         if status is None or first is None:
             d.record(f"preview:{cluster.name}", None, "unchanged",
                      "no cluster running yet: the deploy forms it", started)

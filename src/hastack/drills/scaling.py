@@ -14,10 +14,8 @@ site as it was, and the APIs' error windows are what the change cost them, repor
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
 from hastack import catalog
@@ -26,6 +24,7 @@ from hastack.deploy.apply import deploy as converge
 from hastack.drills.run import Drill, DrillReport, _servers, planned
 from hastack.errors import TransportError, UsageError
 from hastack.lifecycle.maintenance import maintain
+from hastack.polling import until_nothing_missing
 from hastack.render.site import render_site
 from hastack.site.load import LoadedSite
 from hastack.site.model import Role
@@ -57,20 +56,6 @@ async def _hypervisors(drill: Drill) -> dict[str, str]:
     return found
 
 
-def _all_up(hypervisors: dict[str, str], names: list[str]) -> bool:
-    return all(hypervisors.get(n) == "up" for n in names)
-
-
-async def _until(seconds: float, check: Callable[[], Awaitable[bool]]) -> bool:
-    """Poll ``check`` every 3 s until it is true (True) or ``seconds`` pass (False)."""
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        if await check():
-            return True
-        await asyncio.sleep(3)
-    return False
-
-
 async def scale(drill: Drill, role: Role, *, load_seconds: float) -> DrillReport:
     kind = "scale-computes" if role is Role.COMPUTE else "scale-controllers"
     status = await drill.status()
@@ -97,20 +82,24 @@ async def scale(drill: Drill, role: Role, *, load_seconds: float) -> DrillReport
             secrets=drill.secrets, transports=drill.transports))
         return time.time() - began
 
-    async def hypervisors_up() -> bool:
-        return _all_up(await _hypervisors(base), added)
+    async def not_up_in_nova() -> list[str]:
+        found = await _hypervisors(base)
+        return [n for n in added if found.get(n) != "up"]
 
-    async def controllers_serve() -> bool:
+    async def not_serving() -> list[str]:
         now = await serving.status()
-        return now is not None and serving.full_strength(now)
+        return [] if now is not None and serving.full_strength(now) else added
 
     async def change() -> None:
         took = await deploy(grown)
-        up, patience = (hypervisors_up, HYPERVISORS_UP) if role is Role.COMPUTE else \
-            (controllers_serve, SERVING)
-        if not await _until(patience, up):
-            report.problems.append(f"{', '.join(added)} did not serve within {patience:.0f} s "
-                                   "of the deploy")
+        missing, patience = (not_up_in_nova, HYPERVISORS_UP) if role is Role.COMPUTE else \
+            (not_serving, SERVING)
+        try:
+            await until_nothing_missing(missing, timeout=patience, host=added[0],
+                                        what="not serving after the deploy", fix="see "
+                                        "`hastack status SITE` and nova's service list")
+        except TransportError as exc:
+            report.problems.append(str(exc))
         report.added = time.time() - report.fault_at
         report.notes.append(f"{', '.join(added)} added: deploy {took:.0f} s, serving "
                             f"{report.added:.0f} s after the start")
@@ -126,13 +115,9 @@ async def scale(drill: Drill, role: Role, *, load_seconds: float) -> DrillReport
                 began = time.time()
                 await maintain(grown, catalog.SERVICES, drill.transports, name, on=True,
                                secrets=drill.secrets)
-                node = drill.transports[name]
                 for unit in ("pacemaker", "corosync"):
-                    stopped = await node.run(["systemctl", "disable", "--now", unit],
-                                             timeout=300)
-                    if not stopped.ok:
-                        raise TransportError(name, f"systemctl disable --now {unit}: "
-                                             f"{stopped.stderr.strip()}")
+                    (await drill.transports[name].run(["systemctl", "disable", "--now", unit],
+                                                      timeout=300)).check()
                 took = await deploy(without(grown, set(added[:i + 1])))
                 report.notes.append(f"{name} taken out (maintain on, stack stopped, deploy "
                                     f"{took:.0f} s): {time.time() - began:.0f} s")
