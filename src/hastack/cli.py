@@ -477,7 +477,9 @@ def drill(
                                         "compute-loss, fence-failure, "
                                         "fence-failure-no-pdu, maintenance, "
                                         "scale-computes or scale-controllers (on a copy "
-                                        "of the site listing nodes to add) or soak")],
+                                        "of the site listing nodes to add), move-service "
+                                        "(on a copy placing a service on another cluster) "
+                                        "or soak")],
     node: Annotated[str | None, typer.Option(help="the node to break (default: the one "
                                              "holding the DB VIP; compute-loss: the first "
                                              "compute)")] = None,
@@ -489,7 +491,7 @@ def drill(
         help="how long the loads run (default: 90; service-kill and memcached-loss 60; "
              "galera-cold-start 300; site-power-loss and maintenance 420; "
              "rabbitmq-cold-start 120; scale-computes and soak 600; "
-             "scale-controllers 3600)")] = None,
+             "move-service 1200; scale-controllers 3600)")] = None,
     minutes: Annotated[float | None, typer.Option(help="soak: how long, in minutes "
                                                   "(instead of --seconds)")] = None,
     fmt: FormatOption = Format.TEXT,
@@ -534,6 +536,9 @@ def _print_drill(report: DrillReport) -> None:
     if report.added is not None or report.removed is not None:
         rows += [("nodes added and serving after", secs(report.added)),
                  ("nodes taken out again after", secs(report.removed))]
+    if report.moved is not None or report.moved_back is not None:
+        rows += [("moved, the old members stopped, after", secs(report.moved)),
+                 ("moved back after", secs(report.moved_back))]
     if report.instances:
         rows += [("instances running elsewhere after", secs(report.evacuated)),
                  ("instances evacuated / booted",

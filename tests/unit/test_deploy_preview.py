@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from hastack.deploy.cib import merge_configuration
+from hastack.deploy.cib import as_live, in_place_changes, merge_configuration
 from hastack.deploy.preview import (
     Preview,
     configuration_diff,
@@ -133,3 +133,31 @@ Executing Cluster Transition:
     assert transition_summary(output) == ("Start cmp3 ( ctl1 )",
                                           "Move vip-public ( ctl1 -> ctl2 )")
     assert transition_summary("Transition Summary:\n\nExecuting Cluster Transition:\n") == ()
+
+
+def test_a_change_made_in_place_is_simulated_without_the_restart_a_push_would_cause(
+        tmp_path: Path) -> None:
+    """A parameter the agent reads only at start (Galera's member list) is changed in place
+    by the deploy (unmanaged, re-probed): Pacemaker restarts nothing for it, and the dry run's
+    simulation must say so, though a plain push of the new definition would restart it."""
+    db = ('<primitive id="db" class="ocf" provider="pacemaker" type="Dummy">'
+          '<instance_attributes id="db-ia"><nvpair id="db-state" name="state" '
+          'value="{}"/></instance_attributes></primitive>')
+    before = LIVE.replace(f"<resources>{FENCING}", f"<resources>{FENCING}{db.format('/a')}")
+    # The live status: db started by the cluster, its definition's digest recorded.
+    (tmp_path / "live.xml").write_text(before)
+    run(["crm_simulate", "--xml-file", str(tmp_path / "live.xml"), "--simulate",
+         "--save-output", str(tmp_path / "running.xml")])
+    running = (tmp_path / "running.xml").read_text()
+    desired = DESIRED.replace(f"<resources>{FENCING}", f"<resources>{FENCING}{db.format('/b')}")
+    merge = merge_configuration(running, desired)
+    assert in_place_changes(running, desired, {"db": ("state",)}) == ["db"]
+
+    def transitions(configuration: str) -> list[str]:
+        pushed = pushed_cib(running, configuration)
+        found, _ = asyncio.run(simulate_on(HereTransport(), pushed, pushed, [],
+                                           work=str(tmp_path / "work")))
+        return [line for t in found for line in t if " db " in f" {line} "]
+
+    assert any(line.startswith("Restart db") for line in transitions(merge.xml))
+    assert transitions(as_live(merge.xml, running, ["db"])) == []

@@ -46,6 +46,7 @@ from hastack.catalog.nova import nova_conf
 from hastack.catalog.platform import L2_AGENT
 from hastack.catalog.secret_text import Text, compose
 from hastack.catalog.steps import Action, ApiCall, Check, Command, ConfigFile, ini_file, text_file
+from hastack.site.model import Role
 
 SERVICE = Service(
     name="compute",
@@ -195,6 +196,16 @@ def constraints(ctx: ServiceContext) -> list[Constraint]:
 
 
 
+def _running(ctx: ServiceContext, services: tuple[str, ...]) -> list[str]:
+    """The site's nodes but its controllers that run none of ``services``: a service moved to
+    another cluster (deploy/moves.py) leaves the old members' records behind, like a node
+    that departed."""
+    members = {m for s in services if ctx.placement.has(s)
+               for m in ctx.placement.cluster_of(s).members}
+    return [n.name for n in ctx.site.nodes
+            if n.role is not Role.CONTROLLER or n.name in members]
+
+
 def bootstrap(ctx: ServiceContext) -> list[Action]:
     # Done when every compute is listed as mapped: a re-run then stays quiet. A compute maps
     # only once its nova-compute has registered, which follows its start by a few seconds
@@ -207,7 +218,8 @@ def bootstrap(ctx: ServiceContext) -> list[Action]:
     # scheduler and conductor) and neutron, so that no dead one is left listed. Both run only
     # when a node departed: a deploy that removes none asks nothing.
     computes = (("keep", ",".join(hosts)),)
-    listed = (("keep", ",".join(n.name for n in ctx.site.nodes)),)
+    nova = (("keep", ",".join(_running(ctx, ("nova",)))),)
+    neutron = (("keep", ",".join(_running(ctx, ("neutron_agents", "neutron_server")))),)
     return [Action(name="nova-drain-departed", what="computes no longer in the site: "
                    "disabled in nova, none may still host an instance",
                    run=ApiCall("compute.drain-departed", computes), where="nova",
@@ -216,15 +228,16 @@ def bootstrap(ctx: ServiceContext) -> list[Action]:
                    run=Command(argv=("sh", "-c", script, "discover", *hosts)),
                    done=Command(argv=("sh", "-c", script, "mapped", *hosts)),
                    where="nova", phase="after-start"),
-            Action(name="nova-forget-departed", what="nodes no longer in the site: their "
-                   "nova services (and a compute's resource provider) deleted",
-                   run=ApiCall("compute.forget-departed", listed), where="nova",
+            Action(name="nova-forget-departed", what="nodes no longer in the site or no "
+                   "longer running nova: their nova services (and a compute's resource "
+                   "provider) deleted",
+                   run=ApiCall("compute.forget-departed", nova), where="nova",
                    phase="departed"),
             # Here, not with neutron's agents: a compute's L2 agent is one of this service's
             # resources, and a running agent would register itself again.
             Action(name="neutron-forget-departed", what="neutron agents of nodes no longer "
-                   "in the site deleted", run=ApiCall("network.forget-departed-agents",
-                                                      listed),
+                   "in the site or running neutron deleted",
+                   run=ApiCall("network.forget-departed-agents", neutron),
                    where="nova", phase="departed")]
 
 

@@ -26,7 +26,10 @@ LOAD_SECONDS = {"power-loss": 90.0, "partition": 90.0, "service-kill": 60.0,
                 "scale-computes": 600.0,
                 # a controller: every OpenStack service restarted on every member (their
                 # lists of members changed), the join, then its departure likewise
-                "scale-controllers": 3600.0}
+                "scale-controllers": 3600.0,
+                # a service started on its new cluster (formed first), stopped on the old,
+                # and back
+                "move-service": 1200.0}
 
 
 def drill(session: Session, kind: str, *, node: str | None = None, service: str = "galera",
@@ -105,6 +108,10 @@ async def _run(d: Drill, kind: str, *, node: str | None, service: str,
 
         return await scale(d, Role.COMPUTE if kind == "scale-computes" else Role.CONTROLLER,
                            load_seconds=seconds)
+    if kind == "move-service":
+        from hastack.drills.moving import move_service
+
+        return await move_service(d, load_seconds=seconds)
     if kind == "rabbitmq-cold-start":
         return await cold.rabbitmq_cold_start(d, load_seconds=seconds)
     return await cold.galera_cold_start(d, load_seconds=seconds)

@@ -37,10 +37,17 @@ from hastack.catalog.steps import (
     KeystoneEntry,
     Sql,
 )
-from hastack.deploy import departed, drain, in_force, nodeids, preview, rekey
+from hastack.deploy import departed, drain, in_force, moves, nodeids, preview, rekey
 from hastack.deploy import files as file_ops
 from hastack.deploy import packages as package_ops
-from hastack.deploy.cib import in_place_changes, left_unmanaged, merge_configuration, unmanaged
+from hastack.deploy.cib import (
+    as_live,
+    configured_resources,
+    in_place_changes,
+    left_unmanaged,
+    merge_configuration,
+    unmanaged,
+)
 from hastack.deploy.plan import service_order
 from hastack.errors import HastackError, PlanError, Problem, SiteError, TransportError
 from hastack.osapi import client as osapi_client
@@ -87,6 +94,11 @@ class Deployment:
     # Members joining a running cluster in this run: in standby until every service is
     # configured for them (their HAProxy and backends are not waited for meanwhile).
     joining: set[str] = field(default_factory=set)
+    # Services moving between clusters in this run (deploy/moves.py), and those moved.
+    moving: list[moves.Move] = field(default_factory=list)
+    moved: list[str] = field(default_factory=list)
+    # A dry run's nodes where every file differs (never deployed): probes there cannot tell.
+    fresh: set[str] = field(default_factory=set)
 
     def record(self, stage: str, node: str | None, outcome: Outcome, detail: str,
                started: float) -> None:
@@ -127,6 +139,8 @@ async def _prepare_node(d: Deployment, name: str) -> None:
     changes = await file_ops.changes(node, wanted, d.secrets)
     rekeyed = any(c.file.path == COROSYNC_KEYFILE and c.reason != "new" for c in changes)
     if d.dry_run:
+        if wanted and len(changes) == len(wanted):
+            d.fresh.add(name)
         for change in changes:
             d.diffs.append(await file_ops.diff(node, change, d.secrets))
         if rekeyed:
@@ -361,10 +375,15 @@ async def _form_cluster(d: Deployment, cluster: str, members: tuple[str, ...]) -
 
 
 def _resource_ids(d: Deployment, entry: CatalogEntry) -> set[str]:
-    if not d.loaded.placement.has(entry.name):
+    return resource_ids(d.loaded, entry)
+
+
+def resource_ids(loaded: LoadedSite, entry: CatalogEntry) -> set[str]:
+    """The ids of ``entry``'s resources (clones and their primitives) in ``loaded``."""
+    if not loaded.placement.has(entry.name):
         return set()
-    ctx = ServiceContext(site=d.loaded.site, placement=d.loaded.placement, service=entry.name,
-                         platform=platform_info(d.loaded.site.platform.value))
+    ctx = ServiceContext(site=loaded.site, placement=loaded.placement, service=entry.name,
+                         platform=platform_info(loaded.site.platform.value))
     ids: set[str] = set()
     for rsc in entry.resources(ctx):
         if isinstance(rsc, Clone):
@@ -375,13 +394,79 @@ def _resource_ids(d: Deployment, entry: CatalogEntry) -> set[str]:
 
 
 def _desired(d: Deployment, cluster: str, catalog: Sequence[CatalogEntry],
-             live_cib: str) -> ClusterRendering:
+             live_cib: str, *, held: bool = True) -> ClusterRendering:
     """The cluster's configuration for ``catalog`` plus every service of the run already in
-    ``live_cib``."""
+    ``live_cib``; with ``held``, a service moving away still there until it runs on its new
+    cluster (deploy/moves.py)."""
     present = [e for e in d.catalog if e not in catalog
                and any(f'id="{rid}"' in live_cib for rid in _resource_ids(d, e))]
     wanted = [e for e in d.catalog if e in catalog or e in present]
-    return render_site(d.loaded.site, d.loaded.placement, d.base, wanted).cluster(cluster)
+    placement = moves.held(d.loaded.placement, [m for m in d.moving if m.source == cluster]
+                           if held else [])
+    return render_site(d.loaded.site, placement, d.base, wanted).cluster(cluster)
+
+
+def _runs_once(loaded: LoadedSite, entry: CatalogEntry) -> bool:
+    """A service with a resource that runs on one node at a time (cinder-volume)."""
+    ctx = ServiceContext(site=loaded.site, placement=loaded.placement, service=entry.name,
+                         platform=platform_info(loaded.site.platform.value))
+    return any(isinstance(r, Primitive) and not r.is_stonith for r in entry.resources(ctx))
+
+
+async def find_moves(loaded: LoadedSite, catalog: Sequence[CatalogEntry],
+                     transports: Mapping[str, Transport]) -> list[moves.Move]:
+    """Services a running cluster holds that the site now places on another."""
+    held: dict[str, str] = {}
+    for cluster in loaded.placement.clusters:
+        for member in (m for m in cluster.members if m in transports):
+            node = transports[member]
+            if (await node.run(["systemctl", "is-active", "--quiet", "pacemaker"])).ok:
+                held[cluster.name] = configured_resources(await live.query_cib(node))
+                break
+    by_name = {e.name: e for e in catalog}
+    return moves.find(loaded.placement, held,
+                      lambda s: resource_ids(loaded, by_name[s]) if s in by_name else set(),
+                      lambda s: s in by_name and _runs_once(loaded, by_name[s]))
+
+
+def _place(d: Deployment) -> None:
+    """The rendering for the moves still under way (their old members behind HAProxy)."""
+    placement = moves.in_transition(d.loaded.placement, d.moving)
+    d.loaded = replace(d.loaded, placement=placement)
+    d.rendering = render_site(d.loaded.site, placement, d.base, d.catalog)
+
+
+async def _leave_source(d: Deployment, move: moves.Move, entry: CatalogEntry,
+                        ctx: ServiceContext, done: Sequence[CatalogEntry]) -> None:
+    """The moving service's old members drained from every HAProxy, the old cluster's
+    configuration pushed without it (Pacemaker stops it there), HAProxy given its final
+    backends."""
+    started = time.monotonic()
+    balancers = _balancers(d)
+    listeners = entry.listeners(ctx)
+    await asyncio.gather(*(drain.drain(balancers, listeners, m) for m in move.members))
+    d.moving.remove(move)
+    source = d.loaded.placement.cluster(move.source)
+    await _push(d, f"leave:{entry.name}", source.name, source.members, done)
+    _place(d)
+    for name, node in balancers.items():
+        wanted = [f for f in d.rendering.files_for(name) if f.service == "loadbalancer"
+                  and f.path == HAPROXY_CONFIG]
+        changes = await file_ops.changes(node, wanted, d.secrets)
+        for change in changes:
+            await file_ops.write(node, change, d.secrets)
+        if changes:
+            (await node.run(["systemctl", "reload", _unit(d, "haproxy")])).check()
+    d.moved.append(entry.name)
+    d.record(f"move:{entry.name}", None, "changed", moves.summary(move, d.loaded.placement),
+             started)
+
+
+HAPROXY_CONFIG = "/etc/haproxy/haproxy.cfg"
+
+
+def _unit(d: Deployment, component: str) -> str:
+    return platform_info(d.loaded.site.platform.value).units.get(component, component)
 
 
 async def _preview(d: Deployment) -> None:
@@ -399,11 +484,13 @@ async def _preview(d: Deployment) -> None:
             continue
         node = d.transports[first]
         live_cib = await live.query_cib(node)
-        desired = _desired(d, cluster.name, d.catalog, live_cib)
+        desired = _desired(d, cluster.name, d.catalog, live_cib, held=False)
         merge = merge_configuration(live_cib, desired.cib)
         seen = {n.name for n in status.nodes}
         joining = [m for m in members if m not in seen]
-        pushed = preview.pushed_cib(live_cib, merge.xml)
+        # A change the push makes in place restarts nothing: simulated as it runs then.
+        in_place = in_place_changes(live_cib, desired.cib, _in_place(desired))
+        pushed = preview.pushed_cib(live_cib, as_live(merge.xml, live_cib, in_place))
         transitions, settled = await preview.simulate_on(
             node, desired.cib_online, preview.simulated_cib(pushed, desired.cib, joining),
             joining)
@@ -415,6 +502,13 @@ async def _preview(d: Deployment) -> None:
             d.diffs.append(file_ops.mask(shown.text(), d.secrets))
         d.record(f"preview:{cluster.name}", None, "would change" if changes else "unchanged",
                  shown.summary(), started)
+
+
+def _in_place(desired: ClusterRendering) -> dict[str, tuple[str, ...]]:
+    """Per primitive, the parameters its agent reads only when it starts an instance."""
+    return {p.id: p.in_place for r in desired.model.resources
+            if isinstance(r, Primitive | Clone)
+            for p in [r.primitive if isinstance(r, Clone) else r] if p.in_place}
 
 
 async def _push(d: Deployment, stage: str, cluster: str, members: tuple[str, ...],
@@ -429,10 +523,7 @@ async def _push(d: Deployment, stage: str, cluster: str, members: tuple[str, ...
     if not merge.changed:
         d.record(stage, None, "unchanged", "CIB already holds this configuration", started)
         return False
-    in_place = {p.id: p.in_place for r in desired.model.resources
-                if isinstance(r, Primitive | Clone)
-                for p in [r.primitive if isinstance(r, Clone) else r] if p.in_place}
-    moving = in_place_changes(live_cib, desired.cib, in_place)
+    moving = in_place_changes(live_cib, desired.cib, _in_place(desired))
     if d.dry_run:
         d.record(stage, None, "would change", "CIB differs" + (
             f" ({', '.join(moving)} changed in place)" if moving else ""), started)
@@ -577,6 +668,10 @@ async def _run_api_actions(d: Deployment, target: str,
 
 async def _run_action(d: Deployment, action: Action, target: str,
                       ctx: ServiceContext) -> None:
+    if d.dry_run and target in d.fresh:
+        d.record(f"action:{action.name}", target, "would change",
+                 f"{action.what} (asked once {target} is deployed)", time.monotonic())
+        return
     if isinstance(action.run, KeystoneEntry | ApiCall) and action.done is None:
         await _run_api_actions(d, target, [(action, ctx)])
         return
@@ -730,6 +825,14 @@ async def deploy(d: Deployment) -> Deployment:
         await nodeids.refuse_renumbering({m: d.transports[m] for m in cluster.model.node_ids
                                           if m in d.transports}, cluster.model.node_ids)
     await _refuse_architecture_change(d)
+    d.moving = await find_moves(d.loaded, d.catalog, d.transports)
+    if d.moving:
+        moves.refuse_unmovable(d.moving, d.loaded.placement, site.cluster.manages,
+                               d.loaded.path)
+        _place(d)
+        for planned in d.moving if d.dry_run else ():
+            d.record(f"move:{planned.service}", None, "would change",
+                     moves.summary(planned, d.loaded.placement), time.monotonic())
     leaving = await _departed(d)
     if d.dry_run:
         await _preview(d)
@@ -788,6 +891,9 @@ async def deploy(d: Deployment) -> Deployment:
             d.record(f"service:{entry.name}", None, "would change", "after earlier changes",
                      time.monotonic())
             continue
+        move = next((m for m in d.moving if m.service == entry.name), None)
+        if move is not None and move.runs_once:
+            await _leave_source(d, move, entry, ctx, done)
         await _push(d, f"service:{entry.name}", placed.name, placed.members, done)
         resources = [r for r in entry.resources(ctx) if isinstance(r, Primitive | Clone)]
         hosted = entry.host_units(ctx)
@@ -800,6 +906,8 @@ async def deploy(d: Deployment) -> Deployment:
                                entry.listeners(ctx))
         if not d.dry_run:
             await _wait_backends_up(d, entry, ctx)
+        if move is not None and not move.runs_once:
+            await _leave_source(d, move, entry, ctx, done)
         for action in (a for a in actions if a.phase == "after-start"):
             for target in _action_targets(d, entry, action):
                 await _run_action(d, action, target, ctx)
@@ -916,7 +1024,7 @@ async def _forget_departed(d: Deployment, before: Mapping[str, list[str]]) -> No
     if d.dry_run and d.changed:
         return
     now = await _departed(d)
-    if any(before.values()) or any(now.values()):
+    if any(before.values()) or any(now.values()) or d.moved:
         await _phase_actions(d, "departed")
     for cluster in d.loaded.placement.clusters:
         gone = sorted({*before.get(cluster.name, ()), *now.get(cluster.name, ())})

@@ -187,3 +187,24 @@ def left_unmanaged(live_xml: str) -> list[str]:
     return sorted(p.get("id") or "" for p in live.iterfind(".//resources//primitive")
                   if p.find(f"meta_attributes/nvpair[@id='{p.get('id')}{IN_PLACE_MARK}']")
                   is not None)
+
+
+def configured_resources(cib_xml: str) -> str:
+    """The CIB's configured resources section (not the status section's history of what ran)."""
+    found = etree.fromstring(cib_xml.encode()).find("configuration/resources")
+    return "" if found is None else etree.tostring(found, encoding="unicode")
+
+
+def as_live(configuration_xml: str, live_xml: str, ids: Sequence[str]) -> str:
+    """``configuration_xml`` with these primitives as the live CIB defines them: what
+    Pacemaker schedules after an in-place change, whose probes record the new parameters
+    as the running ones (a dry run's simulation)."""
+    config = etree.fromstring(configuration_xml.encode())
+    live = etree.fromstring(live_xml.encode())
+    for rid in ids:
+        have = live.find(f".//configuration/resources//primitive[@id='{rid}']")
+        want = config.find(f".//resources//primitive[@id='{rid}']")
+        parent = None if want is None else want.getparent()
+        if have is not None and want is not None and parent is not None:
+            parent.replace(want, copy.deepcopy(have))
+    return etree.tostring(config, encoding="unicode")

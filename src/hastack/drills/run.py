@@ -72,7 +72,7 @@ from hastack.unit_states import unit_states
 KINDS = ("power-loss", "partition", "service-kill", "rabbitmq-member-loss", "memcached-loss",
          "galera-cold-start", "site-power-loss", "site-power-loss-staggered",
          "rabbitmq-cold-start", "compute-loss", "fence-failure", "fence-failure-no-pdu", "soak",
-         "maintenance", "scale-computes", "scale-controllers")
+         "maintenance", "scale-computes", "scale-controllers", "move-service")
 MEMCACHED_GONE = 30.0  # memcached-loss: how long the member stays frozen
 INSTANCES = 2  # compute-loss: instances booted on the compute that fails
 EVACUATE_TIMEOUT = 600
@@ -123,6 +123,8 @@ class DrillReport:
     nova_back: float | None = None  # site-power-loss: every nova service reported up again
     added: float | None = None  # scale-computes: deployed, and nova reports them up
     removed: float | None = None  # ... then taken out again: deployed without them
+    moved: float | None = None  # move-service: deployed on the new cluster, stopped on the old
+    moved_back: float | None = None  # ... and back again
     fault_at: float = 0.0  # unix time of the fault: every figure counts from it
     apis: dict[str, ApiFigures] = field(default_factory=dict)
     bus_keeps_messages: bool = True  # False: losing them is expected (reported, not failed)

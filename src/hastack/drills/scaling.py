@@ -19,13 +19,11 @@ import time
 from dataclasses import replace
 
 from hastack import catalog
-from hastack.deploy.apply import Deployment
-from hastack.deploy.apply import deploy as converge
 from hastack.drills.run import Drill, DrillReport, _servers, planned
+from hastack.drills.site_change import for_site, redeploy
 from hastack.errors import TransportError, UsageError
 from hastack.lifecycle.maintenance import maintain
 from hastack.polling import until_nothing_missing
-from hastack.render.site import render_site
 from hastack.site.load import LoadedSite
 from hastack.site.model import Role
 from hastack.site.placement import place
@@ -39,14 +37,6 @@ def without(loaded: LoadedSite, names: set[str]) -> LoadedSite:
     site = loaded.site.model_copy(
         update={"nodes": tuple(n for n in loaded.site.nodes if n.name not in names)})
     return replace(loaded, site=site, placement=place(site, catalog.SERVICES))
-
-
-def _drill_of(drill: Drill, loaded: LoadedSite) -> Drill:
-    """``drill`` for the site ``loaded``: its DB cluster's members, its rendering."""
-    cluster = loaded.placement.cluster_of("galera")
-    return replace(drill, loaded=loaded, members=cluster.members, cluster=cluster.name,
-                   rendering=render_site(loaded.site, loaded.placement, catalog.BASE,
-                                         catalog.SERVICES))
 
 
 async def _hypervisors(drill: Drill) -> dict[str, str]:
@@ -70,17 +60,8 @@ async def scale(drill: Drill, role: Role, *, load_seconds: float) -> DrillReport
     grown = drill.loaded
     before = without(grown, set(added))
     # Loads, full strength and the checks for nothing unplanned: the site as it was.
-    base, serving = _drill_of(drill, before), _drill_of(drill, grown)
+    base, serving = for_site(drill, before), for_site(drill, grown)
     report = DrillReport(kind, ", ".join(added), load_seconds)
-
-    async def deploy(loaded: LoadedSite) -> float:
-        began = time.time()
-        await converge(Deployment(
-            loaded=loaded, base=catalog.BASE, catalog=catalog.SERVICES,
-            rendering=render_site(loaded.site, loaded.placement, catalog.BASE,
-                                  catalog.SERVICES),
-            secrets=drill.secrets, transports=drill.transports))
-        return time.time() - began
 
     async def not_up_in_nova() -> list[str]:
         found = await _hypervisors(base)
@@ -91,7 +72,7 @@ async def scale(drill: Drill, role: Role, *, load_seconds: float) -> DrillReport
         return [] if now is not None and serving.full_strength(now) else added
 
     async def change() -> None:
-        took = await deploy(grown)
+        took = await redeploy(drill, grown)
         missing, patience = (not_up_in_nova, HYPERVISORS_UP) if role is Role.COMPUTE else \
             (not_serving, SERVING)
         try:
@@ -104,7 +85,7 @@ async def scale(drill: Drill, role: Role, *, load_seconds: float) -> DrillReport
         report.notes.append(f"{', '.join(added)} added: deploy {took:.0f} s, serving "
                             f"{report.added:.0f} s after the start")
         if role is Role.COMPUTE:
-            took = await deploy(before)
+            took = await redeploy(drill, before)
             left = set(await _hypervisors(base)) & set(added)
             if left:
                 report.problems.append(f"nova still lists {', '.join(sorted(left))} after "
@@ -118,7 +99,7 @@ async def scale(drill: Drill, role: Role, *, load_seconds: float) -> DrillReport
                 for unit in ("pacemaker", "corosync"):
                     (await drill.transports[name].run(["systemctl", "disable", "--now", unit],
                                                       timeout=300)).check()
-                took = await deploy(without(grown, set(added[:i + 1])))
+                took = await redeploy(drill, without(grown, set(added[:i + 1])))
                 report.notes.append(f"{name} taken out (maintain on, stack stopped, deploy "
                                     f"{took:.0f} s): {time.time() - began:.0f} s")
         report.removed = time.time() - report.fault_at

@@ -103,13 +103,15 @@ def serve(machine: MachineSpec, user: str, password: str) -> None:
 
 def main(argv: list[str]) -> None:
     """``python -m hastack.lab.bmc STATE_ROOT SITE NODE``: serve NODE's BMC until killed."""
+    from hastack import catalog
     from hastack.lab.control import bmc_credentials
     from hastack.lab.layout import lab_layout
     from hastack.site.load import load_site
 
     state_root, site_path, node = Path(argv[1]), Path(argv[2]), argv[3]
-    # The BMC needs the machines and their credentials, not the services: no catalog here.
-    loaded = load_site(site_path, ())
+    # The machines and their credentials are what it needs, but a site whose clusters name
+    # services is valid only against the catalog.
+    loaded = load_site(site_path, catalog.SERVICES)
     machine = lab_layout(loaded.site, state_root).machine(node)
     logging.basicConfig(filename=str(machine.dir / "bmc.log"), level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(message)s")

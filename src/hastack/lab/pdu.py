@@ -520,13 +520,14 @@ def lab_mib(outlets: Mapping[int, tuple[str, Outlet]], size: int = 8) -> Mib:
 
 def main(argv: list[str]) -> None:
     """``python -m hastack.lab.pdu STATE_ROOT SITE PDU``: serve the lab PDU until killed."""
+    from hastack import catalog
     from hastack.lab.bmc import LabBmc
     from hastack.lab.control import pdu_credentials
     from hastack.lab.layout import lab_layout
     from hastack.site.load import load_site
 
     state_root, site_path, name = Path(argv[1]), Path(argv[2]), argv[3]
-    loaded = load_site(site_path, ())  # machines and credentials only: no catalog
+    loaded = load_site(site_path, catalog.SERVICES)  # clusters may name services
     layout = lab_layout(loaded.site, state_root)
     spec = loaded.site.pdus[name]
     log_dir = layout.state_dir / "pdus"

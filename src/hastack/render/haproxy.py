@@ -112,7 +112,7 @@ def _listen_block(site: Site, placement: Placement, listener: Listener) -> list[
         lines.append(f"    timeout client {listener.timeout_client}")
     if listener.timeout_server:
         lines.append(f"    timeout server {listener.timeout_server}")
-    for name in placement.cluster_of(listener.service).members:
+    for name in placement.backends_of(listener.service):
         timing = DB_CHECK if listener.single_writer else API_CHECK
         server = f"    server {name} {site.node(name).address}:{backend_port} check {timing}"
         if listener.check_port:

@@ -8,7 +8,7 @@ The site layer never imports the catalog: the catalog's services come in as ``Se
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 from typing import Protocol
 
@@ -43,6 +43,9 @@ class Placement:
     clusters: tuple[ClusterPlacement, ...]
     service_cluster: Mapping[str, str]
     vips: Mapping[str, IPv4Address]
+    # A service moving between clusters (deploy/moves.py): the members of the cluster it is
+    # leaving, which keep serving behind HAProxy until its new members answer.
+    serving_also: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def cluster(self, name: str) -> ClusterPlacement:
         for cluster in self.clusters:
@@ -55,6 +58,12 @@ class Placement:
 
     def has(self, service: str) -> bool:
         return service in self.service_cluster
+
+    def backends_of(self, service: str) -> tuple[str, ...]:
+        """The nodes HAProxy sends ``service``'s requests to."""
+        members = self.cluster_of(service).members
+        return members + tuple(n for n in self.serving_also.get(service, ())
+                               if n not in members)
 
 
 def is_enabled(spec: ServiceSpec, site: Site) -> bool:
