@@ -308,6 +308,12 @@ def _with_api_cluster(folder: Path) -> Path:
     return copy
 
 
+def _agent_ids() -> dict[str, str]:
+    listed = openstack("network", "agent", "list", "-f", "json")
+    assert listed.returncode == 0, listed.stderr
+    return {agent["ID"]: agent["Host"] for agent in json.loads(listed.stdout)}
+
+
 def test_nova_moved_to_a_new_cluster_and_back_keeps_answering(
         cloud: None, tmp_path: Path) -> None:
     """A copy of the site places nova's control services on a new cluster of three
@@ -326,6 +332,7 @@ def test_nova_moved_to_a_new_cluster_and_back_keeps_answering(
         shown = "\n".join(dry["diffs"])
         assert re.search(r"^  Stop +nova-api(:\d+)? +\( ctl\d \)", shown, re.M), \
             [line for line in shown.splitlines() if line.startswith("  ")][-40:]
+        agents = _agent_ids()
         result = hastack("drill", str(moved), "move-service", "--format", "json", check=False)
         report = json.loads(result.stdout)
         assert result.returncode == 0 and report["ok"], report["problems"]
@@ -337,6 +344,8 @@ def test_nova_moved_to_a_new_cluster_and_back_keeps_answering(
         services = json.loads(listed.stdout)
         assert not [s for s in services if s["Host"] in API_CLUSTER], services
         assert all(s["State"] == "up" for s in services), services
+        # Neutron's agents kept their records (a deleted L3 agent loses its routers).
+        assert _agent_ids() == agents
         # The original site: only /etc/hosts changes (it no longer lists the new nodes).
         redeployed = hastack_json("deploy", str(SITE))
         assert set(changed_stages(redeployed)) <= {"prepare"}, changed_stages(redeployed)

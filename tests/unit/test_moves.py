@@ -13,6 +13,7 @@ from hastack import catalog
 from hastack.catalog.cib_model import Clone, Primitive
 from hastack.catalog.contract import ServiceContext
 from hastack.catalog.platform import platform_info
+from hastack.catalog.steps import ApiCall
 from hastack.deploy import moves
 from hastack.drills.moving import placed_back
 from hastack.errors import SiteError
@@ -148,3 +149,28 @@ def test_the_drill_moves_back_to_the_site_as_it_was(tmp_path: Path) -> None:
                        ).cluster("openstack").cib == \
         render_site(before.site, before.placement, catalog.BASE, catalog.SERVICES
                     ).cluster("openstack").cib
+
+
+def _kept(loaded: LoadedSite, action: str) -> set[str]:
+    """The nodes whose records a departed action keeps (its ``keep`` parameter)."""
+    ctx = ServiceContext(site=loaded.site, placement=loaded.placement, service="compute",
+                         platform=platform_info(loaded.site.platform.value))
+    found = next(a for a in catalog.entry("compute").bootstrap(ctx) if a.name == action)
+    assert isinstance(found.run, ApiCall)
+    return set(str(dict(found.run.params)["keep"]).split(","))
+
+
+def test_only_the_records_of_controllers_that_no_longer_run_a_service_are_forgotten(
+        tmp_path: Path) -> None:
+    """After nova moved to the api cluster, nova forgets ctl1-3's scheduler and conductor,
+    and neutron keeps every agent of theirs (they still run neutron); on the collapsed site
+    every node is kept by both (deleting a live L3 agent would unschedule its routers)."""
+    collapsed = load_site(EXAMPLE, catalog.SERVICES)
+    everyone = {n.name for n in collapsed.site.nodes}
+    assert _kept(collapsed, "nova-forget-departed") == everyone
+    assert _kept(collapsed, "neutron-forget-departed") == everyone
+    after = mixed(tmp_path, "[nova]")
+    assert _kept(after, "nova-forget-departed") == {
+        "api1", "api2", "api3", "cmp1", "cmp2"}
+    assert _kept(after, "neutron-forget-departed") == {
+        "ctl1", "ctl2", "ctl3", "cmp1", "cmp2"}

@@ -219,7 +219,7 @@ def bootstrap(ctx: ServiceContext) -> list[Action]:
     # when a node departed: a deploy that removes none asks nothing.
     computes = (("keep", ",".join(hosts)),)
     nova = (("keep", ",".join(_running(ctx, ("nova",)))),)
-    neutron = (("keep", ",".join(_running(ctx, ("neutron_agents", "neutron_server")))),)
+    neutron = (("keep", ",".join(_running(ctx, ("neutron-agents", "neutron-server")))),)
     return [Action(name="nova-drain-departed", what="computes no longer in the site: "
                    "disabled in nova, none may still host an instance",
                    run=ApiCall("compute.drain-departed", computes), where="nova",
