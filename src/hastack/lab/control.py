@@ -174,6 +174,21 @@ def _check_not_half_there(loaded: LoadedSite, layout: LabLayout) -> None:
                          "previous lab was left half there", fix="run `hastack lab down`")
 
 
+def _check_addresses_free(layout: LabLayout) -> None:
+    """A machine new to the lab may not take the address of one an earlier copy of the site
+    brought up (its switch port, named by the address, is there): refused before anything."""
+    if not net.netns_exists(SWITCH_NETNS):
+        return
+    ports = net.switch_ports()
+    for machine in layout.machines:
+        if machine.switch_port in ports and not net.netns_exists(machine.netns):
+            raise UsageError(
+                "lab-address-taken", f"{machine.name}'s address {machine.address} is the "
+                "address of another machine of this lab (brought up from another copy of the "
+                "site file)", fix=f"give {machine.name} another address, or run `hastack lab "
+                "down` first")
+
+
 def _bmc_pid_file(machine: MachineSpec) -> Path:
     return machine.dir / "bmc.pid"
 
@@ -256,6 +271,7 @@ def up(loaded: LoadedSite, *, packages: Scope = "site", state_root: Path = STATE
     check_host()
     ensure_inotify_instances(len(layout.machines))
     _check_not_half_there(loaded, layout)
+    _check_addresses_free(layout)
     ensure_image(loaded, packages)
     debs = remote_debs(loaded, packages, state_root / "debs")
     ensure_secrets(loaded.secrets_path, bmc_refs(loaded))

@@ -44,6 +44,12 @@ def create_switch(layout: LabLayout) -> None:
             run(["ip", "-n", SWITCH_NETNS, "addr", "add", f"{address}/{prefix}", "dev", BRIDGE])
 
 
+def switch_ports() -> set[str]:
+    """The machines' ports on the lab's switch (veth names, without their peer)."""
+    shown = run(["ip", "-n", SWITCH_NETNS, "-o", "link", "show"]).stdout
+    return {line.split(": ")[1].split("@")[0] for line in shown.splitlines() if ": " in line}
+
+
 def attach_machine(layout: LabLayout, machine: MachineSpec, sysctls: dict[str, str]) -> None:
     """The machine's namespace, its veth to the bridge, its address and kernel settings."""
     if not netns_exists(machine.netns):
