@@ -106,6 +106,31 @@ def test_a_node_inserted_mid_list_takes_no_other_machines_switch_port(tmp_path: 
     assert len(set(after.values())) == len(after)
 
 
+def test_a_new_machine_on_the_address_of_one_another_copy_brought_up_is_refused(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The lab's switch has the port of a machine an earlier copy of the site brought up
+    (api1 at 198.18.0.31); a copy that puts a new machine at that address is refused before
+    anything changes, and the machines it already has are fine."""
+    site = ROOT / "examples" / "lab.yaml"
+    copy = tmp_path / "lab.yaml"
+    copy.write_text(site.read_text().replace("  - {name: cmp1,", (
+        "  - {name: cmp9, address: 198.18.0.31, role: compute,\n"
+        "     fencing: {type: lab, address: 198.18.0.131, pdu: {name: pdu1, outlet: 9}}}\n"
+        "  - {name: cmp1,"), 1))
+    layout = lab_layout(catalog.load(copy).site, tmp_path / "state")
+    existing = {"hs-switch", *(f"hs-{n}" for n in ("ctl1", "ctl2", "ctl3", "cmp1", "cmp2"))}
+    monkeypatch.setattr(net, "netns_exists", lambda name: name in existing)
+    monkeypatch.setattr(net, "switch_ports", lambda: {
+        "br0", "hs-p31", *(m.switch_port for m in layout.machines if m.name != "cmp9")})
+    with pytest.raises(UsageError) as refused:
+        control._check_addresses_free(layout)
+    assert refused.value.code == "lab-address-taken"
+    assert "cmp9's address 198.18.0.31" in refused.value.what
+    monkeypatch.setattr(net, "switch_ports", lambda: {
+        "br0", *(m.switch_port for m in layout.machines if m.name != "cmp9")})
+    control._check_addresses_free(layout)
+
+
 def test_the_inotify_limit_grows_with_the_machines_and_is_never_lowered(
         tmp_path: Path) -> None:
     """The machines share the host users' inotify instances: 20 machines exhausted
