@@ -6,8 +6,7 @@ service kill, RabbitMQ member loss, memcached loss, a dead BMC fenced through th
 BMC and PDU waited for, every RabbitMQ broker killed at once
 and last the whole site's power lost at once, after which verify passes with nothing done in
 between), each losing nothing acknowledged; a compute's power loss with its instances
-evacuated and the compute back in service after; nova moved to a new cluster and back
-under load; a hand-edited haproxy.cfg put back and
+evacuated and the compute back in service after; a hand-edited haproxy.cfg put back and
 reloaded; what `hastack lab access` prints works; a re-run changes nothing."""
 
 from __future__ import annotations
@@ -285,73 +284,6 @@ def test_a_compute_added_to_the_site_serves_and_taken_out_leaves_nothing_behind(
         assert not hastack_json("deploy", str(SITE))["changed"]
     finally:
         hastack("lab", "power", "off", "cmp3", "--site", str(grown), check=False)
-
-
-API_CLUSTER = ("api1", "api2", "api3")
-
-
-def _with_api_cluster(folder: Path) -> Path:
-    """A copy of the site (and its secrets) turned mixed: a second cluster of three new
-    controllers that runs nova's control services, everything else where it was."""
-    for path in (SITE, SITE.with_name(SITE.stem + ".secrets.yaml")):
-        shutil.copy(path, folder / path.name)
-    copy = folder / SITE.name
-    text = copy.read_text().replace("topology: collapsed", "topology: mixed")
-    nodes = "".join(
-        f"  - {{name: api{i}, address: 198.18.0.3{i}, role: controller,\n     fencing: "
-        f"{{type: lab, address: 198.18.0.13{i}, pdu: {{name: pdu1, outlet: 1{i}}}}}}}\n"
-        for i in (1, 2, 3))
-    clusters = ("clusters:\n  openstack: {nodes: [ctl1, ctl2, ctl3], services: ['*']}\n"
-                "  api: {nodes: [api1, api2, api3], services: [nova]}\n")
-    at = text.index("services:\n")
-    copy.write_text(text[:at] + nodes + clusters + text[at:])
-    return copy
-
-
-def _agent_ids() -> dict[str, str]:
-    listed = openstack("network", "agent", "list", "-f", "json")
-    assert listed.returncode == 0, listed.stderr
-    return {agent["ID"]: agent["Host"] for agent in json.loads(listed.stdout)}
-
-
-def test_nova_moved_to_a_new_cluster_and_back_keeps_answering(
-        cloud: None, tmp_path: Path) -> None:
-    """A copy of the site places nova's control services on a new cluster of three
-    controllers (`lab up` brings up their machines). Its dry run names the move and shows
-    Pacemaker stopping nova's clones on the old cluster. The move-service drill deploys it
-    under load (nova starts on the new cluster, then its old members are drained and
-    stopped) and moves nova back: nothing acknowledged lost, nobody fenced, nova's API
-    answering at the end; nova then lists no service of the new cluster's nodes and every
-    one of its services up, and a deploy of the original site changes only files."""
-    moved = _with_api_cluster(tmp_path)
-    hastack("lab", "up", str(moved))
-    try:
-        dry = hastack_json("deploy", str(moved), "--dry-run")
-        moving = [s for s in dry["steps"] if s["stage"] == "move:nova"]
-        assert moving and moving[0]["outcome"] == "would change", dry["steps"]
-        shown = "\n".join(dry["diffs"])
-        assert re.search(r"^  Stop +nova-api(:\d+)? +\( ctl\d \)", shown, re.M), \
-            [line for line in shown.splitlines() if line.startswith("  ")][-40:]
-        agents = _agent_ids()
-        result = hastack("drill", str(moved), "move-service", "--format", "json", check=False)
-        report = json.loads(result.stdout)
-        assert result.returncode == 0 and report["ok"], report["problems"]
-        assert report["moved"] is not None and report["moved_back"] is not None, report
-        assert report["db_lost"] == 0 and report["bus_lost"] == 0, report
-        assert report["apis"]["nova"]["answering_at_end"], report["apis"]
-        listed = openstack("compute", "service", "list", "-f", "json")
-        assert listed.returncode == 0, listed.stderr
-        services = json.loads(listed.stdout)
-        assert not [s for s in services if s["Host"] in API_CLUSTER], services
-        assert all(s["State"] == "up" for s in services), services
-        # Neutron's agents kept their records (a deleted L3 agent loses its routers).
-        assert _agent_ids() == agents
-        # The original site: only /etc/hosts changes (it no longer lists the new nodes).
-        redeployed = hastack_json("deploy", str(SITE))
-        assert set(changed_stages(redeployed)) <= {"prepare"}, changed_stages(redeployed)
-    finally:
-        for name in API_CLUSTER:
-            hastack("lab", "power", "off", name, "--site", str(moved), check=False)
 
 
 def test_a_hand_edited_haproxy_cfg_is_put_back_and_reloaded(cloud: None) -> None:

@@ -127,7 +127,11 @@ def descendants(pid: int) -> list[int]:
     out: list[int] = []
     todo = [pid]
     while todo:
-        for task in Path(f"/proc/{todo.pop()}/task").glob("*"):
+        try:
+            tasks = list(Path(f"/proc/{todo.pop()}/task").iterdir())
+        except OSError:  # it ended while the tree was walked
+            continue
+        for task in tasks:
             with contextlib.suppress(OSError):
                 children = [int(c) for c in (task / "children").read_text().split()]
                 out.extend(children)
