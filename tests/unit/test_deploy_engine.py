@@ -24,6 +24,7 @@ from hastack.catalog.platform import platform_info
 from hastack.commands import deploy as deploy_command
 from hastack.commands.deploy import Deployed
 from hastack.commands.session import Scope, Session
+from hastack.deploy import apply
 from hastack.deploy.apply import JOIN_DROPIN, RESTART_DIR
 from hastack.deploy.plan import build_plan
 from hastack.errors import UsageError
@@ -428,6 +429,27 @@ def test_a_controller_added_joins_in_standby_once_fenceable_and_leaves_it_last(
     assert JOIN_DROPIN not in world.nodes["n4"].files
     assert "join:openstack" in [e.stage for e in deployed.steps if e.outcome == "changed"]
     assert not deploy(grown, world).changed
+
+
+def test_a_dry_run_asks_nothing_of_a_node_not_deployed_yet(
+        site: Path, first: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A new member holds none of its files: the one-time actions that would run there are
+    reported as owed, never probed there (a probe on a bare node cannot tell), and the dry
+    run changes nothing anywhere. (Its crm_simulate proof is test_deploy_preview's: this
+    world does not model Pacemaker's tools.)"""
+
+    async def no_preview(d: object) -> None:
+        return None
+
+    monkeypatch.setattr(apply, "_preview", no_preview)
+    world, grown = _grown(site, first, tmp_path)
+    start = len(world.calls)
+    dry = deploy_command.deploy(RecordedSession(grown, world=world), scope=SCOPE,
+                                dry_run=True)
+    owed = [e for e in dry.steps if e.stage.startswith("action:") and e.node == "n4"]
+    assert owed and all(e.outcome == "would change" and "once n4 is deployed" in e.detail
+                        for e in owed), owed
+    assert not [c for c in calls_since(world, start) if changes_something(c)]
 
 
 def test_a_join_killed_while_in_standby_is_finished_by_the_next_run(

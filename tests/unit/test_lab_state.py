@@ -91,16 +91,26 @@ def test_a_running_lab_of_another_site_is_refused(tmp_path: Path,
     control._check_not_half_there(loaded, lab_layout(loaded.site, same))
 
 
+SITE = ROOT / "examples" / "lab.yaml"
+
+
+def with_node(folder: Path, name: str, role: str, host: int, outlet: int) -> Path:
+    """A copy of the lab site with one more node (198.18.0.HOST, its BMC at HOST + 100),
+    inserted before the computes as an operator edits it."""
+    copy = folder / "lab.yaml"
+    copy.write_text(SITE.read_text().replace("  - {name: cmp1,", (
+        f"  - {{name: {name}, address: 198.18.0.{host}, role: {role},\n"
+        f"     fencing: {{type: lab, address: 198.18.0.{host + 100}, "
+        f"pdu: {{name: pdu1, outlet: {outlet}}}}}}}\n"
+        "  - {name: cmp1,"), 1))
+    return copy
+
+
 def test_a_node_inserted_mid_list_takes_no_other_machines_switch_port(tmp_path: Path) -> None:
     """An edited copy of the site (a controller added before the computes) is the same lab:
     every machine keeps its port on the lab's switch, and the new one gets its own."""
-    site = ROOT / "examples" / "lab.yaml"
-    grown = tmp_path / "lab.yaml"
-    grown.write_text(site.read_text().replace("  - {name: cmp1,", (
-        "  - {name: ctl4, address: 198.18.0.14, role: controller,\n"
-        "     fencing: {type: lab, address: 198.18.0.114, pdu: {name: pdu1, outlet: 7}}}\n"
-        "  - {name: cmp1,"), 1))
-    before = {m.name: m.switch_port for m in lab_layout(catalog.load(site).site).machines}
+    grown = with_node(tmp_path, "ctl4", "controller", 14, 7)
+    before = {m.name: m.switch_port for m in lab_layout(catalog.load(SITE).site).machines}
     after = {m.name: m.switch_port for m in lab_layout(catalog.load(grown).site).machines}
     assert {n: after[n] for n in before} == before
     assert len(set(after.values())) == len(after)
@@ -111,12 +121,7 @@ def test_a_new_machine_on_the_address_of_one_another_copy_brought_up_is_refused(
     """The lab's switch has the port of a machine an earlier copy of the site brought up
     (api1 at 198.18.0.31); a copy that puts a new machine at that address is refused before
     anything changes, and the machines it already has are fine."""
-    site = ROOT / "examples" / "lab.yaml"
-    copy = tmp_path / "lab.yaml"
-    copy.write_text(site.read_text().replace("  - {name: cmp1,", (
-        "  - {name: cmp9, address: 198.18.0.31, role: compute,\n"
-        "     fencing: {type: lab, address: 198.18.0.131, pdu: {name: pdu1, outlet: 9}}}\n"
-        "  - {name: cmp1,"), 1))
+    copy = with_node(tmp_path, "cmp9", "compute", 31, 9)
     layout = lab_layout(catalog.load(copy).site, tmp_path / "state")
     existing = {"hs-switch", *(f"hs-{n}" for n in ("ctl1", "ctl2", "ctl3", "cmp1", "cmp2"))}
     monkeypatch.setattr(net, "netns_exists", lambda name: name in existing)

@@ -378,14 +378,17 @@ def _resource_ids(d: Deployment, entry: CatalogEntry) -> set[str]:
     return resource_ids(d.loaded, entry)
 
 
+def _context(loaded: LoadedSite, entry: CatalogEntry) -> ServiceContext:
+    return ServiceContext(site=loaded.site, placement=loaded.placement, service=entry.name,
+                          platform=platform_info(loaded.site.platform.value))
+
+
 def resource_ids(loaded: LoadedSite, entry: CatalogEntry) -> set[str]:
     """The ids of ``entry``'s resources (clones and their primitives) in ``loaded``."""
     if not loaded.placement.has(entry.name):
         return set()
-    ctx = ServiceContext(site=loaded.site, placement=loaded.placement, service=entry.name,
-                         platform=platform_info(loaded.site.platform.value))
     ids: set[str] = set()
-    for rsc in entry.resources(ctx):
+    for rsc in entry.resources(_context(loaded, entry)):
         if isinstance(rsc, Clone):
             ids |= {rsc.id, rsc.primitive.id}
         elif isinstance(rsc, Primitive):
@@ -408,9 +411,8 @@ def _desired(d: Deployment, cluster: str, catalog: Sequence[CatalogEntry],
 
 def _runs_once(loaded: LoadedSite, entry: CatalogEntry) -> bool:
     """A service with a resource that runs on one node at a time (cinder-volume)."""
-    ctx = ServiceContext(site=loaded.site, placement=loaded.placement, service=entry.name,
-                         platform=platform_info(loaded.site.platform.value))
-    return any(isinstance(r, Primitive) and not r.is_stonith for r in entry.resources(ctx))
+    return any(isinstance(r, Primitive) and not r.is_stonith
+               for r in entry.resources(_context(loaded, entry)))
 
 
 async def find_moves(loaded: LoadedSite, catalog: Sequence[CatalogEntry],
@@ -449,24 +451,15 @@ async def _leave_source(d: Deployment, move: moves.Move, entry: CatalogEntry,
     source = d.loaded.placement.cluster(move.source)
     await _push(d, f"leave:{entry.name}", source.name, source.members, done)
     _place(d)
-    for name, node in balancers.items():
-        wanted = [f for f in d.rendering.files_for(name) if f.service == "loadbalancer"
-                  and f.path == HAPROXY_CONFIG]
-        changes = await file_ops.changes(node, wanted, d.secrets)
-        for change in changes:
-            await file_ops.write(node, change, d.secrets)
-        if changes:
-            (await node.run(["systemctl", "reload", _unit(d, "haproxy")])).check()
+    # HAProxy's final backends as any changed file is put in force: written with its restart
+    # mark, then reloaded (a run killed in between still owes the reload).
+    for name in balancers:
+        await _prepare_node(d, name)
+    balancer = next(e for e in d.catalog if e.name == "loadbalancer")
+    await _restart_changed(d, balancer, tuple(balancers), [], [], [])
     d.moved.append(entry.name)
     d.record(f"move:{entry.name}", None, "changed", moves.summary(move, d.loaded.placement),
              started)
-
-
-HAPROXY_CONFIG = "/etc/haproxy/haproxy.cfg"
-
-
-def _unit(d: Deployment, component: str) -> str:
-    return platform_info(d.loaded.site.platform.value).units.get(component, component)
 
 
 async def _preview(d: Deployment) -> None:
