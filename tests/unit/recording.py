@@ -28,6 +28,7 @@ import copy
 import fnmatch
 import hashlib
 import inspect
+import json
 import re
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ from posixpath import dirname
 
 from lxml import etree
 
+from hastack.catalog.rabbitmq import ACCOUNTS as RABBITMQ_ACCOUNTS
 from hastack.catalog.rabbitmq import FORGET as RABBITMQ_FORGET
 from hastack.catalog.rabbitmq import GROW as RABBITMQ_GROW
 from hastack.deploy import rekey
@@ -864,32 +866,30 @@ def _mysql(ask: Ask) -> Answer:
 
 
 def _rabbitmq_accounts(ask: Ask) -> Answer:
-    """The catalog's RabbitMQ account scripts (credentials on stdin), only where it runs."""
+    """agents/rabbitmq_accounts.py (credentials on stdin), only where RabbitMQ runs."""
     world, broker = ask.world, ask.world.broker
     running = world.running_on("rabbitmq-clone")
     if ask.host not in running:
-        return fail(69, "Error: unable to perform an operation on node 'rabbit@...'")
-    text = ask.argv[2]
-    user, password = [*(ask.stdin or b"").decode().split("\n"), ""][:2]
-
-    def wrote(what: str) -> Answer:
-        world.writes.append(Write(ask.index, ask.host, what, running))
-        return ok()
-
-    if text.startswith("read -r u; read -r p; if ") and len(ask.argv) == 3:
-        broker.passwords[user] = password
-        return wrote(f"account {user}")
-    if text.startswith("read -r u; read -r p; printf") and "authenticate_user" in text:
-        return (0 if broker.passwords.get(user) == password else 1), "", ""
-    if text.startswith("read -r u; rabbitmqctl set_permissions -p / \"$u\" "):
-        broker.permissions[user] = tuple(re.findall(r"'([^']*)'", text))
-        return wrote(f"permissions {user}")
-    if text.startswith("read -r u; rabbitmqctl -q list_user_permissions") and \
-            ask.argv[3:4] == ("granted",):
-        return (0 if broker.permissions.get(user) == ask.argv[4:] else 1), "", ""
-    if text == "! rabbitmqctl -q list_users | cut -f1 | grep -qx guest":
-        return (1 if "guest" in broker.passwords else 0), "", ""
-    raise UnexpectedCommand(f"no rule answers {ask.host} $ {list(ask.argv)}")
+        return fail(1, "Error: unable to perform an operation on node 'rabbit@...'")
+    mode, grants, absent = ask.argv[3], json.loads(ask.argv[4]), json.loads(ask.argv[5])
+    lines = (ask.stdin or b"").decode().split("\n")
+    accounts = list(zip(lines[0::2], lines[1::2], strict=False))[:len(grants)]
+    wrong_password = [(n, p) for n, p in accounts if broker.passwords.get(n) != p]
+    wrong_grant = [(n, tuple(g)) for (n, _), g in zip(accounts, grants, strict=True)
+                   if broker.permissions.get(n) != tuple(g)]
+    left = [n for n in absent if n in broker.passwords]
+    if mode == "check":
+        return (1 if wrong_password or wrong_grant or left else 0), "", ""
+    for name, password in wrong_password:
+        broker.passwords[name] = password
+        world.writes.append(Write(ask.index, ask.host, f"account {name}", running))
+    for name, grant in wrong_grant:
+        broker.permissions[name] = grant
+        world.writes.append(Write(ask.index, ask.host, f"permissions {name}", running))
+    for name in left:
+        broker.passwords.pop(name)
+        world.writes.append(Write(ask.index, ask.host, f"delete {name}", running))
+    return ok()
 
 
 def _delete_user(ask: Ask) -> Answer:
@@ -969,8 +969,7 @@ RULES: tuple[Rule, ...] = (
     # HAProxy, Galera, RabbitMQ.
     Rule("haproxy stats", exact("socat", "stdio", ADMIN_SOCKET), _show_stat),
     Rule("mysql", exact("mysql", "--batch", "--skip-column-names"), _mysql),
-    Rule("rabbitmq accounts", lambda args: len(args) >= 3 and args[:2] == ("sh", "-c")
-         and "rabbitmqctl" in args[2], _rabbitmq_accounts),
+    Rule("rabbitmq accounts", prefix("python3", "-c", RABBITMQ_ACCOUNTS), _rabbitmq_accounts),
     Rule("rabbitmqctl delete_user", prefix("rabbitmqctl", "delete_user"), _delete_user),
 )
 

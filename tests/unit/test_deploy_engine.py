@@ -212,6 +212,34 @@ def test_a_second_deploy_changes_nothing(site: Path, first: Run) -> None:
     assert world.state() == before
 
 
+def asks_rabbitmq_accounts(call: Call) -> bool:
+    return call.rule == "rabbitmq accounts" and call.argv[3] == "check"
+
+
+def test_a_rerun_asks_each_action_once_and_again_only_after_a_change(site: Path, first: Run
+                                                                     ) -> None:
+    """A re-run asks every one-time action whether it is done all at once, before the
+    services' stages, and trusts those answers while it has changed nothing; once an action
+    ran (the anonymous users Galera's package creates, back), a later one is asked again at
+    its stage."""
+    world = copy.deepcopy(first.world)
+    start = len(world.calls)
+    again = deploy(site, world)
+    calls = calls_since(world, start)
+    asked = [i for i, c in enumerate(calls) if asks_rabbitmq_accounts(c)]
+    assert len(asked) == 1
+    first_push = first_index(calls, lambda c: c.rule == "cibadmin query")
+    assert [e.stage for e in again.steps].index("probes") < \
+        [e.stage for e in again.steps].index("service:galera")
+    assert asked[0] > first_push  # after the cluster's own stage, before the services'
+    world.db.anonymous = True
+    start = len(world.calls)
+    healed = deploy(site, world)
+    assert [e.stage for e in healed.steps if e.outcome == "changed"] == [
+        "action:galera-anonymous-users"]
+    assert len([c for c in calls_since(world, start) if asks_rabbitmq_accounts(c)]) == 2
+
+
 # Resume after a kill: the process dies at a step of the first deploy, and a second run
 # must end where an uninterrupted deploy ends, without doing twice what must be done once.
 

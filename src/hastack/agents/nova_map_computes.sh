@@ -1,16 +1,11 @@
-# mapped|discover COMPUTE... (catalog/compute.py): as "mapped" (its $0; the action's
-# done-check), whether nova lists every compute named as mapped into cell1; as "discover",
-# map them. A compute maps only once its nova-compute has registered, which follows its start
-# by a few seconds: discover again until all are mapped (for @DISCOVER_WAIT@ s), then say who
-# is missing.
+# discover COMPUTE... (catalog/compute.py): map the computes named into cell1 (the action's
+# done-check asks the database: agents/nova_api_db.py). A compute maps only once its
+# nova-compute has registered, which follows its start by a few seconds: discover again
+# until all are mapped (for @DISCOVER_WAIT@ s), then say who is missing.
 mapped() {
     listed=$(runuser -u nova -- nova-manage cell_v2 list_hosts) || return 1
     for h in "$@"; do echo "$listed" | grep -qw -- "$h" || return 1; done
 }
-if [ "$0" = mapped ]; then
-    mapped "$@"
-    exit
-fi
 end=$(($(date +%s) + @DISCOVER_WAIT@))
 while [ $(date +%s) -lt $end ]; do
     runuser -u nova -- nova-manage cell_v2 discover_hosts >/dev/null || exit 1

@@ -42,7 +42,7 @@ from hastack.catalog.cib_model import (
 )
 from hastack.catalog.cluster import fencing_levels
 from hastack.catalog.contract import HAMode, Service, ServiceContext
-from hastack.catalog.nova import nova_conf
+from hastack.catalog.nova import api_db_holds, nova_conf
 from hastack.catalog.platform import L2_AGENT
 from hastack.catalog.secret_text import Text, compose
 from hastack.catalog.steps import Action, ApiCall, Check, Command, ConfigFile, ini_file, text_file
@@ -226,7 +226,7 @@ def bootstrap(ctx: ServiceContext) -> list[Action]:
                    phase="preflight"),
             Action(name="nova-discover-hosts", what="map the compute nodes into cell1",
                    run=Command(argv=("sh", "-c", script, "discover", *hosts)),
-                   done=Command(argv=("sh", "-c", script, "mapped", *hosts)),
+                   done=api_db_holds("hosts", *hosts),
                    where="nova", phase="after-start"),
             Action(name="nova-forget-departed", what="nodes no longer in the site or no "
                    "longer running nova: their nova services (and a compute's resource "

@@ -9,6 +9,7 @@ under uwsgi with the AMQP heartbeat in a pthread, or their RPC calls stall 60 s 
 
 from __future__ import annotations
 
+from hastack.agents import agent_text
 from hastack.catalog import openstack as os_
 from hastack.catalog import tls
 from hastack.catalog.cib_model import (
@@ -137,15 +138,12 @@ def _cell_transport(ctx: ServiceContext) -> str:
     return f"{{scheme}}://{hosts}/{{path}}"
 
 
-# Done when the cells, as nova expands them, use nova.conf's own database and bus (compared
-# on the node: the URLs hold passwords and are never printed).
-CELLS_MATCH = (
-    'c=$(crudini --get /etc/nova/nova.conf database connection) && '
-    't=$(crudini --get /etc/nova/nova.conf DEFAULT transport_url) && '
-    'z=$(printf %s "$c" | sed "s|/nova?|/nova_cell0?|") && '
-    'l=$(nova-manage cell_v2 list_cells --verbose 2>/dev/null) && '
-    'printf %s "$l" | grep -qF -- "$c" && printf %s "$l" | grep -qF -- "$t" && '
-    'printf %s "$l" | grep -qF -- "$z"')
+NOVA_API_DB = agent_text("nova_api_db.py")
+
+
+def api_db_holds(question: str, *args: str) -> Command:
+    """A done-probe read in nova's API database (agents/nova_api_db.py), as nova."""
+    return Command(argv=("python3", "-c", NOVA_API_DB, question, *args), user="nova")
 
 
 def _cell_urls_action(ctx: ServiceContext) -> Action:
@@ -157,7 +155,10 @@ def _cell_urls_action(ctx: ServiceContext) -> Action:
               f" '{CELL_DATABASE}' --transport-url '{_cell_transport(ctx)}'")
     return Action(name="nova-cell-urls", what="map the cells by templates of nova.conf's URLs",
                   run=Command(argv=("sh", "-c", update), user="nova"),
-                  done=Command(argv=("sh", "-c", CELLS_MATCH), user="nova"))
+                  # The templates stored as they are: nova expands them with nova.conf's
+                  # URLs (a password never reaches the database, nor argv).
+                  done=api_db_holds("templates", CELL0_DATABASE, CELL_DATABASE,
+                                    _cell_transport(ctx)))
 
 
 def bootstrap(ctx: ServiceContext) -> list[Action]:
@@ -175,8 +176,7 @@ def bootstrap(ctx: ServiceContext) -> list[Action]:
                run=Command(argv=(*manage, "cell_v2", "create_cell", "--name", "cell1",
                                  "--database_connection", CELL_DATABASE,
                                  "--transport-url", _cell_transport(ctx)), user="nova"),
-               done=Command(argv=("sh", "-c", "nova-manage cell_v2 list_cells | grep -q cell1"),
-                            user="nova")),
+               done=api_db_holds("cell", "cell1")),
         _cell_urls_action(ctx),
         os_.db_sync_action("nova-db-sync", (*manage, "db", "sync"), user="nova",
                            what="create or upgrade nova's cell schema"),

@@ -17,6 +17,7 @@ unit and a monitor is a cheap D-Bus query. A member that restarts keeps its data
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 
 from hastack.agents import agent_text
@@ -191,7 +192,6 @@ def constraints(ctx: ServiceContext) -> list[Constraint]:
 
 # The account and its password reach the node on stdin, one line each: never in argv.
 CREDENTIALS = compose(rabbit_account(), "\n", rabbit_password(), "\n")
-LISTED = 'rabbitmqctl -q list_users | cut -f1 | grep -qx "$u"'
 # hastack's own AMQP clients (verify's publish/consume, the drills' load) log in as their own
 # user, never as OpenStack's: a rotation deletes the account a running drill would hold, and
 # the probe needs only its own queues (hastack-*) and the default exchange to publish to.
@@ -211,30 +211,28 @@ def probe_client_env(site: Site, lookup: Callable[[SecretRef], str]) -> dict[str
     return env
 
 
-def _account_actions(name: str, whose: str, credentials: Text,
-                     permissions: tuple[str, str, str]) -> list[Action]:
-    """A RabbitMQ user with the secrets file's password and its permissions on /. Done when
-    the account authenticates with that password, so a rotated (another account) or restored
-    password converges."""
-    grant = " ".join(f"'{p}'" for p in permissions)
-    return [
-        Action(name=f"{name}-user", what=f"create {whose} RabbitMQ account, or give it the "
-               "password of the secrets file",
-               run=Command(argv=("sh", "-c", f'read -r u; read -r p; if {LISTED}; then '
-                                 'printf "%s\\n" "$p" | rabbitmqctl change_password "$u"; else '
-                                 'printf "%s\\n" "$p" | rabbitmqctl add_user "$u"; fi'),
-                           stdin=credentials),
-               done=Command(argv=("sh", "-c", 'read -r u; read -r p; printf "%s\\n" "$p" | '
-                                  'rabbitmqctl -q authenticate_user "$u"'), stdin=credentials),
-               phase="after-start"),
-        Action(name=f"{name}-permissions", what=f"give {whose} account its permissions on /",
-               run=Command(argv=("sh", "-c", 'read -r u; rabbitmqctl set_permissions -p / "$u" '
-                                 + grant), stdin=credentials),
-               phase="after-start",
-               done=Command(argv=("sh", "-c", 'read -r u; rabbitmqctl -q list_user_permissions '
-                                  '"$u" | grep -qxF "$(printf "/\\t%s\\t%s\\t%s" "$@")"',
-                                  "granted", *permissions), stdin=credentials)),
-    ]
+ACCOUNTS = agent_text("rabbitmq_accounts.py")
+
+
+def _accounts(mode: str, grants: Sequence[tuple[str, str, str]], absent: Sequence[str],
+              credentials: Text | None = None) -> Command:
+    """agents/rabbitmq_accounts.py: ``grants`` per account of ``credentials`` (stdin)."""
+    return Command(argv=("python3", "-c", ACCOUNTS, mode, json.dumps(list(grants)),
+                         json.dumps(list(absent))), stdin=credentials)
+
+
+def _accounts_action() -> Action:
+    """OpenStack's and hastack's probe accounts with the secrets file's passwords and their
+    permissions on /, and no guest. Done when each account logs in with its password, so a
+    rotated (another account) or restored password converges."""
+    credentials = compose(CREDENTIALS, PROBE_CREDENTIALS)
+    grants = (OPENSTACK_PERMISSIONS, PROBE_PERMISSIONS)
+    return Action(name="rabbitmq-accounts", what="OpenStack's and hastack's probe RabbitMQ "
+                  "accounts with the passwords of the secrets file and their permissions on "
+                  "/, no guest user",
+                  run=_accounts("apply", grants, ("guest",), credentials),
+                  done=_accounts("check", grants, ("guest",), credentials),
+                  phase="after-start")
 
 
 FORGET = agent_text("rabbitmq_forget.sh")
@@ -258,13 +256,7 @@ def bootstrap(ctx: ServiceContext) -> list[Action]:
                  "on each member", run=Command(argv=("sh", "-c", GROW, "grow", "grow", *listed)),
                  done=Command(argv=("sh", "-c", GROW, "grow", "check", *listed)),
                  phase=phase) for phase in ("departed", "joined")),
-        *_account_actions("rabbitmq", "OpenStack's", CREDENTIALS, OPENSTACK_PERMISSIONS),
-        *_account_actions("rabbitmq-probe", "hastack's probe", PROBE_CREDENTIALS,
-                          PROBE_PERMISSIONS),
-        Action(name="rabbitmq-no-guest", what="delete the guest user",
-               run=_rabbitmqctl("delete_user", "guest"), phase="after-start",
-               done=Command(argv=("sh", "-c", "! rabbitmqctl -q list_users | cut -f1 | "
-                                  "grep -qx guest"))),
+        _accounts_action(),
     ]
 
 
@@ -275,8 +267,7 @@ def retire(ctx: ServiceContext, superseded: Sequence[Superseded]) -> list[Action
     accounts = sorted({s.account for s in superseded if s.ref.kind == "rabbitmq"})
     return [Action(name="rabbitmq-retire", what=f"delete the account OpenStack no longer "
                    f"uses: {account}", run=Command(argv=("rabbitmqctl", "delete_user", account)),
-                   done=Command(argv=("sh", "-c", '! rabbitmqctl -q list_users | cut -f1 | '
-                                      'grep -qx "$1"', "retired", account)))
+                   done=_accounts("check", (), (account,)))
             for account in accounts]
 
 

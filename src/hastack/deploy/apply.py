@@ -37,7 +37,7 @@ from hastack.catalog.steps import (
     KeystoneEntry,
     Sql,
 )
-from hastack.deploy import departed, drain, in_force, moves, nodeids, preview, rekey
+from hastack.deploy import departed, drain, in_force, moves, nodeids, preview, probes, rekey
 from hastack.deploy import files as file_ops
 from hastack.deploy import packages as package_ops
 from hastack.deploy.cib import (
@@ -49,7 +49,7 @@ from hastack.deploy.cib import (
     unmanaged,
 )
 from hastack.deploy.plan import service_order
-from hastack.errors import HastackError, PlanError, Problem, SiteError, TransportError
+from hastack.errors import HastackError, Problem, SiteError, TransportError
 from hastack.osapi import client as osapi_client
 from hastack.pacemaker import live
 from hastack.polling import until_nothing_missing
@@ -99,6 +99,9 @@ class Deployment:
     moved: list[str] = field(default_factory=list)
     # A dry run's nodes where every file differs (never deployed): probes there cannot tell.
     fresh: set[str] = field(default_factory=set)
+    # One-time actions found done when asked all at once (deploy/probes.py), with what each
+    # said: trusted while the run has changed nothing.
+    probed: dict[probes.Key, str] = field(default_factory=dict)
 
     def record(self, stage: str, node: str | None, outcome: Outcome, detail: str,
                started: float) -> None:
@@ -111,6 +114,10 @@ class Deployment:
     @property
     def changed(self) -> bool:
         return any(e.outcome in ("changed", "would change") for e in self.events)
+
+    def done_before(self, action: str, target: str) -> str | None:
+        """What ``action`` on ``target`` said when asked at once, if that still holds."""
+        return None if self.changed else self.probed.get((action, target))
 
 
 def _managed_units(resources: Sequence[Primitive | Clone]) -> list[str]:
@@ -642,14 +649,18 @@ async def _run_api_actions(d: Deployment, target: str,
     """API registrations are idempotent by nature: asked to ensure, they say whether they
     changed anything; in a dry run they only say what they would change. ``pending`` runs
     in one program on ``target`` (its start and token shared), one after another."""
-    requests = []
-    for action, ctx in pending:
-        assert isinstance(action.run, KeystoneEntry | ApiCall)
-        operation, params, secret = osapi_client.step_request(action.run, ctx)
-        requests.append(osapi_client.ApiRequest(operation, params, secret))
-    results = await osapi_client.call_many(d.transports[target], requests, ctx=pending[0][1],
+    asked = [probes.Asked(action, target, ctx) for action, ctx in pending]
+    for known in [a for a in asked if d.done_before(a.action.name, target)]:
+        d.record(f"action:{known.action.name}", target, "unchanged", d.probed[known.key],
+                 time.monotonic())
+        asked.remove(known)
+    if not asked:
+        return
+    requests = probes.api_requests(asked)
+    results = await osapi_client.call_many(d.transports[target], requests, ctx=asked[0].ctx,
                                            secrets=d.secrets, ensure=not d.dry_run)
-    for (action, _), request, result in zip(pending, requests, results, strict=True):
+    for one, request, result in zip(asked, requests, results, strict=True):
+        action = one.action
         if not result.ok:
             raise TransportError(target, f"action:{action.name}: {request.operation} failed: "
                                  f"{result.detail}", fix="see the service's log on that node")
@@ -665,45 +676,23 @@ async def _run_action(d: Deployment, action: Action, target: str,
         d.record(f"action:{action.name}", target, "would change",
                  f"{action.what} (asked once {target} is deployed)", time.monotonic())
         return
-    if isinstance(action.run, KeystoneEntry | ApiCall) and action.done is None:
+    if probes.is_api(action):
         await _run_api_actions(d, target, [(action, ctx)])
         return
     node = d.transports[target]
     started = time.monotonic()
     stage = f"action:{action.name}"
-    if action.done is not None and await _probe(node, action.done, d.secrets):
+    if d.done_before(action.name, target) is not None:
+        d.record(stage, target, "unchanged", action.what, started)
+        return
+    if action.done is not None and await probes.holds(node, action.done, d.secrets):
         d.record(stage, target, "unchanged", action.what, started)
         return
     if d.dry_run:
         d.record(stage, target, "would change", action.what, started)
         return
-    await _execute(node, action.run, d.secrets)
+    await probes.execute(node, action.run, d.secrets)
     d.record(stage, target, "changed", action.what, started)
-
-
-async def _execute(node: Transport, step: object, secrets: Secrets) -> str:
-    if isinstance(step, Command):
-        argv = list(step.argv)
-        if step.user:
-            argv = ["runuser", "-u", step.user, "--", *argv]
-        env = {k: v.resolve(secrets.lookup) for k, v in step.env}
-        stdin = step.stdin.resolve(secrets.lookup).encode() if step.stdin else None
-        return (await node.run(argv, stdin=stdin, env=env)).check().stdout
-    if isinstance(step, Sql):
-        script = "".join(s.resolve(secrets.lookup) + ";\n" for s in step.statements)
-        return (await node.run(["mysql", "--batch", "--skip-column-names"],
-                               stdin=script.encode())).check().stdout
-    raise PlanError("deploy-step-unsupported", f"the deploy engine cannot run {step!r} yet",
-                    fix="this step kind arrives with the OpenStack services (issue 6)")
-
-
-async def _probe(node: Transport, step: object, secrets: Secrets) -> bool:
-    """A done-probe holds when its command succeeds (SQL: returns at least one row)."""
-    try:
-        out = await _execute(node, step, secrets)
-    except TransportError:
-        return False
-    return bool(out.strip()) if isinstance(step, Sql) else True
 
 
 def secret_refs(loaded: LoadedSite, rendering: SiteRendering,
@@ -869,6 +858,8 @@ async def deploy(d: Deployment) -> Deployment:
         await _push(d, f"fencing:{cluster.name}", cluster.name, members, [])
         if not d.dry_run:
             await _check_running(d, f"fencing:{cluster.name}", cluster.name, members, devices)
+    if not d.changed:
+        await _ask_at_once(d, ordered)
     done: list[CatalogEntry] = []
     registered: set[str] = set()
     for entry in ordered:
@@ -912,6 +903,25 @@ async def deploy(d: Deployment) -> Deployment:
         await _retire_other_accounts(d)
     await _forget_departed(d, leaving)
     return d
+
+
+async def _ask_at_once(d: Deployment, ordered: Sequence[CatalogEntry]) -> None:
+    """The services' one-time actions (and the end's retirements) asked all at once, for a
+    run that has changed nothing so far (deploy/probes.py)."""
+    started = time.monotonic()
+    superseded = superseded_accounts(d)
+    work = []
+    for entry in ordered:
+        ctx = _context(d.loaded, entry)
+        actions = [a for a in entry.bootstrap(ctx) if a.phase in ("before-start", "after-start")]
+        for action in [*actions, *(entry.retire(ctx, superseded) if superseded else ())]:
+            if action.done is None and not probes.is_api(action):
+                continue
+            work += [probes.Asked(action, target, ctx)
+                     for target in _action_targets(d, entry, action) if target not in d.fresh]
+    d.probed = await probes.ask_all(d.transports, d.secrets, work)
+    d.record("probes", None, "unchanged", f"{len(d.probed)} of {len(work)} one-time actions "
+             "found done, asked at once", started)
 
 
 JOIN_DROPIN = "/run/systemd/system/pacemaker.service.d/hastack-join.conf"
