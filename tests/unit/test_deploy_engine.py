@@ -330,7 +330,8 @@ def test_a_changed_setting_restarts_its_service_one_node_at_a_time(
         site: Path, first: Run, tmp_path: Path) -> None:
     """A longer corosync token changes Galera's suspect timeout in 60-galera.cnf on every
     member: each member's Galera is restarted in turn, the cluster settled before each,
-    and nothing else is restarted."""
+    and nothing else is restarted. RabbitMQ's accounts, asked once the files were written,
+    are asked again after the restarts (what changed may be what a probe sees)."""
     changed = changed_site(site, tmp_path, "token_ms: 1000", "token_ms: 1500")
     world = copy.deepcopy(first.world)
     start = len(world.calls)
@@ -351,6 +352,8 @@ def test_a_changed_setting_restarts_its_service_one_node_at_a_time(
         mine = calls_since(world, start, member)
         marked = first_index(mine, lambda c: c.rule == "restart marks" and "galera" in c.argv)
         assert marked < first_index(mine, lambda c: c.argv == ("put", GALERA_CONF))
+    asked = [i for i, c in enumerate(calls) if asks_rabbitmq_accounts(c)]
+    assert len(asked) == 2 and asked[0] < restarts[0] < asked[1]
     again = deploy(changed, world)
     assert not again.changed
 

@@ -100,8 +100,9 @@ class Deployment:
     # A dry run's nodes where every file differs (never deployed): probes there cannot tell.
     fresh: set[str] = field(default_factory=set)
     # One-time actions found done when asked all at once (deploy/probes.py), with what each
-    # said: trusted while the run has changed nothing.
+    # said, and the count of events then: trusted while the run changes nothing after.
     probed: dict[probes.Key, str] = field(default_factory=dict)
+    probed_at: int = 0
 
     def record(self, stage: str, node: str | None, outcome: Outcome, detail: str,
                started: float) -> None:
@@ -117,7 +118,10 @@ class Deployment:
 
     def done_before(self, action: str, target: str) -> str | None:
         """What ``action`` on ``target`` said when asked at once, if that still holds."""
-        return None if self.changed else self.probed.get((action, target))
+        since = self.events[self.probed_at:]
+        if any(e.outcome in ("changed", "would change") for e in since):
+            return None
+        return self.probed.get((action, target))
 
 
 def _managed_units(resources: Sequence[Primitive | Clone]) -> list[str]:
@@ -858,7 +862,10 @@ async def deploy(d: Deployment) -> Deployment:
         await _push(d, f"fencing:{cluster.name}", cluster.name, members, [])
         if not d.dry_run:
             await _check_running(d, f"fencing:{cluster.name}", cluster.name, members, devices)
-    if not d.changed:
+    # Asked at once when every cluster was running already (files may have changed: the
+    # answers are taken after they were written); a cluster just formed answers nothing yet.
+    if not any(e.stage.startswith(("cluster:", "join:")) and e.outcome != "unchanged"
+               for e in d.events):
         await _ask_at_once(d, ordered)
     done: list[CatalogEntry] = []
     registered: set[str] = set()
@@ -920,6 +927,7 @@ async def _ask_at_once(d: Deployment, ordered: Sequence[CatalogEntry]) -> None:
             work += [probes.Asked(action, target, ctx)
                      for target in _action_targets(d, entry, action) if target not in d.fresh]
     d.probed = await probes.ask_all(d.transports, d.secrets, work)
+    d.probed_at = len(d.events)
     d.record("probes", None, "unchanged", f"{len(d.probed)} of {len(work)} one-time actions "
              "found done, asked at once", started)
 

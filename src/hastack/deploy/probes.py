@@ -3,11 +3,12 @@
 A re-run of a deployed site spends most of its time asking, one after another, whether each
 one-time action is already done (a probe starts a CLI or an API program on a node: from a
 tenth of a second to seconds each). ``ask_all`` asks them together before the services'
-stages: every probe of a node at once, the API registrations of a node in one program. Its
-answers are to be trusted only while the run has changed nothing: once it has (a file
-written, a service restarted, an action run), an action is asked again at its stage, since
-what changed may be what its probe sees (a compute maps into nova only once its nova-compute
-has started and registered).
+stages, once the files are written and every cluster runs: every probe of a node at once,
+the API registrations of a node in one program. A "done" is trusted only while the run
+changes nothing after it was asked: once it does (a configuration pushed, a service
+restarted, an action run), an action is asked again at its stage, since what changed may be
+what its probe sees (a compute maps into nova only once its nova-compute has started and
+registered). A "not done" is always asked again.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from hastack.transport.base import Transport
 PER_NODE = 4
 # The API registrations of a node asked together: a cloud that does not answer by then is
 # asked again at each stage (where the deploy may first have to bring it up).
-API_TIMEOUT = 120
+API_TIMEOUT = 60
 
 Key = tuple[str, str]  # (action name, target node)
 
