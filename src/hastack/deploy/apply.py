@@ -729,6 +729,14 @@ def _action_targets(d: Deployment, entry: CatalogEntry, action: Action) -> list[
     return list(cluster.members) if action.on == "all" else [cluster.members[0]]
 
 
+async def _run_everywhere(d: Deployment, entry: CatalogEntry, action: Action,
+                          ctx: ServiceContext) -> None:
+    """An action on its node, or on every member at once (``on: all``: each member's own,
+    as each builds its swift rings)."""
+    await asyncio.gather(*(_run_action(d, action, target, ctx)
+                           for target in _action_targets(d, entry, action)))
+
+
 async def deployed_architecture(node: Transport, hosted_ids: Sequence[str]) -> str | None:
     """How a member runs its active/active services as deployed: "systemd" when one of
     hastack's restart drop-ins is there, "pacemaker" when its CIB holds one of
@@ -875,8 +883,7 @@ async def deploy(d: Deployment) -> Deployment:
                              platform=platform)
         actions = [a for a in entry.bootstrap(ctx) if a.name not in registered]
         for action in (a for a in actions if a.phase == "before-start"):
-            for target in _action_targets(d, entry, action):
-                await _run_action(d, action, target, ctx)
+            await _run_everywhere(d, entry, action, ctx)
         done.append(entry)
         if d.dry_run and d.changed:
             d.record(f"service:{entry.name}", None, "would change", "after earlier changes",
@@ -900,8 +907,7 @@ async def deploy(d: Deployment) -> Deployment:
         if move is not None and not move.runs_once:
             await _leave_source(d, move, entry, ctx, done)
         for action in (a for a in actions if a.phase == "after-start"):
-            for target in _action_targets(d, entry, action):
-                await _run_action(d, action, target, ctx)
+            await _run_everywhere(d, entry, action, ctx)
         if entry.name == KEYSTONE:
             registered = await _register_service_users(d, ordered[ordered.index(entry) + 1:])
     if not d.dry_run:
@@ -1025,8 +1031,7 @@ async def _phase_actions(d: Deployment, phase: str) -> None:
         ctx = ServiceContext(site=d.loaded.site, placement=d.loaded.placement,
                              service=entry.name, platform=platform)
         for action in (a for a in entry.bootstrap(ctx) if a.phase == phase):
-            for target in _action_targets(d, entry, action):
-                await _run_action(d, action, target, ctx)
+            await _run_everywhere(d, entry, action, ctx)
 
 
 async def _forget_departed(d: Deployment, before: Mapping[str, list[str]]) -> None:
@@ -1097,5 +1102,4 @@ async def _retire_other_accounts(d: Deployment) -> None:
         ctx = ServiceContext(site=d.loaded.site, placement=d.loaded.placement,
                              service=entry.name, platform=platform)
         for action in entry.retire(ctx, superseded):
-            for target in _action_targets(d, entry, action):
-                await _run_action(d, action, target, ctx)
+            await _run_everywhere(d, entry, action, ctx)
