@@ -1,7 +1,8 @@
 """The whole control plane of `make lab` (examples/lab.yaml: 3 controllers, 2 computes):
 keystone, glance, placement, nova, neutron with its Linux bridge, DHCP, L3 and metadata agents,
 cinder, heat, horizon and swift under Pacemaker behind their VIPs, checked by the guide's test
-actions through openstacksdk; every drill kind once under its load (power loss, partition,
+actions through openstacksdk, a volume made from an image keeping its bytes when cinder-volume
+moves to another controller; every drill kind once under its load (power loss, partition,
 service kill, RabbitMQ member loss, memcached loss, a dead BMC fenced through the PDU, a dead
 BMC and PDU waited for, every RabbitMQ broker killed at once
 and last the whole site's power lost at once, after which verify passes with nothing done in
@@ -25,6 +26,7 @@ import yaml
 from labkit import EXAMPLE, changed_stages, hastack, hastack_json, inside, running_lab, wait_for
 
 from hastack import catalog, pki
+from hastack.agents import agent_text
 from hastack.catalog import tls
 
 pytestmark = pytest.mark.lab
@@ -33,7 +35,8 @@ SITE = EXAMPLE
 CONTROLLERS = ("ctl1", "ctl2", "ctl3")
 API_CHECKS = ("keystone-token", "keystone-token-member", "glance-image", "neutron-network",
               "neutron-agents", "placement-api", "nova-services", "nova-api-member",
-              "cinder-volume", "heat-stack", "horizon-login", "swift-object")
+              "cinder-volume", "cinder-volume-from-image", "heat-stack", "horizon-login",
+              "swift-object")
 OPENRC = "/root/openrc"
 # Linux bridge, DHCP, L3 and metadata agents on each controller, Linux bridge on each compute.
 AGENTS = 3 * 4 + 2
@@ -57,6 +60,54 @@ def test_verify_passes_every_check_of_the_control_plane(cloud: None) -> None:
     failed = [c for c in result["checks"] if not c["ok"]]
     assert result["ok"] and not failed, failed
     assert set(API_CHECKS) <= {c["name"] for c in result["checks"]}
+
+
+def api_operations(*requests: dict[str, Any]) -> list[dict[str, Any]]:
+    """Operations of agents/openstack_api.py (verify's API checks) in one program on ctl1, as
+    the admin of its openrc."""
+    batch = shlex.quote(json.dumps({"requests": list(requests)}))
+    done = inside("ctl1", "bash", "-c", f". {OPENRC} && exec python3 - {batch}",
+                  stdin=agent_text("openstack_api.py"), timeout=900)
+    assert done.returncode == 0 and done.stdout.strip(), done.stderr
+    answers: list[dict[str, Any]] = json.loads(done.stdout.strip().splitlines()[-1])
+    return answers
+
+
+def cinder_volume_node() -> str | None:
+    """The controller cinder-volume (active/passive) runs on, None while it runs nowhere."""
+    located = inside("ctl1", "crm_resource", "--resource", "cinder-volume", "--locate")
+    found = re.search(r"is running on: (\S+)", located.stdout)
+    return found[1] if found else None
+
+
+def test_a_volume_from_an_image_keeps_its_bytes_when_cinder_volume_moves(cloud: None) -> None:
+    """verify's check, its volume kept; cinder-volume banned from its controller and started
+    on another; there the kept volume still reads back its image's bytes (the lab backend's
+    files are shared) and the check passes again."""
+    kept = "hastack-test-moved-volume"
+    try:
+        (first,) = api_operations({"operation": "volume.from-image-readback",
+                                   "params": {"keep": kept}})
+        assert first["ok"], first
+        before = cinder_volume_node()
+        assert before is not None
+        banned = inside("ctl1", "crm_resource", "--resource", "cinder-volume", "--ban",
+                        "--node", before)
+        assert banned.returncode == 0, banned.stderr
+        try:
+            wait_for(f"cinder-volume running on a controller other than {before}",
+                     lambda: cinder_volume_node() not in (None, before), timeout=180)
+        finally:
+            cleared = inside("ctl1", "crm_resource", "--resource", "cinder-volume", "--clear")
+            assert cleared.returncode == 0, cleared.stderr
+        after = cinder_volume_node()
+        read, again = api_operations({"operation": "volume.readback", "params": {"name": kept}},
+                                     {"operation": "volume.from-image-readback"})
+        assert read["ok"] and again["ok"], (read, again)
+        assert cinder_volume_node() == after  # sticky: the ban lifted, it stayed
+    finally:
+        openstack("volume", "delete", kept)
+        openstack("image", "delete", kept)
 
 
 def test_every_neutron_agent_is_alive(cloud: None) -> None:

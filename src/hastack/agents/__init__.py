@@ -8,6 +8,7 @@ node gets it, and the caller sends it one of three ways:
   fence_hastack_evacuate (stonith) and NovaEvacuate (OCF) (catalog/compute.py);
   ``galera_check.py`` answers HAProxy's health checks of a Galera member (catalog/galera.py);
   ``haproxy_node_lost.sh`` is a Pacemaker alert agent (catalog/loadbalancer.py);
+  ``cinder_lab_volume.py`` is the lab's cinder volume driver, a module (catalog/cinder.py);
 * a shell program as argv, ``sh -c TEXT NAME ARG...`` (its ``$0`` is NAME);
 * a Python program on stdin, ``python3 - ARG...``.
 
@@ -30,6 +31,7 @@ from importlib import resources
 
 EVACUATE = "evacuate.py"
 GALERA_CHECK = "galera_check.py"  # HAProxy's Galera health check (catalog/galera.py)
+LAB_VOLUME_DRIVER = "cinder_lab_volume.py"  # the lab's cinder backend (catalog/cinder.py)
 
 _VALUE = re.compile(r"@([A-Z][A-Z0-9_]*)@")
 _PLAIN = re.compile(r"[\w.:/-]+")

@@ -253,6 +253,109 @@ def check_volume_create_delete(conn, params):
     return "a 1 GiB volume reached available and was deleted"
 
 
+def _image_active(conn, image, wait=120):
+    deadline = time.monotonic() + wait
+    while image.status != "active":
+        assert image.status not in ("killed", "deleted"), f"image {image.status}"
+        assert time.monotonic() < deadline, f"image still {image.status} after {wait} s"
+        time.sleep(1)
+        image = conn.image.get_image(image.id)
+    return image
+
+
+def _volume_settled(conn, volume_id, wait=180):
+    """The volume once no operation runs on it (available, in-use, error), None when gone."""
+    deadline = time.monotonic() + wait
+    while True:
+        volume = conn.block_storage.find_volume(volume_id)
+        if volume is None or volume.status in ("available", "in-use", "error"):
+            return volume
+        assert time.monotonic() < deadline, f"volume still {volume.status} after {wait} s"
+        time.sleep(1)
+
+
+def _delete_volume(conn, volume_id):
+    """Deleted once no operation runs on it; forced (as admin) when one does not end."""
+    try:
+        volume = _volume_settled(conn, volume_id, wait=60)
+    except AssertionError:
+        conn.block_storage.delete_volume(volume_id, force=True)
+    else:
+        if volume is not None:
+            conn.block_storage.delete_volume(volume, ignore_missing=True)
+
+
+def _volume_holds(conn, volume, data, workdir):
+    """The volume's bytes are ``data`` (then zeros): uploaded to a new image as qcow2 (raw
+    would send the whole volume), downloaded and compared with qemu-img on this node.
+    Returns the seconds the upload took."""
+    import subprocess
+
+    started = time.monotonic()
+    answer = volume.upload_to_image(conn.block_storage, f"{volume.name}-readback",
+                                    disk_format="qcow2", container_format="bare")
+    image = conn.image.get_image(answer["image_id"])
+    try:
+        image = _image_active(conn, image, wait=180)
+        uploaded = time.monotonic() - started
+        expected, back = os.path.join(workdir, "expected.raw"), os.path.join(workdir, "back")
+        with open(expected, "wb") as out:
+            out.write(data)
+        with open(back, "wb") as out:
+            for chunk in conn.image.download_image(image, stream=True).iter_content(65536):
+                out.write(chunk)
+        # qemu-img compare: 0 identical (a larger image's extra part all zeros), 1 differs.
+        done = subprocess.run(["qemu-img", "compare", "-f", "raw", "-F", "qcow2", expected,
+                               back], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, (f"volume {volume.id} read back: "
+                                      f"{(done.stdout + done.stderr).strip()}")
+    finally:
+        conn.image.delete_image(image.id, ignore_missing=True)
+        _volume_settled(conn, volume.id)  # available again once its upload ended
+    return uploaded
+
+
+def check_volume_from_image_readback(conn, params):
+    """A volume created from an image holds the image's bytes. With params "keep": the
+    volume and image stay for a later "volume.readback" (their names begin with it)."""
+    import tempfile
+
+    data = os.urandom(1024 * 1024)
+    name = params.get("keep") or f"hastack-verify-{time.time_ns()}"
+    image = volume = None
+    try:
+        image = conn.image.create_image(name=name, data=data, disk_format="raw",
+                                        container_format="bare", visibility="private")
+        image = _image_active(conn, image)
+        started = time.monotonic()
+        volume = conn.block_storage.create_volume(size=1, image_id=image.id, name=name)
+        volume = conn.block_storage.wait_for_status(volume, status="available",
+                                                    failures=["error"], interval=1, wait=180)
+        created = time.monotonic() - started
+        with tempfile.TemporaryDirectory() as workdir:
+            uploaded = _volume_holds(conn, volume, data, workdir)
+    finally:
+        if not params.get("keep"):
+            if volume is not None:
+                _delete_volume(conn, volume.id)
+            if image is not None:
+                conn.image.delete_image(image.id, ignore_missing=True)
+    return (f"1 GiB volume from a {len(data) // 1024} KiB image available in {created:.1f} s,"
+            f" read back through an image in {uploaded:.1f} s: identical bytes")
+
+
+def check_volume_readback(conn, params):
+    """The volume named params "name" still holds the bytes of the image of that name."""
+    import tempfile
+
+    volume = conn.block_storage.find_volume(params["name"], ignore_missing=False)
+    image = conn.image.find_image(params["name"], ignore_missing=False)
+    data = b"".join(conn.image.download_image(image, stream=True).iter_content(65536))
+    with tempfile.TemporaryDirectory() as workdir:
+        uploaded = _volume_holds(conn, volume, data, workdir)
+    return f"volume {volume.id} read back through an image in {uploaded:.1f} s: identical"
+
+
 def check_stack_create_delete(conn, params):
     template = {"heat_template_version": "2018-08-31",
                 "resources": {"nothing": {"type": "OS::Heat::None"}}}
@@ -439,6 +542,8 @@ CHECKS = {"token.issue": check_token_issue, "token.issue.member": check_token_is
           "network.create-delete": check_network_create_delete,
           "network.agents-alive": check_network_agents_alive,
           "volume.create-delete": check_volume_create_delete,
+          "volume.from-image-readback": check_volume_from_image_readback,
+          "volume.readback": check_volume_readback,
           "orchestration.stack-create-delete": check_stack_create_delete,
           "object.put-get": check_object_put_get, "catalog.tls": check_catalog_tls}
 

@@ -3,12 +3,14 @@
 Guide: Cinder. One cinder-volume cluster-wide (BZ 1193229): a plain primitive that moves on
 failure, under a host name every member shares (`[DEFAULT] host`), so the volumes it manages
 belong to one service wherever it runs. The chain api -> scheduler -> volume keeps the guide's
-order and colocation. Without real storage the lab uses the fake driver Debian's
-python3-cinder ships (lab-notes).
+order and colocation. The lab has no volume group (no loop devices, lab-notes): its volumes
+are sparse files in a directory every controller shares (agents/cinder_lab_volume.py, a
+driver installed as a module), so a volume's bytes follow cinder-volume when it moves.
 """
 
 from __future__ import annotations
 
+from hastack.agents import LAB_VOLUME_DRIVER, agent_text
 from hastack.catalog import openstack as os_
 from hastack.catalog import tls
 from hastack.catalog.cib_model import (
@@ -23,7 +25,7 @@ from hastack.catalog.cib_model import (
     systemd,
 )
 from hastack.catalog.contract import HAMode, Listener, Service, ServiceContext
-from hastack.catalog.steps import Action, ApiCall, Check, ConfigFile, ini_file
+from hastack.catalog.steps import Action, ApiCall, Check, ConfigFile, ini_file, text_file
 
 SERVICE = Service(
     name="cinder",
@@ -37,13 +39,17 @@ SERVICE = Service(
 
 PORT = 8776
 SHARED_HOST = "hastack-cinder"  # every member's cinder-volume is the same service
-FAKE_DRIVER = "cinder.tests.fake_driver.FakeLoggingVolumeDriver"
+# The lab's backend: a module of its own where python3 finds it, and its volumes' directory,
+# which every controller shares (lab/machine.py bind-mounts one host directory there).
+LAB_DRIVER_MODULE = "hastack_lab_volume"
+LAB_DRIVER = f"{LAB_DRIVER_MODULE}.LabFileVolumeDriver"
+LAB_VOLUMES = "/var/lib/cinder/lab-volumes"
 
 
 def config(ctx: ServiceContext) -> list[ConfigFile]:
     files: list[ConfigFile] = []
     lab = os_.on_lab(ctx.members)
-    backend = ({"volume_driver": FAKE_DRIVER, "volume_backend_name": "fake"} if lab
+    backend = ({"volume_driver": LAB_DRIVER, "volume_backend_name": "lab"} if lab
                else {"volume_driver": "cinder.volume.drivers.lvm.LVMVolumeDriver",
                      "volume_group": "cinder-volumes", "target_helper": "tgtadm",
                      "volume_backend_name": "lvm"})
@@ -64,6 +70,11 @@ def config(ctx: ServiceContext) -> list[ConfigFile]:
         files.append(ini_file(node.name, "/etc/cinder/cinder.conf", sections, group="cinder"))
         files += os_.uwsgi_files(ctx, node, component="cinder-api",
                                  wsgi_file="/usr/bin/cinder-wsgi", port=PORT, user="cinder")
+        if lab:
+            # cinder's service: a new driver restarts cinder-volume where it runs.
+            files.append(text_file(
+                node.name, f"{ctx.platform.python_local}/{LAB_DRIVER_MODULE}.py",
+                agent_text(LAB_VOLUME_DRIVER, VOLUMES=LAB_VOLUMES)))
     return files
 
 
@@ -101,4 +112,10 @@ def bootstrap(ctx: ServiceContext) -> list[Action]:
 def checks(ctx: ServiceContext) -> list[Check]:
     return [Check(name="cinder-volume", what="a volume is created, becomes available, is "
                   "deleted", probe=ApiCall("volume.create-delete"), expect="available",
-                  on="vip", drills=("power-loss",))]
+                  on="vip", drills=("power-loss",)),
+            # The image's bytes go through glance, cinder-volume's conversion into the
+            # backend and back out as a new image: only the volume's own bytes can match.
+            Check(name="cinder-volume-from-image", what="a volume created from an image "
+                  "becomes available and reads back the image's bytes",
+                  probe=ApiCall("volume.from-image-readback"), expect="identical bytes",
+                  on="vip")]

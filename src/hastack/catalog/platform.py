@@ -23,6 +23,9 @@ class PlatformInfo:
     galera_provider: str
     # Components Debian runs under uwsgi; glance-api is an eventlet daemon there (lab-notes).
     uwsgi_apps: frozenset[str]
+    # Where a module hastack installs is found by the system's python3 (the admin's own
+    # directory, not the packages').
+    python_local: str
 
     def packages_for(self, *components: str) -> tuple[str, ...]:
         out: list[str] = []
@@ -48,6 +51,7 @@ DEBIAN_12 = PlatformInfo(
     name="debian-12",
     openstack_release="zed",
     galera_provider="/usr/lib/galera/libgalera_smm.so",
+    python_local="/usr/local/lib/python3.11/dist-packages",
     packages={
         "cluster": ("corosync", "pacemaker", "pacemaker-cli-utils", "crmsh", "pcs",
                     # snmp: net-snmp's tools, which fence_apc_snmp runs (PDU devices)

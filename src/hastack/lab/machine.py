@@ -17,6 +17,7 @@ import time
 import uuid
 from pathlib import Path
 
+from hastack.catalog import cinder, glance
 from hastack.errors import TransportError
 from hastack.lab import pids
 from hastack.lab.layout import LabLayout, MachineSpec
@@ -34,8 +35,9 @@ MASKED_UNITS = ("openipmi.service", "postgresql.service", "apt-daily.service",
 OPAQUE_XATTR = "trusted.overlay.opaque"
 # Storage every controller shares, as the site's shared storage would on real hosts (the lab
 # has no NFS server: a kernel NFS export cannot be made inside a machine): one host dir,
-# bind-mounted into each controller. Path in the machines -> owner.
-SHARED_DIRS = {"/var/lib/glance/images": "glance"}
+# bind-mounted into each controller. Path in the machines -> owner: glance's images, and
+# cinder's volumes (the lab's file backend: a volume stays where cinder-volume moves).
+SHARED_DIRS = {glance.IMAGES: "glance", cinder.LAB_VOLUMES: "cinder"}
 NSPAWN = "systemd-nspawn"
 
 

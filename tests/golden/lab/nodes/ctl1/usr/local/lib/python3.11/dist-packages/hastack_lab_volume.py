@@ -1,0 +1,1 @@
+shipped: src/hastack/agents/cinder_lab_volume.py sha256:9e60c3fe0c26633d0a265c0126b99ff275455b8ea3904be72a8b1f360659c148
