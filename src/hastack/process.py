@@ -14,10 +14,12 @@ import asyncio
 import contextlib
 import logging
 import os
+import select
 import signal
 import subprocess
+import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,6 +101,67 @@ def run(argv: Sequence[str], *, stdin: str | bytes | None = None,
         raise _missing(args) from None
     done = finished(LOCAL, named, proc.returncode, out, err, started)
     return done.check() if check else done
+
+
+def run_reporting(argv: Callable[[int], Sequence[str]], report: Callable[[str], None], *,
+                  env: Mapping[str, str] | None = None, timeout: float = 120) -> Result:
+    """``run`` (checked) of a tool that reports its progress on a descriptor of its own
+    (apt-get's ``APT::Status-Fd``): ``argv(fd)`` is the command told to write there, and each
+    line it writes goes to ``report`` as it comes. Its stdout and stderr go to files, read
+    once it ends: a pipe nobody drains while the reports are read would stall it.
+
+    Raises:
+        ToolError: the command failed, is not installed or did not finish within ``timeout``.
+    """
+    reading, writing = os.pipe()
+    args = tuple(argv(writing))
+    started = time.monotonic()
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        try:
+            proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                                    env=dict(env) if env is not None else None,
+                                    start_new_session=True, pass_fds=(writing,))
+        except FileNotFoundError:
+            os.close(reading)
+            raise _missing(args) from None
+        finally:
+            os.close(writing)
+        try:
+            _read_reports(reading, proc, report, started + timeout)
+            proc.wait(timeout=max(0.1, started + timeout - time.monotonic()))
+        except BaseException as exc:  # a timeout, Ctrl-C: nothing of it keeps running
+            _kill_group(proc.pid)
+            proc.wait()
+            if isinstance(exc, subprocess.TimeoutExpired):
+                raise _timed_out(LOCAL, args, timeout) from None
+            raise
+        finally:
+            os.close(reading)
+        out.seek(0)
+        err.seek(0)
+        done = finished(LOCAL, args, proc.returncode, out.read(), err.read(), started)
+    return done.check()
+
+
+def _read_reports(fd: int, proc: subprocess.Popen[bytes], report: Callable[[str], None],
+                  deadline: float) -> None:
+    """Lines from ``fd`` to ``report`` until it closes or the process ended (a child it
+    started may hold the descriptor open); past ``deadline``, TimeoutExpired."""
+    pending = b""
+    while True:
+        if time.monotonic() > deadline:
+            raise subprocess.TimeoutExpired(proc.args, 0)
+        ready, _, _ = select.select([fd], [], [], 0.5)
+        chunk = os.read(fd, 65536) if ready else b""
+        if ready and not chunk:
+            break  # closed by every writer
+        *lines, pending = (pending + chunk).split(b"\n")
+        for line in lines:
+            report(line.decode(errors="replace"))
+        if not ready and proc.poll() is not None:
+            break
+    if pending:
+        report(pending.decode(errors="replace"))
 
 
 async def run_async(host: str, argv: Sequence[str], *, shown: Sequence[str] | None = None,

@@ -14,7 +14,7 @@ import pytest
 
 from hastack.agents import agent_text
 from hastack.errors import ToolError, TransportError
-from hastack.process import LOCAL, Result, run, run_async
+from hastack.process import LOCAL, Result, run, run_async, run_reporting
 
 
 def alive(pid: int) -> bool:
@@ -94,3 +94,35 @@ def test_commands_are_logged_one_line_with_programs_by_name(
     assert lines[0][1].startswith("node $ sh -c <agents/unit_states.sh> units x.service -> 0")
     assert lines[1][0] == logging.DEBUG
     assert lines[1][1].startswith("local $ true -> 0")
+
+
+def test_a_tool_reporting_on_a_descriptor_of_its_own_is_read_as_it_goes(tmp_path: Path
+                                                                        ) -> None:
+    """apt-get's APT::Status-Fd: each line to the reader as it comes, stdout and stderr kept;
+    a child that keeps the descriptor open (a maintainer script's daemon) does not hold the
+    run up once the tool ended."""
+    marker = tmp_path / "child.pid"
+    said: list[str] = []
+
+    def argv(fd: int) -> list[str]:  # bash: dash cannot name a descriptor past 9
+        return ["bash", "-c", f"echo pmstatus:a:50:Unpacking a >&{fd}; echo out; echo err >&2; "
+                f"sleep 300 >/dev/null 2>&1 & echo $! > {marker}; "
+                f"printf pmstatus:a:100:Installed >&{fd}"]
+
+    done = run_reporting(argv, said.append, timeout=60)
+    try:
+        assert said == ["pmstatus:a:50:Unpacking a", "pmstatus:a:100:Installed"]
+        assert (done.stdout, done.stderr, done.ok) == ("out\n", "err\n", True)
+    finally:
+        os.kill(int(marker.read_text()), 9)
+    with pytest.raises(ToolError, match="exited with status 3"):
+        run_reporting(lambda fd: ["sh", "-c", "exit 3"], said.append, timeout=60)
+    with pytest.raises(ToolError, match="hastack-no-such-tool is not installed"):
+        run_reporting(lambda fd: ["hastack-no-such-tool"], said.append)
+
+
+def test_a_reporting_tool_past_its_timeout_stops_whole(tmp_path: Path) -> None:
+    marker = tmp_path / "child.pid"
+    with pytest.raises(ToolError, match="sh did not finish within 1 s"):
+        run_reporting(lambda fd: forks_and_waits(marker), [].append, timeout=1)
+    assert_stopped(marker)
