@@ -13,14 +13,18 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable, Iterable
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from rich.console import Console
+from rich.live import Live
 from rich.markup import escape as e
+from rich.spinner import Spinner
 from rich.table import Table
 from rich.text import Text
 
@@ -32,6 +36,7 @@ from hastack.commands import running as commands_running
 from hastack.commands import secrets as commands_secrets
 from hastack.commands import simulate as commands_simulate
 from hastack.commands import site as commands_site
+from hastack.commands.progress import Line, Progress, ProgressView
 from hastack.commands.results import as_json
 from hastack.commands.session import Session
 from hastack.errors import HastackError, Problem, UsageError
@@ -75,6 +80,10 @@ class Format(StrEnum):
 
 FormatOption = Annotated[Format, typer.Option("--format", help="text, or json (the "
                                               "command's result as data)")]
+
+
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="no progress: only the "
+                                           "result and errors (for scripts)")]
 
 
 class RenderFormat(StrEnum):
@@ -185,6 +194,71 @@ def _json(value: object) -> None:
     out.print_json(as_json(value))
 
 
+# The colour of a progress line's first word (a step's outcome, a check's verdict).
+HEADS = {"changed": "yellow", "would change": "yellow", "unchanged": "dim", "failed": "red",
+         "pass": "green", "FAIL": "red", "started": "cyan", "running": "cyan"}
+
+
+def _progress_console(fmt: Format, quiet: bool) -> Console | None:
+    """Where a long command's progress goes: nowhere with --quiet, to stderr beside JSON
+    (stdout stays pure JSON), else to stdout."""
+    if quiet:
+        return None
+    return err if fmt is Format.JSON else out
+
+
+def _printer(console: Console) -> Callable[[Line], None]:
+    def write(line: Line) -> None:
+        text = Text()
+        if line.stamp:
+            text.append(f"{line.stamp} ", style="dim")
+        text.append(f"{line.head:>12}", style=HEADS.get(line.head, "bold"))
+        if line.body:
+            text.append(f" {line.body}")  # Text: data is never read as markup
+        console.print(text, soft_wrap=True)
+    return write
+
+
+@contextmanager
+def _watching(session: Session, console: Console | None, title: str, unit: str = "steps"
+              ) -> Iterator[None]:
+    """``session``'s progress shown on ``console`` while the block runs: a line redrawn in
+    place on a terminal; otherwise (a log) timestamped lines, with a tick every second so
+    that a step running long is said (commands/progress.py)."""
+    if console is None:
+        session.watch = Progress()
+        yield
+        return
+    view = ProgressView(_printer(console), title=title, unit=unit,
+                        live=console.is_terminal and not console.is_dumb_terminal)
+    session.watch = view
+    if view.live:
+        spinner = Spinner("dots", style="cyan")
+
+        def line() -> Text:
+            frame = spinner.render(console.get_time())
+            return Text.assemble(frame if isinstance(frame, Text) else "", " ", view.status(),
+                                 no_wrap=True, overflow="ellipsis")
+
+        with Live(get_renderable=line, console=console, transient=True,
+                  refresh_per_second=4):
+            yield
+        return
+    stop = threading.Event()
+
+    def ticking() -> None:
+        while not stop.wait(1.0):
+            view.tick()
+
+    ticker = threading.Thread(target=ticking, name="hastack-progress", daemon=True)
+    ticker.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        ticker.join()
+
+
 @app.command()
 def validate(site: SiteArg, fmt: FormatOption = Format.TEXT) -> None:
     """Check a site file against the guide's rules and summarise it."""
@@ -272,6 +346,7 @@ def secrets(
     via: ViaOption = "auto",
     ssh_key: SshKeyOption = None,
     known_hosts: KnownHostsOption = None,
+    quiet: QuietOption = False,
 ) -> None:
     """Generate missing secrets into the site's secrets file (0600) and list their names.
 
@@ -284,7 +359,8 @@ def secrets(
             run(_usage("usage", "secrets rotate needs the site file",
                        "hastack secrets rotate SITE [NAME...]"))
         session = _session(Path(words[1]), via, ssh_key, known_hosts)
-        _deployed(session, fmt, lambda: commands_secrets.rotate(session, words[2:]))
+        _deployed(session, fmt, lambda: commands_secrets.rotate(session, words[2:]),
+                  quiet=quiet)
         return
     if len(words) != 1:
         run(_usage("usage", "secrets takes one site file",
@@ -315,34 +391,32 @@ def deploy(
     known_hosts: KnownHostsOption = None,
     scope: Annotated[str, typer.Option(help="all, or core: the cluster, HAProxy and VIPs, "
                                        "Galera, memcached, RabbitMQ")] = "all",
+    quiet: QuietOption = False,
 ) -> None:
     """Deploy the site: idempotent (a re-run changes nothing) and resumable."""
     session = _session(site, via, ssh_key, known_hosts)
     if verbose:
         _show_commands()
     _deployed(session, fmt, lambda: commands_deploy.deploy(
-        session, scope=scope, dry_run=dry_run), verbose=verbose)
+        session, scope=scope, dry_run=dry_run), verbose=verbose, quiet=quiet)
 
 
 def _deployed(session: Session, fmt: Format, action: Callable[[], Deployed], *,
-              verbose: bool = False) -> None:
-    """Run a deploy, its steps shown as they end (on stderr with --format json)."""
-    console = err if fmt is Format.JSON else out
-    styles = {"changed": "yellow", "would change": "yellow", "unchanged": "dim",
-              "failed": "red"}
+              verbose: bool = False, quiet: bool = False) -> None:
+    """Run a deploy, its steps shown as they end and what runs meanwhile (on stderr with
+    --format json, not at all with --quiet)."""
 
     def show(event: Event) -> None:
         if event.outcome == "unchanged" and not verbose:
+            session.watch.ended(event.stage, event.node)
             return
-        style = styles[event.outcome]
         where = f" {event.node}" if event.node else ""
-        line = Text(f"{event.outcome:>12}", style=style)
-        line.append(f" {event.stage}{where}: {event.detail} ")
-        line.append(f"({event.seconds:.1f}s)", style="dim")
-        console.print(line, soft_wrap=True)
+        session.watch.ended(event.stage, event.node, head=event.outcome,
+                            body=f"{event.stage}{where}: {event.detail} ({event.seconds:.1f}s)")
 
     session.progress = show
-    result = run(action)
+    with _watching(session, _progress_console(fmt, quiet), "deploy"):
+        result = run(action)
     if fmt is Format.JSON:
         _json(result)
         return
@@ -416,10 +490,12 @@ def verify(
     via: ViaOption = "auto",
     ssh_key: SshKeyOption = None,
     known_hosts: KnownHostsOption = None,
+    quiet: QuietOption = False,
 ) -> None:
     """Run the guide's checks against the running site; exit 0 only when all pass."""
     session = _session(site, via, ssh_key, known_hosts)
-    result = run(lambda: commands_running.verify(session, scope=scope))
+    with _watching(session, _progress_console(fmt, quiet), "verify", "checks"):
+        result = run(lambda: commands_running.verify(session, scope=scope))
     if fmt is Format.JSON:
         _json(result)
     else:
@@ -495,13 +571,16 @@ def drill(
     minutes: Annotated[float | None, typer.Option(help="soak: how long, in minutes "
                                                   "(instead of --seconds)")] = None,
     fmt: FormatOption = Format.TEXT,
+    quiet: QuietOption = False,
 ) -> None:
     """Break the running lab on purpose under a DB and message-bus load, and time the
     recovery; exit 1 if an acknowledged write or message was lost or the cluster did not
     come back to full strength."""
     load_seconds = minutes * 60 if minutes is not None else seconds
-    report = run(lambda: commands_drill.drill(_session(site), kind, node=node,
-                                              service=service, load_seconds=load_seconds))
+    session = _session(site)
+    with _watching(session, _progress_console(fmt, quiet), "drill"):
+        report = run(lambda: commands_drill.drill(session, kind, node=node, service=service,
+                                                  load_seconds=load_seconds))
     if fmt is Format.JSON:
         _json(report)
     else:
@@ -715,9 +794,13 @@ def lab_up(
                                           "core only; lab: only the lab's own tools")]
     = "site",
     fmt: FormatOption = Format.TEXT,
+    quiet: QuietOption = False,
 ) -> None:
     """Bring up the lab's machines, network and BMCs (no change on a running lab)."""
-    _print_lab_status(run(lambda: commands_lab.up(Session(site), packages=packages)), fmt)
+    session = Session(site)
+    with _watching(session, _progress_console(fmt, quiet), "lab up"):
+        result = run(lambda: commands_lab.up(session, packages=packages))
+    _print_lab_status(result, fmt)
 
 
 @lab_app.command("status")

@@ -23,6 +23,7 @@ from hastack.catalog.contract import ServiceContext
 from hastack.catalog.platform import platform_info
 from hastack.commands import deploy as deploy_command
 from hastack.commands.deploy import Deployed
+from hastack.commands.progress import Progress
 from hastack.commands.session import Scope, Session
 from hastack.deploy import apply
 from hastack.deploy.apply import JOIN_DROPIN, RESTART_DIR
@@ -148,7 +149,7 @@ def test_a_first_deploy_goes_through_the_plans_stages_in_order(site: Path, first
             return "prepare"
         if kind == "action":
             return f"service:{owner[name]}"
-        if kind in ("restart", "reload", "units"):
+        if kind in ("restart", "reload", "units", "backends"):
             return f"service:{name}"
         return step
 
@@ -533,3 +534,52 @@ def test_a_controller_taken_out_of_the_site_while_it_runs_is_refused_untouched(
     assert refused.value.code == "departing-member-running" and "n4" in refused.value.what
     assert "maintain" in refused.value.fix
     assert not [c for c in calls_since(world, start) if changes_something(c)]
+
+
+class Steps(Progress):
+    """What the CLI's progress hears of a deploy: the steps started and not ended yet."""
+
+    def __init__(self) -> None:
+        self.running: list[tuple[str, str | None]] = []
+        self.started_ever: list[tuple[str, str | None]] = []
+        self.counts: list[tuple[int, int | None]] = []
+
+    def started(self, what: str, where: str | None = None) -> None:
+        self.running.append((what, where))
+        self.started_ever.append((what, where))
+
+    def ended(self, what: str, where: str | None = None, *, head: str = "", body: str = ""
+              ) -> None:
+        if (what, where) in self.running:
+            self.running.remove((what, where))
+
+    def counted(self, label: str, done: int, total: int | None, current: str = "") -> None:
+        self.counts.append((done, total))
+
+
+def watched_deploy(site: Path, world: World) -> Steps:
+    steps = Steps()
+    session = RecordedSession(site, world=world, watch=steps,
+                              progress=lambda e: steps.ended(e.stage, e.node))
+    deploy_command.deploy(session, scope=SCOPE)
+    return steps
+
+
+def test_every_step_said_to_start_ends_with_its_event(site: Path, first: Run,
+                                                      tmp_path: Path) -> None:
+    """The live progress shows a step from its start to its event: none may be left running
+    (a first deploy, a re-run, a controller joining); the services are counted up to all."""
+    steps = watched_deploy(site, World(MEMBERS))
+    assert steps.running == []
+    kinds = {what.split(":")[0] for what, _ in steps.started_ever}
+    assert kinds >= {"prepare", "cluster", "fencing", "service", "action", "backends"}
+    assert steps.counts[-1][0] == steps.counts[-1][1]
+    assert watched_deploy(site, copy.deepcopy(first.world)).running == []
+    (tmp_path / "changed").mkdir()
+    (tmp_path / "grown").mkdir()
+    changed = changed_site(site, tmp_path / "changed", "token_ms: 1000", "token_ms: 1500")
+    restarted = watched_deploy(changed, copy.deepcopy(first.world))
+    assert restarted.running == [] and ("restart:galera", "n1") in restarted.started_ever
+    world, grown = _grown(site, first, tmp_path / "grown")
+    joined = watched_deploy(grown, world)
+    assert joined.running == [] and ("join:openstack", None) in joined.started_ever

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from hastack.commands.session import Scope, Session
     from hastack.deploy.apply import Event
     from hastack.secrets import Secrets
@@ -51,6 +53,22 @@ def run_deploy(session: Session, scope: Scope, store: Secrets, *, dry_run: bool,
 
     d = Deployment(loaded=session.loaded, base=catalog.BASE, catalog=session.services(scope),
                    rendering=session.rendering(scope), secrets=store,
-                   transports=session.transports(), dry_run=dry_run, emit=session.progress)
+                   transports=session.transports(), dry_run=dry_run, emit=session.progress,
+                   started=_counting_services(session, scope))
     asyncio.run(converge(d))
     return Deployed(dry_run, d.changed, tuple(d.events), tuple(d.diffs), rotated)
+
+
+def _counting_services(session: Session, scope: Scope) -> Callable[[str, str | None], None]:
+    """The engine's ``started``, for ``session.watch``: each step, and which service of how
+    many the run is at when a service's stage starts."""
+    from hastack.deploy.plan import service_order
+
+    order = [e.name for e in service_order(session.services(scope), session.loaded.placement)]
+
+    def started(stage: str, node: str | None) -> None:
+        kind, _, name = stage.partition(":")
+        if kind == "service" and name in order:
+            session.watch.counted("service", order.index(name) + 1, len(order), name)
+        session.watch.started(stage, node)
+    return started

@@ -69,6 +69,7 @@ def drill(session: Session, kind: str, *, node: str | None = None, service: str 
     # does not run (a core-only deploy) is left out of "full strength" by the drill.
     prepared = drills.prepare(loaded, session.rendering(), session.secrets(),
                               session.transports())
+    prepared.phase = session.watch.phase
     seconds = load_seconds or LOAD_SECONDS[kind]
     return asyncio.run(_run(prepared, kind, node=node, service=service, seconds=seconds))
 

@@ -62,7 +62,9 @@ def up(session: Session, *, packages: str = "site") -> LabStatus:
     if packages not in PACKAGES:
         raise UsageError("usage", f"--packages {packages}: expected site, core or lab",
                          fix="see --help")
-    control.up(session.loaded, packages=PACKAGES[packages])
+    watch = session.watch
+    control.up(session.loaded, packages=PACKAGES[packages], phase=watch.phase,
+               installing=lambda i: watch.counted("packages", i.done, i.total, i.doing))
     return status(session)
 
 

@@ -39,10 +39,17 @@ def verify(session: Session, *, scope: str = "all") -> Verification:
     --scope core)."""
     from hastack import catalog
     from hastack.commands.session import checked_scope
-    from hastack.verify.checks import run_checks
+    from hastack.verify.checks import CheckWatch, run_checks
 
     covered = checked_scope(scope)
+    watch = session.watch
+
+    def ended(result: CheckResult) -> None:
+        watch.ended(f"{result.service}: {result.name}", head="pass" if result.ok else "FAIL",
+                    body=f"{result.service}: {result.name} ({result.seconds:.1f}s)")
+
+    hooks = CheckWatch(lambda service, name: watch.started(f"{service}: {name}"), ended)
     results = asyncio.run(run_checks(session.loaded, catalog.BASE, session.services(covered),
                                      session.secrets(covered), session.transports(),
-                                     session.rendering(covered)))
+                                     session.rendering(covered), hooks))
     return Verification(tuple(results))

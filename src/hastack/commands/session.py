@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from hastack.commands.progress import Progress
 from hastack.errors import UsageError
 
 if TYPE_CHECKING:
@@ -37,13 +38,16 @@ def _ignore(event: Event) -> None:
 @dataclass
 class Session:
     """``site``: the site file; ``via``: auto (lab sites through the lab), lab or ssh;
-    ``progress``: receives each deploy step as it ends (the CLI prints them)."""
+    ``progress``: receives each deploy step as it ends (the CLI prints them); ``watch``: what
+    a long command does while it runs (steps started, phases, counts; the CLI shows it live).
+    """
 
     site: Path
     via: str = "auto"
     ssh_keys: tuple[Path, ...] | None = None
     known_hosts: Path | None = None
     progress: Callable[[Event], None] = _ignore
+    watch: Progress = field(default_factory=Progress)
     _loaded: LoadedSite | None = field(default=None, init=False, repr=False)
     _renderings: dict[Scope, SiteRendering] = field(default_factory=dict, init=False,
                                                     repr=False)

@@ -79,7 +79,9 @@ class Event:
 
 @dataclass
 class Deployment:
-    """Everything a run needs; ``emit`` receives one event per step (the CLI shows them)."""
+    """Everything a run needs; ``emit`` receives one event per step (the CLI shows them),
+    ``started`` the stage and node of a long step as it starts (its event ends it): a step
+    of a minute would otherwise look like a hang (issue 17)."""
 
     loaded: LoadedSite
     base: CatalogEntry
@@ -89,6 +91,7 @@ class Deployment:
     transports: Mapping[str, Transport]
     dry_run: bool = False
     emit: Callable[[Event], None] = lambda event: None
+    started: Callable[[str, str | None], None] = lambda stage, node: None
     events: list[Event] = field(default_factory=list)
     diffs: list[str] = field(default_factory=list)
     # Members joining a running cluster in this run: in standby until every service is
@@ -136,6 +139,7 @@ def _managed_units(resources: Sequence[Primitive | Clone]) -> list[str]:
 async def _prepare_node(d: Deployment, name: str) -> None:
     node = d.transports[name]
     started = time.monotonic()
+    d.started("prepare", name)
     absent = await package_ops.missing_on(
         node, package_ops.node_packages(d.loaded, d.base, d.catalog, name))
     if absent:
@@ -281,6 +285,7 @@ async def _restart_changed(d: Deployment, entry: CatalogEntry, nodes: tuple[str,
             d.record(f"restart:{entry.name}", name, "would change", "configuration changed",
                      started)
             continue
+        d.started(f"{'reload' if entry.service.reload_units else 'restart'}:{entry.name}", name)
         if entry.service.reload_units:
             units = [platform.units.get(c, c) for c in entry.service.reload_units]
             (await d.transports[name].run(["systemctl", "reload", *units])).check()
@@ -321,6 +326,7 @@ async def _restart_together(d: Deployment, entry: CatalogEntry, nodes: tuple[str
         d.record(f"restart:{entry.name}", None, "would change", "every member at once: its "
                  "members' link changed", started)
         return
+    d.started(f"restart:{entry.name}", None)
     first = d.transports[nodes[0]]
     await live.wait_settled(first)
     for rsc in resources:
@@ -364,6 +370,7 @@ async def _stop_managed_units(d: Deployment, members: Sequence[str],
 
 async def _form_cluster(d: Deployment, cluster: str, members: tuple[str, ...]) -> None:
     started = time.monotonic()
+    d.started(f"cluster:{cluster}", None)
     first = d.transports[members[0]]
     states = await asyncio.gather(*(d.transports[m].run(
         ["systemctl", "is-active", "--quiet", "pacemaker"]) for m in members))
@@ -455,6 +462,7 @@ async def _leave_source(d: Deployment, move: moves.Move, entry: CatalogEntry,
     configuration pushed without it (Pacemaker stops it there), HAProxy given its final
     backends."""
     started = time.monotonic()
+    d.started(f"move:{entry.name}", None)
     balancers = _balancers(d)
     listeners = entry.listeners(ctx)
     await asyncio.gather(*(drain.drain(balancers, listeners, m) for m in move.members))
@@ -478,6 +486,7 @@ async def _preview(d: Deployment) -> None:
     deploy and the transitions Pacemaker would run for it (deploy/preview.py)."""
     for cluster in d.rendering.clusters:
         started = time.monotonic()
+        d.started(f"preview:{cluster.name}", None)
         members = [m for m in cluster.model.node_ids if m in d.transports]
         status = await departed.status_of([d.transports[m] for m in members])
         first = next((m for m in members if status is not None
@@ -520,6 +529,7 @@ async def _push(d: Deployment, stage: str, cluster: str, members: tuple[str, ...
     """Push the cluster's configuration for ``catalog`` (the services deployed so far) plus
     every service already in the live CIB: a re-run never takes a later service away."""
     started = time.monotonic()
+    d.started(stage, None)
     first = d.transports[members[0]]
     live_cib = await live.query_cib(first)
     desired = _desired(d, cluster, catalog, live_cib)
@@ -599,6 +609,7 @@ async def _start_host_units(d: Deployment, entry: CatalogEntry, members: Sequenc
             d.record(f"units:{entry.name}", name, "would change",
                      f"would enable and start {' '.join(idle)}", started)
             continue
+        d.started(f"units:{entry.name}", name)
         (await node.run(["systemctl", "enable", "--now", *idle], timeout=600)).check()
         await _wait_units_active(d, name, hosted)
         d.record(f"units:{entry.name}", name, "changed", f"enabled and started {' '.join(idle)}",
@@ -638,6 +649,8 @@ async def _wait_backends_up(d: Deployment, entry: CatalogEntry, ctx: ServiceCont
     balancers = _balancers(d)
     if not proxies or not balancers:
         return
+    started = time.monotonic()
+    d.started(f"backends:{entry.name}", None)
     async def down() -> list[str]:
         return [s for node in balancers.values()
                 for s in await haproxy_stats.down(node, proxies)
@@ -646,6 +659,9 @@ async def _wait_backends_up(d: Deployment, entry: CatalogEntry, ctx: ServiceCont
     await until_nothing_missing(down, timeout=BACKENDS_TIMEOUT, host=entry.name,
                                 what=f"service:{entry.name}: HAProxy still sees down",
                                 fix="see the service's log on those members")
+    # A step of its own: up to BACKENDS_TIMEOUT of waiting, shown and logged like the others.
+    d.record(f"backends:{entry.name}", None, "unchanged", "HAProxy sees every member answer",
+             started)
 
 
 async def _run_api_actions(d: Deployment, target: str,
@@ -660,6 +676,8 @@ async def _run_api_actions(d: Deployment, target: str,
         asked.remove(known)
     if not asked:
         return
+    for one in asked:
+        d.started(f"action:{one.action.name}", target)
     requests = probes.api_requests(asked)
     results = await osapi_client.call_many(d.transports[target], requests, ctx=asked[0].ctx,
                                            secrets=d.secrets, ensure=not d.dry_run)
@@ -689,6 +707,7 @@ async def _run_action(d: Deployment, action: Action, target: str,
     if d.done_before(action.name, target) is not None:
         d.record(stage, target, "unchanged", action.what, started)
         return
+    d.started(stage, target)
     if action.done is not None and await probes.holds(node, action.done, d.secrets):
         d.record(stage, target, "unchanged", action.what, started)
         return
@@ -922,6 +941,7 @@ async def _ask_at_once(d: Deployment, ordered: Sequence[CatalogEntry]) -> None:
     """The services' one-time actions (and the end's retirements) asked all at once, for a
     run that has changed nothing so far (deploy/probes.py)."""
     started = time.monotonic()
+    d.started("probes", None)
     superseded = superseded_accounts(d)
     work = []
     for entry in ordered:
@@ -987,6 +1007,7 @@ async def _end_joins(d: Deployment) -> None:
         if not joined:
             continue
         started = time.monotonic()
+        d.started(f"join:{cluster.name}", None)
         first = d.transports[next(m for m in members if m not in joined)]
         for name in joined:
             (await first.run(["crm_attribute", "--node", name, "--name", "standby",

@@ -153,6 +153,8 @@ class Drill:
     members: tuple[str, ...]
     cluster: str
     client: SwitchClient = field(default_factory=SwitchClient)
+    # Told each phase as the drill moves on (the CLI shows it): a drill runs for minutes.
+    phase: Callable[[str], None] = lambda what: None
 
     @property
     def db_vip(self) -> str:
@@ -353,6 +355,7 @@ async def _run(drill: Drill, report: DrillReport, fault: Callable[[], Awaitable[
     """Loads on, warm-up, the fault, watch until recovered (or the load ends), loads read
     against the fault's time, then wait for full strength."""
     run_id = f"r{time.time_ns()}"
+    drill.phase("starting the loads")
     loads = await _start_loads(drill, report, run_id)
     try:
         return await _fault_and_recovery(drill, report, run_id, loads, fault, watch, after,
@@ -367,11 +370,14 @@ async def _fault_and_recovery(drill: Drill, report: DrillReport, run_id: str, lo
                               fault: Callable[[], Awaitable[None]], watch: Watch,
                               after: Callable[[], Awaitable[None]] | None,
                               rejoin_timeout: float) -> DrillReport:
+    drill.phase(f"warm-up: {WARMUP:.0f} s of load before the fault")
     await asyncio.sleep(WARMUP)
     t0 = report.fault_at = time.time()
     strength: asyncio.Task[None] | None = None
     try:
+        drill.phase(f"fault: {report.kind} of {report.target}")
         await fault()
+        drill.phase("watching the recovery")
         strength = asyncio.create_task(_wait_full_strength(drill, report, t0, rejoin_timeout))
         seen = False
         while time.time() - t0 < report.load_seconds - WARMUP:
@@ -384,10 +390,13 @@ async def _fault_and_recovery(drill: Drill, report: DrillReport, run_id: str, lo
     finally:
         if after is not None:
             await after()
+    drill.phase("the loads ending")
     records = {name: LoadRecord(tuple(attempts((await task).splitlines())), t0)
                for name, task in loads.items()}
     if strength is not None:
+        drill.phase("waiting for full strength")
         await strength
+    drill.phase("counting what the loads had acknowledged; the timeline from the journals")
     load_steps = [s for name, record in records.items() for s in _load_steps(name, record)]
     await _count_losses(drill, report, run_id, records.pop("db"), records.pop("bus"))
     for name, record in records.items():
@@ -418,6 +427,8 @@ async def _until_steady(drill: Drill, report: DrillReport, t0: float,
     """Recovered: until the cluster is back at full strength and every loaded API answers
     through its VIP, then STEADY s more (True), or until the loads' full length is up."""
     deadline = t0 + report.load_seconds - WARMUP
+    drill.phase("recovered: until full strength and every loaded API answers, then "
+                f"{STEADY:.0f} s of steady load")
     names = {name.removeprefix("api:") for name in loaded}
     targets = [t for t in drill.api_targets() if t.name in names]
     env = drill.api_env() if targets else {}

@@ -16,7 +16,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +25,7 @@ from hastack.catalog.secret_text import SecretRef
 from hastack.errors import Problem, SiteError, UsageError
 from hastack.lab import machine as machines
 from hastack.lab import net, pids
-from hastack.lab.image import Scope, ensure_image, remote_debs
+from hastack.lab.image import Installing, Scope, ensure_image, remote_debs
 from hastack.lab.layout import (
     STATE_ROOT,
     SWITCH_NETNS,
@@ -258,9 +258,15 @@ def stop_pdus(state_root: Path) -> None:
         _kill(pid_file, PDU_MODULE)
 
 
+def _ignore(what: object) -> None:
+    del what
+
+
 def up(loaded: LoadedSite, *, packages: Scope = "site", state_root: Path = STATE_ROOT,
-       boot_timeout: float = 300) -> LabLayout:
+       boot_timeout: float = 300, phase: Callable[[str], None] = _ignore,
+       installing: Callable[[Installing], None] = _ignore) -> LabLayout:
     """Bring up every machine of the site, its network and its BMC; wait until booted.
+    ``phase`` is told each part as it starts, ``installing`` how far the packages are.
 
     Raises:
         SiteError: not a lab site, not root, no overlayfs.
@@ -272,13 +278,16 @@ def up(loaded: LoadedSite, *, packages: Scope = "site", state_root: Path = STATE
     ensure_inotify_instances(len(layout.machines))
     _check_not_half_there(loaded, layout)
     _check_addresses_free(layout)
-    ensure_image(loaded, packages)
+    phase("the host's packages")
+    ensure_image(loaded, packages, phase=phase, installing=installing)
+    phase("the compute machines' own packages")
     debs = remote_debs(loaded, packages, state_root / "debs")
     ensure_secrets(loaded.secrets_path, bmc_refs(loaded))
     layout.state_dir.mkdir(parents=True, exist_ok=True)
     _record(layout, loaded)
     net.create_switch(layout)
     for machine in layout.machines:
+        phase(f"machine {machine.name}: its disk, link, power and BMC")
         machine.dir.mkdir(parents=True, exist_ok=True)
         machines.prepare_disk(layout, machine)
         net.attach_machine(layout, machine, MACHINE_SYSCTLS)
@@ -291,8 +300,10 @@ def up(loaded: LoadedSite, *, packages: Scope = "site", state_root: Path = STATE
         start_pdu(layout, loaded, pdu)
     deadline = time.monotonic() + boot_timeout
     for machine in layout.machines:
+        phase(f"{machine.name}: waiting until its systemd has started")
         machines.wait_booted(machine, timeout=max(10.0, deadline - time.monotonic()))
-        if machine.role is Role.COMPUTE:
+        if machine.role is Role.COMPUTE and debs:
+            phase(f"{machine.name}: {', '.join(d.name.split('_', 1)[0] for d in debs)}")
             machines.install_debs(machine, debs)
     return layout
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from hastack.catalog.platform import site_packages_for
-from hastack.process import run
+from hastack.process import run, run_reporting
 from hastack.site.load import LoadedSite
 
 log = logging.getLogger(__name__)
@@ -72,8 +73,75 @@ def no_daemon_starts() -> Iterator[None]:
             POLICY_RC_D.unlink(missing_ok=True)
 
 
-def ensure_image(loaded: LoadedSite, scope: Scope = "site") -> list[str]:
-    """Install what is missing; returns the packages installed (none on a second run)."""
+@dataclass(frozen=True)
+class AptStatus:
+    """One line apt-get writes to its ``APT::Status-Fd`` (apt's doc/progress-reporting.md):
+    ``kind`` dlstatus (a download), pmstatus (dpkg's work on ``item``, a package), pmerror or
+    pmconffile; ``percent`` of the whole operation; ``text`` in apt's words ("Unpacking
+    nova-api (amd64)", "Retrieving file 3 of 60")."""
+
+    kind: str
+    item: str
+    percent: float
+    text: str
+
+
+def apt_status(line: str) -> AptStatus | None:
+    """``line`` read, or None for a line of another kind (media-change) or a broken one."""
+    parts = line.rstrip("\n").split(":", 3)  # the text may hold colons, the rest never does
+    if len(parts) != 4 or parts[0] not in ("dlstatus", "pmstatus", "pmerror", "pmconffile"):
+        return None
+    try:
+        percent = float(parts[2])
+    except ValueError:
+        return None
+    return AptStatus(parts[0], parts[1], percent, parts[3])
+
+
+@dataclass(frozen=True)
+class Installing:
+    """How far an installation is: ``done`` packages installed of ``total`` (dependencies
+    included; None: not known), ``doing``: apt's words for what it does now."""
+
+    done: int
+    total: int | None
+    doing: str
+
+
+def apt_total(simulated: str) -> int | None:
+    """How many packages ``apt-get install --simulate`` said it would install."""
+    count = sum(line.startswith("Inst ") for line in simulated.splitlines())
+    return count or None
+
+
+class InstallCounter:
+    """apt's status lines turned into Installing reports: a package counts once apt says
+    "Installed" of it (its last step)."""
+
+    def __init__(self, total: int | None, report: Callable[[Installing], None]) -> None:
+        self.total = total
+        self.report = report
+        self.installed: set[str] = set()
+
+    def __call__(self, line: str) -> None:
+        status = apt_status(line)
+        if status is None or status.item == "dpkg-exec":
+            return
+        if status.kind == "pmstatus" and status.text.startswith("Installed "):
+            self.installed.add(status.item)
+        self.report(Installing(len(self.installed), self.total, status.text))
+
+
+def _ignore(what: object) -> None:
+    del what
+
+
+def ensure_image(loaded: LoadedSite, scope: Scope = "site", *,
+                 phase: Callable[[str], None] = _ignore,
+                 installing: Callable[[Installing], None] = _ignore) -> list[str]:
+    """Install what is missing; returns the packages installed (none on a second run).
+    ``phase`` is told what starts, ``installing`` how far apt is (it takes minutes on a
+    fresh host: issue 17)."""
     wanted = list(LAB_TOOLS)
     if scope != "lab":
         wanted += site_packages(loaded, core_only=scope == "core")
@@ -82,10 +150,16 @@ def ensure_image(loaded: LoadedSite, scope: Scope = "site") -> list[str]:
         return []
     log.info("image install packages=%s", " ".join(todo))
     env = {"DEBIAN_FRONTEND": "noninteractive"}
+    install = ["env", *(f"{k}={v}" for k, v in env.items()), "apt-get", "install", "-y", "-qq",
+               "--no-install-recommends", *todo]
     with no_daemon_starts():
+        phase("apt-get update")
         run(["apt-get", "update", "-qq"], timeout=APT_TIMEOUT)
-        run(["env", *(f"{k}={v}" for k, v in env.items()), "apt-get", "install", "-y", "-qq",
-             "--no-install-recommends", *todo], timeout=APT_TIMEOUT)
+        total = apt_total(run([*install, "--simulate"], check=False).stdout)
+        phase(f"installing {len(todo)} packages on the host"
+              + (f" ({total} with their dependencies)" if total else ""))
+        run_reporting(lambda fd: [*install, "-o", f"APT::Status-Fd={fd}"],
+                      InstallCounter(total, installing), timeout=APT_TIMEOUT)
     return todo
 
 

@@ -52,6 +52,14 @@ class CheckResult:
 
 
 @dataclass(frozen=True)
+class CheckWatch:
+    """Told when each check starts (service, check name) and ends: the CLI shows what runs."""
+
+    started: Callable[[str, str], None] = lambda service, name: None
+    ended: Callable[[CheckResult], None] = lambda result: None
+
+
+@dataclass(frozen=True)
 class Env:
     loaded: LoadedSite
     ctx: ServiceContext
@@ -336,7 +344,8 @@ def _api_request(env: Env, call: ApiCall) -> osapi_client.ApiRequest:
     return osapi_client.ApiRequest(call.operation, params, call.secret)
 
 
-async def _api_checks(work: Sequence[tuple[Env, Check]]) -> list[CheckResult]:
+async def _api_checks(work: Sequence[tuple[Env, Check]], watch: CheckWatch
+                      ) -> list[CheckResult]:
     """``work``'s API checks one after another in one program per member: one start of
     openstacksdk and one token instead of one per check (about a second each)."""
     by_member: dict[str, list[int]] = {}
@@ -350,12 +359,14 @@ async def _api_checks(work: Sequence[tuple[Env, Check]]) -> list[CheckResult]:
             probe = work[i][1].probe
             assert isinstance(probe, ApiCall)
             requests.append(_api_request(work[i][0], probe))
+            watch.started(work[i][0].ctx.service, work[i][1].name)
         answers = await osapi_client.call_many(env.member(), requests, ctx=env.ctx,
                                                secrets=env.secrets)
         for i, answer in zip(indices, answers, strict=True):
             check_env, check = work[i]
             results[i] = CheckResult(check_env.ctx.service, check.name, check.what, answer.ok,
                                      answer.detail, answer.seconds)
+            watch.ended(results[i])
     return [results[i] for i in range(len(work))]
 
 
@@ -390,8 +401,10 @@ async def _one(env: Env, check: Check) -> CheckResult:
 
 async def run_checks(loaded: LoadedSite, base: CatalogEntry, catalog: Sequence[CatalogEntry],
                      secrets: Secrets, transports: Mapping[str, Transport],
-                     rendering: SiteRendering | None = None) -> list[CheckResult]:
+                     rendering: SiteRendering | None = None,
+                     watch: CheckWatch | None = None) -> list[CheckResult]:
     platform = platform_info(loaded.site.platform.value)
+    hooks = watch or CheckWatch()
     if rendering is None:
         rendering = render_site(loaded.site, loaded.placement, base, catalog)
     work: list[tuple[Env, Check]] = []
@@ -414,9 +427,16 @@ async def run_checks(loaded: LoadedSite, base: CatalogEntry, catalog: Sequence[C
     http = [i for i, (_, c) in enumerate(work)
             if isinstance(c.probe, HttpProbe) and c.name not in VERIFIERS]
     quick = [i for i in range(len(work)) if i not in api and i not in http]
-    results = dict(zip(quick, await asyncio.gather(*(_one(*work[i]) for i in quick)),
-                       strict=True))
-    results.update(zip(api, await _api_checks([work[i] for i in api]), strict=True))
+
+    async def one(i: int) -> CheckResult:
+        env, check = work[i]
+        hooks.started(env.ctx.service, check.name)
+        result = await _one(env, check)
+        hooks.ended(result)
+        return result
+
+    results = dict(zip(quick, await asyncio.gather(*(one(i) for i in quick)), strict=True))
+    results.update(zip(api, await _api_checks([work[i] for i in api], hooks), strict=True))
     for i in http:
-        results[i] = await _one(*work[i])
+        results[i] = await one(i)
     return [results[i] for i in range(len(work))]
