@@ -40,10 +40,23 @@ class Ensure:
         return self.apply
 
 
+# What one program found by name (the service project, roles, the service list), asked once
+# for all its requests: each find is two calls to keystone (by id, then by name).
+_found = {}
+
+
+def _once(key, find):
+    if _found.get(key) is None:
+        _found[key] = find()
+    return _found[key]
+
+
 def ensure_project(conn, ens, name, domain="default"):
-    project = conn.identity.find_project(name, domain_id=domain)
+    project = _once(("project", name, domain),
+                    lambda: conn.identity.find_project(name, domain_id=domain))
     if project is None and ens.need(f"project {name}"):
-        project = conn.identity.create_project(name=name, domain_id=domain)
+        project = _found["project", name, domain] = conn.identity.create_project(
+            name=name, domain_id=domain)
     return project
 
 
@@ -89,9 +102,9 @@ def op_keystone_retire(conn, ens, params):
 
 
 def ensure_role(conn, ens, name):
-    role = conn.identity.find_role(name)
+    role = _once(("role", name), lambda: conn.identity.find_role(name))
     if role is None and ens.need(f"role {name}"):
-        role = conn.identity.create_role(name=name)
+        role = _found["role", name] = conn.identity.create_role(name=name)
     return role
 
 
@@ -114,10 +127,12 @@ def op_keystone_register(conn, ens, params):
         grant_on_project(conn, ens, project, user, ensure_role(conn, ens, "admin"))
         for extra in params.get("extra_roles", []):
             grant_on_project(conn, ens, project, user, ensure_role(conn, ens, extra))
-    service = next((s for s in conn.identity.services() if s.name == params["service"]), None)
+    services = _once("services", lambda: list(conn.identity.services()))
+    service = next((s for s in services if s.name == params["service"]), None)
     if service is None and ens.need(f"service {params['service']}"):
         service = conn.identity.create_service(name=params["service"],
                                                type=params["type"], enabled=True)
+        services.append(service)
     if service is None:
         ens.changes.extend(f"{i} endpoint" for i in ("public", "internal", "admin"))
         return
