@@ -36,6 +36,7 @@ from hastack.commands import running as commands_running
 from hastack.commands import secrets as commands_secrets
 from hastack.commands import simulate as commands_simulate
 from hastack.commands import site as commands_site
+from hastack.commands import support as commands_support
 from hastack.commands.progress import Line, Progress, ProgressView
 from hastack.commands.results import as_json
 from hastack.commands.session import Session
@@ -479,6 +480,62 @@ def status(
                       highlight=False)
         for failure in state.failures:
             out.print(Text("  failed", style="red") + Text(f" {failure}"))
+
+
+@app.command()
+def logs(
+    site: SiteArg,
+    node: Annotated[str | None, typer.Argument(help="one node (default: every node)",
+                                               show_default=False)] = None,
+    unit: Annotated[str | None, typer.Argument(help="one systemd unit, e.g. corosync",
+                                               show_default=False)] = None,
+    since: Annotated[str, typer.Option(help="journalctl's --since: -1h, -10min, "
+                                       "'2026-12-06 10:00'")] = "-1h",
+    lines: Annotated[int | None, typer.Option(help="at most this many of each node's last "
+                                              "lines", show_default=False)] = None,
+    fmt: FormatOption = Format.TEXT,
+    via: ViaOption = "auto",
+    ssh_key: SshKeyOption = None,
+    known_hosts: KnownHostsOption = None,
+) -> None:
+    """The nodes' journals in one view ordered by time, secrets masked."""
+    session = _session(site, via, ssh_key, known_hosts)
+    found = run(lambda: commands_support.logs(session, node, unit, since, lines))
+    if fmt is Format.JSON:
+        _json(found)
+    else:
+        for entry in found.entries:
+            out.print(Text(entry.line()), soft_wrap=True)
+    for name, why in found.unreadable.items():
+        err.print(Text(f"{name}: journal not read: {why}", style="red"))
+    if found.unreadable:
+        raise typer.Exit(1)
+
+
+@app.command()
+def report(
+    site: SiteArg,
+    out_file: Annotated[Path, typer.Option("--out", help="the archive to write (.tar.gz, "
+                                           "0600)", show_default=False)],
+    since: Annotated[str, typer.Option(help="the journals since (journalctl's --since)")]
+    = "-1d",
+    fmt: FormatOption = Format.TEXT,
+    via: ViaOption = "auto",
+    ssh_key: SshKeyOption = None,
+    known_hosts: KnownHostsOption = None,
+) -> None:
+    """An archive for a support case: status, each cluster's CIB and crm_mon, HAProxy's,
+    Galera's and RabbitMQ's state, each node's package versions and journal, hastack's log;
+    every secret masked."""
+    session = _session(site, via, ssh_key, known_hosts)
+    made = run(lambda: commands_support.report(session, out_file, since=since,
+                                               hastack_log=log_path()))
+    if fmt is Format.JSON:
+        _json(made)
+        return
+    out.print(Text(f"{made.path}: {len(made.members)} files"))
+    for member, why in made.missing.items():
+        out.print(Text(f"  not collected: {member}: {why}", style="yellow"))
 
 
 @app.command()
