@@ -17,6 +17,7 @@ import re
 import shlex
 import shutil
 import subprocess
+import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -528,6 +529,41 @@ def test_rotated_secrets_converge_and_verify_passes(cloud: None) -> None:
     assert in_heat.get("heat_domain_admin") is False, in_heat
     verified = hastack_json("verify", str(SITE), check=False)
     assert verified["ok"], [c for c in verified["checks"] if not c["ok"]]
+
+
+def test_logs_and_report_show_every_node_and_no_secret(cloud: None, tmp_path: Path) -> None:
+    """A service on ctl2 logs the admin's password (as a careless one would): `hastack logs`
+    shows the nodes' journals merged by time with it masked, and `hastack report` writes an
+    archive (0600) holding each cluster's live CIB, each node's journal, HAProxy's, Galera's
+    and RabbitMQ's state, and no value of the secrets file anywhere."""
+    secrets = yaml.safe_load(SITE.with_name(SITE.stem + ".secrets.yaml").read_text())
+    password = secrets["admin-keystone"]
+    marker = f"hastack-test-{tmp_path.name}"
+    inside("ctl2", "logger", "-t", marker, f"connecting with password {password}")
+    shown = hastack_json("logs", str(SITE), "--since", "-10min")
+    lines = [e for e in shown["entries"] if e["source"] == marker]
+    assert len(lines) == 1 and lines[0]["node"] == "ctl2", lines
+    assert password not in lines[0]["message"] and "********" in lines[0]["message"]
+    assert {e["node"] for e in shown["entries"]} == {*CONTROLLERS, "cmp1", "cmp2"}
+    times = [e["micros"] for e in shown["entries"]]
+    assert times == sorted(times)
+    archive = tmp_path / "report.tar.gz"
+    made = hastack_json("report", str(SITE), "--out", str(archive), "--since", "-15min")
+    assert made["missing"] == {}, made["missing"]
+    assert archive.stat().st_mode & 0o777 == 0o600
+    with tarfile.open(archive) as tar:
+        members = {m.name.removeprefix("hastack-report/"):
+                   tar.extractfile(m).read().decode()  # type: ignore[union-attr]
+                   for m in tar.getmembers()}
+    assert "<cib " in members["clusters/openstack/cib.xml"]
+    for node in (*CONTROLLERS, "cmp1", "cmp2"):
+        assert members[f"nodes/{node}/journal.txt"].strip(), node
+    assert marker in members["nodes/ctl2/journal.txt"]
+    assert all(f"nodes/{n}/galera-wsrep.txt" in members for n in CONTROLLERS)
+    values = [v for v in secrets.values() if isinstance(v, str) and len(v) >= 8]
+    leaked = sorted({name for name, text in members.items() for v in values
+                     for part in v.splitlines() if len(part) >= 16 and part in text})
+    assert not leaked, leaked
 
 
 def test_deploy_again_changes_nothing(cloud: None) -> None:
