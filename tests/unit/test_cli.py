@@ -164,3 +164,21 @@ def test_data_that_looks_like_markup_is_printed_as_it_is(tmp_path: Path) -> None
     result = hastack(tmp_path, "validate", str(odd))
     assert result.returncode == 0, result.stderr
     assert f"valid: {odd}" in result.stdout, result.stdout
+
+
+def test_logs_and_report_refuse_what_they_cannot_do_before_reaching_a_node(
+        tmp_path: Path) -> None:
+    """A node the site lacks, an archive that exists or whose folder does not: exit 2,
+    the key named, no node asked (no lab runs here) and no archive written."""
+    unknown = hastack(tmp_path, "logs", "examples/lab.yaml", "ctl9")
+    assert unknown.returncode == 2 and "error[unknown-node]" in unknown.stderr
+    assert "ctl1" in unknown.stderr
+    there = tmp_path / "there.tar.gz"
+    there.write_bytes(b"kept")
+    exists = hastack(tmp_path, "report", "examples/lab.yaml", "--out", str(there))
+    assert exists.returncode == 2 and "error[report-exists]" in exists.stderr
+    assert there.read_bytes() == b"kept"
+    nowhere = tmp_path / "absent" / "report.tar.gz"
+    folder = hastack(tmp_path, "report", "examples/lab.yaml", "--out", str(nowhere))
+    assert folder.returncode == 2 and "error[report-folder]" in folder.stderr
+    assert not nowhere.parent.exists()

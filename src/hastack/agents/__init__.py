@@ -2,7 +2,7 @@
 package data and linted like the rest (ruff; ``bash -n`` in tests/unit/test_agent_files.py).
 
 hastack never imports them at run time (a node has no hastack): ``agent_text`` reads one as a
-node gets it, and the caller sends it one of three ways:
+node gets it, and the caller sends it one of these ways:
 
 * installed as a file: ``evacuate.py`` is instance HA's pair, installed under two names,
   fence_hastack_evacuate (stonith) and NovaEvacuate (OCF) (catalog/compute.py);
@@ -10,7 +10,9 @@ node gets it, and the caller sends it one of three ways:
   ``haproxy_node_lost.sh`` is a Pacemaker alert agent (catalog/loadbalancer.py);
   ``cinder_lab_volume.py`` is the lab's cinder volume driver, a module (catalog/cinder.py);
 * a shell program as argv, ``sh -c TEXT NAME ARG...`` (its ``$0`` is NAME);
-* a Python program on stdin, ``python3 - ARG...``.
+* a Python program on stdin, ``python3 - ARG...``, or as argv, ``python3 -c TEXT ARG...``
+  when its stdin carries data of its own (rabbitmq_accounts.py reads the accounts' passwords
+  there).
 
 What a node gets differs from the file here in two ways only:
 

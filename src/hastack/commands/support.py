@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from hastack import journal
 from hastack.errors import HastackError, UsageError
+from hastack.haproxy_stats import ADMIN_SOCKET
 from hastack.logmask import mask
 from hastack.site.model import Role
 
@@ -76,21 +77,19 @@ class Report:
     missing: dict[str, str] = field(default_factory=dict)  # member -> why it is not there
 
 
-def _galera_status() -> list[str]:
-    return ["mysql", "--batch", "-e", "SHOW GLOBAL STATUS LIKE 'wsrep%'"]
-
-
 # Per service placed on a node, what it says of itself: (file name, command).
 SERVICE_STATE = {
-    "loadbalancer": ("haproxy-stat.csv", ["sh", "-c", 'echo "show stat" | socat stdio '
-                                          "/run/haproxy/admin.sock"]),
-    "galera": ("galera-wsrep.txt", _galera_status()),
+    "loadbalancer": ("haproxy-stat.csv", ["sh", "-c", 'echo "show stat" | socat stdio "$1"',
+                                          "stat", ADMIN_SOCKET]),
+    "galera": ("galera-wsrep.txt", ["mysql", "--batch", "-e",
+                                    "SHOW GLOBAL STATUS LIKE 'wsrep%'"]),
     "rabbitmq": ("rabbitmq-cluster-status.txt", ["rabbitmqctl", "cluster_status"]),
 }
 
 
-async def _collect(session: Session, since: str, hastack_log: Path | None) -> dict[str, str]:
-    """Every member of the archive, by its name in it; a failure recorded as its text."""
+async def _collect(session: Session, since: str, hastack_log: Path | None
+                   ) -> tuple[dict[str, str], dict[str, str]]:
+    """Every member of the archive by its name in it, and those not collected with why."""
     from hastack import catalog
     from hastack.commands.results import as_json
     from hastack.deploy.packages import node_packages
@@ -138,8 +137,7 @@ async def _collect(session: Session, since: str, hastack_log: Path | None) -> di
     failed.update({f"nodes/{n}/journal.txt": why for n, why in errors.items()})
     if hastack_log is not None and hastack_log.exists():
         files["hastack.log"] = hastack_log.read_text(errors="replace")
-    files["missing.json"] = json.dumps(failed, indent=2, sort_keys=True)
-    return files
+    return files, failed
 
 
 def report(session: Session, out: Path, *, since: str = "-1d",
@@ -150,15 +148,19 @@ def report(session: Session, out: Path, *, since: str = "-1d",
     if out.exists():
         raise UsageError("report-exists", f"{out} exists already",
                          fix="name another file, or remove it first")
+    if not out.parent.is_dir():
+        raise UsageError("report-folder", f"{out.parent} is not a folder",
+                         fix="create it first, or name a file in an existing folder")
     session.secrets()  # read: its values are masked from here on
-    files = asyncio.run(_collect(session, since, hastack_log))
+    files, missing = asyncio.run(_collect(session, since, hastack_log))
+    files["missing.json"] = json.dumps(missing, indent=2, sort_keys=True)
+    # Written only once everything is collected: a run that fails leaves no archive.
     fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    stamp = time.time()
+    stamp = int(time.time())
     with os.fdopen(fd, "wb") as raw, tarfile.open(fileobj=raw, mode="w:gz") as archive:
         for name, text in sorted(files.items()):
             data = mask(text).encode()
             info = tarfile.TarInfo(f"hastack-report/{name}")
-            info.size, info.mtime, info.mode = len(data), int(stamp), 0o600
+            info.size, info.mtime, info.mode = len(data), stamp, 0o600
             archive.addfile(info, io.BytesIO(data))
-    missing = json.loads(files["missing.json"])
     return Report(out, sorted(files), missing)
