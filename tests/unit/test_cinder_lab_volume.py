@@ -79,19 +79,35 @@ def test_verify_checks_a_volume_made_from_an_image() -> None:
 # --- the driver's own work on its files -----------------------------------------------------
 
 class _FakeLoggingVolumeDriver:
-    """What the driver takes from Debian's fake: configuration, and LVM's image copy into
-    local_path (qemu-img convert, which re-creates its target at the image's size)."""
+    """What the driver takes from Debian's fake: its configuration and pool stats."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self.configuration = types.SimpleNamespace(safe_get=lambda key: None)
+        self.configuration = types.SimpleNamespace(safe_get=lambda key: None,
+                                                   volume_dd_blocksize="1M")
         self._stats: dict[str, Any] = {}
 
     def create_volume(self, volume: dict[str, Any]) -> None:
         return None
 
-    def copy_image_to_volume(self, context: object, volume: dict[str, Any],
-                             image_service: object, image_id: str) -> None:
-        Path(self.local_path(volume)).write_bytes(b"image" * 1000)  # type: ignore[attr-defined]
+    def _update_volume_stats(self) -> None:
+        self._stats = {"pools": [{"pool_name": "lab", "total_capacity_gb": "infinite",
+                                  "reserved_percentage": 100}]}
+
+
+# Each image copy the driver asked cinder for: (what, path, run_as_root).
+copies: list[tuple[str, str, bool]] = []
+
+
+def _fetch_to_raw(context: object, image_service: object, image_id: str, dest: str,
+                  blocksize: str, size: int | None = None, run_as_root: bool = True) -> None:
+    """cinder's: qemu-img convert, which re-creates its target at the image's size."""
+    copies.append(("fetch", dest, run_as_root))
+    Path(dest).write_bytes(b"image" * 1000)
+
+
+def _upload_volume(context: object, image_service: object, image_meta: object,
+                   volume_path: str, volume: object, run_as_root: bool = True) -> None:
+    copies.append(("upload", volume_path, run_as_root))
 
     def _update_volume_stats(self) -> None:
         self._stats = {"pools": [{"pool_name": "lab", "total_capacity_gb": "infinite",
@@ -110,11 +126,15 @@ def driver_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> types.Modu
             super().__init__(data)
 
     exception.VolumeBackendAPIException = VolumeBackendAPIException  # type: ignore[attr-defined]
+    image_utils = types.SimpleNamespace(fetch_to_raw=_fetch_to_raw)
+    volume_utils = types.SimpleNamespace(upload_volume=_upload_volume)
     tpool = types.SimpleNamespace(execute=lambda fn, *args: fn(*args))
     log = types.SimpleNamespace(getLogger=lambda name: types.SimpleNamespace(info=print))
     modules = {"cinder": types.ModuleType("cinder"), "cinder.exception": exception,
                "cinder.tests": types.ModuleType("cinder.tests"),
                "cinder.tests.fake_driver": fake,
+               "cinder.image": types.SimpleNamespace(image_utils=image_utils),
+               "cinder.volume": types.SimpleNamespace(volume_utils=volume_utils),
                "eventlet": types.SimpleNamespace(tpool=tpool),
                "oslo_log": types.SimpleNamespace(log=log)}
     modules["cinder"].exception = exception  # type: ignore[attr-defined]
@@ -154,11 +174,15 @@ def test_an_image_copied_in_leaves_the_volume_its_size(
     driver = driver_module.LabFileVolumeDriver()
     volume = _volume("volume-2", 1)
     driver.create_volume(volume)
+    copies.clear()
     driver.copy_image_to_volume(None, volume, None, "image")
     path = Path(driver.local_path(volume))
     assert path.stat().st_size == GIB
     with path.open("rb") as back:
         assert back.read(5000) == b"image" * 1000
+    driver.copy_volume_to_image(None, volume, None, {"id": "image-2"})
+    # Into and out of the volume's own file, as cinder (who owns it), not through rootwrap.
+    assert copies == [("fetch", str(path), False), ("upload", str(path), False)]
 
 
 def test_copies_keep_data_and_holes(driver_module: types.ModuleType) -> None:

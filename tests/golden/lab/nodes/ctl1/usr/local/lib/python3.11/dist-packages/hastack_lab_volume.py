@@ -1,1 +1,1 @@
-shipped: src/hastack/agents/cinder_lab_volume.py sha256:9e60c3fe0c26633d0a265c0126b99ff275455b8ea3904be72a8b1f360659c148
+shipped: src/hastack/agents/cinder_lab_volume.py sha256:acdddd26fdd9326bbc643419dad5b65806889ec42a021a1c849c3d81cc4a1b7d
