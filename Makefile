@@ -7,8 +7,13 @@ PYTHON ?= python3
 
 .PHONY: test unit lab lab-down deps apt venv lint golden-update clean
 
+# The tiers without a lab wait on real tools more than they compute: four workers, each
+# file on one worker (a tool test's daemons listen on fixed loopback ports). The lab tier
+# runs alone: one lab at a time.
 test: deps lint
-	$(PY) -m pytest -o addopts="" -q --durations=25 tests
+	$(PY) -m pytest -o addopts="" -q -n 4 --dist loadfile --durations=10 \
+		tests/unit tests/golden tests/simulate tests/tool
+	$(PY) -m pytest -o addopts="" -q --durations=25 tests/lab
 
 # The lab of examples/lab.yaml with its whole collapsed control plane deployed
 # (`make lab SITE=examples/lab-core.yaml`: the same plane, only its core under Pacemaker).

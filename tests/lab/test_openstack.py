@@ -172,7 +172,7 @@ def drill(kind: str, *extra: str) -> dict[str, Any]:
 
 
 def test_partition_fences_the_cut_off_controller_without_split_brain(cloud: None) -> None:
-    report = drill("partition", "--seconds", "75")
+    report = drill("partition", "--seconds", "45")
     assert report["fenced"] is not None and report["minority_stopped"] is not None
     assert any(s["step"].startswith("fencing of") for s in report["timeline"])
 
