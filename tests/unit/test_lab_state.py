@@ -147,3 +147,21 @@ def test_the_inotify_limit_grows_with_the_machines_and_is_never_lowered(
     limit.write_text("100000\n")
     control.ensure_inotify_instances(20, limit)
     assert limit.read_text() == "100000\n"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="nsenter into a PID's namespaces needs root")
+def test_lab_exec_runs_its_command_in_the_machines_environment_not_the_hosts(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The host's PATH and variables stay outside; entered here into this test's own
+    namespaces, as root, with the argv `lab exec` runs."""
+    from hastack.transport.lab import BASE_ENV
+
+    loaded = catalog.load(ROOT / "examples" / "lab.yaml")
+    monkeypatch.setattr(control.machines, "pid1", lambda machine: os.getpid())
+    monkeypatch.setenv("PATH", f"/host/only/bin:{os.environ['PATH']}")
+    monkeypatch.setenv("HASTACK_HOST_ONLY", "leaked")
+    argv = control.enter_argv(loaded, "ctl1", ["sh", "-c", 'echo "$PATH|$HASTACK_HOST_ONLY"'],
+                              state_root=tmp_path)
+    shown = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.strip() == f"{BASE_ENV['PATH']}|"

@@ -38,6 +38,7 @@ from hastack.process import run
 from hastack.secrets import ensure_secrets
 from hastack.site.load import LoadedSite
 from hastack.site.model import Role
+from hastack.transport.lab import BASE_ENV
 
 log = logging.getLogger(__name__)
 # HAProxy binds VIPs it does not hold; the TCP settings shorten stuck connections after a
@@ -457,11 +458,16 @@ def heal() -> None:
 
 def enter_argv(loaded: LoadedSite, node: str, command: Sequence[str], *,
                state_root: Path = STATE_ROOT) -> list[str]:
-    """argv that runs ``command`` inside a machine (for exec, shell and logs)."""
+    """argv that runs ``command`` inside a machine (for exec, shell and logs), in the
+    machine's environment: the host's PATH found the host's python3 there (a machine's root
+    is an overlay of the host's), and the host's variables are none of the machine's business;
+    only TERM comes along, for an interactive shell."""
     machine = lab_layout(loaded.site, state_root).machine(node)
     pid = machines.pid1(machine)
     if pid is None:
         raise UsageError("lab-machine-off", f"{node} is powered off",
                          fix=f"hastack lab power on {node}")
-    return ["nsenter", "-t", str(pid), "-a", *command]
+    term = {"TERM": os.environ["TERM"]} if "TERM" in os.environ else {}
+    env = [f"{name}={value}" for name, value in {**BASE_ENV, **term}.items()]
+    return ["nsenter", "-t", str(pid), "-a", "env", "-i", *env, *command]
 
