@@ -9,6 +9,7 @@ bad input exits 2, a failing host or tool exits 1, and a traceback appears only 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -38,17 +39,20 @@ from hastack.commands import simulate as commands_simulate
 from hastack.commands import site as commands_site
 from hastack.commands import support as commands_support
 from hastack.commands.progress import Line, Progress, ProgressView
-from hastack.commands.results import as_json
+from hastack.commands.results import as_json, plain
 from hastack.commands.session import Session
 from hastack.errors import HastackError, Problem, UsageError
 from hastack.logmask import SecretFilter
 
 if TYPE_CHECKING:
+    from rich.console import RenderableType
+
     from hastack.commands.deploy import Deployed
     from hastack.commands.lab import LabStatus
     from hastack.deploy.apply import Event
     from hastack.drills.run import DrillReport
     from hastack.simulate.run import CaseResult, SiteSimulation
+    from hastack.verify.status import ClusterState
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Highly available OpenStack control planes under Pacemaker.")
@@ -437,49 +441,106 @@ def _deployed(session: Session, fmt: Format, action: Callable[[], Deployed], *,
 def status(
     site: SiteArg,
     fmt: FormatOption = Format.TEXT,
+    watch: Annotated[bool, typer.Option(
+        "--watch", help="read it again every --interval seconds until Ctrl-C (or --count): "
+        "in place on a terminal; otherwise each reading after the last, after a line with "
+        "its time (json: one line per reading)")] = False,
+    interval: Annotated[float, typer.Option(help="seconds between readings (--watch)",
+                                            min=0.5)] = 5.0,
+    count: Annotated[int | None, typer.Option(help="stop after this many readings (--watch)",
+                                              min=1, show_default=False)] = None,
     via: ViaOption = "auto",
     ssh_key: SshKeyOption = None,
     known_hosts: KnownHostsOption = None,
 ) -> None:
     """Nodes, quorum, each service's resources, VIPs, Galera and RabbitMQ as they are now."""
-    states = run(lambda: commands_running.status(_session(site, via, ssh_key, known_hosts)))
-    if fmt is Format.JSON:
-        _json(states)
+    if count is not None and not watch:
+        run(_usage("status-count-without-watch", "--count counts the readings of --watch",
+                   "add --watch, or leave --count out"))
+    session = run(lambda: _session(site, via, ssh_key, known_hosts))
+    if not watch:
+        states = run(lambda: commands_running.status(session))
+        if fmt is Format.JSON:
+            _json(states)
+            return
+        for renderable in _status_view(states):
+            out.print(renderable)
         return
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a watch ends
+        _watch_status(session, fmt, interval, count)
+
+
+def _watch_status(session: Session, fmt: Format, interval: float, count: int | None) -> None:
+    """Each reading as soon as it is read, then the rest of ``interval`` before the next."""
+    import datetime
+    import time
+
+    from rich.console import Group
+
+    live = Live(console=out, auto_refresh=False) if out.is_terminal and fmt is Format.TEXT \
+        else None
+    read = 0
+    with live or contextlib.nullcontext():
+        while count is None or read < count:
+            started = time.monotonic()
+            states = run(lambda: commands_running.status(session))
+            read += 1
+            at = datetime.datetime.now().astimezone().strftime("%H:%M:%S")
+            took = time.monotonic() - started
+            if fmt is Format.JSON:
+                print(json.dumps(plain(states), separators=(",", ":")), flush=True)
+            else:
+                heading = Text(f"status at {at} (read in {took:.1f} s; every {interval:g} s"
+                               + ("; Ctrl-C to stop)" if count is None else ")"), style="dim")
+                if live is not None:
+                    live.update(Group(heading, *_status_view(states)), refresh=True)
+                else:
+                    out.print(heading)
+                    for renderable in _status_view(states):
+                        out.print(renderable)
+                    sys.stdout.flush()
+            if count is None or read < count:
+                time.sleep(max(0.0, interval - (time.monotonic() - started)))
+
+
+def _status_view(states: list[ClusterState]) -> list[RenderableType]:
+    """What `status` prints, as rich renderables: data never read as markup."""
+    view: list[RenderableType] = []
     for state in states:
         if state.reachable_via is None:
-            out.print(Text(f"cluster {state.name}: no member answers", style="red")
-                      + Text(f" ({state.error})"))
+            view.append(Text(f"cluster {state.name}: no member answers", style="red")
+                        + Text(f" ({state.error})"))
             continue
-        quorum = "[green]quorate[/green]" if state.quorate else "[red]NO QUORUM[/red]"
-        out.print(f"[bold]cluster {e(state.name)}[/bold]: {quorum}, DC {e(str(state.dc))}")
-        out.print("  nodes: " + ", ".join(f"{n} {w}" for n, w in state.nodes.items()),
-                  markup=False)
+        quorum = Text("quorate", style="green") if state.quorate else \
+            Text("NO QUORUM", style="red")
+        view.append(Text("cluster ", style="bold") + Text(state.name, style="bold")
+                    + Text(": ") + quorum + Text(f", DC {state.dc}"))
+        view.append(Text("  nodes: " + ", ".join(f"{n} {w}" for n, w in state.nodes.items())))
         table = Table("service", "resource", "running on (* promoted)")
         for svc in state.services:
             for rid, nodes in svc.resources.items():
-                table.add_row(e(svc.service), e(rid),
-                              e(", ".join(nodes)) if nodes else "[red]stopped[/red]")
-        out.print(table)
+                table.add_row(Text(svc.service), Text(rid),
+                              Text(", ".join(nodes)) if nodes else Text("stopped", style="red"))
+        view.append(table)
         if state.vips:
-            out.print("  VIPs: " + ", ".join(f"{v}@{','.join(n) or 'nowhere'}"
-                                             for v, n in state.vips.items()), markup=False)
+            view.append(Text("  VIPs: " + ", ".join(f"{v}@{','.join(n) or 'nowhere'}"
+                                                    for v, n in state.vips.items())))
         for member in state.galera:
-            out.print(f"  galera {member.node}: {member.state}, seqno {member.seqno}, "
-                      f"safe_to_bootstrap {member.safe_to_bootstrap}", markup=False)
+            view.append(Text(f"  galera {member.node}: {member.state}, seqno {member.seqno}, "
+                             f"safe_to_bootstrap {member.safe_to_bootstrap}"))
         if state.rabbitmq_running:
-            out.print("  rabbitmq running (as RabbitMQ sees it): "
-                      + ", ".join(state.rabbitmq_running), markup=False)
+            view.append(Text("  rabbitmq running (as RabbitMQ sees it): "
+                             + ", ".join(state.rabbitmq_running)))
         for broker in state.rabbitmq_outside:
-            out.print("  [red]rabbitmq[/red] " + e(
-                      f"{broker} is not a member of the RabbitMQ cluster: its data was lost "
-                      "or diverged, and hastack never resets a broker; "
-                      f"on {broker}: rabbitmqctl stop_app; rabbitmqctl reset; rabbitmqctl "
-                      f"join_cluster {(state.rabbitmq_running or ['rabbit@<member>'])[0]}; "
-                      f"rabbitmqctl start_app; rabbitmq-queues grow rabbit@{broker} all"),
-                      highlight=False)
+            view.append(Text("  ") + Text("rabbitmq", style="red") + Text(
+                f" {broker} is not a member of the RabbitMQ cluster: its data was lost "
+                "or diverged, and hastack never resets a broker; "
+                f"on {broker}: rabbitmqctl stop_app; rabbitmqctl reset; rabbitmqctl "
+                f"join_cluster {(state.rabbitmq_running or ['rabbit@<member>'])[0]}; "
+                f"rabbitmqctl start_app; rabbitmq-queues grow rabbit@{broker} all"))
         for failure in state.failures:
-            out.print(Text("  failed", style="red") + Text(f" {failure}"))
+            view.append(Text("  failed", style="red") + Text(f" {failure}"))
+    return view
 
 
 @app.command()

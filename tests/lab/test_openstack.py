@@ -566,6 +566,25 @@ def test_logs_and_report_show_every_node_and_no_secret(cloud: None, tmp_path: Pa
     assert not leaked, leaked
 
 
+def test_status_watch_reads_the_site_again_each_interval(cloud: None) -> None:
+    """`status --watch --count 2`: off a terminal, each reading printed after the last under
+    a line with its time; with --format json, one line per reading, each the document
+    `status --format json` prints."""
+    shown = hastack("status", str(SITE), "--watch", "--count", "2", "--interval", "1")
+    headings = [ln for ln in shown.stdout.splitlines() if ln.startswith("status at ")]
+    assert len(headings) == 2, shown.stdout
+    assert shown.stdout.count("cluster openstack: quorate") == 2, shown.stdout
+    lines = hastack("status", str(SITE), "--watch", "--count", "2", "--interval", "1",
+                    "--format", "json").stdout.splitlines()
+    assert len(lines) == 2, lines
+    readings = [json.loads(line) for line in lines]
+    (once,) = hastack_json("status", str(SITE))
+    for (reading,) in readings:
+        assert reading.keys() == once.keys()
+        assert reading["name"] == "openstack" and reading["quorate"]
+        assert reading["nodes"] == once["nodes"]
+
+
 def test_deploy_again_changes_nothing(cloud: None) -> None:
     again = hastack_json("deploy", str(SITE))
     assert not again["changed"], changed_stages(again)

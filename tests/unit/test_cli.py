@@ -182,3 +182,13 @@ def test_logs_and_report_refuse_what_they_cannot_do_before_reaching_a_node(
     folder = hastack(tmp_path, "report", "examples/lab.yaml", "--out", str(nowhere))
     assert folder.returncode == 2 and "error[report-folder]" in folder.stderr
     assert not nowhere.parent.exists()
+
+
+def test_status_watch_options_are_checked_before_any_node_is_asked(tmp_path: Path) -> None:
+    """--count without --watch, or readings closer than half a second: exit 2 with the
+    option named (no lab runs here: a node asked would fail otherwise)."""
+    alone = hastack(tmp_path, "status", "examples/lab.yaml", "--count", "2")
+    assert alone.returncode == 2 and "error[status-count-without-watch]" in alone.stderr
+    assert "--watch" in alone.stderr
+    eager = hastack(tmp_path, "status", "examples/lab.yaml", "--watch", "--interval", "0.1")
+    assert eager.returncode == 2 and "--interval" in eager.stderr
