@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
-from rich.console import Console
+from rich.console import Console, Group
 from rich.live import Live
 from rich.markup import escape as e
 from rich.spinner import Spinner
@@ -39,7 +39,7 @@ from hastack.commands import simulate as commands_simulate
 from hastack.commands import site as commands_site
 from hastack.commands import support as commands_support
 from hastack.commands.progress import Line, Progress, ProgressView
-from hastack.commands.results import as_json, plain
+from hastack.commands.results import as_json
 from hastack.commands.session import Session
 from hastack.errors import HastackError, Problem, UsageError
 from hastack.logmask import SecretFilter
@@ -463,8 +463,7 @@ def status(
         if fmt is Format.JSON:
             _json(states)
             return
-        for renderable in _status_view(states):
-            out.print(renderable)
+        out.print(Group(*_status_view(states)))
         return
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a watch ends
         _watch_status(session, fmt, interval, count)
@@ -474,8 +473,6 @@ def _watch_status(session: Session, fmt: Format, interval: float, count: int | N
     """Each reading as soon as it is read, then the rest of ``interval`` before the next."""
     import datetime
     import time
-
-    from rich.console import Group
 
     live = Live(console=out, auto_refresh=False) if out.is_terminal and fmt is Format.TEXT \
         else None
@@ -488,16 +485,15 @@ def _watch_status(session: Session, fmt: Format, interval: float, count: int | N
             at = datetime.datetime.now().astimezone().strftime("%H:%M:%S")
             took = time.monotonic() - started
             if fmt is Format.JSON:
-                print(json.dumps(plain(states), separators=(",", ":")), flush=True)
+                print(as_json(states, indent=None), flush=True)
             else:
                 heading = Text(f"status at {at} (read in {took:.1f} s; every {interval:g} s"
                                + ("; Ctrl-C to stop)" if count is None else ")"), style="dim")
+                reading = Group(heading, *_status_view(states))
                 if live is not None:
-                    live.update(Group(heading, *_status_view(states)), refresh=True)
+                    live.update(reading, refresh=True)
                 else:
-                    out.print(heading)
-                    for renderable in _status_view(states):
-                        out.print(renderable)
+                    out.print(reading)
                     sys.stdout.flush()
             if count is None or read < count:
                 time.sleep(max(0.0, interval - (time.monotonic() - started)))

@@ -109,10 +109,6 @@ def _upload_volume(context: object, image_service: object, image_meta: object,
                    volume_path: str, volume: object, run_as_root: bool = True) -> None:
     copies.append(("upload", volume_path, run_as_root))
 
-    def _update_volume_stats(self) -> None:
-        self._stats = {"pools": [{"pool_name": "lab", "total_capacity_gb": "infinite",
-                                  "reserved_percentage": 100}]}
-
 
 @pytest.fixture
 def driver_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> types.ModuleType:

@@ -33,5 +33,6 @@ def plain(value: Any) -> Any:
     return value
 
 
-def as_json(value: Any) -> str:
-    return json.dumps(plain(value), indent=2)
+def as_json(value: Any, *, indent: int | None = 2) -> str:
+    """``indent=None``: the whole document on one line (a line per reading of a watch)."""
+    return json.dumps(plain(value), indent=indent)
