@@ -478,13 +478,13 @@ def test_rotated_secrets_converge_and_verify_passes(cloud: None) -> None:
     """`secrets rotate` with one secret of each kind that converges differently: a database
     password (nova's, whose cells must follow), keystone users' (nova's reaches the computes,
     whose nova-compute must restart), the fernet and credential keys (shifted as keystone
-    does), a VIP's certificate, pacemaker_remote's authkey (no compute loses its
-    connection or is fenced; every node holds the new key, which verify checks) and
-    corosync's (the stack restarted on every member, Galera and HAProxy kept running); verify
-    passes right after, and the old values are gone from the secrets file. The old database
-    password, accepted beside the new one while the services
-    restarted, is refused after; nova's service user and heat's stack domain admin moved to
-    their other accounts and the ones they left are disabled."""
+    does; keystone not restarted, a token from before still valid), a VIP's certificate,
+    pacemaker_remote's authkey (no compute loses its connection or is fenced; every node
+    holds the new key, which verify checks) and corosync's (the stack restarted on every
+    member, Galera and HAProxy kept running); verify passes right after, and the old values
+    are gone from the secrets file. The old database password, accepted beside the new one
+    while the services restarted, is refused after; nova's service user and heat's stack
+    domain admin moved to their other accounts and the ones they left are disabled."""
     secrets_file = SITE.with_name(SITE.stem + ".secrets.yaml")
     before = secrets_file.read_text()
     old_db = yaml.safe_load(before)["nova-db"]
@@ -492,6 +492,9 @@ def test_rotated_secrets_converge_and_verify_passes(cloud: None) -> None:
     remote_pid = inside("cmp1", "systemctl", "show", "-P", "MainPID", "pacemaker_remote").stdout
     fenced_before = inside("ctl1", "stonith_admin", "--history", "*").stdout
     corosync, haproxy, mariadbd = _pids("corosync"), _pids("haproxy"), _mariadbd()
+    keystone = _pids("keystone")
+    issued = openstack("token", "issue", "-f", "value", "-c", "id")
+    assert issued.returncode == 0, issued.stderr
     done = hastack_json("secrets", "rotate", str(SITE), *ROTATED, check=False)
     assert set(done["rotated"]) >= set(ROTATED), done["rotated"]
     after = secrets_file.read_text()
@@ -517,6 +520,14 @@ def test_rotated_secrets_converge_and_verify_passes(cloud: None) -> None:
     assert all(restarted[n] != corosync[n] for n in CONTROLLERS), (corosync, restarted)
     assert _mariadbd() == mariadbd and _pids("haproxy") == haproxy, "the stack restart " \
         "stopped a service it should have left running"
+    # Keystone reads its keys on every token: new keys need no restart, and a token from
+    # before (its key now a secondary one) still validates.
+    assert _pids("keystone") == keystone, "keystone restarted for new keys"
+    validated = inside("ctl1", "bash", "-c", f". {OPENRC} && curl -s -o /dev/null -w "
+                       "'%{http_code}' -H \"X-Auth-Token: $(openstack token issue -f value "
+                       "-c id)\" -H 'X-Subject-Token: " + issued.stdout.strip() + "' "
+                       "\"$OS_AUTH_URL/auth/tokens\"")
+    assert validated.stdout == "200", validated
     assert "corosync-key:openstack" in changed_stages(done), changed_stages(done)
     assert inside("cmp1", "systemctl", "show", "-P", "MainPID",
                   "pacemaker_remote").stdout == remote_pid, "pacemaker_remote restarted"

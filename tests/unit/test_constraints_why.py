@@ -59,8 +59,8 @@ def test_the_check_names_a_mandatory_order_without_why(rendered: SiteRendering) 
 
 
 def test_chain_is_start_order_only_and_needs_says_why() -> None:
-    assert chain("a", "b", "c") == [Order("a", "b", kind="Optional"),
-                                    Order("b", "c", kind="Optional")]
+    assert chain("a", "b", "c") == [Order("a", "b", kind="Optional", symmetrical=False),
+                                    Order("b", "c", kind="Optional", symmetrical=False)]
     with pytest.raises(TypeError):
         needs("fs", "api")  # type: ignore[call-arg]
     order, colocation = needs("fs", "api", why="reads its data there")

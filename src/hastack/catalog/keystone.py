@@ -50,12 +50,16 @@ KEY_DIRS = {"fernet": "/etc/keystone/fernet-keys", "credential": "/etc/keystone/
 
 
 def _keys(node: str) -> list[ConfigFile]:
+    """The key repositories. Keystone reads them on every token and credential it encrypts or
+    decrypts (keystone.token.token_formatters, keystone.credential.providers.fernet), as
+    its own fernet_rotate expects: a rotation writes them and restarts nothing."""
     files = []
     for kind, directory in KEY_DIRS.items():
         for index in range(FERNET_KEYS):
             files.append(text_file(node, f"{directory}/{index}",
                                    SecretRef(f"keystone-{kind}-{index}", kind="fernet"),
-                                   owner="keystone", group="keystone", mode=0o600))
+                                   owner="keystone", group="keystone", mode=0o600,
+                                   restart=False))
     return files
 
 

@@ -112,6 +112,8 @@ def order_element(parent: etree._Element, o: Order, ids: IdProvider) -> None:
              "kind": o.kind}
     if not o.require_all:
         attrs["require-all"] = "false"
+    if not o.symmetrical:
+        attrs["symmetrical"] = "false"
     etree.SubElement(parent, "rsc_order", attrs)
 
 

@@ -59,7 +59,8 @@ def _resource(rsc: Primitive | Clone) -> str:
 
 def _constraint(con: Order | Colocation | Location | FencingLevel) -> str:
     if isinstance(con, Order):
-        opts = [f"kind={con.kind}"] + ([] if con.require_all else ["require-all=false"])
+        opts = [f"kind={con.kind}"] + ([] if con.require_all else ["require-all=false"]) \
+            + ([] if con.symmetrical else ["symmetrical=false"])
         return (f"constraint order {con.first_action} {con.first} then {con.then_action} "
                 f"{con.then} {' '.join(opts)}")
     if isinstance(con, Colocation):

@@ -35,19 +35,19 @@ diff of: ../lab/clusters/openstack/pcs.sh
 -pcs -f hastack-cib.xml constraint order start memcached-clone then start keystone-clone kind=Optional
 -pcs -f hastack-cib.xml constraint order start keystone-clone then start glance-api-clone kind=Optional
 -pcs -f hastack-cib.xml constraint order start keystone-clone then start cinder-api-clone kind=Optional
--pcs -f hastack-cib.xml constraint order start cinder-api-clone then start cinder-scheduler-clone kind=Optional
--pcs -f hastack-cib.xml constraint order start cinder-scheduler-clone then start cinder-volume kind=Optional
+-pcs -f hastack-cib.xml constraint order start cinder-api-clone then start cinder-scheduler-clone kind=Optional symmetrical=false
+-pcs -f hastack-cib.xml constraint order start cinder-scheduler-clone then start cinder-volume kind=Optional symmetrical=false
 -pcs -f hastack-cib.xml constraint order start keystone-clone then start swift-account-clone kind=Optional
--pcs -f hastack-cib.xml constraint order start swift-account-clone then start swift-container-clone kind=Optional
--pcs -f hastack-cib.xml constraint order start swift-container-clone then start swift-object-clone kind=Optional
+-pcs -f hastack-cib.xml constraint order start swift-account-clone then start swift-container-clone kind=Optional symmetrical=false
+-pcs -f hastack-cib.xml constraint order start swift-container-clone then start swift-object-clone kind=Optional symmetrical=false
 -pcs -f hastack-cib.xml constraint order start swift-proxy-clone then start swift-object-expirer kind=Optional
 -pcs -f hastack-cib.xml constraint order start swift-account-clone then start swift-proxy-clone kind=Optional
 -pcs -f hastack-cib.xml constraint order start keystone-clone then start neutron-api-clone kind=Optional
--pcs -f hastack-cib.xml constraint order start neutron-api-clone then start neutron-rpc-clone kind=Optional
+-pcs -f hastack-cib.xml constraint order start neutron-api-clone then start neutron-rpc-clone kind=Optional symmetrical=false
 -pcs -f hastack-cib.xml constraint order start neutron-rpc-clone then start neutron-linuxbridge-agent-clone kind=Optional
--pcs -f hastack-cib.xml constraint order start neutron-linuxbridge-agent-clone then start neutron-dhcp-agent-clone kind=Optional
--pcs -f hastack-cib.xml constraint order start neutron-dhcp-agent-clone then start neutron-l3-agent-clone kind=Optional
--pcs -f hastack-cib.xml constraint order start neutron-l3-agent-clone then start neutron-metadata-agent-clone kind=Optional
+-pcs -f hastack-cib.xml constraint order start neutron-linuxbridge-agent-clone then start neutron-dhcp-agent-clone kind=Optional symmetrical=false
+-pcs -f hastack-cib.xml constraint order start neutron-dhcp-agent-clone then start neutron-l3-agent-clone kind=Optional symmetrical=false
+-pcs -f hastack-cib.xml constraint order start neutron-l3-agent-clone then start neutron-metadata-agent-clone kind=Optional symmetrical=false
 -# neutron-dhcp-agent-clone serves from namespaces whose ports the L2 agent of its node wires: on a node where the L2 agent cannot run, it would take networks and routers it cannot connect
 -pcs -f hastack-cib.xml constraint colocation add neutron-dhcp-agent-clone with neutron-linuxbridge-agent-clone INFINITY
 -# neutron-l3-agent-clone serves from namespaces whose ports the L2 agent of its node wires: on a node where the L2 agent cannot run, it would take networks and routers it cannot connect
@@ -57,13 +57,13 @@ diff of: ../lab/clusters/openstack/pcs.sh
 -pcs -f hastack-cib.xml constraint order start keystone-clone then start placement-api-clone kind=Optional
 -pcs -f hastack-cib.xml constraint order start keystone-clone then start nova-api-clone kind=Optional
 -pcs -f hastack-cib.xml constraint order start placement-api-clone then start nova-api-clone kind=Optional
--pcs -f hastack-cib.xml constraint order start nova-api-clone then start nova-metadata-clone kind=Optional
--pcs -f hastack-cib.xml constraint order start nova-metadata-clone then start nova-scheduler-clone kind=Optional
--pcs -f hastack-cib.xml constraint order start nova-scheduler-clone then start nova-conductor-clone kind=Optional
--pcs -f hastack-cib.xml constraint order start nova-conductor-clone then start nova-novncproxy-clone kind=Optional
+-pcs -f hastack-cib.xml constraint order start nova-api-clone then start nova-metadata-clone kind=Optional symmetrical=false
+-pcs -f hastack-cib.xml constraint order start nova-metadata-clone then start nova-scheduler-clone kind=Optional symmetrical=false
+-pcs -f hastack-cib.xml constraint order start nova-scheduler-clone then start nova-conductor-clone kind=Optional symmetrical=false
+-pcs -f hastack-cib.xml constraint order start nova-conductor-clone then start nova-novncproxy-clone kind=Optional symmetrical=false
 -pcs -f hastack-cib.xml constraint order start keystone-clone then start heat-api-clone kind=Optional
--pcs -f hastack-cib.xml constraint order start heat-api-clone then start heat-api-cfn-clone kind=Optional
--pcs -f hastack-cib.xml constraint order start heat-api-cfn-clone then start heat-engine kind=Optional
+-pcs -f hastack-cib.xml constraint order start heat-api-clone then start heat-api-cfn-clone kind=Optional symmetrical=false
+-pcs -f hastack-cib.xml constraint order start heat-api-cfn-clone then start heat-engine kind=Optional symmetrical=false
 @@ -152 +92,0 @@
 -pcs -f hastack-cib.xml constraint order start nova-conductor-clone then start compute-nova-clone kind=Optional
 @@ -158 +97,0 @@

@@ -43,14 +43,14 @@ pcs -f hastack-cib.xml constraint location fence-api2 prefers api2=-INFINITY
 pcs -f hastack-cib.xml constraint location fence-api3 prefers api3=-INFINITY
 pcs -f hastack-cib.xml constraint order start keystone-clone then start glance-api-clone kind=Optional
 pcs -f hastack-cib.xml constraint order start keystone-clone then start cinder-api-clone kind=Optional
-pcs -f hastack-cib.xml constraint order start cinder-api-clone then start cinder-scheduler-clone kind=Optional
-pcs -f hastack-cib.xml constraint order start cinder-scheduler-clone then start cinder-volume kind=Optional
+pcs -f hastack-cib.xml constraint order start cinder-api-clone then start cinder-scheduler-clone kind=Optional symmetrical=false
+pcs -f hastack-cib.xml constraint order start cinder-scheduler-clone then start cinder-volume kind=Optional symmetrical=false
 pcs -f hastack-cib.xml constraint order start keystone-clone then start neutron-api-clone kind=Optional
-pcs -f hastack-cib.xml constraint order start neutron-api-clone then start neutron-rpc-clone kind=Optional
+pcs -f hastack-cib.xml constraint order start neutron-api-clone then start neutron-rpc-clone kind=Optional symmetrical=false
 pcs -f hastack-cib.xml constraint order start neutron-rpc-clone then start neutron-openvswitch-agent-clone kind=Optional
-pcs -f hastack-cib.xml constraint order start neutron-openvswitch-agent-clone then start neutron-dhcp-agent-clone kind=Optional
-pcs -f hastack-cib.xml constraint order start neutron-dhcp-agent-clone then start neutron-l3-agent-clone kind=Optional
-pcs -f hastack-cib.xml constraint order start neutron-l3-agent-clone then start neutron-metadata-agent-clone kind=Optional
+pcs -f hastack-cib.xml constraint order start neutron-openvswitch-agent-clone then start neutron-dhcp-agent-clone kind=Optional symmetrical=false
+pcs -f hastack-cib.xml constraint order start neutron-dhcp-agent-clone then start neutron-l3-agent-clone kind=Optional symmetrical=false
+pcs -f hastack-cib.xml constraint order start neutron-l3-agent-clone then start neutron-metadata-agent-clone kind=Optional symmetrical=false
 # neutron-dhcp-agent-clone serves from namespaces whose ports the L2 agent of its node wires: on a node where the L2 agent cannot run, it would take networks and routers it cannot connect
 pcs -f hastack-cib.xml constraint colocation add neutron-dhcp-agent-clone with neutron-openvswitch-agent-clone INFINITY
 # neutron-l3-agent-clone serves from namespaces whose ports the L2 agent of its node wires: on a node where the L2 agent cannot run, it would take networks and routers it cannot connect
@@ -60,16 +60,16 @@ pcs -f hastack-cib.xml constraint colocation add neutron-metadata-agent-clone wi
 pcs -f hastack-cib.xml constraint order start keystone-clone then start placement-api-clone kind=Optional
 pcs -f hastack-cib.xml constraint order start keystone-clone then start nova-api-clone kind=Optional
 pcs -f hastack-cib.xml constraint order start placement-api-clone then start nova-api-clone kind=Optional
-pcs -f hastack-cib.xml constraint order start nova-api-clone then start nova-metadata-clone kind=Optional
-pcs -f hastack-cib.xml constraint order start nova-metadata-clone then start nova-scheduler-clone kind=Optional
-pcs -f hastack-cib.xml constraint order start nova-scheduler-clone then start nova-conductor-clone kind=Optional
-pcs -f hastack-cib.xml constraint order start nova-conductor-clone then start nova-novncproxy-clone kind=Optional
+pcs -f hastack-cib.xml constraint order start nova-api-clone then start nova-metadata-clone kind=Optional symmetrical=false
+pcs -f hastack-cib.xml constraint order start nova-metadata-clone then start nova-scheduler-clone kind=Optional symmetrical=false
+pcs -f hastack-cib.xml constraint order start nova-scheduler-clone then start nova-conductor-clone kind=Optional symmetrical=false
+pcs -f hastack-cib.xml constraint order start nova-conductor-clone then start nova-novncproxy-clone kind=Optional symmetrical=false
 pcs -f hastack-cib.xml constraint order start keystone-clone then start heat-api-clone kind=Optional
-pcs -f hastack-cib.xml constraint order start heat-api-clone then start heat-api-cfn-clone kind=Optional
-pcs -f hastack-cib.xml constraint order start heat-api-cfn-clone then start heat-engine kind=Optional
+pcs -f hastack-cib.xml constraint order start heat-api-clone then start heat-api-cfn-clone kind=Optional symmetrical=false
+pcs -f hastack-cib.xml constraint order start heat-api-cfn-clone then start heat-engine kind=Optional symmetrical=false
 pcs -f hastack-cib.xml constraint location compute-neutron-agent-clone rule resource-discovery=exclusive score=0 osprole eq compute
 pcs -f hastack-cib.xml constraint location compute-nova-clone rule resource-discovery=exclusive score=0 osprole eq compute
-pcs -f hastack-cib.xml constraint order start compute-neutron-agent-clone then start compute-nova-clone kind=Optional
+pcs -f hastack-cib.xml constraint order start compute-neutron-agent-clone then start compute-nova-clone kind=Optional symmetrical=false
 # nova-compute plugs instances' ports into what the L2 agent of its node wires: where the L2 agent cannot run, nova-compute must stop so that no instance is scheduled there
 pcs -f hastack-cib.xml constraint colocation add compute-nova-clone with compute-neutron-agent-clone INFINITY
 pcs -f hastack-cib.xml constraint order start nova-conductor-clone then start compute-nova-clone kind=Optional

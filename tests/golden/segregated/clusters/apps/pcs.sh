@@ -17,8 +17,8 @@ pcs -f hastack-cib.xml resource create horizon systemd:apache2 op start interval
 pcs -f hastack-cib.xml constraint location fence-apps1 prefers apps1=-INFINITY
 pcs -f hastack-cib.xml constraint location fence-apps2 prefers apps2=-INFINITY
 pcs -f hastack-cib.xml constraint location fence-apps3 prefers apps3=-INFINITY
-pcs -f hastack-cib.xml constraint order start cinder-api-clone then start cinder-scheduler-clone kind=Optional
-pcs -f hastack-cib.xml constraint order start cinder-scheduler-clone then start cinder-volume kind=Optional
-pcs -f hastack-cib.xml constraint order start heat-api-clone then start heat-api-cfn-clone kind=Optional
-pcs -f hastack-cib.xml constraint order start heat-api-cfn-clone then start heat-engine kind=Optional
+pcs -f hastack-cib.xml constraint order start cinder-api-clone then start cinder-scheduler-clone kind=Optional symmetrical=false
+pcs -f hastack-cib.xml constraint order start cinder-scheduler-clone then start cinder-volume kind=Optional symmetrical=false
+pcs -f hastack-cib.xml constraint order start heat-api-clone then start heat-api-cfn-clone kind=Optional symmetrical=false
+pcs -f hastack-cib.xml constraint order start heat-api-cfn-clone then start heat-engine kind=Optional symmetrical=false
 pcs cluster cib-push hastack-cib.xml --config

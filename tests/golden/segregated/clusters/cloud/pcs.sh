@@ -34,24 +34,24 @@ pcs -f hastack-cib.xml resource create nova-evacuate ocf:hastack:NovaEvacuate cl
 pcs -f hastack-cib.xml constraint location fence-cloud1 prefers cloud1=-INFINITY
 pcs -f hastack-cib.xml constraint location fence-cloud2 prefers cloud2=-INFINITY
 pcs -f hastack-cib.xml constraint location fence-cloud3 prefers cloud3=-INFINITY
-pcs -f hastack-cib.xml constraint order start neutron-api then start neutron-rpc kind=Optional
+pcs -f hastack-cib.xml constraint order start neutron-api then start neutron-rpc kind=Optional symmetrical=false
 pcs -f hastack-cib.xml constraint order start neutron-rpc then start neutron-openvswitch-agent kind=Optional
-pcs -f hastack-cib.xml constraint order start neutron-openvswitch-agent then start neutron-dhcp-agent kind=Optional
-pcs -f hastack-cib.xml constraint order start neutron-dhcp-agent then start neutron-l3-agent kind=Optional
-pcs -f hastack-cib.xml constraint order start neutron-l3-agent then start neutron-metadata-agent kind=Optional
+pcs -f hastack-cib.xml constraint order start neutron-openvswitch-agent then start neutron-dhcp-agent kind=Optional symmetrical=false
+pcs -f hastack-cib.xml constraint order start neutron-dhcp-agent then start neutron-l3-agent kind=Optional symmetrical=false
+pcs -f hastack-cib.xml constraint order start neutron-l3-agent then start neutron-metadata-agent kind=Optional symmetrical=false
 # neutron-dhcp-agent serves from namespaces whose ports the L2 agent of its node wires: on a node where the L2 agent cannot run, it would take networks and routers it cannot connect
 pcs -f hastack-cib.xml constraint colocation add neutron-dhcp-agent with neutron-openvswitch-agent INFINITY
 # neutron-l3-agent serves from namespaces whose ports the L2 agent of its node wires: on a node where the L2 agent cannot run, it would take networks and routers it cannot connect
 pcs -f hastack-cib.xml constraint colocation add neutron-l3-agent with neutron-openvswitch-agent INFINITY
 # neutron-metadata-agent serves from namespaces whose ports the L2 agent of its node wires: on a node where the L2 agent cannot run, it would take networks and routers it cannot connect
 pcs -f hastack-cib.xml constraint colocation add neutron-metadata-agent with neutron-openvswitch-agent INFINITY
-pcs -f hastack-cib.xml constraint order start nova-api-clone then start nova-metadata-clone kind=Optional
-pcs -f hastack-cib.xml constraint order start nova-metadata-clone then start nova-scheduler-clone kind=Optional
-pcs -f hastack-cib.xml constraint order start nova-scheduler-clone then start nova-conductor-clone kind=Optional
-pcs -f hastack-cib.xml constraint order start nova-conductor-clone then start nova-novncproxy-clone kind=Optional
+pcs -f hastack-cib.xml constraint order start nova-api-clone then start nova-metadata-clone kind=Optional symmetrical=false
+pcs -f hastack-cib.xml constraint order start nova-metadata-clone then start nova-scheduler-clone kind=Optional symmetrical=false
+pcs -f hastack-cib.xml constraint order start nova-scheduler-clone then start nova-conductor-clone kind=Optional symmetrical=false
+pcs -f hastack-cib.xml constraint order start nova-conductor-clone then start nova-novncproxy-clone kind=Optional symmetrical=false
 pcs -f hastack-cib.xml constraint location compute-neutron-agent-clone rule resource-discovery=exclusive score=0 osprole eq compute
 pcs -f hastack-cib.xml constraint location compute-nova-clone rule resource-discovery=exclusive score=0 osprole eq compute
-pcs -f hastack-cib.xml constraint order start compute-neutron-agent-clone then start compute-nova-clone kind=Optional
+pcs -f hastack-cib.xml constraint order start compute-neutron-agent-clone then start compute-nova-clone kind=Optional symmetrical=false
 # nova-compute plugs instances' ports into what the L2 agent of its node wires: where the L2 agent cannot run, nova-compute must stop so that no instance is scheduled there
 pcs -f hastack-cib.xml constraint colocation add compute-nova-clone with compute-neutron-agent-clone INFINITY
 pcs -f hastack-cib.xml constraint order start nova-conductor-clone then start compute-nova-clone kind=Optional
