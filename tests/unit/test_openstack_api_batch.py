@@ -23,14 +23,26 @@ from hastack.secrets import Secrets
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "lab.yaml"
 
 FAKE_SDK = '''
-import json, os, types
+import json, os, threading, time, types
 
 CALLS = []
+ACTIVE = [0, 0]  # calls running now, most ever at once
+LOCK = threading.Lock()
 
 class Identity:
     def __getattr__(self, name):
         def call(*args, **kwargs):
-            CALLS.append([name, kwargs.get("name"), kwargs.get("password")])
+            with LOCK:
+                ACTIVE[0] += 1
+                ACTIVE[1] = max(ACTIVE)
+            time.sleep(float(os.environ.get("CALL_SECONDS", "0")))
+            with LOCK:
+                ACTIVE[0] -= 1
+            named = [a for a in args if isinstance(a, str)]
+            CALLS.append([name, kwargs.get("name") or (named[0] if named else None),
+                          kwargs.get("password")])
+            if name in ("services", "endpoints"):
+                return []
             if name.startswith("create_"):
                 return types.SimpleNamespace(id=kwargs.get("name"), **kwargs)
             if name.startswith("validate_"):
@@ -41,20 +53,21 @@ class Identity:
 def connect(**kwargs):
     conn = types.SimpleNamespace(identity=Identity())
     import atexit
-    atexit.register(lambda: open(os.environ["CALLS_FILE"], "w").write(json.dumps(CALLS)))
+    atexit.register(lambda: open(os.environ["CALLS_FILE"], "w").write(
+        json.dumps(CALLS + [["at once", ACTIVE[1], None]])))
     CALLS.append(["connect", None, None])
     return conn
 '''
 
 
-def run_batch(tmp_path: Path, requests: list[dict[str, object]],
-              env: dict[str, str]) -> tuple[list[dict[str, object]], list[list[str]]]:
+def run_batch(tmp_path: Path, requests: list[dict[str, object]], env: dict[str, str], *,
+              ensure: bool = True) -> tuple[list[dict[str, object]], list[list[str]]]:
     sdk = tmp_path / "sdk"
-    (sdk / "openstack").mkdir(parents=True)
+    (sdk / "openstack").mkdir(parents=True, exist_ok=True)
     (sdk / "openstack" / "__init__.py").write_text(FAKE_SDK)
     calls = tmp_path / "calls.json"
     done = subprocess.run(
-        [sys.executable, "-", json.dumps({"requests": requests, "ensure": True})],
+        [sys.executable, "-", json.dumps({"requests": requests, "ensure": ensure})],
         input=agent_text("openstack_api.py"), capture_output=True, text=True, check=True,
         env={"PYTHONPATH": str(sdk), "OS_AUTH_URL": "https://198.18.0.201:5000/v3",
              "OS_PASSWORD": "admin-pw", "CALLS_FILE": str(calls), **env})
@@ -79,6 +92,27 @@ def test_a_failing_request_does_not_stop_the_next_and_each_gets_its_own_password
     assert users == [("hda", "first-pw"), ("hda2", "second-pw")], calls
     assert ["create_project", "service", None] in calls
     assert [c for c in calls if c[0] == "connect"] == [["connect", None, None]], calls
+
+
+def _registers(users: list[str]) -> list[dict[str, object]]:
+    return [{"operation": "keystone.register", "params": {
+        "user": user, "service": user, "type": user, "url": "https://x", "region": "r"},
+        "secret": f"SECRET_{user}"} for user in users]
+
+
+def test_a_batch_that_only_reads_asks_a_few_at_a_time_and_answers_in_order(
+        tmp_path: Path) -> None:
+    users = [f"svc{i}" for i in range(6)]
+    env = {"CALL_SECONDS": "0.05", **{f"SECRET_{u}": f"{u}-pw" for u in users}}
+    answers, calls = run_batch(tmp_path, _registers(users), env, ensure=False)
+    named = [[u for u in users if f"user {u};" in str(a["detail"])] for a in answers]
+    assert named == [[u] for u in users], answers
+    assert calls[-1][1] > 1, "the reads ran one after another"
+    assert not [c for c in calls if c[0].startswith(("create_", "update_"))], calls
+    # Writes stay one after another: two at once would create the same project twice.
+    _, calls = run_batch(tmp_path, _registers(users), env, ensure=True)
+    assert calls[-1][1] == 1, "writes ran at once"
+    assert [c[1] for c in calls if c[0] == "create_user"] == users
 
 
 class DyingNode:

@@ -2,10 +2,11 @@
 """OpenStack API operations, run with python3 on a controller (it reaches every VIP; the
 host running hastack may not). Sent over stdin by osapi/client.py; stdlib + openstacksdk
 only. Input: JSON {"requests": [{"operation", "params", "secret"}], "ensure"} on argv[1], run
-one after another in one process (one import of openstacksdk, one token: about a second each
-saved); credentials in the environment (OS_AUTH_URL, OS_PASSWORD, and a request's "secret"
-names the variable holding the password it sets). Output: one JSON line, a list of
-{"ok", "changed", "detail", "seconds"}, one per request.
+in one process (one import of openstacksdk, one token: about a second each saved), one after
+another, or a few at a time when they only read ("ensure": false); credentials in the
+environment (OS_AUTH_URL, OS_PASSWORD, and a request's "secret" names the variable holding
+the password it sets). Output: one JSON line, a list of {"ok", "changed", "detail",
+"seconds"}, one per request, in the order asked.
 
 Ensure operations create what is missing and report whether they changed anything; with
 "ensure": false they only report what they would change. Check operations assert an outcome.
@@ -32,8 +33,11 @@ def connect(auth_url=None, endpoint_override=None):
 
 
 class Ensure:
-    def __init__(self, apply):
-        self.apply, self.changes = apply, []
+    """One request's ensure: whether to apply, what it would change, and the password it
+    sets (read from the variable the request names)."""
+
+    def __init__(self, apply, secret=None):
+        self.apply, self.changes, self.secret = apply, [], secret
 
     def need(self, what):
         self.changes.append(what)
@@ -123,7 +127,7 @@ def op_project_ensure(conn, ens, params):
 def op_keystone_register(conn, ens, params):
     if params.get("user"):
         project = ensure_project(conn, ens, "service")
-        user = ensure_user(conn, ens, params["user"], os.environ["SECRET_PASSWORD"])
+        user = ensure_user(conn, ens, params["user"], ens.secret)
         grant_on_project(conn, ens, project, user, ensure_role(conn, ens, "admin"))
         for extra in params.get("extra_roles", []):
             grant_on_project(conn, ens, project, user, ensure_role(conn, ens, extra))
@@ -155,7 +159,7 @@ def op_heat_stack_domain(conn, ens, params):
                                              description="heat stack projects and users")
     if domain is None:
         return
-    user = ensure_user(conn, ens, params["admin"], os.environ["SECRET_PASSWORD"],
+    user = ensure_user(conn, ens, params["admin"], ens.secret,
                        domain=domain.id)
     role = ensure_role(conn, ens, "admin")
     if user is not None and role is not None and \
@@ -565,12 +569,9 @@ CHECKS = {"token.issue": check_token_issue, "token.issue.member": check_token_is
 
 def run_one(conn, request, ensure):
     operation, params = request["operation"], request.get("params", {})
-    # The operations read the password they set from here; never one an earlier request set.
-    os.environ.pop("SECRET_PASSWORD", None)
-    if request.get("secret"):
-        os.environ["SECRET_PASSWORD"] = os.environ[request["secret"]]
     if operation in ENSURE:
-        ens = Ensure(ensure)
+        # The password a request sets comes from the variable it names, never another's.
+        ens = Ensure(ensure, os.environ[request["secret"]] if request.get("secret") else None)
         ENSURE[operation](conn, ens, params)
         return {"ok": True, "changed": bool(ens.changes),
                 "detail": "; ".join(ens.changes) or "already there"}
@@ -579,17 +580,41 @@ def run_one(conn, request, ensure):
     return {"ok": False, "changed": False, "detail": f"unknown operation {operation}"}
 
 
+# Requests that only read (a probe, a dry run) are asked this many at a time: a no-op
+# deploy's keystone probe is ~60 calls, each waiting on keystone (a password check is a
+# bcrypt hash there). Writes stay one after another: two would create the same project.
+READERS = 4
+
+
 def main():
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Lock
+
     batch = json.loads(sys.argv[1])
-    results, conn = [], None
-    for request in batch["requests"]:
+    requests, ensure = batch["requests"], batch.get("ensure", True)
+    connected, lock = [], Lock()
+
+    def conn():
+        with lock:  # one connection (one token) for all, made on first use
+            if not connected:
+                connected.append(connect())
+        return connected[0]
+
+    def timed(request):
         started = time.monotonic()
         try:
-            conn = conn or connect()
-            result = run_one(conn, request, batch.get("ensure", True))
+            result = run_one(conn(), request, ensure)
         except Exception as exc:  # report every failure as data: the caller names the step
             result = {"ok": False, "changed": False, "detail": f"{type(exc).__name__}: {exc}"}
-        results.append({**result, "seconds": time.monotonic() - started})
+        return {**result, "seconds": time.monotonic() - started}
+
+    if ensure or len(requests) < 2:
+        results = [timed(r) for r in requests]
+    else:
+        # The first alone: keystone's version discovery and the token, before any thread.
+        results = [timed(requests[0])]
+        with ThreadPoolExecutor(max_workers=READERS) as pool:
+            results += list(pool.map(timed, requests[1:]))
     print(json.dumps(results))
 
 
