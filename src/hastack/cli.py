@@ -462,15 +462,21 @@ def status(
         states = run(lambda: commands_running.status(session))
         if fmt is Format.JSON:
             _json(states)
-            return
-        out.print(Group(*_status_view(states)))
-        return
+        else:
+            out.print(Group(*_status_view(states)))
+        raise typer.Exit(_status_exit(states))
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a watch ends
-        _watch_status(session, fmt, interval, count)
+        raise typer.Exit(_watch_status(session, fmt, interval, count))
 
 
-def _watch_status(session: Session, fmt: Format, interval: float, count: int | None) -> None:
-    """Each reading as soon as it is read, then the rest of ``interval`` before the next."""
+def _status_exit(states: list[ClusterState]) -> int:
+    """1 when a cluster had no member answering: a script sees it without parsing."""
+    return 1 if any(s.reachable_via is None for s in states) else 0
+
+
+def _watch_status(session: Session, fmt: Format, interval: float, count: int | None) -> int:
+    """Each reading as soon as it is read, then the rest of ``interval`` before the next;
+    the exit status of the last reading (a watch ended by --count)."""
     import datetime
     import time
 
@@ -497,6 +503,7 @@ def _watch_status(session: Session, fmt: Format, interval: float, count: int | N
                     sys.stdout.flush()
             if count is None or read < count:
                 time.sleep(max(0.0, interval - (time.monotonic() - started)))
+    return _status_exit(states)
 
 
 def _status_view(states: list[ClusterState]) -> list[RenderableType]:

@@ -105,12 +105,15 @@ def test_a_lab_that_lost_power_at_once_comes_back_with_lab_up_and_passes_verify(
         lab: None) -> None:
     """Every machine off at once, as when this computer loses power (`lab stop`), then
     `lab up`: the same machines with their disks, and the deployed core heals itself: Galera
-    and RabbitMQ cold-start, verify passes with no deploy in between."""
+    and RabbitMQ cold-start, verify passes with no deploy in between. While it is dark,
+    `status` says no member answers and exits 1."""
     inside("n1", "sh", "-c", "echo before-the-outage > /root/kept")
     hastack("lab", "stop")
     machines = hastack_json("lab", "status")["machines"]
     assert {m["name"]: m["power"] for m in machines} == dict.fromkeys(NODES, "off"), machines
     assert all(pid1(n) is None for n in NODES)
+    dark = hastack("status", str(SITE), check=False)
+    assert dark.returncode == 1 and "no member answers" in dark.stdout, dark
     up = hastack("lab", "up", str(SITE), "--packages", "core", check=False)
     assert up.returncode == 0, up.stdout + up.stderr
     assert inside("n1", "cat", "/root/kept").stdout.strip() == "before-the-outage"
