@@ -271,12 +271,13 @@ def test_server_gone_mid_command_is_an_error_then_back(up: Sshd) -> None:
 
 def test_put_cut_mid_transfer_writes_nothing(up: Sshd, tmp_path: Path) -> None:
     target = tmp_path / "big"
+    puts: list[int] = []
 
     async def go() -> None:
         t = up.transport()
         try:
             task = asyncio.create_task(t.put(str(target), b"x" * (64 << 20)))
-            await wait_async(lambda: up.commands("hastack-put"), 30)
+            puts.extend(await wait_async(lambda: up.commands("hastack-put"), 30))
             up.drop_connections()
             with pytest.raises(TransportError, match="lost the SSH connection"):
                 await task
@@ -284,7 +285,8 @@ def test_put_cut_mid_transfer_writes_nothing(up: Sshd, tmp_path: Path) -> None:
             await t.close()
 
     run(go())
-    wait_for(lambda: not up.commands("hastack-put"))
+    # Its session killed, the script is orphaned (no longer under sshd) and ends on its own.
+    wait_for(lambda: not any(Path(f"/proc/{pid}").exists() for pid in puts), 30)
     assert list(tmp_path.iterdir()) == []  # neither the file nor its temp file
 
 
