@@ -71,6 +71,10 @@ def test_machines_run_systemd_and_reach_each_other(lab: None) -> None:
         assert inside(node, "hostname").stdout.strip() == node
     assert reaches("n1", "198.18.0.12")
     assert reaches("n3", "198.18.0.11")
+    # A reload (Pacemaker does one at every start and stop) runs no generator in a machine.
+    inside("n1", "systemctl", "daemon-reload")
+    generated = inside("n1", "sh", "-c", "ls -A /run/systemd/generator* 2>/dev/null").stdout
+    assert not generated.strip(), generated
     machines = hastack_json("lab", "status", "--site", str(SITE))["machines"]
     assert {m["name"]: (m["power"], m["link"]) for m in machines} == \
         dict.fromkeys(("n1", "n2", "n3"), ("on", "up")), machines

@@ -32,6 +32,13 @@ HIDDEN_WANTS = ("multi-user.target.wants", "timers.target.wants", "getty.target.
                 "sysinit.target.wants", "sockets.target.wants")
 MASKED_UNITS = ("openipmi.service", "postgresql.service", "apt-daily.service",
                 "apt-daily-upgrade.service", "systemd-timesyncd.service")
+# Generators run on every systemd reload, and Pacemaker reloads a node's systemd at every
+# start and stop of a systemd resource: some 40 in a row when a controller rejoins, each
+# behind the last (1.2-1.6 s apiece under the rejoin's load). A machine needs none of them:
+# they serve the host's disks, consoles and init scripts, and every unit the lab runs is a
+# package's own (the sysv generator found only stunnel4's script, a daemon the lab never
+# runs; swift's generators act only on multi-instance configs, which hastack does not write).
+GENERATORS = Path("/lib/systemd/system-generators")
 OPAQUE_XATTR = "trusted.overlay.opaque"
 # Storage every controller shares, as the site's shared storage would on real hosts (the lab
 # has no NFS server: a kernel NFS export cannot be made inside a machine): one host dir,
@@ -62,6 +69,8 @@ def prepare_disk(layout: LabLayout, machine: MachineSpec) -> None:
     """The machine's own upper dir: identity, hosts, and host units kept from starting."""
     etc = machine.upper / "etc"
     units = etc / "systemd" / "system"
+    if not os.path.ismount(machine.root):  # an upper dir is not written under its overlay
+        _mask_generators(etc / "systemd" / "system-generators")  # a disk made before too
     if (etc / "machine-id").exists():
         return
     units.mkdir(parents=True, exist_ok=True)
@@ -79,6 +88,14 @@ def prepare_disk(layout: LabLayout, machine: MachineSpec) -> None:
         os.setxattr(path, OPAQUE_XATTR, b"y")
     for unit in MASKED_UNITS:
         link = units / unit
+        if not link.is_symlink():
+            link.symlink_to("/dev/null")
+
+
+def _mask_generators(masks: Path) -> None:
+    masks.mkdir(parents=True, exist_ok=True)
+    for generator in sorted(GENERATORS.iterdir()) if GENERATORS.is_dir() else []:
+        link = masks / generator.name
         if not link.is_symlink():
             link.symlink_to("/dev/null")
 
