@@ -348,7 +348,7 @@ async def _restart_units(d: Deployment, name: str, hosted: Sequence[HostUnit]) -
     await _wait_units_active(d, name, hosted)
 
 
-async def _stop_managed_units(d: Deployment, members: Sequence[str],
+async def _stop_managed_units(d: Deployment, cluster: str, members: Sequence[str],
                               resources: Sequence[Primitive | Clone],
                               hosted: Sequence[HostUnit]) -> None:
     """Units Pacemaker drives must not be enabled or running on their own (packages start
@@ -361,11 +361,18 @@ async def _stop_managed_units(d: Deployment, members: Sequence[str],
     units += [u.unit for u in hosted]
     if not units:
         return
-    for name in members:
-        node = d.transports[name]
-        if (await node.run(["systemctl", "is-active", "--quiet", "pacemaker"])).ok:
-            continue
-        await node.run(["systemctl", "disable", "--now", *units])
+    states = await asyncio.gather(*(d.transports[m].run(
+        ["systemctl", "is-active", "--quiet", "pacemaker"]) for m in members))
+    stopped = [m for m, s in zip(members, states, strict=True) if not s.ok]
+    if not stopped:
+        return
+    # Every member at once: some 40 units take each node 12-13 s to disable and stop.
+    started = time.monotonic()
+    d.started(f"cluster:{cluster}", None)  # the first step of forming it
+    await asyncio.gather(*(d.transports[m].run(["systemctl", "disable", "--now", *units])
+                           for m in stopped))
+    d.record(f"cluster:{cluster}", None, "changed", f"the units Pacemaker drives disabled on "
+             f"{', '.join(stopped)} (packages enable some)", started)
 
 
 async def _form_cluster(d: Deployment, cluster: str, members: tuple[str, ...]) -> None:
@@ -861,7 +868,7 @@ async def deploy(d: Deployment) -> Deployment:
         members = tuple(cluster.model.node_ids)
         all_rsc = [r for r in cluster.model.resources]
         if not d.dry_run:
-            await _stop_managed_units(d, members, all_rsc, cluster.host_units)
+            await _stop_managed_units(d, cluster.name, members, all_rsc, cluster.host_units)
             started = time.monotonic()
             rekeyed = await rekey.rekey({m: d.transports[m] for m in members})
             if rekeyed:
