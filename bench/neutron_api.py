@@ -37,13 +37,25 @@ import json, sys, time, openstack
 conn, op, path = openstack.connect(), sys.argv[1], sys.argv[2]
 ids = {} if op == "network" else json.load(open(path))
 net = conn.network
+save = lambda: json.dump(ids, open(path, "w"))  # after each create: cleanup finds it
 started = time.monotonic()
 if op == "network":
     ids["network"] = net.create_network(name="hastack-bench").id
+    save()
     ids["subnet"] = net.create_subnet(network_id=ids["network"], ip_version=4,
                                       name="hastack-bench", cidr="10.254.0.0/24").id
 elif op == "router-create":
     ids["router"] = net.create_router(name="hastack-bench").id
+elif op == "cleanup":  # after a failed call: whatever of this run is left, best effort
+    for undo in (lambda: net.remove_interface_from_router(ids["router"],
+                                                          subnet_id=ids["subnet"]),
+                 lambda: net.delete_router(ids["router"]),
+                 lambda: net.delete_network(ids["network"])):
+        try:
+            undo()
+        except Exception:
+            pass
+    ids = {}
 elif op == "interface-add":
     net.add_interface_to_router(ids["router"], subnet_id=ids["subnet"])
 elif op == "interface-remove":
@@ -53,7 +65,7 @@ elif op == "router-delete":
 elif op == "network-delete":
     net.delete_network(ids["network"])
 print(time.monotonic() - started)
-json.dump(ids, open(path, "w"))
+save()
 """
 CALLS = ("network", "router-create", "interface-add", "interface-remove", "router-delete",
          "network-delete")
@@ -90,13 +102,20 @@ def _workers() -> list[str]:
     return found.stdout.split()
 
 
-def _call(site: Path, controller: str, op: str) -> float:
+def _run_call(site: Path, controller: str, op: str) -> subprocess.CompletedProcess[str]:
     script = f". /root/openrc && python3 -c {shlex.quote(CALL)} {op} {STATE}"
-    done = subprocess.run([HASTACK, "lab", "exec", "--site", str(site), controller, "--",
+    return subprocess.run([HASTACK, "lab", "exec", "--site", str(site), controller, "--",
                            "bash", "-c", script], capture_output=True, text=True,
                           timeout=600, check=False)
+
+
+def _call(site: Path, controller: str, op: str) -> float:
+    done = _run_call(site, controller, op)
     if done.returncode != 0:
-        sys.exit(f"{op} failed on {controller}:\n{done.stderr[-2000:]}")
+        cleaned = _run_call(site, controller, "cleanup").returncode == 0
+        sys.exit(f"{op} failed on {controller}; what this run had created was "
+                 f"{'deleted' if cleaned else f'left (its ids: {STATE} there)'}:\n"
+                 f"{done.stderr[-2000:]}")
     return float(done.stdout.strip().splitlines()[-1])
 
 
