@@ -10,6 +10,9 @@ mkdir -p "$d"
 t=$(mktemp "$d/.hastack.XXXXXX")
 trap 'rm -f "$t"' EXIT
 trap 'exit 143' TERM HUP
+# Reporting a short stream on stderr after the connection died is a write to a closed pipe:
+# SIGPIPE would end the shell before its EXIT trap (a temp file left on the node).
+trap 'exit 141' PIPE
 chmod "$m" "$t"
 cat > "$t"
 s=$(wc -c < "$t")
