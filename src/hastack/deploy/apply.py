@@ -352,18 +352,18 @@ async def _stop_managed_units(d: Deployment, cluster: str, members: Sequence[str
                               resources: Sequence[Primitive | Clone],
                               hosted: Sequence[HostUnit]) -> None:
     """Units Pacemaker drives must not be enabled or running on their own (packages start
-    some of them on install); only done while Pacemaker is not yet running. Units systemd
-    runs itself are stopped too: the package started them with its own configuration, and
-    their service's stage starts them with hastack's."""
+    some of them on install); only done on members whose Pacemaker is not yet running, all
+    at once, as the first step of the cluster's stage. Units systemd runs itself are stopped
+    too: the package started them with its own configuration, and their service's stage
+    starts them with hastack's."""
     platform = platform_info(d.loaded.site.platform.value)
     units = _managed_units(resources) + [platform.units[c] for e in d.catalog
                                          for c in e.service.agent_units]
     units += [u.unit for u in hosted]
     if not units:
         return
-    states = await asyncio.gather(*(d.transports[m].run(
-        ["systemctl", "is-active", "--quiet", "pacemaker"]) for m in members))
-    stopped = [m for m, s in zip(members, states, strict=True) if not s.ok]
+    running = await live.running_pacemaker({m: d.transports[m] for m in members})
+    stopped = [m for m in members if m not in running]
     if not stopped:
         return
     # Every member at once: some 40 units take each node 12-13 s to disable and stop.
@@ -379,9 +379,8 @@ async def _form_cluster(d: Deployment, cluster: str, members: tuple[str, ...]) -
     started = time.monotonic()
     d.started(f"cluster:{cluster}", None)
     first = d.transports[members[0]]
-    states = await asyncio.gather(*(d.transports[m].run(
-        ["systemctl", "is-active", "--quiet", "pacemaker"]) for m in members))
-    down = [m for m, s in zip(members, states, strict=True) if not s.ok]
+    running = await live.running_pacemaker({m: d.transports[m] for m in members})
+    down = [m for m in members if m not in running]
     if d.dry_run:
         d.record(f"cluster:{cluster}", None, "would change" if down else "unchanged",
                  f"would start pacemaker on {', '.join(down)}" if down else "running", started)
@@ -972,9 +971,7 @@ async def _joining(d: Deployment, members: tuple[str, ...]) -> list[str]:
     """Members a running cluster has never seen (a controller added to the site): none when
     no member runs yet (the first deploy forms the cluster with all of them). Those that
     joined in a run killed before they left standby count as joining again (d.joining)."""
-    states = await asyncio.gather(*(d.transports[m].run(
-        ["systemctl", "is-active", "--quiet", "pacemaker"]) for m in members))
-    running = [m for m, state in zip(members, states, strict=True) if state.ok]
+    running = await live.running_pacemaker({m: d.transports[m] for m in members})
     if not running:
         return []
     known = await live.cluster_nodes(d.transports[running[0]])

@@ -114,9 +114,7 @@ async def rekey(nodes: Mapping[str, Transport]) -> str | None:
         return None
     started = time.monotonic()
     held = {k: v for m in marks if m.ok for k, v in _held(m.stdout).items()}
-    states = await asyncio.gather(*(n.run(["systemctl", "is-active", "--quiet", "pacemaker"])
-                                    for n in nodes.values()))
-    running = [name for name, state in zip(members, states, strict=True) if state.ok]
+    running = await live.running_pacemaker(nodes)
     if running:
         via = nodes[running[0]]
         held = await _hold(nodes, via, held)

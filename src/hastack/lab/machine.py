@@ -66,7 +66,9 @@ def is_on(machine: MachineSpec) -> bool:
 
 
 def prepare_disk(layout: LabLayout, machine: MachineSpec) -> None:
-    """The machine's own upper dir: identity, hosts, and host units kept from starting."""
+    """The machine's own upper dir: identity, hosts, host units kept from starting, and
+    systemd's generators masked (written while the machine is off: a disk made before this
+    gets them at its next start)."""
     etc = machine.upper / "etc"
     units = etc / "systemd" / "system"
     if not os.path.ismount(machine.root):  # an upper dir is not written under its overlay

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Mapping
 
 from lxml import etree
 
@@ -15,6 +16,13 @@ from hastack.pacemaker.status import ClusterStatus, expired_monitor_failures, pa
 from hastack.transport.base import Transport
 
 PUSH_FILE = "/run/hastack-configuration.xml"
+
+
+async def running_pacemaker(nodes: Mapping[str, Transport]) -> list[str]:
+    """The nodes (by name, in their order) whose Pacemaker daemon runs now."""
+    states = await asyncio.gather(*(n.run(["systemctl", "is-active", "--quiet", "pacemaker"])
+                                    for n in nodes.values()))
+    return [name for name, state in zip(nodes, states, strict=True) if state.ok]
 
 
 async def crm_mon(node: Transport) -> ClusterStatus:
