@@ -460,6 +460,9 @@ def test_a_controller_added_joins_in_standby_once_fenceable_and_leaves_it_last(
     assert grown_at > lifted and "rabbit@n4" in (world.broker.replicas or set())
     assert JOIN_DROPIN not in world.nodes["n4"].files
     assert "join:openstack" in [e.stage for e in deployed.steps if e.outcome == "changed"]
+    # As the operator reads it: the fencing stage is reported before the cluster's.
+    stages = [e.stage for e in deployed.steps]
+    assert stages.index("fencing:openstack") < stages.index("cluster:openstack"), stages
     assert not deploy(grown, world).changed
 
 

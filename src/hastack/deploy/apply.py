@@ -348,14 +348,15 @@ async def _restart_units(d: Deployment, name: str, hosted: Sequence[HostUnit]) -
     await _wait_units_active(d, name, hosted)
 
 
-async def _stop_managed_units(d: Deployment, cluster: str, members: Sequence[str],
+async def _stop_managed_units(d: Deployment, members: Sequence[str],
                               resources: Sequence[Primitive | Clone],
                               hosted: Sequence[HostUnit]) -> None:
     """Units Pacemaker drives must not be enabled or running on their own (packages start
     some of them on install); only done on members whose Pacemaker is not yet running, all
-    at once, as the first step of the cluster's stage. Units systemd runs itself are stopped
-    too: the package started them with its own configuration, and their service's stage
-    starts them with hastack's."""
+    at once, each recorded as a step of the member's `prepare` stage (not the cluster's: a
+    joining member's fencing is proven before anything of the cluster's stage). Units systemd runs
+    itself are stopped too: the package started them with its own configuration, and their
+    service's stage starts them with hastack's."""
     platform = platform_info(d.loaded.site.platform.value)
     units = _managed_units(resources) + [platform.units[c] for e in d.catalog
                                          for c in e.service.agent_units]
@@ -363,16 +364,17 @@ async def _stop_managed_units(d: Deployment, cluster: str, members: Sequence[str
     if not units:
         return
     running = await live.running_pacemaker({m: d.transports[m] for m in members})
-    stopped = [m for m in members if m not in running]
-    if not stopped:
-        return
-    # Every member at once: some 40 units take each node 12-13 s to disable and stop.
-    started = time.monotonic()
-    d.started(f"cluster:{cluster}", None)  # the first step of forming it
-    await asyncio.gather(*(d.transports[m].run(["systemctl", "disable", "--now", *units])
-                           for m in stopped))
-    d.record(f"cluster:{cluster}", None, "changed", f"the units Pacemaker drives disabled on "
-             f"{', '.join(stopped)} (packages enable some)", started)
+
+    async def disable(member: str) -> None:
+        # Some 40 units take a node 12-13 s to disable and stop: every member at once.
+        started = time.monotonic()
+        d.started("prepare", member)
+        await d.transports[member].run(["systemctl", "disable", "--now", *units])
+        d.record("prepare", member, "changed",
+                 f"disabled the {len(units)} units Pacemaker drives (packages enable some)",
+                 started)
+
+    await asyncio.gather(*(disable(m) for m in members if m not in running))
 
 
 async def _form_cluster(d: Deployment, cluster: str, members: tuple[str, ...]) -> None:
@@ -867,7 +869,7 @@ async def deploy(d: Deployment) -> Deployment:
         members = tuple(cluster.model.node_ids)
         all_rsc = [r for r in cluster.model.resources]
         if not d.dry_run:
-            await _stop_managed_units(d, cluster.name, members, all_rsc, cluster.host_units)
+            await _stop_managed_units(d, members, all_rsc, cluster.host_units)
             started = time.monotonic()
             rekeyed = await rekey.rekey({m: d.transports[m] for m in members})
             if rekeyed:

@@ -79,7 +79,8 @@ def build_plan(site: Site, placement: Placement, rendering: SiteRendering,
     stages = [Stage(
         name="prepare", targets=all_nodes,
         does=("install the packages of the services each node runs",
-              "write /etc/hosts and the TCP keepalive/retry sysctls, and apply them"),
+              "write /etc/hosts and the TCP keepalive/retry sysctls, and apply them",
+              "disable the units Pacemaker drives (packages enable some)"),
         proof="every package installed; sysctl values read back")]
     for cluster in rendering.clusters:
         members = tuple(cluster.model.node_ids)
