@@ -158,6 +158,29 @@ def test_the_failover_path_runs_at_a_higher_priority_than_the_apis(cloud: None) 
     assert int(inside("ctl1", "ps", "-o", "ni=", "-p", mysqld).stdout) == -10
 
 
+def test_pacemaker_starts_and_stops_a_unit_without_reloading_systemd(cloud: None) -> None:
+    """render/pacemaker_units.py: Pacemaker's drop-in is hastack's, in force with Pacemaker's
+    start timeout, and a restart of a systemd resource reloads no node's systemd (a start
+    queued behind reloads was read as failed)."""
+    for node in (*CONTROLLERS, "cmp1"):
+        # Pacemaker's start timeouts: 300 s and 200 s, not systemd's 90 s.
+        unit, timeout = ("nova-compute", "5min") if node == "cmp1" else \
+            ("nova-novncproxy", "3min 20s")
+        shown = inside(node, "systemctl", "show", "-p", "Restart", "-p", "Before",
+                       "-p", "TimeoutStartUSec", unit)
+        assert "Restart=no" in shown.stdout and "pacemaker.service" in shown.stdout, shown
+        assert f"TimeoutStartUSec={timeout}\n" in shown.stdout, shown
+    since = inside("ctl1", "date", "+%Y-%m-%d %H:%M:%S").stdout.strip()
+    restart = inside("ctl1", "crm_resource", "--restart", "--resource",
+                     "nova-novncproxy-clone", "--timeout", "180s", timeout=240)
+    assert restart.returncode == 0, restart.stdout + restart.stderr
+    for node in CONTROLLERS:
+        journal = inside(node, "journalctl", "--since", since, "-o", "cat", "_PID=1",
+                         "--no-pager").stdout
+        assert "Started nova-novncproxy.service" in journal, (node, journal[-2000:])
+        assert "Reloading" not in journal, (node, journal[-2000:])
+
+
 def drill(kind: str, *extra: str) -> dict[str, Any]:
     """One drill on the whole plane under its load: it passed (nothing acknowledged lost,
     everything back), and its report carries a recovery timeline from the nodes' journals."""

@@ -22,6 +22,7 @@ from hastack import catalog, pki
 from hastack.catalog import galera, rabbitmq, tls
 from hastack.pacemaker.tools import verify_cib
 from hastack.render.corosync import KEYFILE
+from hastack.render.pacemaker_units import NOWHERE, TMPFILES
 from hastack.render.site import SiteRendering, render_site
 from hastack.site.load import LoadedSite
 
@@ -257,3 +258,30 @@ def test_erlang_reads_every_rendered_inter_node_tls_config(
                               text=True, timeout=120, check=False,
                               env={**os.environ, "OPTFILE": str(path)})
         assert done.returncode == 0, f"{f.node}: {done.stdout}{done.stderr}"
+
+
+def test_systemd_tmpfiles_points_every_pacemaker_runtime_dropin_dir_nowhere(
+        site: tuple[LoadedSite, SiteRendering], tmp_path: Path) -> None:
+    """render/pacemaker_units.py's tmpfiles.d entries, as systemd-tmpfiles applies them at
+    boot and deploy: each unit Pacemaker drives gets its runtime drop-in directory replaced
+    (one Pacemaker wrote for a running unit too) by a symlink to nowhere."""
+    tmpfiles = need("systemd-tmpfiles")
+    files = [f for f in site[1].files if f.path == TMPFILES]
+    if not files:
+        pytest.skip("systemd runs every service of this site")
+    for file in files:
+        root = tmp_path / file.node
+        text = file.text.masked()  # no secret in it
+        units = re.findall(r"^L\+ /run/systemd/system/(\S+)\.service\.d ", text, re.M)
+        assert units, text
+        written = root / "run/systemd/system" / f"{units[0]}.service.d" / "50-pacemaker.conf"
+        written.parent.mkdir(parents=True)
+        written.write_text("[Service]\nRestart=no\n")
+        config = tmp_path / f"{file.node}.conf"
+        config.write_text(text)
+        done = subprocess.run([tmpfiles, "--create", f"--root={root}", str(config)],
+                              capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        for unit in units:
+            link = root / "run/systemd/system" / f"{unit}.service.d"
+            assert link.is_symlink() and os.readlink(link) == NOWHERE, (file.node, unit)

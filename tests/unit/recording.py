@@ -47,6 +47,7 @@ from hastack.errors import TransportError
 from hastack.haproxy_stats import ADMIN_SOCKET
 from hastack.pacemaker.live import RESTART_BAN
 from hastack.render.hosted import DROPIN as HOSTED_DROPIN
+from hastack.render.pacemaker_units import TMPFILES as PACEMAKER_PATHS_FILE
 from hastack.render.priority import DROPIN as PRIORITY_DROPIN
 from hastack.transport.base import Result
 from hastack.unit_states import SCRIPT as UNIT_STATES_SCRIPT
@@ -935,6 +936,8 @@ RULES: tuple[Rule, ...] = (
          and args[3:] == ("--name", "standby", "--update", "off"), _pacemaker(_standby_off)),
     Rule("trust CA", script_like(r"\[ ! -e .* update-ca-certificates >/dev/null"), _trust_ca),
     Rule("renice", script(RENICE, "renice"), lambda ask: ok()),
+    Rule("pacemaker paths", exact("systemd-tmpfiles", "--create", PACEMAKER_PATHS_FILE),
+         lambda ask: ok()),
     Rule("unit states", script(UNIT_STATES_SCRIPT, "units"), _unit_states),
     Rule("enabled and active", script_like(
         r"systemctl is-enabled -q (\S+) && systemctl is-active -q \1"), _enabled_and_active),

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 from hastack.agents import agent_text
 from hastack.catalog.steps import PACEMAKER_AUTHKEY, REMOTE_ENVIRONMENT
+from hastack.render.pacemaker_units import TMPFILES as PACEMAKER_PATHS_FILE
 from hastack.render.priority import DROPIN as PRIORITY_DROPIN
 from hastack.transport.base import Transport
 
@@ -23,6 +24,7 @@ REMOTE_RESTART = "remote-restart"  # pacemaker_remote restarts for a new environ
 REMOTE_KEY = "remote-key"  # ... for a new key, while no cluster node is connected
 COROSYNC_RELOAD = "corosync-reload"  # `corosync-cfgtool -R` where corosync runs
 COROSYNC_CONF = "/etc/corosync/corosync.conf"
+PACEMAKER_PATHS = "pacemaker-paths"  # Pacemaker's runtime drop-in directories, nowhere
 JOIN = "join"  # a member that joined a running cluster in standby: the deploy lifts it
 
 # For each unit named: the Nice= of its priority drop-in, for every process of its cgroup.
@@ -45,6 +47,8 @@ def marks_for(paths: Iterable[str]) -> list[str]:
             marks.add(REMOTE_KEY)
         if path == COROSYNC_CONF:
             marks.add(COROSYNC_RELOAD)
+        if path == PACEMAKER_PATHS_FILE:
+            marks.add(PACEMAKER_PATHS)
     return sorted(marks)
 
 
@@ -63,7 +67,11 @@ async def settle(node: Transport, marks: set[str], keep: set[str]) -> None:
     if SYSCTL in marks:
         # Inside lab machines /proc/sys is read-only: the lab sets these per namespace.
         await node.run(["sysctl", "--system"])
-    if UNITS in marks:
+    if PACEMAKER_PATHS in marks:
+        # L+: where Pacemaker wrote a drop-in for a running unit, its directory is replaced.
+        (await node.run(["systemd-tmpfiles", "--create", PACEMAKER_PATHS_FILE])).check()
+    if UNITS in marks or PACEMAKER_PATHS in marks:
+        # (Also for the runtime drop-ins just replaced: systemd still lists them otherwise.)
         (await node.run(["systemctl", "daemon-reload"])).check()
     reniced = sorted(m.removeprefix(RENICE_PREFIX) for m in marks
                      if m.startswith(RENICE_PREFIX))

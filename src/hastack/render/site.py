@@ -34,6 +34,7 @@ from hastack.render.corosync import node_ids, render_corosync
 from hastack.render.haproxy import render_haproxy, serves_tls
 from hastack.render.hosted import restart_dropins
 from hastack.render.ini import render_ini
+from hastack.render.pacemaker_units import pacemaker_unit_files
 from hastack.render.priority import Tier, priority_files, tier
 from hastack.site.model import Site
 from hastack.site.placement import ClusterPlacement, Placement
@@ -184,6 +185,8 @@ def _cluster_model(site: Site, placement: Placement, cluster: ClusterPlacement,
     # Priority and restart drop-ins belong to the base: writing one restarts no service.
     files += [replace(f, service=base.name) for f in
               priority_files(cluster.members, cluster.remotes, tiers, hosted, logins)
+              + pacemaker_unit_files(cluster.members, cluster.remotes,
+                                     [r for _, made in tiers for r in made])
               + restart_dropins(cluster.members, hosted)]
     elsewhere = _hosted_everywhere(site, placement, catalog)
     constraints = [c for c in constraints if not elsewhere.intersection(c.refs)]
