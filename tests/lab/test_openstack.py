@@ -144,7 +144,10 @@ def test_power_loss_keeps_every_api_answering_through_its_vip(cloud: None) -> No
 
 
 def test_the_failover_path_runs_at_a_higher_priority_than_the_apis(cloud: None) -> None:
-    """render/priority.py's drop-ins took effect on the running daemons."""
+    """render/priority.py's drop-ins took effect on the running daemons, and Nice acts
+    between them: the lab turned the kernel's autogroup off (with it, each service's
+    session got an equal share whatever its Nice)."""
+    assert Path("/proc/sys/kernel/sched_autogroup_enabled").read_text().strip() == "0"
     def nice(unit: str) -> int:
         pid = inside("ctl1", "systemctl", "show", "-P", "MainPID", unit).stdout.strip()
         return int(inside("ctl1", "ps", "-o", "ni=", "-p", pid).stdout)

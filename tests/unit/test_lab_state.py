@@ -149,6 +149,14 @@ def test_the_inotify_limit_grows_with_the_machines_and_is_never_lowered(
     assert limit.read_text() == "100000\n"
 
 
+def test_autogroup_is_switched_off_so_nice_acts_between_services(tmp_path: Path) -> None:
+    switch = tmp_path / "sched_autogroup_enabled"
+    switch.write_text("1\n")
+    control.ensure_priorities_act(switch)
+    assert switch.read_text() == "0\n"
+    control.ensure_priorities_act(tmp_path / "absent")  # a kernel without autogroup
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="nsenter into a PID's namespaces needs root")
 def test_lab_exec_runs_its_command_in_the_machines_environment_not_the_hosts(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from hastack.catalog.cib_model import Clone, Primitive
+from hastack.catalog.cib_model import Clone, NodeKind, Primitive
 from hastack.catalog.steps import ConfigFile, text_file
 
 DROPIN = "hastack-cluster.conf"
@@ -40,9 +40,10 @@ def runtime_dropins(unit: str) -> str:
     return f"/run/systemd/system/{unit}.service.d"
 
 
-def _start_timeouts(resources: Iterable[Primitive | Clone]) -> list[tuple[str, str, str | None]]:
+def _start_timeouts(resources: Iterable[Primitive | Clone]
+                    ) -> list[tuple[str, NodeKind, str | None]]:
     """(unit, runs_on, its start op's timeout) of every systemd-class resource."""
-    out = []
+    out: list[tuple[str, NodeKind, str | None]] = []
     for rsc in resources:
         primitive = rsc.primitive if isinstance(rsc, Clone) else rsc
         if primitive.systemd_unit is not None:
