@@ -163,15 +163,17 @@ def test_the_failover_path_runs_at_a_higher_priority_than_the_apis(cloud: None) 
 
 def test_pacemaker_starts_and_stops_a_unit_without_reloading_systemd(cloud: None) -> None:
     """render/pacemaker_units.py: Pacemaker's drop-in is hastack's, in force with Pacemaker's
-    start timeout, and a restart of a systemd resource reloads no node's systemd (a start
-    queued behind reloads was read as failed)."""
+    start timeout and no ordering against Pacemaker, and a restart of a systemd resource
+    reloads no node's systemd (a start queued behind reloads was read as failed)."""
     for node in (*CONTROLLERS, "cmp1"):
         # Pacemaker's start timeouts: 300 s and 200 s, not systemd's 90 s.
         unit, timeout = ("nova-compute", "5min") if node == "cmp1" else \
             ("nova-novncproxy", "3min 20s")
-        shown = inside(node, "systemctl", "show", "-p", "Restart", "-p", "Before",
-                       "-p", "TimeoutStartUSec", unit)
-        assert "Restart=no" in shown.stdout and "pacemaker.service" in shown.stdout, shown
+        shown = inside(node, "systemctl", "show", "-p", "Restart", "-p", "After",
+                       "-p", "Before", "-p", "TimeoutStartUSec", unit)
+        assert "Restart=no" in shown.stdout, shown
+        # Ordered against Pacemaker, a stop Pacemaker asks for while its unit stops waits.
+        assert "pacemaker.service" not in shown.stdout, shown
         assert f"TimeoutStartUSec={timeout}\n" in shown.stdout, shown
     since = inside("ctl1", "date", "+%Y-%m-%d %H:%M:%S").stdout.strip()
     restart = inside("ctl1", "crm_resource", "--restart", "--resource",

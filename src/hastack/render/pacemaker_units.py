@@ -10,14 +10,18 @@ start still queued behind them was read as failed: in a cold start of the whole 
 reloads ran back to back (1.3-2.3 s each) and nova-api's failed start held nova's chain back
 36 s. Pacemaker 3.0.1 waits for systemd's JobRemoved signal instead.
 
-Here the drop-in's settings are hastack's own drop-in (``Restart=no``: Pacemaker repairs;
-ordered before Pacemaker, so a shutdown stops Pacemaker first; systemd's start timeout is
-Pacemaker's, which upstream still lists as to do), and the unit's runtime drop-in directory
-is a symlink to a path that does not exist (tmpfiles.d makes it at boot, deploy at once):
-Pacemaker cannot open its file there, logs ``Cannot open systemd override file ... for
-writing`` and reloads nothing; at a stop it has nothing to remove and reloads nothing.
-systemd reads no drop-in there (a directory that is not there), and ``systemctl cat``
-shows the unit as usual (a directory in the file's place made it fail).
+Here the drop-in's lasting settings are hastack's own drop-in (``Restart=no``: Pacemaker
+repairs; systemd's start timeout is Pacemaker's, which upstream still lists as to do), and
+the unit's runtime drop-in directory is a symlink to a path that does not exist (tmpfiles.d
+makes it at boot, deploy at once): Pacemaker cannot open its file there, logs ``Cannot open
+systemd override file ... for writing`` and reloads nothing; at a stop it has nothing to
+remove and reloads nothing. systemd reads no drop-in there, and ``systemctl cat`` shows the
+unit as usual (a directory in the file's place made it fail).
+
+Pacemaker's drop-in also orders the unit before Pacemaker, so that a shutdown stops
+Pacemaker first, and it removes the drop-in before each stop: kept for good, that ordering
+made every stop Pacemaker asks for while its own unit stops (``systemctl stop pacemaker``)
+wait for that stop to end, which waited for them. hastack's drop-in does not order it.
 """
 
 from __future__ import annotations
@@ -60,7 +64,6 @@ def dropin_text(unit: str, start_timeout: str | None) -> str:
     timeout = f"TimeoutStartSec={start_timeout}\n" if start_timeout else ""
     return ("# hastack: driven by Pacemaker (render/pacemaker_units.py)\n"
             f"[Unit]\nDescription=Cluster Controlled {unit}\n"
-            "Before=pacemaker.service pacemaker_remote.service\n"
             f"[Service]\nRestart=no\n{timeout}")
 
 
