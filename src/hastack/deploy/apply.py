@@ -354,9 +354,9 @@ async def _stop_managed_units(d: Deployment, members: Sequence[str],
     """Units Pacemaker drives must not be enabled or running on their own (packages start
     some of them on install); only done on members whose Pacemaker is not yet running, all
     at once, each recorded as a step of the member's `prepare` stage (not the cluster's: a
-    joining member's fencing is proven before anything of the cluster's stage). Units systemd runs
-    itself are stopped too: the package started them with its own configuration, and their
-    service's stage starts them with hastack's."""
+    joining member's fencing is proven before anything of the cluster's stage). Units
+    systemd runs itself are stopped too: the package started them with its own
+    configuration, and their service's stage starts them with hastack's."""
     platform = platform_info(d.loaded.site.platform.value)
     units = _managed_units(resources) + [platform.units[c] for e in d.catalog
                                          for c in e.service.agent_units]

@@ -28,13 +28,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from hastack.catalog.cib_model import Clone, NodeKind, Primitive
+from hastack.catalog.cib_model import Clone, Primitive
 from hastack.catalog.steps import ConfigFile, text_file
+from hastack.render.priority import systemd_primitives
 
 DROPIN = "hastack-cluster.conf"
 TMPFILES = "/etc/tmpfiles.d/hastack-pacemaker-units.conf"
-
-
 # Where the runtime drop-in directory of each such unit points: nowhere.
 NOWHERE = "/nonexistent/hastack-cluster.conf"
 
@@ -42,18 +41,6 @@ NOWHERE = "/nonexistent/hastack-cluster.conf"
 def runtime_dropins(unit: str) -> str:
     """The directory Pacemaker 2.1.5 writes its drop-in for ``unit`` into."""
     return f"/run/systemd/system/{unit}.service.d"
-
-
-def _start_timeouts(resources: Iterable[Primitive | Clone]
-                    ) -> list[tuple[str, NodeKind, str | None]]:
-    """(unit, runs_on, its start op's timeout) of every systemd-class resource."""
-    out: list[tuple[str, NodeKind, str | None]] = []
-    for rsc in resources:
-        primitive = rsc.primitive if isinstance(rsc, Clone) else rsc
-        if primitive.systemd_unit is not None:
-            start = next((op.timeout for op in primitive.ops if op.name == "start"), None)
-            out.append((primitive.systemd_unit, primitive.runs_on, start))
-    return out
 
 
 def dropin_text(unit: str, start_timeout: str | None) -> str:
@@ -72,9 +59,10 @@ def pacemaker_unit_files(members: Sequence[str], remotes: Sequence[str],
     """Per node, a drop-in for every systemd unit Pacemaker (or pacemaker_remote) drives
     there, and the tmpfiles.d entries that point their runtime drop-in directories nowhere."""
     units: dict[str, dict[str, str | None]] = {}
-    for unit, runs_on, start_timeout in _start_timeouts(resources):
-        for node in members if runs_on == "controller" else remotes:
-            units.setdefault(node, {}).setdefault(unit, start_timeout)
+    for primitive in systemd_primitives(resources):
+        start = next((op.timeout for op in primitive.ops if op.name == "start"), None)
+        for node in members if primitive.runs_on == "controller" else remotes:
+            units.setdefault(node, {}).setdefault(primitive.systemd_unit or "", start)
     files = []
     for node, timeouts in units.items():
         files += [text_file(node, f"/etc/systemd/system/{u}.service.d/{DROPIN}",

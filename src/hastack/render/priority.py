@@ -53,14 +53,15 @@ def dropin(node: str, unit: str, tier: Tier) -> ConfigFile:
                      f"IOWeight={tier.io_weight}\n")
 
 
+def systemd_primitives(resources: Iterable[Primitive | Clone]) -> list[Primitive]:
+    """The systemd-class primitives of ``resources`` (a clone's own)."""
+    primitives = [r.primitive if isinstance(r, Clone) else r for r in resources]
+    return [p for p in primitives if p.systemd_unit is not None]
+
+
 def systemd_units(resources: Iterable[Primitive | Clone]) -> list[tuple[str, str]]:
     """(unit, runs_on) of every systemd-class resource."""
-    out: list[tuple[str, str]] = []
-    for rsc in resources:
-        primitive = rsc.primitive if isinstance(rsc, Clone) else rsc
-        if primitive.systemd_unit is not None:
-            out.append((primitive.systemd_unit, primitive.runs_on))
-    return out
+    return [(p.systemd_unit or "", p.runs_on) for p in systemd_primitives(resources)]
 
 
 def login_priority(node: str, users: Sequence[str]) -> ConfigFile:
