@@ -155,7 +155,8 @@ def test_the_failover_path_runs_at_a_higher_priority_than_the_apis(cloud: None) 
     for unit in ("pacemaker", "haproxy", "rabbitmq-server", "memcached"):
         assert nice(unit) == -10, unit
     assert nice("keystone") == 0  # what every other API waits on: ahead of them
-    assert nice("nova-api") == 10
+    assert nice("nova-api") == 5  # what a request waits on: ahead of what reacts to it
+    assert nice("nova-conductor") == nice("neutron-l3-agent") == 15
     # The galera agent starts mysqld through `su - mysql`, not as a unit: its login's tier.
     mysqld = inside("ctl1", "pgrep", "-o", "-x", "mariadbd").stdout.strip()
     assert int(inside("ctl1", "ps", "-o", "ni=", "-p", mysqld).stdout) == -10

@@ -28,13 +28,21 @@ def _nice_by_node_and_unit(site: str) -> dict[tuple[str, str], int]:
 def test_the_failover_path_outranks_every_api_service() -> None:
     nice = _nice_by_node_and_unit("lab.yaml")
     failover = {"corosync", "pacemaker", "haproxy", "rabbitmq-server", "memcached"}
+    apis = {"nova-api", "nova-api-metadata", "nova-novncproxy", "neutron-api", "glance-api",
+            "cinder-api", "placement-api", "heat-api", "heat-api-cfn", "heat-engine",
+            "swift-proxy", "swift-object", "apache2"}
+    workers = {"nova-conductor", "nova-scheduler", "neutron-rpc-server", "neutron-l3-agent",
+               "neutron-dhcp-agent", "neutron-linuxbridge-agent", "cinder-scheduler",
+               "cinder-volume", "swift-object-expirer"}
     for node in ("ctl1", "ctl2", "ctl3"):
-        assert all(nice[(node, unit)] < 0 for unit in failover), node
-        apis = {u: n for (host, u), n in nice.items() if host == node and u not in failover}
-        assert {"keystone", "nova-api", "neutron-api", "glance-api"} <= set(apis)
-        # keystone, which every other API waits on, between the failover path and them.
-        others = {u: n for u, n in apis.items() if u != "keystone"}
-        assert all(n > apis["keystone"] >= 0 for n in others.values()), apis
+        here = {u: n for (host, u), n in nice.items() if host == node}
+        assert set(here) == failover | apis | workers | {
+            "keystone", "neutron-metadata-agent", "swift-account", "swift-container"}, node
+        # keystone, which every other API waits on, between the failover path and them;
+        # what a request waits on ahead of what reacts to it afterwards.
+        assert max(here[u] for u in failover) < here["keystone"], here
+        assert here["keystone"] < min(here[u] for u in apis), here
+        assert max(here[u] for u in apis) < min(here[u] for u in workers), here
     # Computes: pacemaker_remote is on the failover path, nova-compute is not; neither
     # corosync nor pacemaker runs there.
     assert nice[("cmp1", "pacemaker_remote")] < 0 < nice[("cmp1", "nova-compute")]

@@ -582,7 +582,8 @@ def run_one(conn, request, ensure):
 
 # Requests that only read (a probe, a dry run) are asked this many at a time: a no-op
 # deploy's keystone probe is ~60 calls, each waiting on keystone (a password check is a
-# bcrypt hash there). Writes stay one after another: two would create the same project.
+# bcrypt hash there). Ensured writes stay one after another: two would create the same
+# project. A batch may ask for its own number of lanes (verify's checks: two).
 READERS = 4
 
 
@@ -592,6 +593,7 @@ def main():
 
     batch = json.loads(sys.argv[1])
     requests, ensure = batch["requests"], batch.get("ensure", True)
+    lanes = batch.get("lanes") or (1 if ensure else READERS)
     connected, lock = [], Lock()
 
     def conn():
@@ -608,12 +610,12 @@ def main():
             result = {"ok": False, "changed": False, "detail": f"{type(exc).__name__}: {exc}"}
         return {**result, "seconds": time.monotonic() - started}
 
-    if ensure or len(requests) < 2:
+    if lanes < 2 or len(requests) < 2:
         results = [timed(r) for r in requests]
     else:
         # The first alone: keystone's version discovery and the token, before any thread.
         results = [timed(requests[0])]
-        with ThreadPoolExecutor(max_workers=READERS) as pool:
+        with ThreadPoolExecutor(max_workers=lanes) as pool:
             results += list(pool.map(timed, requests[1:]))
     print(json.dumps(results))
 

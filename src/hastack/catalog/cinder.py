@@ -35,6 +35,7 @@ SERVICE = Service(
     vips=("cinder",),
     toggle="cinder",
     summary="block storage: api/scheduler A/A, cinder-volume A/P (one instance)",
+    apis=("cinder-api",),
 )
 
 PORT = 8776

@@ -65,6 +65,10 @@ class Service:
     # a tier between the failover path and the other APIs, so that after a whole site's power
     # returns it answers before they all start and share the CPU (render/priority.py).
     first: bool = False
+    # The components (platform names) that serve a user's request while it waits: the API
+    # servers, and what they call synchronously (swift's storage servers). They run ahead
+    # of the service's workers and agents, which react afterwards (render/priority.py).
+    apis: tuple[str, ...] = ()
     # The user an OCF agent starts the daemon as through a login (galera: `su - mysql`).
     # pacemaker-execd runs every agent at Nice 0, whatever Pacemaker's own priority, so a
     # failover daemon gets its tier from that login's pam_limits session instead.
@@ -165,6 +169,7 @@ class HostUnit:
     unit: str
     failover: bool = False
     first: bool = False
+    api: bool = False
 
 
 def hosted_ids(service: Service, site: Site, resources: Sequence[Resource | CibSetting],
@@ -242,9 +247,15 @@ class CatalogEntry:
     def host_units(self, ctx: ServiceContext) -> list[HostUnit]:
         """What systemd runs of this service on every member (``cluster.manages: core``)."""
         hosted = self._hosted(ctx)
+        apis = self.api_units(ctx)
         return [HostUnit(self.name, r.id, r.primitive.id, str(r.primitive.systemd_unit),
-                         self.service.failover, self.service.first)
+                         self.service.failover, self.service.first,
+                         str(r.primitive.systemd_unit) in apis)
                 for r in self.module.resources(ctx) if isinstance(r, Clone) and r.id in hosted]
+
+    def api_units(self, ctx: ServiceContext) -> set[str]:
+        """The units of this service that serve a request while the user waits."""
+        return {ctx.unit(component) for component in self.service.apis}
 
     def constraints(self, ctx: ServiceContext) -> Sequence[Constraint]:
         items: Sequence[Constraint] = self.module.constraints(ctx)

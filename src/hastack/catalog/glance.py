@@ -36,6 +36,7 @@ SERVICE = Service(
     requires=("keystone", "galera", "rabbitmq", "memcached", "loadbalancer"),
     vips=("glance",),
     summary="image API (A/A clone behind vip-glance) on shared storage",
+    apis=("glance-api",),
 )
 
 PORT = 9292

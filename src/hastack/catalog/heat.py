@@ -35,6 +35,7 @@ SERVICE = Service(
     vips=("heat",),
     toggle="heat",
     summary="orchestration: api and cfn A/A, heat-engine A/P (one instance)",
+    apis=("heat-api", "heat-api-cfn", "heat-engine"),  # the APIs call the engine and wait
 )
 
 API_PORT = 8004

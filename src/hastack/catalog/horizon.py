@@ -23,6 +23,7 @@ SERVICE = Service(
     vips=("horizon",),
     toggle="horizon",
     summary="dashboard (apache2 clone behind vip-horizon), sessions in memcached",
+    apis=("horizon",),
 )
 
 PORT = 80

@@ -35,6 +35,7 @@ SERVICE = Service(
     requires=("keystone", "galera", "rabbitmq", "memcached", "loadbalancer"),
     vips=("neutron",),
     summary="networking API and RPC server (A/A, or A/P by site choice)",
+    apis=("neutron-api",),
 )
 
 PORT = 9696

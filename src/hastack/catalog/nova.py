@@ -35,6 +35,7 @@ SERVICE = Service(
               "memcached", "loadbalancer"),
     vips=("nova",),
     summary="compute control plane (api, metadata, conductor, scheduler, novncproxy A/A)",
+    apis=("nova-api", "nova-metadata", "nova-novncproxy"),
 )
 
 API_PORT = 8774

@@ -28,6 +28,7 @@ SERVICE = Service(
     requires=("keystone", "galera", "memcached", "loadbalancer"),
     vips=("placement",),
     summary="placement API (A/A clone behind vip-placement)",
+    apis=("placement-api",),
 )
 
 PORT = 8778

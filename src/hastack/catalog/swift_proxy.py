@@ -29,6 +29,7 @@ SERVICE = Service(
     vips=("swift",),
     toggle="swift",
     summary="object storage API (A/A clone behind vip-swift)",
+    apis=("swift-proxy",),
 )
 
 PORT = 8080

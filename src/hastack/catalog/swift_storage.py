@@ -40,6 +40,7 @@ SERVICE = Service(
     requires=("keystone",),
     toggle="swift",
     summary="swift account/container/object servers (A/A) on per-node XFS",
+    apis=("swift-account", "swift-container", "swift-object"),
 )
 
 PORTS = {"account": 6202, "container": 6201, "object": 6200}  # the guide's ports

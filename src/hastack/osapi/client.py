@@ -46,10 +46,11 @@ async def call(node: Transport, operation: str, params: Mapping[str, Any], *,
 
 
 async def call_many(node: Transport, requests: Sequence[ApiRequest], *, ctx: ServiceContext,
-                    secrets: Secrets, ensure: bool = True, timeout: float = 600
-                    ) -> list[ApiResult]:
-    """``requests`` one after another by one program on ``node``: one start and one token
-    for all of them. Each result stands alone (one failing does not stop the next)."""
+                    secrets: Secrets, ensure: bool = True, timeout: float = 600,
+                    lanes: int | None = None) -> list[ApiResult]:
+    """``requests`` by one program on ``node``: one start and one token for all of them;
+    one after another when ensuring, else ``lanes`` at a time (by default a few reads at
+    once). Each result stands alone (one failing does not stop the next)."""
     env = {"OS_AUTH_URL": os_.keystone_public_url(ctx) + "/v3",
            "OS_PASSWORD": secrets.lookup(os_.admin_password()),
            "OS_REGION_NAME": ctx.site.openstack.region,
@@ -63,7 +64,8 @@ async def call_many(node: Transport, requests: Sequence[ApiRequest], *, ctx: Ser
                      "params": {k: secrets.lookup(v) if isinstance(v, SecretRef) else v
                                 for k, v in request.params.items()},
                      "secret": f"SECRET_PASSWORD_{i}" if request.secret is not None else None})
-    done = await node.run([PYTHON, "-", json.dumps({"requests": sent, "ensure": ensure})],
+    done = await node.run([PYTHON, "-", json.dumps({"requests": sent, "ensure": ensure,
+                                                       "lanes": lanes})],
                           stdin=OPERATIONS, env=env, timeout=timeout)
     lines = done.stdout.strip().splitlines()
     try:

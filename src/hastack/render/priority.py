@@ -35,12 +35,19 @@ class Tier:
 FAILOVER = Tier("failover", nice=-10, cpu_weight=1000, io_weight=1000)
 # What every other API waits on (keystone): ahead of them, behind the failover path.
 FIRST = Tier("first", nice=0, cpu_weight=100, io_weight=100)
-# API servers, conductors, schedulers, agents: busy but never on the failover path.
-SERVICE = Tier("service", nice=10, cpu_weight=20, io_weight=20)
+# What a user's request waits on (the API servers, and what they call while it waits),
+# some 9 times the weight of the work that reacts to requests afterwards: each neutron
+# write sets three L3, three DHCP and five L2 agents and the RPC server going at once, and
+# with them in one tier the API worker waited for a CPU longer than it ran
+# (bench/neutron_api.py). Still behind the agents Pacemaker runs (pacemaker-execd starts
+# them at Nice 0: a VIP's IPaddr2).
+API = Tier("api", nice=5, cpu_weight=35, io_weight=35)
+# Conductors, schedulers, agents, RPC servers: busy, and no request waits on them.
+SERVICE = Tier("service", nice=15, cpu_weight=4, io_weight=4)
 
 
-def tier(failover: bool, first: bool) -> Tier:
-    return FAILOVER if failover else FIRST if first else SERVICE
+def tier(failover: bool, first: bool, api: bool = False) -> Tier:
+    return FAILOVER if failover else FIRST if first else API if api else SERVICE
 # The cluster stack itself, on every member (and pacemaker_remote on computes).
 MEMBER_UNITS = ("corosync", "pacemaker")
 REMOTE_UNITS = ("pacemaker_remote",)
@@ -103,7 +110,7 @@ def priority_files(members: Sequence[str], remotes: Sequence[str],
     for own in hosted:
         for node in members:
             seen.add((node, own.unit))
-            files.append(dropin(node, own.unit, tier(own.failover, own.first)))
+            files.append(dropin(node, own.unit, tier(own.failover, own.first, own.api)))
     for level, resources in services:
         for unit, runs_on in systemd_units(resources):
             for node in (members if runs_on == "controller" else remotes):

@@ -131,6 +131,18 @@ def _split(items: Sequence[Resource | CibSetting]) -> tuple[list[Resource], list
     return resources, settings
 
 
+def _tiers(entry: CatalogEntry, ctx: ServiceContext, resources: Sequence[Resource]
+           ) -> list[tuple[Tier, list[Resource]]]:
+    """The service's resources by priority tier: those serving requests (its API units)
+    apart from its workers and agents."""
+    apis = entry.api_units(ctx)
+    serving = [r for r in resources
+               if (r.primitive if isinstance(r, Clone) else r).systemd_unit in apis]
+    own = entry.service
+    return [(tier(own.failover, own.first), [r for r in resources if r not in serving]),
+            (tier(own.failover, own.first, api=True), serving)]
+
+
 def _check_unique(resources: Sequence[Resource], cluster: str) -> None:
     seen: set[str] = set()
     for rid in [r.id for r in resources] + [r.primitive.id for r in resources
@@ -178,7 +190,7 @@ def _cluster_model(site: Site, placement: Placement, cluster: ClusterPlacement,
     for entry, ctx in contexts:
         made = entry.resources(ctx)
         items.extend(made)
-        tiers.append((tier(entry.service.failover, entry.service.first), _split(made)[0]))
+        tiers += _tiers(entry, ctx, _split(made)[0])
         hosted.extend(entry.host_units(ctx))
         constraints.extend(entry.constraints(ctx))
         files.extend(entry.config(ctx))
