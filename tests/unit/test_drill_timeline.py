@@ -11,6 +11,7 @@ from hastack.drills.timeline import (
     merged,
     steps_from_galera_log,
     steps_from_journal,
+    steps_from_rabbitmq_log,
 )
 
 
@@ -129,3 +130,26 @@ def test_galeras_own_log_names_its_membership_steps_in_the_machines_time() -> No
         (3.63, "galera: suspecting a member"),
         (5.63, "galera: new component of 2 (primary: yes)"),
         (5.63, "galera: SYNCED -> JOINED")]
+
+
+def test_rabbitmqs_own_log_names_the_members_lost_and_the_drill_queues_new_leader() -> None:
+    """RabbitMQ 3.10 lines as its log file has them (to the microsecond, with the offset):
+    the member seen down, and the drill queue's Raft members changing state until one leads
+    (what a confirmed publish waits for); another queue's elections are left out."""
+    fault = calendar.timegm((2026, 12, 7, 3, 30, 0, 0, 0, 0)) + 0.5
+    text = "\n".join([
+        "2026-12-07 03:29:59.900000+00:00 [info] <0.9.0> node 'rabbit@ctl1' up",
+        "2026-12-07 04:30:02.100000+01:00 [info] <0.512.0> queue 'hastack-drill' in vhost "
+        "'/': follower -> pre_vote in term: 2 machine version: 2",
+        "2026-12-07 03:30:03.250000+00:00 [info] <0.512.0> queue 'hastack-drill' in vhost "
+        "'/': candidate -> leader in term: 3 machine version: 2",
+        "2026-12-07 03:30:03.300000+00:00 [info] <0.600.0> queue 'q-l3-plugin' in vhost "
+        "'/': candidate -> leader in term: 5 machine version: 2",
+        "2026-12-07 03:30:15.500000+00:00 [info] <0.9.0> node rabbit@ctl1 down: "
+        "net_tick_timeout",
+    ])
+    steps = steps_from_rabbitmq_log("ctl2", text, fault, fault + 60, "hastack-drill")
+    assert [(s.at, s.step) for s in steps] == [
+        (1.6, "rabbitmq: queue hastack-drill: follower -> pre_vote (term 2)"),
+        (2.75, "rabbitmq: queue hastack-drill: candidate -> leader (term 3)"),
+        (15.0, "rabbitmq: rabbit@ctl1 down")]

@@ -42,6 +42,7 @@ from hastack.drills.load import (
     API_LOAD,
     BUS_DRAIN,
     BUS_LOAD,
+    BUS_QUEUE,
     DB_LOAD,
     DB_SETUP,
     DB_TABLE,
@@ -56,6 +57,7 @@ from hastack.drills.timeline import (
     galera_steps,
     journal_steps,
     merged,
+    rabbitmq_steps,
 )
 from hastack.errors import HastackError, UsageError
 from hastack.lab import control
@@ -470,6 +472,7 @@ async def _timeline(drill: Drill, report: DrillReport, load_steps: list[Step]) -
     nodes = [n.name for n in drill.loaded.site.nodes if n.name in drill.transports]
     journal, unread = await journal_steps(drill.transports, nodes, t0, end)
     journal += await galera_steps(drill.transports, drill.members, t0, end)
+    journal += await rabbitmq_steps(drill.transports, drill.members, t0, end, BUS_QUEUE)
     marks = [Step(0.0, "drill", f"fault: {report.kind} of {report.target}")]
     if report.rejoined is not None:
         marks.append(Step(round(report.rejoined, 2), "drill", "back at full strength"))

@@ -14,6 +14,7 @@ import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from hastack.errors import HastackError
 from hastack.transport.base import Transport
@@ -218,3 +219,54 @@ def merged(*parts: Iterable[Step]) -> list[Step]:
         seen.add(key)
         out.append(step)
     return out
+
+
+# RabbitMQ writes to its own log file, with the time to the microsecond and its UTC offset.
+# What a confirmed publish waits for after a member's loss: the member seen down, and the
+# drill queue's Raft members electing a new leader (Ra logs each state change of a member).
+RABBITMQ_LOG = "/var/log/rabbitmq/rabbit@*.log"
+RABBITMQ_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"node '?(?P<peer>rabbit@[\w.-]+)'? down"), "rabbitmq: {peer} down"),
+    (re.compile(r"queue '(?P<queue>[^']+)' in vhost '[^']*': (?P<old>[a-z_]+) -> "
+                r"(?P<new>[a-z_]+) in term: (?P<term>\d+)"),
+     "rabbitmq: queue {queue}: {old} -> {new} (term {term})"),
+)
+RABBITMQ_STAMP = re.compile(r"^(?P<stamp>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+[+-]\d\d:\d\d) ")
+
+
+def steps_from_rabbitmq_log(node: str, text: str, fault_at: float, until: float,
+                            queue: str) -> list[Step]:
+    """Steps from RabbitMQ's log lines: members seen down, and the state changes of
+    ``queue``'s Raft members (other queues' are left out: OpenStack has hundreds)."""
+    out = []
+    for line in text.splitlines():
+        stamp = RABBITMQ_STAMP.match(line)
+        if stamp is None:
+            continue
+        at = datetime.fromisoformat(stamp["stamp"]).timestamp()
+        if not fault_at <= at <= until:
+            continue
+        for pattern, name in RABBITMQ_RULES:
+            found = pattern.search(line)
+            if found and found.groupdict().get("queue", queue) == queue:
+                out.append(Step(round(at - fault_at, 2), node, name.format(**found.groupdict()),
+                                line[stamp.end():].strip()[:300]))
+                break
+    return out
+
+
+async def rabbitmq_steps(transports: Mapping[str, Transport], nodes: Sequence[str],
+                         fault_at: float, until: float, queue: str) -> list[Step]:
+    """Every node's RabbitMQ steps in the window (a node without the log has none)."""
+    script = (f"grep -hE \" down|in vhost '[^']*': [a-z_]+ -> \" {RABBITMQ_LOG} 2>/dev/null "
+              "| tail -n 2000; true")
+
+    async def one(node: str) -> list[Step]:
+        try:
+            done = await transports[node].run(["sh", "-c", script], timeout=60)
+        except HastackError:
+            return []
+        return steps_from_rabbitmq_log(node, done.stdout, fault_at, until, queue) \
+            if done.ok else []
+
+    return [s for found in await asyncio.gather(*(one(n) for n in nodes)) for s in found]
