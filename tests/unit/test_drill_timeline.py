@@ -145,6 +145,7 @@ def test_rabbitmqs_own_log_names_the_members_lost_and_the_drill_queues_new_leade
         "'/': candidate -> leader in term: 3 machine version: 2",
         "2026-12-07 03:30:03.300000+00:00 [info] <0.600.0> queue 'q-l3-plugin' in vhost "
         "'/': candidate -> leader in term: 5 machine version: 2",
+        "2026-12-07 03:30:15.300000+00:00 [info] <0.531.0> rabbit on node rabbit@ctl1 down",
         "2026-12-07 03:30:15.500000+00:00 [info] <0.9.0> node rabbit@ctl1 down: "
         "net_tick_timeout",
     ])
@@ -152,4 +153,5 @@ def test_rabbitmqs_own_log_names_the_members_lost_and_the_drill_queues_new_leade
     assert [(s.at, s.step) for s in steps] == [
         (1.6, "rabbitmq: queue hastack-drill: follower -> pre_vote (term 2)"),
         (2.75, "rabbitmq: queue hastack-drill: candidate -> leader (term 3)"),
-        (15.0, "rabbitmq: rabbit@ctl1 down")]
+        (14.8, "rabbitmq: broker rabbit@ctl1 down"),
+        (15.0, "rabbitmq: link to rabbit@ctl1 lost (net_tick_timeout)")]

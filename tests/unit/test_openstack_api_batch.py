@@ -61,13 +61,14 @@ def connect(**kwargs):
 
 
 def run_batch(tmp_path: Path, requests: list[dict[str, object]], env: dict[str, str], *,
-              ensure: bool = True) -> tuple[list[dict[str, object]], list[list[str]]]:
+              ensure: bool = True, lanes: int | None = None
+              ) -> tuple[list[dict[str, object]], list[list[str]]]:
     sdk = tmp_path / "sdk"
     (sdk / "openstack").mkdir(parents=True, exist_ok=True)
     (sdk / "openstack" / "__init__.py").write_text(FAKE_SDK)
     calls = tmp_path / "calls.json"
     done = subprocess.run(
-        [sys.executable, "-", json.dumps({"requests": requests, "ensure": ensure})],
+        [sys.executable, "-", json.dumps({"requests": requests, "ensure": ensure, "lanes": lanes})],
         input=agent_text("openstack_api.py"), capture_output=True, text=True, check=True,
         env={"PYTHONPATH": str(sdk), "OS_AUTH_URL": "https://198.18.0.201:5000/v3",
              "OS_PASSWORD": "admin-pw", "CALLS_FILE": str(calls), **env})
@@ -113,6 +114,17 @@ def test_a_batch_that_only_reads_asks_a_few_at_a_time_and_answers_in_order(
     _, calls = run_batch(tmp_path, _registers(users), env, ensure=True)
     assert calls[-1][1] == 1, "writes ran at once"
     assert [c[1] for c in calls if c[0] == "create_user"] == users
+
+
+def test_a_batch_that_names_its_lanes_runs_that_many_at_a_time(tmp_path: Path) -> None:
+    """verify's checks (each makes its own resources) ask for two lanes: two at a time,
+    never more, and the answers still in the order asked."""
+    users = [f"svc{i}" for i in range(6)]
+    env = {"CALL_SECONDS": "0.05", **{f"SECRET_{u}": f"{u}-pw" for u in users}}
+    answers, calls = run_batch(tmp_path, _registers(users), env, ensure=True, lanes=2)
+    assert calls[-1][1] == 2, calls[-1]
+    named = [[u for u in users if f"user {u};" in str(a["detail"])] for a in answers]
+    assert named == [[u] for u in users], answers
 
 
 class DyingNode:

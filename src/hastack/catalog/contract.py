@@ -66,7 +66,7 @@ class Service:
     # returns it answers before they all start and share the CPU (render/priority.py).
     first: bool = False
     # The components (platform names) that serve a user's request while it waits: the API
-    # servers, and what they call synchronously (swift's storage servers). They run ahead
+    # servers, and what they call and wait for (heat-engine, swift's storage servers); ahead
     # of the service's workers and agents, which react afterwards (render/priority.py).
     apis: tuple[str, ...] = ()
     # The user an OCF agent starts the daemon as through a login (galera: `su - mysql`).

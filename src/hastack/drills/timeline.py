@@ -11,8 +11,9 @@ import asyncio
 import calendar
 import json
 import re
+import shlex
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -189,13 +190,21 @@ async def galera_steps(transports: Mapping[str, Transport], nodes: Sequence[str]
     """Every node's Galera membership steps in the window (a node without the log has none)."""
     script = (f'date +%z; grep -E "suspecting node|New COMPONENT|WSREP: Shifting" '
               f'{GALERA_LOG} 2>/dev/null | tail -n 400; true')
+    return await _log_steps(transports, nodes, script, lambda node, text: (
+        steps_from_galera_log(node, text, fault_at, until)))
+
+
+async def _log_steps(transports: Mapping[str, Transport], nodes: Sequence[str], script: str,
+                     parse: Callable[[str, str], list[Step]]) -> list[Step]:
+    """``script``'s output on every node, parsed into steps (a node that cannot be read,
+    or has no log, has none)."""
 
     async def one(node: str) -> list[Step]:
         try:
             done = await transports[node].run(["sh", "-c", script], timeout=60)
         except HastackError:
             return []
-        return steps_from_galera_log(node, done.stdout, fault_at, until) if done.ok else []
+        return parse(node, done.stdout) if done.ok else []
 
     return [s for found in await asyncio.gather(*(one(n) for n in nodes)) for s in found]
 
@@ -226,7 +235,12 @@ def merged(*parts: Iterable[Step]) -> list[Step]:
 # drill queue's Raft members electing a new leader (Ra logs each state change of a member).
 RABBITMQ_LOG = "/var/log/rabbitmq/rabbit@*.log"
 RABBITMQ_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"node '?(?P<peer>rabbit@[\w.-]+)'? down"), "rabbitmq: {peer} down"),
+    # The broker's application seen gone, then (apart, ~0.2 s later in the lab) the Erlang
+    # distribution's link to its node, with the reason.
+    (re.compile(r"rabbit on node '?(?P<peer>rabbit@[\w.-]+)'? down"),
+     "rabbitmq: broker {peer} down"),
+    (re.compile(r"node '?(?P<peer>rabbit@[\w.-]+)'? down: (?P<reason>\w+)"),
+     "rabbitmq: link to {peer} lost ({reason})"),
     (re.compile(r"queue '(?P<queue>[^']+)' in vhost '[^']*': (?P<old>[a-z_]+) -> "
                 r"(?P<new>[a-z_]+) in term: (?P<term>\d+)"),
      "rabbitmq: queue {queue}: {old} -> {new} (term {term})"),
@@ -258,15 +272,7 @@ def steps_from_rabbitmq_log(node: str, text: str, fault_at: float, until: float,
 async def rabbitmq_steps(transports: Mapping[str, Transport], nodes: Sequence[str],
                          fault_at: float, until: float, queue: str) -> list[Step]:
     """Every node's RabbitMQ steps in the window (a node without the log has none)."""
-    script = (f"grep -hE \" down|in vhost '[^']*': [a-z_]+ -> \" {RABBITMQ_LOG} 2>/dev/null "
-              "| tail -n 2000; true")
-
-    async def one(node: str) -> list[Step]:
-        try:
-            done = await transports[node].run(["sh", "-c", script], timeout=60)
-        except HastackError:
-            return []
-        return steps_from_rabbitmq_log(node, done.stdout, fault_at, until, queue) \
-            if done.ok else []
-
-    return [s for found in await asyncio.gather(*(one(n) for n in nodes)) for s in found]
+    wanted = shlex.quote(f" down|queue '{queue}' in vhost '[^']*': [a-z_]+ -> ")
+    script = f"grep -hE {wanted} {RABBITMQ_LOG} 2>/dev/null | tail -n 2000; true"
+    return await _log_steps(transports, nodes, script, lambda node, text: (
+        steps_from_rabbitmq_log(node, text, fault_at, until, queue)))

@@ -135,12 +135,13 @@ def _tiers(entry: CatalogEntry, ctx: ServiceContext, resources: Sequence[Resourc
            ) -> list[tuple[Tier, list[Resource]]]:
     """The service's resources by priority tier: those serving requests (its API units)
     apart from its workers and agents."""
-    apis = entry.api_units(ctx)
-    serving = [r for r in resources
-               if (r.primitive if isinstance(r, Clone) else r).systemd_unit in apis]
-    own = entry.service
-    return [(tier(own.failover, own.first), [r for r in resources if r not in serving]),
-            (tier(own.failover, own.first, api=True), serving)]
+    apis, own = entry.api_units(ctx), entry.service
+
+    def serves(rsc: Resource) -> bool:
+        return (rsc.primitive if isinstance(rsc, Clone) else rsc).systemd_unit in apis
+
+    return [(tier(own.failover, own.first, api), [r for r in resources if serves(r) == api])
+            for api in (False, True)]
 
 
 def _check_unique(resources: Sequence[Resource], cluster: str) -> None:
