@@ -255,6 +255,45 @@ def check_network_create_delete(conn, params):
     return "network, subnet and router created and deleted"
 
 
+def check_network_instance_port_create(conn, params):
+    """What a booted instance has before its first packet: a network with DHCP, a router on
+    it, and a port bound to a compute (the node's L2 agent then wires it). Prints the ids
+    `hastack verify` plugs the stand-in instance with."""
+    name = params["name"]
+    network = conn.network.create_network(name=name)
+    subnet = conn.network.create_subnet(network_id=network.id, ip_version=4,
+                                        cidr=params["cidr"], name=name)
+    router = conn.network.create_router(name=name)
+    conn.network.add_interface_to_router(router, subnet_id=subnet.id)
+    port = conn.network.create_port(network_id=network.id, name=name,
+                                    binding_host_id=params["host"],
+                                    device_owner="compute:hastack-verify")
+    return json.dumps({"port": port.id, "mac": port.mac_address,
+                       "address": port.fixed_ips[0]["ip_address"],
+                       "gateway": subnet.gateway_ip})
+
+
+def check_network_instance_port_delete(conn, params):
+    """Everything the create made under ``name`` (also after it failed half-way)."""
+    name = params["name"]
+    gone = []
+    for router in conn.network.routers(name=name):
+        # An HA router's interfaces are "ha_router_replicated_interface" ports; its own HA
+        # ports go with it.
+        for port in conn.network.ports(device_id=router.id):
+            if port.device_owner.endswith("_interface") and "router_ha" not in port.device_owner:
+                conn.network.remove_interface_from_router(router, port_id=port.id)
+        conn.network.delete_router(router)
+        gone.append("router")
+    for port in conn.network.ports(name=name):
+        conn.network.delete_port(port)
+        gone.append("port")
+    for network in conn.network.networks(name=name):
+        conn.network.delete_network(network)
+        gone.append("network")
+    return f"deleted: {', '.join(gone) or 'nothing'}"
+
+
 def check_network_agents_alive(conn, params):
     agents = list(conn.network.agents())
     dead = [f"{a.binary}@{a.host}" for a in agents if not a.is_alive]
@@ -560,6 +599,8 @@ CHECKS = {"token.issue": check_token_issue, "token.issue.member": check_token_is
           "placement.resource-providers": check_placement_resource_providers,
           "network.create-delete": check_network_create_delete,
           "network.agents-alive": check_network_agents_alive,
+          "network.instance-port-create": check_network_instance_port_create,
+          "network.instance-port-delete": check_network_instance_port_delete,
           "volume.create-delete": check_volume_create_delete,
           "volume.from-image-readback": check_volume_from_image_readback,
           "volume.readback": check_volume_readback,

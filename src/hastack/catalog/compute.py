@@ -140,7 +140,7 @@ def config(ctx: ServiceContext) -> list[ConfigFile]:
         files.append(ini_file(node.name, "/etc/nova/nova-compute.conf",
                               {"DEFAULT": {"compute_driver": driver}}, group="nova"))
         if ctx.has("neutron-agents"):
-            files += neutron_agents.agent_files(ctx, node.name, str(node.address))
+            files += neutron_agents.agent_files(ctx, node)
     return files
 
 

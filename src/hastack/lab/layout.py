@@ -16,6 +16,7 @@ from hastack.site.model import FenceType, Role, Site
 STATE_ROOT = Path("/var/lib/hastack/lab")
 SWITCH_NETNS = "hs-switch"
 BRIDGE = "br0"
+TUNNEL_BRIDGE = "br1"  # the tunnel network's switch, when the site has one
 MACHINE_IF = "eth0"
 BMC_PORT = 623
 SNMP_PORT = 161
@@ -41,6 +42,11 @@ class MachineSpec:
     dir: Path
 
     @property
+    def tunnel_port(self) -> str:
+        """The switch end of the machine's link to the tunnel network."""
+        return self.switch_port.replace("hs-p", "hs-t", 1)
+
+    @property
     def upper(self) -> Path:
         return self.dir / "upper"
 
@@ -64,6 +70,9 @@ class LabLayout:
     state_dir: Path
     machines: tuple[MachineSpec, ...]
     pdus: tuple[PduSpec, ...] = ()
+    # The machines' interface on the tunnel network (networks.tunnel_interface), unaddressed:
+    # the deploy puts the tunnel address on the OVS bridge that takes the interface.
+    tunnel_interface: str | None = None
 
     def machine(self, name: str) -> MachineSpec:
         for machine in self.machines:
@@ -112,4 +121,6 @@ def lab_layout(site: Site, state_root: Path = STATE_ROOT) -> LabLayout:
     pdus = tuple(PduSpec(name=name, address=pdu.address, port=pdu.port or SNMP_PORT)
                  for name, pdu in site.pdus.items())
     return LabLayout(site_name=site.name, network=site.networks.internal,
-                     state_dir=state_root, machines=tuple(machines), pdus=pdus)
+                     state_dir=state_root, machines=tuple(machines), pdus=pdus,
+                     tunnel_interface=site.networks.tunnel_interface
+                     if site.networks.tunnel else None)

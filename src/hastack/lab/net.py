@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from hastack.lab.layout import BRIDGE, MACHINE_IF, SWITCH_NETNS, LabLayout, MachineSpec
+from hastack.lab.layout import (
+    BRIDGE,
+    MACHINE_IF,
+    SWITCH_NETNS,
+    TUNNEL_BRIDGE,
+    LabLayout,
+    MachineSpec,
+)
 from hastack.process import run
 
 NFT_TABLE = "hastack"
@@ -32,9 +39,10 @@ def create_switch(layout: LabLayout) -> None:
         run(["ip", "netns", "add", SWITCH_NETNS])
     run(["ip", "-n", SWITCH_NETNS, "link", "set", "lo", "up"])
     links = run(["ip", "-n", SWITCH_NETNS, "-o", "link", "show"]).stdout
-    if f" {BRIDGE}:" not in links:
-        run(["ip", "-n", SWITCH_NETNS, "link", "add", BRIDGE, "type", "bridge"])
-    run(["ip", "-n", SWITCH_NETNS, "link", "set", BRIDGE, "up"])
+    for bridge in (BRIDGE, *([TUNNEL_BRIDGE] if layout.tunnel_interface else [])):
+        if f" {bridge}:" not in links:
+            run(["ip", "-n", SWITCH_NETNS, "link", "add", bridge, "type", "bridge"])
+        run(["ip", "-n", SWITCH_NETNS, "link", "set", bridge, "up"])
     have = run(["ip", "-n", SWITCH_NETNS, "-o", "addr", "show", "dev", BRIDGE]).stdout
     prefix = layout.network.prefixlen
     addresses = [m.bmc_address for m in layout.machines if m.bmc_address is not None]
@@ -51,21 +59,26 @@ def switch_ports() -> set[str]:
 
 
 def attach_machine(layout: LabLayout, machine: MachineSpec, sysctls: dict[str, str]) -> None:
-    """The machine's namespace, its veth to the bridge, its address and kernel settings."""
+    """The machine's namespace, its veth to the bridge (and one to the tunnel network's),
+    its address and kernel settings."""
     if not netns_exists(machine.netns):
         run(["ip", "netns", "add", machine.netns])
     run(["ip", "-n", machine.netns, "link", "set", "lo", "up"])
     ports = run(["ip", "-n", SWITCH_NETNS, "-o", "link", "show"]).stdout
-    if f" {machine.switch_port}@" not in ports:
-        run(["ip", "-n", SWITCH_NETNS, "link", "add", machine.switch_port, "type", "veth",
-             "peer", "name", MACHINE_IF, "netns", machine.netns])
-        run(["ip", "-n", SWITCH_NETNS, "link", "set", machine.switch_port, "master", BRIDGE])
+    links = [(machine.switch_port, MACHINE_IF, BRIDGE)]
+    if layout.tunnel_interface:
+        links.append((machine.tunnel_port, layout.tunnel_interface, TUNNEL_BRIDGE))
+    for port, interface, bridge in links:
+        if f" {port}@" not in ports:
+            run(["ip", "-n", SWITCH_NETNS, "link", "add", port, "type", "veth",
+                 "peer", "name", interface, "netns", machine.netns])
+            run(["ip", "-n", SWITCH_NETNS, "link", "set", port, "master", bridge])
+        run(["ip", "-n", SWITCH_NETNS, "link", "set", port, "up"])
     have = run(["ip", "-n", machine.netns, "-o", "addr", "show", "dev", MACHINE_IF]).stdout
     if f" {machine.address}/" not in have:
         run(["ip", "-n", machine.netns, "addr", "add",
              f"{machine.address}/{layout.network.prefixlen}", "dev", MACHINE_IF])
     run(["ip", "-n", machine.netns, "link", "set", MACHINE_IF, "up"])
-    run(["ip", "-n", SWITCH_NETNS, "link", "set", machine.switch_port, "up"])
     # The machine's /proc/sys is read-only inside nspawn: per-netns sysctls are set from here.
     for key, value in sysctls.items():
         run(["ip", "netns", "exec", machine.netns, "sysctl", "-q", "-w", f"{key}={value}"])

@@ -62,6 +62,13 @@ class L2Agent(StrEnum):
     LINUXBRIDGE = "linuxbridge"
 
 
+class OvsDatapath(StrEnum):
+    """Where Open vSwitch forwards packets (``services.neutron_ovs_datapath``)."""
+
+    SYSTEM = "system"
+    NETDEV = "netdev"
+
+
 class Manages(StrEnum):
     """What Pacemaker runs (``cluster.manages``)."""
 
@@ -132,6 +139,15 @@ class Networks(Model):
                                            description="linuxbridge: the interface on the "
                                            "external network, mapped to physnet1 (none: tenant "
                                            "networks only)")
+    tunnel: IPv4Network | None = Field(None, description="openvswitch: the network VXLAN "
+                                       "tenant traffic crosses (the guide's eth1); a node's "
+                                       "address on it has the host part of its internal "
+                                       "address (none: the internal network)")
+    tunnel_interface: str | None = Field(None, pattern=INTERFACE_PATTERN,
+                                         description="the interface on the tunnel network; "
+                                         "with the netdev datapath hastack puts it in the "
+                                         "OVS bridge br-tunnel, which holds the tunnel "
+                                         "address")
     vip_range: str | None = Field(None, pattern=RANGE_PATTERN,
                                   description="first-last address to allocate VIPs from")
     vips: dict[Name, IPv4Address] = Field(default_factory=dict,
@@ -163,6 +179,10 @@ class Services(Model):
     neutron_l2: L2Agent = Field(L2Agent.OPENVSWITCH, description="openvswitch (the guide) or "
                                 "linuxbridge (where the kernel has no Open vSwitch datapath, "
                                 "as in the lab's sandbox)")
+    neutron_ovs_datapath: OvsDatapath = Field(OvsDatapath.SYSTEM, description="openvswitch: "
+                                              "system (the kernel's module) or netdev (OVS's "
+                                              "userspace datapath, for kernels without the "
+                                              "module; needs networks.tunnel)")
     neutron_ha: HAChoice | NeutronHA = HAChoice.ACTIVE_ACTIVE
     mongodb: bool = Field(False, description="refused: not packaged for Debian 12")
     qpid: bool = Field(False, description="refused: not packaged for Debian 12")

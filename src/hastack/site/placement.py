@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 from typing import Protocol
 
-from hastack.site.model import COLLAPSED_CLUSTER, Cluster, Role, Site, Topology
+from hastack.site.model import COLLAPSED_CLUSTER, Cluster, Node, Role, Site, Topology
 
 WILDCARD = "*"
 
@@ -97,6 +97,17 @@ def assign_services(site: Site, services: Sequence[ServiceSpec]) -> dict[str, st
         for name in enabled:
             assigned.setdefault(name, wildcard[0])
     return assigned
+
+
+def tunnel_address(site: Site, node: Node) -> IPv4Address:
+    """Where the node's VXLAN tunnels end: on ``networks.tunnel``, the host part of its
+    internal address (198.18.0.11 in 198.18.0.0/24, tunnel 198.18.2.0/24: 198.18.2.11);
+    without a tunnel network, its internal address."""
+    tunnel = site.networks.tunnel
+    if tunnel is None:
+        return node.address
+    host = int(node.address) & int(site.networks.internal.hostmask)
+    return tunnel.network_address + (host & int(tunnel.hostmask))
 
 
 def vip_names(site: Site, services: Sequence[ServiceSpec],

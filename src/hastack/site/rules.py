@@ -17,6 +17,7 @@ from hastack.site.model import (
     HAChoice,
     L2Agent,
     NeutronHA,
+    OvsDatapath,
     PduType,
     Role,
     Site,
@@ -29,6 +30,7 @@ from hastack.site.placement import (
     assign_services,
     effective_clusters,
     is_enabled,
+    tunnel_address,
     used_addresses,
     vip_names,
     vip_pool,
@@ -186,7 +188,8 @@ def lab_addresses(site: Site, services: Sequence[ServiceSpec]) -> Iterator[Probl
     if not any(n.fencing and n.fencing.type is FenceType.LAB for n in site.nodes):
         return
     for network_key, network in (("networks.internal", site.networks.internal),
-                                 ("networks.external", site.networks.external)):
+                                 ("networks.external", site.networks.external),
+                                 ("networks.tunnel", site.networks.tunnel)):
         if network is not None and not network.subnet_of(LAB_NETWORK):
             yield _error("site-lab-outside-range", network_key,
                          f"{network} is outside {LAB_NETWORK}, the only range the lab uses",
@@ -286,6 +289,47 @@ def neutron_mode(site: Site, services: Sequence[ServiceSpec]) -> Iterator[Proble
                        "vSwitch maps it to the bridge br-ex",
                        "add the interface to br-ex on each node and remove "
                        "networks.external_interface, or set services.neutron_l2: linuxbridge")
+
+
+def tunnel_network(site: Site, services: Sequence[ServiceSpec]) -> Iterator[Problem]:
+    """The tunnel network and the datapath that needs it agree, and every node has an
+    address of its own on it."""
+    nets, tunnel = site.networks, site.networks.tunnel
+    ovs = site.services.neutron_l2 is L2Agent.OPENVSWITCH
+    netdev = site.services.neutron_ovs_datapath is OvsDatapath.NETDEV
+    if netdev and ovs and (tunnel is None or nets.tunnel_interface is None):
+        yield _error("site-tunnel-missing", "services.neutron_ovs_datapath",
+                     "the netdev datapath ends VXLAN tunnels on an OVS bridge of their own, "
+                     "and the site names no tunnel network and interface for it",
+                     "add networks.tunnel (a network of its own, e.g. 198.18.2.0/24) and "
+                     "networks.tunnel_interface (the interface on it, e.g. eth1)")
+    if tunnel is None:
+        if nets.tunnel_interface is not None:
+            yield _error("site-tunnel-missing", "networks.tunnel_interface",
+                         "a tunnel interface without a tunnel network",
+                         "add networks.tunnel, or remove networks.tunnel_interface")
+        return
+    if not ovs:
+        yield _error("site-tunnel-needs-openvswitch", "networks.tunnel",
+                     "only the Open vSwitch agent ends tunnels on a network of their own",
+                     "remove networks.tunnel, or set services.neutron_l2: openvswitch")
+    if tunnel.overlaps(nets.internal):
+        yield _error("site-tunnel-overlaps", "networks.tunnel",
+                     f"{tunnel} overlaps the internal network {nets.internal}",
+                     "give tunnels a network of their own")
+        return
+    seen: dict[IPv4Address, str] = {}
+    for i, node in enumerate(site.nodes):
+        if node.role is Role.GATEWAY:
+            continue
+        address = tunnel_address(site, node)
+        problem = _not_a_host(address, tunnel) or (
+            f"{seen[address]}'s too" if address in seen else "")
+        if problem:
+            yield _error("site-tunnel-address", f"nodes.{i}.address",
+                         f"{node.name}'s tunnel address would be {address}, {problem}",
+                         f"use a tunnel network at least as large as {nets.internal}")
+        seen[address] = node.name
 
 
 def service_placement(site: Site, services: Sequence[ServiceSpec]) -> Iterator[Problem]:
@@ -399,7 +443,7 @@ def _vip_range(site: Site) -> Iterator[Problem]:
 
 RULES: tuple[Rule, ...] = (unique_nodes, unique_addresses, cluster_node_ids, fencing, pdus,
                            lab_addresses, cluster_members, refused_services, neutron_mode,
-                           service_placement, vips)
+                           tunnel_network, service_placement, vips)
 
 
 def validate(site: Site, services: Sequence[ServiceSpec]) -> list[Problem]:

@@ -38,7 +38,7 @@ from hastack.render.site import SiteRendering, render_site
 from hastack.secrets import Secrets
 from hastack.site.load import LoadedSite
 from hastack.site.model import Node
-from hastack.transport.base import Transport
+from hastack.transport.base import Result, Transport
 
 
 @dataclass(frozen=True)
@@ -327,6 +327,62 @@ async def _rabbit_tls(env: Env) -> str:
 @verifier("galera-replication-tls")
 async def _galera_tls(env: Env) -> str:
     return await _tls_handshakes(env, galera.TLS_DIR, (galera.GCOMM_PORT,))
+
+
+INSTANCE_PORT = agent_text("instance_port.py")  # the stand-in instance, on the compute
+# The stand-in instance's tenant network: inside the lab's range, since its packets are real.
+INSTANCE_CIDR = "198.19.254.0/24"
+INSTANCE_WAIT = 120  # seconds for the lease and the router's answer (the agents react first)
+
+
+@verifier("neutron-instance-path")
+async def _instance_path(env: Env) -> str:
+    """An instance's first minute, without a hypervisor: a port bound to a compute, plugged
+    into the compute's L2 agent by a network namespace that stands in for the instance, its
+    DHCP lease from the controllers' DHCP agents, and its router answering a ping."""
+    node = (env.ctx.remotes or env.ctx.members)[0]
+    name = f"hastack-verify-path-{time.time_ns()}"
+    compute = env.transports[node.name]
+
+    async def api(operation: str, **params: str) -> osapi_client.ApiResult:
+        (answer,) = await osapi_client.call_many(
+            env.member(), [osapi_client.ApiRequest(operation, params)], ctx=env.ctx,
+            secrets=env.secrets, ensure=False)
+        return answer
+
+    async def agent(*argv: str) -> Result:
+        return await compute.run(["python3", "-", *argv], stdin=INSTANCE_PORT.encode(),
+                                 timeout=INSTANCE_WAIT + 60)
+
+    port: dict[str, str] = {}
+    try:
+        created = await api("network.instance-port-create", name=name, host=node.name,
+                            cidr=INSTANCE_CIDR)
+        expect(created.ok, f"creating the port: {created.detail}")
+        port = json.loads(created.detail)
+        done = await agent("up", env.loaded.site.services.neutron_l2.value, port["port"],
+                           port["mac"], str(INSTANCE_WAIT))
+        try:
+            seen = json.loads(done.stdout or "{}")
+        except ValueError:
+            seen = {}
+        expect(done.ok and "error" not in seen,
+               f"{node.name}: {seen.get('error') or (done.stdout + done.stderr)[-300:]}"
+               + (f" ({', '.join(f'{k} {v}' for k, v in seen.items() if k != 'error')})"
+                  if len(seen) > 1 else ""))
+        expect(seen.get("address") == port["address"],
+               f"{node.name}: leased {seen.get('address')}, the port has {port['address']}")
+        expect(seen.get("router") == port["gateway"],
+               f"{node.name}: the lease names router {seen.get('router')}, the subnet's "
+               f"gateway is {port['gateway']}")
+    finally:  # a failure of the clean-up is told only when it is the only one
+        if port:
+            await agent("down", port["port"])
+        deleted = await api("network.instance-port-delete", name=name)
+    expect(deleted.ok, f"deleting what the check made: {deleted.detail}")
+    return (f"an instance's port on {node.name}: lease {seen['address']} in "
+            f"{seen['lease_seconds']:.1f} s, router {seen['router']} answered "
+            f"{seen['router_seconds']:.1f} s later")
 
 
 API_LANES = 2

@@ -1,0 +1,1 @@
+same as: nodes/ctl1/etc/hastack/uwsgi/neutron-api.py

@@ -1,0 +1,1 @@
+same as: nodes/api1/etc/hastack/uwsgi/neutron-api.py

@@ -1,0 +1,1 @@
+same as: nodes/cloud1/etc/hastack/uwsgi/neutron-api.py
