@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 APT_PACKAGES := pacemaker-cli-utils corosync haproxy snmp fence-agents openssh-server curl socat
 PYTHON ?= python3
 
-.PHONY: test unit lab lab-down deps apt venv lint golden-update clean
+.PHONY: test test-ovs unit lab lab-down deps apt venv lint golden-update clean
 
 # The tiers without a lab wait on real tools more than they compute: four workers, each
 # file on one worker (a tool test's daemons listen on fixed loopback ports). The lab tier
@@ -14,6 +14,11 @@ test: deps lint
 	$(PY) -m pytest -o addopts="" -q -n 4 --dist loadfile --durations=10 \
 		tests/unit tests/golden tests/simulate tests/tool
 	$(PY) -m pytest -o addopts="" -q --durations=25 tests/lab
+
+# The guide's Open vSwitch in a lab of its own (examples/lab-ovs.yaml, about 10 minutes): not
+# part of `make test`, which keeps to one lab.
+test-ovs: deps
+	HASTACK_OVS_LAB=1 $(PY) -m pytest -o addopts="" -q tests/lab/test_ovs_lab.py
 
 # The lab of examples/lab.yaml with its whole collapsed control plane deployed
 # (`make lab SITE=examples/lab-core.yaml`: the same plane, only its core under Pacemaker).

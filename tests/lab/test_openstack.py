@@ -35,9 +35,9 @@ pytestmark = pytest.mark.lab
 SITE = EXAMPLE
 CONTROLLERS = ("ctl1", "ctl2", "ctl3")
 API_CHECKS = ("keystone-token", "keystone-token-member", "glance-image", "neutron-network",
-              "neutron-agents", "placement-api", "nova-services", "nova-api-member",
-              "cinder-volume", "cinder-volume-from-image", "heat-stack", "horizon-login",
-              "swift-object")
+              "neutron-agents", "neutron-instance-path", "placement-api", "nova-services",
+              "nova-api-member", "cinder-volume", "cinder-volume-from-image", "heat-stack",
+              "horizon-login", "swift-object")
 OPENRC = "/root/openrc"
 # Linux bridge, DHCP, L3 and metadata agents on each controller, Linux bridge on each compute.
 AGENTS = 3 * 4 + 2

@@ -1,23 +1,24 @@
 # mypy: ignore-errors
 """verify's tenant data path check, on a compute node, as root: a stand-in for an instance on a
 neutron port that proves what a real one needs, a DHCP lease and its router answering.
-argv: ``up DRIVER PORT_ID MAC [SECONDS]`` or ``down PORT_ID``; DRIVER is openvswitch or
-linuxbridge, SECONDS (default 90) bounds the DHCP exchange and the pings together.
+argv: ``up DRIVER PORT_ID MAC NETWORK_ID [SECONDS]`` or ``down DRIVER PORT_ID``; DRIVER is
+openvswitch or linuxbridge, SECONDS (default 90) bounds the plugging, the DHCP exchange and the
+pings together.
 
-``up`` plugs a veth into a namespace hs-vm-<PORT_ID[:8]> as eth0 with the port's MAC, its host
-side named as neutron names a port's device (tap + PORT_ID[:11]) and, for openvswitch, put on
-br-int as os-vif does (the linux bridge agent finds tap devices by itself). It then asks for a
-lease from inside the namespace and pings the router, and prints one JSON object: address,
-prefix, router, server, lease_seconds (from the first DISCOVER), router_seconds (from the
-lease to the first answer), pings; or "error" and what is known, with exit status 1. It leaves
-everything in place: the caller runs ``down``, which removes what either left ("removed" or
-"nothing to remove")."""
+``up`` gives a namespace hs-vm-<PORT_ID[:8]> the port's device, with the port's MAC: for
+openvswitch an internal port of br-int named as neutron names a port's device (tap +
+PORT_ID[:11]) with the external ids os-vif sets, for linuxbridge a veth whose host side has
+that name, put in the network's bridge once the Linux bridge agent made it (as os-vif does).
+It then asks for a lease from inside the namespace and pings the router, and prints one JSON
+object: address, prefix, router, server, lease_seconds (from the plugging), router_seconds
+(from the lease to the first answer), pings; or "error" and what is known, with exit status
+1. It leaves everything in place: the caller runs ``down``, which removes what either left
+("removed" or "nothing to remove")."""
 
 import ctypes
 import json
 import os
 import random
-import shutil
 import socket
 import struct
 import subprocess
@@ -31,6 +32,7 @@ COOKIE = b"\x63\x82\x53\x63"
 HEADER = struct.Struct("!BBBBIHH4s4s4s4s16s64s128s")
 RESULT = ("address", "prefix", "router", "server", "lease_seconds", "router_seconds", "pings")
 DISCOVER, OFFER, REQUEST, ACK, NAK = 1, 2, 3, 5, 6
+DRIVERS = ("openvswitch", "linuxbridge")
 
 
 class Failed(Exception):
@@ -92,10 +94,10 @@ def run(*argv):
     return done.stdout
 
 
-def down(port_id):
+def down(driver, port_id):
     tap, ns = names(port_id)
     found = False
-    if shutil.which("ovs-vsctl"):
+    if driver == "openvswitch":  # a Linux bridge node may have OVS installed, not running
         found = subprocess.run(["ovs-vsctl", "--timeout=30", "port-to-br", tap],
                                capture_output=True, check=False).returncode == 0
         run("ovs-vsctl", "--timeout=30", "--if-exists", "del-port", "br-int", tap)
@@ -173,10 +175,12 @@ def lease(device, mac, start, deadline, known):
         known["naks"] = known.get("naks", 0) + 1
 
 
-def up(driver, port_id, mac, seconds, known):
+def up(driver, port_id, mac, network_id, seconds, known):
     tap, ns = names(port_id)
     ipn = ("ip", "-n", ns)
-    down(port_id)
+    down(driver, port_id)
+    start = time.monotonic()
+    deadline = start + seconds
     run("ip", "netns", "add", ns)
     if driver == "openvswitch":
         # An OVS internal port, as the namespaces of neutron's agents have: on the netdev
@@ -188,17 +192,22 @@ def up(driver, port_id, mac, seconds, known):
         device = tap
         run("ip", "link", "set", tap, "netns", ns)
     else:
-        # The linux bridge agent finds tap devices named for their port by itself.
         device, peer = "eth0", "vm" + port_id[:8]
         run("ip", "link", "add", tap, "type", "veth", "peer", "name", peer)
         run("ip", "link", "set", peer, "netns", ns)
         run(*ipn, "link", "set", peer, "name", device)
         run("ip", "link", "set", tap, "up")
+        # The Linux bridge agent makes the network's bridge once it has seen the tap; an
+        # instance's tap it leaves to the hypervisor (os-vif) to put in it.
+        bridge = "brq" + network_id[:11]
+        while not os.path.exists(f"/sys/class/net/{bridge}"):
+            if time.monotonic() >= deadline:
+                raise Failed(f"the Linux bridge agent made no bridge {bridge} in {seconds:.0f} s")
+            time.sleep(0.5)
+        run("ip", "link", "set", tap, "master", bridge)
     run(*ipn, "link", "set", device, "address", mac)
     run(*ipn, "link", "set", "lo", "up")
     run(*ipn, "link", "set", device, "up")
-    start = time.monotonic()
-    deadline = start + seconds
     enter(ns, device)
     ack = lease(device, mac, start, deadline, known)
     prefix, router = ack["prefix"] or 32, ack["router"]
@@ -225,16 +234,15 @@ def up(driver, port_id, mac, seconds, known):
 
 
 def main(argv):
-    if len(argv) == 2 and argv[0] == "down":
-        print("removed" if down(argv[1]) else "nothing to remove")
+    if len(argv) == 3 and argv[0] == "down" and argv[1] in DRIVERS:
+        print("removed" if down(argv[1], argv[2]) else "nothing to remove")
         return 0
-    if not (4 <= len(argv) <= 5 and argv[0] == "up"
-            and argv[1] in ("openvswitch", "linuxbridge")):
+    if not (5 <= len(argv) <= 6 and argv[0] == "up" and argv[1] in DRIVERS):
         print(__doc__.split("\n\n")[0], file=sys.stderr)
         return 2
     known = {}
     try:
-        up(argv[1], argv[2], argv[3], float(argv[4]) if len(argv) == 5 else 90.0, known)
+        up(*argv[1:5], float(argv[5]) if len(argv) == 6 else 90.0, known)
     except Exception as e:
         print(json.dumps({"error": str(e) if isinstance(e, Failed) else repr(e), **known}))
         return 1

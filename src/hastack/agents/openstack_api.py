@@ -268,7 +268,7 @@ def check_network_instance_port_create(conn, params):
     port = conn.network.create_port(network_id=network.id, name=name,
                                     binding_host_id=params["host"],
                                     device_owner="compute:hastack-verify")
-    return json.dumps({"port": port.id, "mac": port.mac_address,
+    return json.dumps({"port": port.id, "mac": port.mac_address, "network": network.id,
                        "address": port.fixed_ips[0]["ip_address"],
                        "gateway": subnet.gateway_ip})
 
