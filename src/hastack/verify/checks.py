@@ -37,7 +37,7 @@ from hastack.pacemaker import live
 from hastack.render.site import SiteRendering, render_site
 from hastack.secrets import Secrets
 from hastack.site.load import LoadedSite
-from hastack.site.model import Node
+from hastack.site.model import Node, Role
 from hastack.transport.base import Result, Transport
 
 
@@ -340,7 +340,10 @@ async def _instance_path(env: Env) -> str:
     """An instance's first minute, without a hypervisor: a port bound to a compute, plugged
     into the compute's L2 agent by a network namespace that stands in for the instance, its
     DHCP lease from the controllers' DHCP agents, and its router answering a ping."""
-    node = (env.ctx.remotes or env.ctx.members)[0]
+    # A compute, where instances live; a site without one: a member (its L2 agent is there).
+    computes = [n for n in env.loaded.site.nodes if n.role is Role.COMPUTE
+                and n.name in env.transports] if env.ctx.has("compute") else []
+    node = (computes or list(env.ctx.members))[0]
     name = f"hastack-verify-path-{time.time_ns()}"
     compute = env.transports[node.name]
     driver = env.loaded.site.services.neutron_l2.value
