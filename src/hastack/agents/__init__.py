@@ -9,6 +9,7 @@ node gets it, and the caller sends it one of these ways:
   ``galera_check.py`` answers HAProxy's health checks of a Galera member (catalog/galera.py);
   ``haproxy_node_lost.sh`` is a Pacemaker alert agent (catalog/loadbalancer.py);
   ``cinder_lab_volume.py`` is the lab's cinder volume driver, a module (catalog/cinder.py);
+  ``neutron_api_wsgi.py`` is neutron-api's WSGI file (catalog/neutron_server.py);
 * a shell program as argv, ``sh -c TEXT NAME ARG...`` (its ``$0`` is NAME);
 * a Python program on stdin, ``python3 - ARG...``, or as argv, ``python3 -c TEXT ARG...``
   when its stdin carries data of its own (rabbitmq_accounts.py reads the accounts' passwords
@@ -34,6 +35,7 @@ from importlib import resources
 EVACUATE = "evacuate.py"
 GALERA_CHECK = "galera_check.py"  # HAProxy's Galera health check (catalog/galera.py)
 LAB_VOLUME_DRIVER = "cinder_lab_volume.py"  # the lab's cinder backend (catalog/cinder.py)
+NEUTRON_API_WSGI = "neutron_api_wsgi.py"  # neutron-api's WSGI file (catalog/neutron_server.py)
 
 _VALUE = re.compile(r"@([A-Z][A-Z0-9_]*)@")
 _PLAIN = re.compile(r"[\w.:/-]+")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from hastack.agents import NEUTRON_API_WSGI, agent_text
 from hastack.catalog import openstack as os_
 from hastack.catalog import tls
 from hastack.catalog.cib_model import (
@@ -117,29 +118,9 @@ def ml2_conf(ctx: ServiceContext, node: str) -> ConfigFile:
     }, group="neutron")
 
 
-# neutron's API is eventlet code (Debian's WSGI script monkey-patches), and its background
-# green threads run only while the hub runs: the pushes that tell the agents a port is bound
-# (ML2's ObjectChangeHandler), the batched notifications to nova. Under uWSGI the hub runs
-# only inside a request, so what a worker's last request queued waited for its next request:
-# in the lab an instance's port stayed unwired (its agent's copy of the port never bound).
-# hastack's WSGI script loads Debian's and has a uWSGI timer run the hub every second.
+# Debian's WSGI script, with a timer that runs neutron's eventlet hub between requests
+# (agents/neutron_api_wsgi.py says why).
 WSGI_SCRIPT = "/etc/hastack/uwsgi/neutron-api.py"
-HUB_SIGNAL = 17  # a uWSGI signal number of its own (0-255), for the hub's timer
-HUB_SLICE = 0.1  # seconds the hub runs per tick: a request arriving waits at most this
-
-
-def _wsgi_script() -> str:
-    return (
-        '"""hastack: neutron\'s API under uWSGI, with its eventlet hub run every second."""\n'
-        "import runpy\n\n"
-        'application = runpy.run_path("/usr/bin/neutron-api")["application"]\n\n'
-        "import eventlet  # noqa: E402  (after the monkey-patching of neutron's script)\n"
-        "import uwsgi  # noqa: E402\n\n\n"
-        "def run_hub(signum):\n"
-        f"    eventlet.sleep({HUB_SLICE})\n\n\n"
-        f"if not uwsgi.signal_registered({HUB_SIGNAL}):  # once for every worker\n"
-        f'    uwsgi.register_signal({HUB_SIGNAL}, "workers", run_hub)\n'
-        f"    uwsgi.add_timer({HUB_SIGNAL}, 1)\n")
 
 
 def config(ctx: ServiceContext) -> list[ConfigFile]:
@@ -153,7 +134,7 @@ def config(ctx: ServiceContext) -> list[ConfigFile]:
         files.append(ini_file(node.name, SERVER_CONF, server_conf(ctx), group="neutron"))
         files.append(ml2_conf(ctx, node.name))
         # Given files, the API reads those alone (its own default: neutron.conf and ML2's).
-        files.append(text_file(node.name, WSGI_SCRIPT, _wsgi_script()))
+        files.append(text_file(node.name, WSGI_SCRIPT, agent_text(NEUTRON_API_WSGI)))
         files += os_.uwsgi_files(ctx, node, component="neutron-api", wsgi_file=WSGI_SCRIPT,
                                  port=PORT, user="neutron",
                                  extra={"pyargv": config_file_args()})
