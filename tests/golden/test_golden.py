@@ -28,7 +28,7 @@ import pytest
 from lxml import etree
 
 from hastack import catalog
-from hastack.agents import EVACUATE, GALERA_CHECK, LAB_VOLUME_DRIVER, agent_text
+from hastack.agents import EVACUATE, GALERA_CHECK, LAB_VOLUME_DRIVER, NEUTRON_API_WSGI, agent_text
 from hastack.catalog import cinder
 from hastack.render.pcs import render_pcs
 from hastack.render.site import SiteRendering, render_site
@@ -47,7 +47,7 @@ CIB_AS_PCS = set(EXAMPLES) - {"collapsed"}
 # A file that is one of hastack's shipped agents, byte for byte, is kept as one line naming
 # it and its hash: the agent is reviewed in src/, not in one copy per node and example.
 # (cinder's lab driver with its directory filled in, as every lab controller gets it).
-SHIPPED = {agent_text(name): name for name in (EVACUATE, GALERA_CHECK)}
+SHIPPED = {agent_text(name): name for name in (EVACUATE, GALERA_CHECK, NEUTRON_API_WSGI)}
 SHIPPED[agent_text(LAB_VOLUME_DRIVER, VOLUMES=cinder.LAB_VOLUMES)] = LAB_VOLUME_DRIVER
 
 
