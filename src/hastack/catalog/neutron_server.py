@@ -42,8 +42,8 @@ SERVICE = Service(
 PORT = 9696
 NEUTRON_CONF = "/etc/neutron/neutron.conf"
 ML2 = "/etc/neutron/plugins/ml2/ml2_conf.ini"
-# What only the server reads (its database, its account at nova): a new password there
-# restarts the server alone, not the agents that read neutron.conf beside it.
+# What only the server reads (its database, its accounts at nova and placement): a new
+# password there restarts the server alone, not the agents that read neutron.conf beside it.
 SERVER_CONF = "/etc/neutron/server.conf"
 SERVER_FILES = (NEUTRON_CONF, ML2, SERVER_CONF)
 
@@ -99,7 +99,11 @@ def neutron_conf(ctx: ServiceContext, address: str) -> os_.Sections:
 
 def server_conf(ctx: ServiceContext) -> os_.Sections:
     return {"database": os_.database_section(ctx, "neutron"),
-            "nova": os_.service_credentials(ctx, "nova")}
+            "nova": os_.service_credentials(ctx, "nova"),
+            # The segments plugin, which neutron loads on a network's first delete even where
+            # it is not configured, removes each deleted segment's resource provider through
+            # placement; without an account there each network delete logs a traceback.
+            "placement": os_.service_credentials(ctx, "neutron")}
 
 
 def config_file_args(files: tuple[str, ...] = SERVER_FILES) -> str:
