@@ -731,8 +731,9 @@ def _print_drill(report: DrillReport) -> None:
                  (f"{name} API error window", f"{api.window:.1f} s"),
                  (f"{name} API calls answered / failed", f"{api.answered} / {api.failed}")]
     if report.power_back is not None:
-        rows += [("power back after", secs(report.power_back)),
-                 ("every nova service reporting up after", secs(report.nova_back))]
+        rows += [("power back after", secs(report.power_back))]
+    if report.power_back is not None or report.nova_back is not None:
+        rows += [("every nova service reporting up after", secs(report.nova_back))]
     if report.added is not None or report.removed is not None:
         rows += [("nodes added and serving after", secs(report.added)),
                  ("nodes taken out again after", secs(report.removed))]

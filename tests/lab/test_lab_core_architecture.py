@@ -61,10 +61,9 @@ def test_pacemaker_runs_the_core_and_systemd_runs_memcached_everywhere(lab: None
 
 def test_killed_memcached_is_brought_back_by_systemd_and_nothing_else_restarts(
         lab: None) -> None:
-    result = hastack("drill", str(SITE), "service-kill", "--service", "memcached", "--node",
-                     "n2", "--seconds", "45", "--format", "json", check=False)
-    report = json.loads(result.stdout)
-    assert result.returncode == 0 and report["ok"], result.stdout + result.stderr
+    report = hastack_json("drill", str(SITE), "service-kill", "--service", "memcached",
+                          "--node", "n2", "--seconds", "45", check=False)
+    assert report["ok"], report
     assert report["db_lost"] == 0 and report["bus_lost"] == 0
     steps = [(s["node"], s["step"]) for s in report["timeline"]]
     assert ("n2", "systemd: started memcached") in steps, steps

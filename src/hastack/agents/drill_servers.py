@@ -1,12 +1,12 @@
 # mypy: ignore-errors
 """compute-loss's instances (drills/run.py, drills/cold.py), on the lab's client: booted on
 the compute that will fail (nova's fake driver in the lab: no network, no disk), then watched
-until nova runs every one of them elsewhere. argv: MODE TARGET ARG...: create (prints one
-server id per line), services (every nova service reporting "up" since TARGET, a unix time),
-watch ("TIME MOVED TOTAL" per poll, until all moved), hypervisors (scale-computes: one
-JSON line, each hypervisor's short host name and state), delete (removes them). Raw calls with
-microversions (2.74: boot on a named host). The credentials in OS_* (openstack.connect), the
-site CA in OS_CACERT_PEM."""
+until nova runs every one of them elsewhere. argv: MODE TARGET ARG...: create (once nova
+reports TARGET's compute up; prints one server id per line), services (every nova service
+reporting "up" since TARGET, a unix time), watch ("TIME MOVED TOTAL" per poll, until all
+moved), hypervisors (scale-computes: one JSON line, each hypervisor's short host name and
+state), delete (removes them). Raw calls with microversions (2.74: boot on a named host).
+The credentials in OS_* (openstack.connect), the site CA in OS_CACERT_PEM."""
 
 import sys
 import time
@@ -25,7 +25,18 @@ def call(method, url, version, **kw):
     if r.status_code >= 400:
         raise SystemExit(f"{method} {url}: HTTP {r.status_code} {r.text[:300]}")
     return r
+def compute_up(host):
+    # What nova's scheduler asks (ComputeFilter): the compute reported within
+    # service_down_time and is enabled. Right after a failure of the message bus it may not
+    # have reported yet, and a boot on it would end in ERROR (no valid host).
+    found = call("GET", f"/os-services?binary=nova-compute&host={host}", "2.53").json()
+    return any(s["state"] == "up" and s["status"] == "enabled" for s in found["services"])
 if mode == "create":
+    end = time.time() + 240
+    while not compute_up(target):
+        if time.time() > end:
+            raise SystemExit(f"nova-compute on {target} not reported up within 240 s")
+        time.sleep(2)
     flavor = conn.compute.find_flavor("hastack-drill") or conn.compute.create_flavor(
         name="hastack-drill", ram=64, vcpus=1, disk=0)
     image = conn.image.find_image("hastack-drill")
@@ -43,7 +54,9 @@ if mode == "create":
         if all(s == "ACTIVE" for s in states):
             break
         if "ERROR" in states:
-            raise SystemExit(f"an instance went to ERROR on {target}")
+            failed = call("GET", f"/servers/{ids[states.index('ERROR')]}", "2.74").json()
+            fault = failed["server"].get("fault", {}).get("message", "no fault recorded")
+            raise SystemExit(f"an instance went to ERROR on {target}: {fault}")
         time.sleep(1)
     else:
         raise SystemExit(f"instances not ACTIVE on {target} within 300 s")

@@ -77,6 +77,19 @@ def _nova_services_watch(drill: Drill, since: float) -> asyncio.Task[Result] | N
         env=env, timeout=NOVA_WATCH_SECONDS + 60))
 
 
+async def _nova_back(report: DrillReport, watcher: asyncio.Task[Result], after: str) -> None:
+    """``report.nova_back`` from the watch's polls, or a problem saying how many reported."""
+    watched = await watcher
+    polls = [p for p in (line.split() for line in watched.stdout.splitlines()) if len(p) == 3]
+    fresh = next((float(p[0]) for p in polls if p[1] == p[2]), None)
+    if fresh is None:
+        seen = f"{polls[-1][1]} of {polls[-1][2]}" if polls else \
+            f"no answer: {watched.stderr.strip()[-300:]}"
+        report.problems.append(f"nova's services did not all report up after {after} ({seen})")
+    else:
+        report.nova_back = fresh - report.fault_at
+
+
 async def site_power_loss(drill: Drill, *, load_seconds: float,
                           staggered: bool = False) -> DrillReport:
     machines = [n.name for n in drill.loaded.site.nodes if n.role is not Role.GATEWAY]
@@ -112,17 +125,7 @@ async def site_power_loss(drill: Drill, *, load_seconds: float,
     try:
         await _run(drill, report, fault, _cold_start_watch(drill), after=after)
         if nova_watch:
-            watched = await nova_watch[0]
-            polls = [p for p in (line.split() for line in watched.stdout.splitlines())
-                     if len(p) == 3]
-            fresh = next((float(p[0]) for p in polls if p[1] == p[2]), None)
-            if fresh is None:
-                seen = f"{polls[-1][1]} of {polls[-1][2]}" if polls else \
-                    f"no answer: {watched.stderr.strip()[-300:]}"
-                report.problems.append(f"nova's services did not all report up after the "
-                                       f"power returned ({seen})")
-            else:
-                report.nova_back = fresh - report.fault_at
+            await _nova_back(report, nova_watch[0], "the power returned")
     finally:
         for task in nova_watch:
             task.cancel()
@@ -133,7 +136,8 @@ async def site_power_loss(drill: Drill, *, load_seconds: float,
 
 async def rabbitmq_cold_start(drill: Drill, *, load_seconds: float) -> DrillReport:
     """Every broker SIGKILLed at once; the cluster (or systemd) starts them again and they
-    must re-form one cluster keeping every confirmed message."""
+    must re-form one cluster keeping every confirmed message, and every nova service must
+    report again through them (``nova_back``)."""
     broker = killable(drill).get("rabbitmq")
     if broker is None or broker.unit is None:
         raise UsageError("drill-no-rabbitmq", "this cluster runs no RabbitMQ unit to stop",
@@ -141,6 +145,7 @@ async def rabbitmq_cold_start(drill: Drill, *, load_seconds: float) -> DrillRepo
     report = DrillReport("rabbitmq-cold-start", "every broker", load_seconds)
     unit = broker.unit
     killed: dict[str, str] = {}  # member -> the broker's MainPID that was killed there
+    nova_watch: list[asyncio.Task[Result]] = []
 
     async def main_pids(members: list[str]) -> dict[str, str]:
         states = await asyncio.gather(*(unit_state(drill.transports[m], unit)
@@ -154,6 +159,11 @@ async def rabbitmq_cold_start(drill: Drill, *, load_seconds: float) -> DrillRepo
         # `systemctl kill` signals every process of it at once, as a crash would.
         await asyncio.gather(*(drill.transports[m].run(
             ["systemctl", "kill", "--signal=KILL", unit]) for m in killed))
+        # nova's computes report through the bus: a report after this moment means they
+        # reconnected to the re-formed brokers and can be given instances again.
+        watcher = _nova_services_watch(drill, time.time())
+        if watcher is not None:
+            nova_watch.append(watcher)
 
     async def watch(report: DrillReport, t0: float) -> bool:
         status = await drill.status()
@@ -172,7 +182,13 @@ async def rabbitmq_cold_start(drill: Drill, *, load_seconds: float) -> DrillRepo
                 report.recovered = time.time() - t0
         return report.recovered is not None
 
-    await _run(drill, report, fault, watch)
+    try:
+        await _run(drill, report, fault, watch)
+        if nova_watch:
+            await _nova_back(report, nova_watch[0], "the brokers were killed")
+    finally:
+        for task in nova_watch:
+            task.cancel()
     if not killed:
         report.problems.append("no broker was running to kill")
     if report.recovered is None:

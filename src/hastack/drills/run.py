@@ -122,7 +122,7 @@ class DrillReport:
     instances_moved: int = 0  # ... and ACTIVE on another compute afterwards
     evacuated: float | None = None  # ... all of them, after the fault
     power_back: float | None = None  # cold starts: the last machine powered on again
-    nova_back: float | None = None  # site-power-loss: every nova service reported up again
+    nova_back: float | None = None  # cold starts: every nova service reported up again
     added: float | None = None  # scale-computes: deployed, and nova reports them up
     removed: float | None = None  # ... then taken out again: deployed without them
     moved: float | None = None  # move-service: deployed on the new cluster, stopped on the old
