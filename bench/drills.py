@@ -60,7 +60,7 @@ FIGURES: dict[str, tuple[tuple[str, float | None], ...]] = {
     "site-power-loss": COLD,
     "site-power-loss-staggered": COLD,
     "rabbitmq-cold-start": (("recovered", None), ("bus_back", None), ("bus_window", None),
-                            ("bus_lost", 0.0)),
+                            ("nova_back", None), ("bus_lost", 0.0)),
     # issue 16: at most 1 s of API errors per VIP move (a cycle moves several VIPs)
     "maintenance": (("recovered", None), ("api_window", None), ("db_window", None),
                     ("db_lost", 0.0), ("bus_lost", 0.0)),
