@@ -35,15 +35,28 @@ def hastack(*args: str, check: bool = True, timeout: float = 1800,
     return proc
 
 
-def hastack_json(*args: str, check: bool = True, timeout: float = 1800) -> Any:
-    """The command's result as `--format json` prints it (its progress goes to stderr)."""
-    proc = hastack(*args, "--format", "json", check=check, timeout=timeout)
+def _json_result(args: Sequence[str], proc: subprocess.CompletedProcess[str]) -> Any:
     try:
         return json.loads(proc.stdout)
     except ValueError:
         raise AssertionError(f"hastack {' '.join(args)}: no JSON result (exit "
                              f"{proc.returncode})\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}"
                              ) from None
+
+
+def hastack_json(*args: str, check: bool = True, timeout: float = 1800) -> Any:
+    """The command's result as `--format json` prints it (its progress goes to stderr)."""
+    return _json_result(args, hastack(*args, "--format", "json", check=check, timeout=timeout))
+
+
+def drill_report(*args: str) -> dict[str, Any]:
+    """`hastack drill ARGS`'s report, asserted passed: exit 0 and ok. A drill that printed no
+    report (it could not run) fails with what it said on stderr."""
+    argv = ("drill", *args)
+    proc = hastack(*argv, "--format", "json", check=False)
+    report: dict[str, Any] = _json_result(argv, proc)
+    assert proc.returncode == 0 and report["ok"], proc.stdout + proc.stderr
+    return report
 
 
 def changed_stages(deployed: Any) -> list[str]:
